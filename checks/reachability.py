@@ -1,0 +1,41 @@
+"""Can we connect at all? Classifies failures in plain words; reports version and connect latency."""
+
+from __future__ import annotations
+
+from preflight.check import Check, CheckContext, Outcome
+from preflight.models import Finding, Remediation, Severity
+
+
+class Reachability(Check):
+    id = "reachability"
+    title = "Server reachable"
+    requires = ()
+    why = (
+        "Every other check needs a session. A CDC consumer connects the same way, so a failure here "
+        "(DNS, firewall, TLS, pg_hba.conf, credentials, connection slots) would stop it too."
+    )
+    remediation = "Follow the advice for the failure kind: fix the DSN, network path, pg_hba.conf or credentials."
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        connect = ctx.snapshot.connect
+        server = ctx.snapshot.server
+        if not connect.ok or server is None:
+            kind = connect.failure_kind or "other"
+            finding = Finding(
+                code=f"connect_{kind}",
+                severity=Severity.ERROR,
+                message=f"Could not connect: {connect.failure_message}. Server said: {connect.detail}",
+                observed=kind,
+                expected="a session",
+                remediation=Remediation(steps=[connect.advice] if connect.advice else []),
+            )
+            return Outcome([finding], f"cannot connect: {connect.failure_message}")
+        latency = f"{connect.latency_ms:.0f} ms" if connect.latency_ms is not None else "?"
+        tls = {True: ", TLS", False: ", no TLS", None: ""}[server.ssl]
+        finding = Finding(
+            code="connected",
+            severity=Severity.INFO,
+            message=f"Connected to PostgreSQL {server.version} in {latency}{tls}",
+            observed=server.version,
+        )
+        return Outcome([finding], f"PostgreSQL {server.version}, connected in {latency}{tls}")

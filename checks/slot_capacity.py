@@ -1,0 +1,79 @@
+"""Is there a free replication slot and a free walsender for the new consumer?"""
+
+from __future__ import annotations
+
+from preflight.check import Check, CheckContext, Outcome
+from preflight.models import Finding, Remediation, Severity
+from preflight.settings import alter_system, raise_to
+
+
+class SlotCapacity(Check):
+    id = "slot_capacity"
+    title = "Free replication slots and walsenders"
+    requires = ("reachability", "logical_replication")
+    facts = ("settings", "slots", "walsenders")
+    why = (
+        "Every slot counts against max_replication_slots, physical HA slots included, and every streaming "
+        "consumer holds a walsender. With none free, slot creation or streaming fails at cutover."
+    )
+    remediation = "Drop slots nobody uses (see existing_slots) or raise max_replication_slots / max_wal_senders (restart)."
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        settings = ctx.settings()
+        slots = ctx.fact("slots")
+        senders = ctx.fact("walsenders")
+        needed, senders_needed = ctx.options.slots_needed, ctx.options.senders_needed
+        findings: list[Finding] = []
+
+        max_slots = settings["max_replication_slots"].as_int()
+        used = len(slots)
+        inactive = sum(1 for s in slots if not s["active"])
+        free = max_slots - used
+        kinds = _describe(slots)
+        if free < needed:
+            wanted = raise_to(settings["max_replication_slots"], used + needed)
+            steps = ["Restart PostgreSQL after raising max_replication_slots."]
+            if inactive:
+                steps.insert(0, f"Or drop unused slots: {inactive} of the {used} are inactive (see existing_slots).")
+            findings.append(Finding(
+                code="no_free_slot", severity=Severity.ERROR, object="max_replication_slots",
+                observed=f"{used}/{max_slots} used", expected=f">= {needed} free",
+                message=f"{used}/{max_slots} replication slots used ({kinds}), {max(free, 0)} free; "
+                        f"{needed} needed.",
+                remediation=Remediation(sql=[alter_system("max_replication_slots", wanted)], steps=steps,
+                                        requires_restart=True),
+            ))
+
+        max_senders = settings["max_wal_senders"].as_int()
+        in_use = max(int(senders["walsenders"] or 0), int(senders["streaming"] or 0))
+        free_senders = max_senders - in_use
+        seen = "" if senders["can_see_all"] else " (could not see every session: this role lacks pg_read_all_stats, so the count may be low)"
+        if free_senders < senders_needed:
+            findings.append(Finding(
+                code="no_free_walsender", severity=Severity.ERROR, object="max_wal_senders",
+                observed=f"{in_use}/{max_senders} in use", expected=f">= {senders_needed} free",
+                message=f"{in_use}/{max_senders} walsenders in use, {max(free_senders, 0)} free; "
+                        f"{senders_needed} needed{seen}.",
+                remediation=Remediation(sql=[alter_system("max_wal_senders", raise_to(settings["max_wal_senders"], in_use + senders_needed))],
+                                        steps=["Restart PostgreSQL after raising max_wal_senders."], requires_restart=True),
+            ))
+        elif max_senders < used + needed:
+            findings.append(Finding(
+                code="senders_below_slots", severity=Severity.WARNING, object="max_wal_senders",
+                observed=max_senders, expected=f">= {used + needed}",
+                message=f"max_wal_senders ({max_senders}) is below the slots that may stream at once "
+                        f"({used} existing + {needed} new): if every slot's consumer connects, one is refused.",
+                remediation=Remediation(sql=[alter_system("max_wal_senders", raise_to(settings["max_wal_senders"], used + needed))],
+                                        steps=["Restart PostgreSQL to apply."], requires_restart=True),
+            ))
+        elif seen:
+            findings.append(Finding(code="walsenders_partly_visible", severity=Severity.INFO, object="max_wal_senders",
+                                    message=f"walsender count {in_use}/{max_senders}{seen}."))
+        summary = f"{used}/{max_slots} slots used ({max(free, 0)} free), {in_use}/{max_senders} walsenders in use"
+        return Outcome(findings, summary)
+
+
+def _describe(slots: list[dict[str, object]]) -> str:
+    logical = sum(1 for s in slots if s["slot_type"] == "logical")
+    physical = len(slots) - logical
+    return f"{logical} logical, {physical} physical"

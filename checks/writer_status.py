@@ -1,0 +1,75 @@
+"""Is this the writer? Logical slots and publications live on the primary (standby decoding is 16+ only)."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from preflight.check import Check, CheckContext, Outcome
+from preflight.models import Finding, Remediation, Severity
+from preflight.settings import RELOAD, alter_system
+from preflight.sqltext import render
+
+STANDBY_16 = (
+    " From PostgreSQL 16 logical decoding also works on a standby, but only with wal_level=logical on "
+    "the primary and this standby, hot_standby_feedback=on, and slots there can be invalidated by "
+    "recovery conflicts; publications must still be created on the primary."
+)
+STANDBY_OLD = " Before PostgreSQL 16 a standby cannot create logical slots at all (logical decoding cannot be used while in recovery)."
+
+
+class WriterStatus(Check):
+    id = "writer_status"
+    title = "Writer (primary), not a standby"
+    facts = ("server", "settings")
+    why = (
+        "Logical replication slots and publications are created on the writer. A DSN that points at a "
+        "read replica or a reader endpoint makes the consumer fail at slot creation."
+    )
+    remediation = "Point the DSN at the primary (writer / cluster endpoint), not at a replica or reader endpoint."
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        server = ctx.fact("server")
+        findings: list[Finding] = []
+        if server["in_recovery"]:
+            nuance = STANDBY_16 if ctx.version_num >= 160000 else STANDBY_OLD
+            findings.append(Finding(
+                code="standby",
+                severity=Severity.ERROR,
+                message="The server is a standby in recovery (pg_is_in_recovery() = true)." + nuance,
+                observed="standby",
+                expected="primary",
+                remediation=Remediation(steps=[self.remediation]),
+            ))
+            return Outcome(findings, "standby (in recovery): not the writer")
+        default_ro = server["default_transaction_read_only"] == "on"
+        if default_ro:
+            setting = ctx.setting("default_transaction_read_only")
+            source = setting.source if setting else "unknown"
+            statements = _read_write_sql(source, server["database"], server["role"])
+            findings.append(Finding(
+                code="default_read_only",
+                severity=Severity.WARNING,
+                message=(
+                    f"default_transaction_read_only is on (set by: {source}). The server accepts writes, "
+                    "but a consumer that writes (creating its publication, heartbeat or signal tables) "
+                    "fails unless it overrides the default."
+                ),
+                object="default_transaction_read_only",
+                observed="on",
+                expected="off",
+                remediation=Remediation(sql=statements, steps=[] if statements else [
+                    "Turn default_transaction_read_only off where it is set (configuration file or provider parameter)."
+                ]),
+            ))
+        state = "read-only by default" if default_ro else "read-write"
+        return Outcome(findings, f"primary (writer), {state}")
+
+
+def _read_write_sql(source: str, database: str, role: str) -> list[str]:
+    if source == "database":
+        return [render(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(sql.Identifier(database)))]
+    if source in ("user", "database user"):
+        return [render(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(sql.Identifier(role)))]
+    if source == "configuration file":
+        return [alter_system("default_transaction_read_only", "off"), RELOAD]
+    return []

@@ -1,0 +1,6 @@
+"""``python -m preflight``: the same as the ``pg-preflight`` command."""
+
+from preflight.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""The check interface: metadata, a context to read the snapshot, and the outcome of a run.
+
+A check is a pure function of the snapshot and the options, so it can be unit-tested on a
+hand-built snapshot and re-run on a saved one with no server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from preflight.facts import FactUnavailable, Snapshot
+from preflight.models import Finding, TableEntry
+from preflight.options import Options
+from preflight.settings import Setting
+
+
+@dataclass
+class Outcome:
+    """What a check returns: findings, a one-line summary of what it observed, and table rows."""
+
+    findings: list[Finding] = field(default_factory=list)
+    summary: str = ""
+    tables: list[TableEntry] | None = None
+
+
+class CheckContext:
+    """Read access to the snapshot for one check. Asking for a missing fact raises ``FactUnavailable``."""
+
+    def __init__(self, snapshot: Snapshot, options: Options) -> None:
+        self.snapshot = snapshot
+        self.options = options
+
+    def fact(self, name: str) -> Any:
+        if name in self.snapshot.facts:
+            return self.snapshot.facts[name]
+        cause = self.snapshot.failures.get(name, "not gathered")
+        raise FactUnavailable(name, cause)
+
+    def optional_fact(self, name: str) -> Any | None:
+        """A fact whose absence the check can explain itself (e.g. a superuser-only view)."""
+        return self.snapshot.facts.get(name)
+
+    @property
+    def version_num(self) -> int:
+        if self.snapshot.server is None:
+            raise FactUnavailable("server", "no connection")
+        return self.snapshot.server.version_num
+
+    def settings(self) -> dict[str, Setting]:
+        return {row["name"]: Setting.from_row(row) for row in self.fact("settings")}
+
+    def setting(self, name: str) -> Setting | None:
+        return self.settings().get(name)
+
+
+class Check:
+    """Base class of every check. Subclasses set the metadata and implement ``run``."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+    requires: ClassVar[tuple[str, ...]] = ("reachability",)
+    facts: ClassVar[tuple[str, ...]] = ()
+    why: ClassVar[str] = ""
+    remediation: ClassVar[str] = ""
+
+    def run(self, ctx: CheckContext) -> Outcome | list[Finding]:
+        raise NotImplementedError

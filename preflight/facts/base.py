@@ -1,0 +1,104 @@
+"""The catalog snapshot: named fact providers, gathered once, and the snapshot the checks read.
+
+Each provider is one named fact with version-specific SQL chosen explicitly from
+``server_version_num``. Its query returns one JSON value, so a snapshot is plain data that can be
+saved, reviewed and re-checked without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from preflight.options import Options
+
+
+class ServerInfo(BaseModel):
+    """What the connection itself told us, before any query."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version_num: int
+    version: str
+    host: str | None = None
+    port: int | None = None
+    dbname: str | None = None
+    user: str | None = None
+    ssl: bool | None = None
+
+
+class ConnectOutcome(BaseModel):
+    """How connecting went: latency, or the classified failure."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    latency_ms: float | None = None
+    failure_kind: str | None = None
+    failure_message: str | None = None
+    advice: str | None = None
+    detail: str | None = None
+
+
+class Snapshot(BaseModel):
+    """Everything the checks may read. A failed fact is kept as its failure (the cause)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    connect: ConnectOutcome
+    server: ServerInfo | None = None
+    facts: dict[str, Any] = Field(default_factory=dict)
+    failures: dict[str, str] = Field(default_factory=dict)
+
+
+class FactUnavailable(Exception):
+    """A fact a check needs was not gathered; the check becomes ``error`` with this cause."""
+
+    def __init__(self, name: str, cause: str) -> None:
+        super().__init__(f"fact '{name}' unavailable: {cause}")
+        self.name = name
+        self.cause = cause
+
+
+@dataclass(frozen=True)
+class FactContext:
+    """What a provider may use to choose its SQL."""
+
+    version_num: int
+    options: Options
+
+
+Shape = Literal["rows", "row"]
+
+
+@dataclass(frozen=True)
+class SqlFact:
+    """One fact read by one catalog query; ``shape`` says whether it returns a list or one object."""
+
+    name: str
+    doc: str
+    build: Callable[[FactContext], tuple[str, dict[str, Any]]]
+    shape: Shape = "rows"
+
+
+@dataclass(frozen=True)
+class ProbeFact:
+    """A fact that is not a catalog read (its own connection, a temporary slot): bounded and leak-free."""
+
+    name: str
+    doc: str
+    run: Callable[[Any, FactContext], Any]
+
+
+FactProvider = SqlFact | ProbeFact
+
+
+def wrap_json(query: str, shape: Shape) -> str:
+    """Make a query return one JSON value: an array of row objects, or one object (null if none)."""
+    if shape == "row":
+        return f"SELECT pg_catalog.row_to_json(q) FROM ({query}) AS q LIMIT 1"
+    return f"SELECT COALESCE(pg_catalog.json_agg(q), '[]'::pg_catalog.json) FROM ({query}) AS q"

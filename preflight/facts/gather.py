@@ -1,0 +1,101 @@
+"""Gather facts into a snapshot in a constant number of round trips (psycopg pipeline mode).
+
+All catalog queries go out in one pipeline inside one read-only transaction. If one fails, the
+facts before it are kept, it is cached as its failure, and the rest are sent again in a new
+pipeline: the worst case is one round per fact, never one per table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from preflight.connection import scrub
+from preflight.facts.base import FactContext, FactProvider, ProbeFact, SqlFact, wrap_json
+
+
+def describe_error(exc: BaseException, secrets: list[str]) -> str:
+    """One line: the SQLSTATE (when there is one) and the server's message, scrubbed."""
+    sqlstate = getattr(exc, "sqlstate", None)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    prefix = f"{sqlstate}: " if sqlstate else ""
+    return scrub(f"{prefix}{text}", secrets)
+
+
+def _one_round(
+    conn: psycopg.Connection[Any], pending: list[SqlFact], ctx: FactContext, facts: dict[str, Any]
+) -> tuple[int, BaseException | None]:
+    """Send ``pending`` in one pipeline; store results; return how many succeeded and the error."""
+    cursors: list[psycopg.Cursor[Any]] = []
+    error: BaseException | None = None
+    try:
+        with conn.pipeline() as pipeline:
+            for fact in pending:
+                query, params = fact.build(ctx)
+                cursors.append(conn.cursor().execute(wrap_json(query, fact.shape), params))  # type: ignore[arg-type]
+            pipeline.sync()
+    except psycopg.Error as exc:
+        error = exc
+    done = 0
+    for fact, cursor in zip(pending, cursors, strict=False):
+        try:
+            row = cursor.fetchone()
+        except psycopg.Error:
+            break
+        facts[fact.name] = row[0] if row else None
+        done += 1
+    if error is None and done < len(pending):
+        error = RuntimeError("no result returned")
+    if not conn.closed:
+        try:
+            conn.rollback()
+        except psycopg.Error as exc:
+            error = error or exc
+    return done, error
+
+
+def gather_sql(
+    conn: psycopg.Connection[Any], providers: list[SqlFact], ctx: FactContext, secrets: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run every SQL fact; return (facts, failures)."""
+    facts: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    pending = list(providers)
+    while pending:
+        done, error = _one_round(conn, pending, ctx, facts)
+        if error is None:
+            break
+        failed = pending[done]
+        failures[failed.name] = describe_error(error, secrets)
+        pending = pending[done + 1 :]
+        if conn.closed or conn.broken:
+            for fact in pending:
+                failures[fact.name] = f"connection lost before this fact was read ({failures[failed.name]})"
+            break
+    return facts, failures
+
+
+def gather_probes(
+    conn: psycopg.Connection[Any], providers: list[ProbeFact], ctx: FactContext, secrets: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Run each probe on its own; a probe's exception is cached as that fact's failure."""
+    facts: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    for probe in providers:
+        try:
+            facts[probe.name] = probe.run(conn, ctx)
+        except Exception as exc:  # a probe is foreign I/O: any failure is that fact's cause
+            failures[probe.name] = describe_error(exc, secrets)
+    return facts, failures
+
+
+def gather(
+    conn: psycopg.Connection[Any], providers: list[FactProvider], ctx: FactContext, secrets: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Catalog facts first (one pipeline), then probes."""
+    facts, failures = gather_sql(conn, [p for p in providers if isinstance(p, SqlFact)], ctx, secrets)
+    more, more_failures = gather_probes(conn, [p for p in providers if isinstance(p, ProbeFact)], ctx, secrets)
+    facts.update(more)
+    failures.update(more_failures)
+    return facts, failures

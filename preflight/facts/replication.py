@@ -1,0 +1,61 @@
+"""Facts about replication slots and walsenders, with columns chosen by server version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.facts.base import FactContext, SqlFact
+
+_CURRENT_LSN = (
+    "CASE WHEN pg_catalog.pg_is_in_recovery() "
+    "THEN COALESCE(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn()) "
+    "ELSE pg_catalog.pg_current_wal_lsn() END"
+)
+
+
+def slot_columns(version_num: int) -> list[str]:
+    """The pg_replication_slots columns this version has (never guessed at run time)."""
+    columns = ["slot_name", "plugin", "slot_type", "database", "temporary", "active", "active_pid",
+               "xmin", "catalog_xmin", "restart_lsn", "confirmed_flush_lsn"]
+    if version_num >= 130000:
+        columns += ["wal_status", "safe_wal_size"]
+    if version_num >= 140000:
+        columns += ["two_phase"]
+    if version_num >= 160000:
+        columns += ["conflicting"]
+    if version_num >= 170000:
+        columns += ["inactive_since", "invalidation_reason", "failover", "synced"]
+    return columns
+
+
+def _slots(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    cols = ", ".join(f"s.{c}" for c in slot_columns(ctx.version_num))
+    return (
+        f"""
+        SELECT {cols},
+               (s.database = pg_catalog.current_database()) AS in_this_database,
+               pg_catalog.pg_wal_lsn_diff({_CURRENT_LSN}, s.restart_lsn)::pg_catalog.int8 AS retained_bytes,
+               r.application_name AS client_application, r.client_addr::pg_catalog.text AS client_addr
+          FROM pg_catalog.pg_replication_slots AS s
+          LEFT JOIN pg_catalog.pg_stat_replication AS r ON r.pid = s.active_pid
+         ORDER BY s.slot_name
+        """,
+        {},
+    )
+
+
+def _walsenders(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    return (
+        """
+        SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication)::pg_catalog.int4 AS streaming,
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
+                 WHERE a.backend_type = 'walsender')::pg_catalog.int4 AS walsenders,
+               (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER)
+                 OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE') AS can_see_all
+        """,
+        {},
+    )
+
+
+SLOTS = SqlFact("slots", "every replication slot of the cluster, with retained WAL", _slots)
+WALSENDERS = SqlFact("walsenders", "walsender processes in use (streaming and starting)", _walsenders, "row")

@@ -1,0 +1,223 @@
+"""The report: pydantic models of the JSON contract (``schema_version`` "1"), enums and exit codes.
+
+Everything a format renders or a program consumes is defined here, so the contract has one source.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum, IntEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+Scalar = str | int | float | bool | None
+
+
+class Severity(str, Enum):
+    """How bad one finding is."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class CheckStatus(str, Enum):
+    """The outcome of one check, derived from its findings (or from why it could not run)."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIP = "skip"
+
+
+class Verdict(str, Enum):
+    """What the report says about the server, independent of ``--fail-on``."""
+
+    READY = "ready"
+    NOT_READY = "not_ready"
+    INCOMPLETE = "incomplete"
+
+
+class FailOn(str, Enum):
+    """The exit-code threshold chosen with ``--fail-on``."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    NEVER = "never"
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, as DESIGN.md states them."""
+
+    OK = 0
+    FINDINGS = 1
+    USAGE = 2
+    INCOMPLETE = 3
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Remediation(Strict):
+    """How to fix a finding: SQL safe to paste, manual steps, and what applying it costs."""
+
+    sql: list[str] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list)
+    requires_restart: bool = False
+    destructive: bool = False
+
+    def is_empty(self) -> bool:
+        return not self.sql and not self.steps
+
+
+class Finding(Strict):
+    """One observation of a check, quoting what was observed against what is required."""
+
+    code: str
+    severity: Severity
+    message: str
+    object: str | None = None
+    observed: Scalar = None
+    expected: Scalar = None
+    remediation: Remediation = Field(default_factory=Remediation)
+
+
+class CheckResult(Strict):
+    """Exactly one per selected check."""
+
+    id: str
+    title: str
+    status: CheckStatus
+    summary: str = ""
+    duration_ms: float = 0.0
+    skip_reason: str | None = None
+    error: str | None = None
+    findings: list[Finding] = Field(default_factory=list)
+
+
+TableKind = Literal["table", "partitioned_table", "view", "materialized_view", "foreign_table", "other"]
+ReplicaIdentity = Literal["default", "index", "full", "nothing"]
+TableStatus = Literal["ok", "needs_decision", "decided", "excluded", "not_publishable"]
+Decision = Literal["exclude", "add_pk", "replica_identity_full"]
+
+
+class TableEntry(Strict):
+    """One relation of the selection, as the table-key check judged it."""
+
+    schema_: str = Field(alias="schema")
+    name: str
+    kind: TableKind
+    persistence: Literal["permanent", "unlogged", "temporary"]
+    has_primary_key: bool
+    replica_identity: ReplicaIdentity
+    identity_index: str | None = None
+    candidate_index: str | None = None
+    decision: Decision | None = None
+    status: TableStatus
+    size_bytes: int | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ToolInfo(Strict):
+    name: str = "pg-preflight"
+    version: str
+
+
+class Target(Strict):
+    """The server looked at. ``dsn`` never carries the password."""
+
+    dsn: str
+    host: str | None = None
+    port: int | None = None
+    dbname: str | None = None
+    user: str | None = None
+    server_version: str | None = None
+    server_version_num: int | None = None
+    provider: str | None = None
+    in_recovery: bool | None = None
+
+
+class Summary(Strict):
+    """How many checks ended in each status."""
+
+    pass_: int = Field(0, alias="pass")
+    warn: int = 0
+    fail: int = 0
+    error: int = 0
+    skip: int = 0
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Report(Strict):
+    """The whole report: the stable JSON contract."""
+
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    tool: ToolInfo
+    generated_at: datetime
+    target: Target
+    options: dict[str, Any]
+    status: Verdict
+    summary: Summary
+    checks: list[CheckResult]
+    tables: list[TableEntry] = Field(default_factory=list)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+    def check(self, check_id: str) -> CheckResult:
+        """The result of one check, by id (KeyError when it was not selected)."""
+        for result in self.checks:
+            if result.id == check_id:
+                return result
+        raise KeyError(check_id)
+
+
+SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+def status_from_findings(findings: list[Finding]) -> CheckStatus:
+    """No findings or info only -> pass; worst warning -> warn; any error -> fail."""
+    worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
+    return {0: CheckStatus.PASS, 1: CheckStatus.WARN, 2: CheckStatus.FAIL}[worst]
+
+
+def summarize(checks: list[CheckResult]) -> Summary:
+    counts = {status: 0 for status in CheckStatus}
+    for result in checks:
+        counts[result.status] += 1
+    return Summary(
+        pass_=counts[CheckStatus.PASS],
+        warn=counts[CheckStatus.WARN],
+        fail=counts[CheckStatus.FAIL],
+        error=counts[CheckStatus.ERROR],
+        skip=counts[CheckStatus.SKIP],
+    )
+
+
+def verdict(checks: list[CheckResult]) -> Verdict:
+    """``not_ready`` if any check failed, ``incomplete`` if none failed but one errored, else ready."""
+    statuses = {c.status for c in checks}
+    if CheckStatus.FAIL in statuses:
+        return Verdict.NOT_READY
+    if CheckStatus.ERROR in statuses:
+        return Verdict.INCOMPLETE
+    return Verdict.READY
+
+
+def exit_code(report: Report, fail_on: FailOn = FailOn.ERROR) -> ExitCode:
+    """Apply ``--fail-on``: 1 when a finding reaches the threshold, else 3 on an errored check, else 0."""
+    statuses = {c.status for c in report.checks}
+    if fail_on is FailOn.ERROR and CheckStatus.FAIL in statuses:
+        return ExitCode.FINDINGS
+    if fail_on is FailOn.WARNING and statuses & {CheckStatus.FAIL, CheckStatus.WARN}:
+        return ExitCode.FINDINGS
+    if CheckStatus.ERROR in statuses:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK

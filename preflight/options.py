@@ -1,0 +1,65 @@
+"""What the user asked for: the target, the selection and the thresholds. Shared by CLI and API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from preflight.models import FailOn
+from preflight.names import QualifiedName, format_name, parse_name
+
+
+class Options(BaseModel):
+    """Options of one run. Every field has a safe default, so ``Options()`` checks the libpq target."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    dsn: str | None = Field(None, description="URI or key=value; None = libpq environment")
+    schemas: list[str] = Field(default_factory=list, description="raw schema names")
+    tables: list[QualifiedName] = Field(default_factory=list)
+    plugin: str = "pgoutput"
+    slot_name: str | None = None
+    publication: str | None = None
+    profile: str = "generic"
+    slots_needed: int = Field(1, ge=0, le=10000)
+    senders_needed: int = Field(1, ge=0, le=10000)
+    checks: list[str] = Field(default_factory=list, description="only these check ids")
+    skip: list[str] = Field(default_factory=list, description="check ids not to run")
+    connect_timeout: float = Field(10.0, gt=0, le=3600)
+    statement_timeout: float = Field(30.0, gt=0, le=86400)
+    lock_timeout: float = Field(5.0, gt=0, le=86400)
+    fail_on: FailOn = FailOn.ERROR
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _parse_tables(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [parse_name(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("schemas")
+    @classmethod
+    def _no_empty_schema(cls, value: list[str]) -> list[str]:
+        if any(s == "" for s in value):
+            raise ValueError("empty schema name")
+        return value
+
+    def report_view(self) -> dict[str, Any]:
+        """The ``options`` object of the report: what shaped the verdict, never the DSN."""
+        return {
+            "schemas": list(self.schemas),
+            "tables": [format_name(t.schema, t.name) for t in self.tables],
+            "plugin": self.plugin,
+            "slot_name": self.slot_name,
+            "publication": self.publication,
+            "profile": self.profile,
+            "slots_needed": self.slots_needed,
+            "senders_needed": self.senders_needed,
+            "checks": list(self.checks),
+            "skip": list(self.skip),
+            "connect_timeout": self.connect_timeout,
+            "statement_timeout": self.statement_timeout,
+            "lock_timeout": self.lock_timeout,
+            "fail_on": self.fail_on.value,
+        }

@@ -1,0 +1,175 @@
+"""facts -> checks -> Report. Never prints. Every selected check yields exactly one result."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+
+import psycopg
+
+from preflight.check import Check, CheckContext, Outcome
+from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
+from preflight.facts import PROVIDERS, ConnectOutcome, FactContext, FactUnavailable, ServerInfo, Snapshot
+from preflight.facts.gather import describe_error, gather
+from preflight.models import (
+    CheckResult,
+    CheckStatus,
+    Report,
+    TableEntry,
+    Target,
+    ToolInfo,
+    status_from_findings,
+    summarize,
+    verdict,
+)
+from preflight.options import Options
+from preflight.registry import BrokenPlugin, all_checks, select
+
+
+def tool_version() -> str:
+    try:
+        return version("pg-preflight")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def selected_checks(options: Options) -> tuple[list[type[Check]], list[BrokenPlugin]]:
+    """The checks this run executes, in dependency order, and plugins that failed to load."""
+    checks, broken = all_checks()
+    return select(checks, options.checks, options.skip), [b for b in broken if not options.checks or b.id in options.checks]
+
+
+def take_snapshot(dsn: Dsn, options: Options, fact_names: set[str]) -> Snapshot:
+    """Connect (timed, classified), then gather the named facts in one pipeline. Never raises for I/O."""
+    secrets = dsn.secrets()
+    started = time.perf_counter()
+    try:
+        conn = open_session(dsn, options.connect_timeout, options.statement_timeout, options.lock_timeout)
+    except (psycopg.Error, OSError) as exc:
+        failure = classify(exc, secrets)
+        return Snapshot(connect=ConnectOutcome(ok=False, failure_kind=failure.kind, failure_message=failure.message,
+                                               advice=failure.advice, detail=failure.detail))
+    latency = (time.perf_counter() - started) * 1000
+    try:
+        info = conn.info
+        server = ServerInfo(
+            version_num=info.server_version, version=info.parameter_status("server_version") or str(info.server_version),
+            host=info.host, port=int(info.port) if info.port else None, dbname=info.dbname, user=info.user,
+            ssl=bool(info.pgconn.ssl_in_use),
+        )
+        providers = [PROVIDERS[name] for name in sorted(fact_names)]
+        facts, failures = gather(conn, providers, FactContext(server.version_num, options), secrets)
+    finally:
+        conn.close()
+    return Snapshot(connect=ConnectOutcome(ok=True, latency_ms=round(latency, 1)), server=server, facts=facts,
+                    failures=failures)
+
+
+def _run_one(check: Check, ctx: CheckContext) -> tuple[CheckResult, list[TableEntry] | None]:
+    started = time.perf_counter()
+    base = {"id": check.id, "title": check.title}
+    tables: list[TableEntry] | None = None
+    try:
+        outcome = check.run(ctx)
+        if not isinstance(outcome, Outcome):
+            outcome = Outcome(list(outcome))
+        tables = outcome.tables
+        result = CheckResult(**base, status=status_from_findings(outcome.findings), summary=outcome.summary,
+                             findings=outcome.findings)
+    except FactUnavailable as exc:
+        result = CheckResult(**base, status=CheckStatus.ERROR, summary=f"could not read {exc.name}",
+                             error=f"needed fact '{exc.name}' could not be gathered: {exc.cause}")
+    except Exception as exc:  # one check's bug must not take the report down
+        result = CheckResult(**base, status=CheckStatus.ERROR, summary="the check crashed",
+                             error=f"{type(exc).__name__}: {exc}")
+    result.duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    return result, tables
+
+
+def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> Report:
+    """Run the selected checks on a snapshot (live or saved). Pure: no I/O."""
+    dsn = dsn or parse_dsn(options.dsn)
+    checks, broken = selected_checks(options)
+    results: dict[str, CheckResult] = {}
+    tables: list[TableEntry] = []
+    ctx = CheckContext(snapshot, options)
+    for check_cls in checks:
+        reason = _skip_reason(check_cls, results, snapshot)
+        if reason:
+            results[check_cls.id] = CheckResult(id=check_cls.id, title=check_cls.title, status=CheckStatus.SKIP,
+                                                summary="skipped", skip_reason=reason)
+            continue
+        result, check_tables = _run_one(check_cls(), ctx)
+        results[check_cls.id] = result
+        tables.extend(check_tables or [])
+    ordered = list(results.values()) + [
+        CheckResult(id=b.id, title=b.title, status=CheckStatus.ERROR, summary="plugin failed to load", error=b.error)
+        for b in broken
+    ]
+    secrets = dsn.secrets()
+    for result in ordered:
+        _scrub_result(result, secrets)
+    return Report(
+        tool=ToolInfo(version=tool_version()),
+        generated_at=datetime.now(UTC),
+        target=_target(dsn, snapshot),
+        options=options.report_view(),
+        status=verdict(ordered),
+        summary=summarize(ordered),
+        checks=ordered,
+        tables=tables,
+    )
+
+
+def _skip_reason(check: type[Check], results: dict[str, CheckResult], snapshot: Snapshot) -> str | None:
+    if check.id != "reachability" and not snapshot.connect.ok:
+        return f"no connection to the server ({snapshot.connect.failure_message})"
+    for need in check.requires:
+        if need in results and results[need].status is CheckStatus.SKIP:
+            return f"requires {need}, which was skipped"
+    return None
+
+
+def _scrub_result(result: CheckResult, secrets: list[str]) -> None:
+    if not secrets:
+        return
+    result.summary = scrub(result.summary, secrets)
+    if result.error:
+        result.error = scrub(result.error, secrets)
+    for finding in result.findings:
+        finding.message = scrub(finding.message, secrets)
+
+
+def _target(dsn: Dsn, snapshot: Snapshot) -> Target:
+    server = snapshot.server
+    effective = dsn.effective()
+    in_recovery = None
+    server_fact = snapshot.facts.get("server")
+    if isinstance(server_fact, dict):
+        in_recovery = server_fact.get("in_recovery")
+    port = server.port if server and server.port else effective.get("port")
+    return Target(
+        dsn=dsn.masked(),
+        host=server.host if server else effective.get("host"),
+        port=int(port) if port and str(port).isdigit() else None,
+        dbname=server.dbname if server else effective.get("dbname") or effective.get("user"),
+        user=server.user if server else effective.get("user"),
+        server_version=server.version if server else None,
+        server_version_num=server.version_num if server else None,
+        provider=None,
+        in_recovery=in_recovery,
+    )
+
+
+def run_preflight(options: Options) -> Report:
+    """The whole job: connect, gather, check. Raises ``DsnError`` / ``RegistryError`` for bad input."""
+    dsn = parse_dsn(options.dsn)
+    checks, _ = selected_checks(options)
+    fact_names = {name for check in checks for name in check.facts}
+    fact_names |= {"server"}
+    snapshot = take_snapshot(dsn, options, fact_names)
+    return run_checks(snapshot, options, dsn)
+
+
+__all__ = ["describe_error", "run_checks", "run_preflight", "take_snapshot"]

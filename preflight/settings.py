@@ -1,0 +1,102 @@
+"""Server settings as the checks see them: typed values, units, display, and safe ALTER SYSTEM SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from preflight.sqltext import render
+
+_TIME_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
+_SIZE_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "64kB": 65536, "MB": 1024**2,
+               "16MB": 16 * 1024**2, "GB": 1024**3, "TB": 1024**4}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One pg_settings row."""
+
+    name: str
+    setting: str
+    unit: str | None = None
+    vartype: str = "string"
+    context: str = ""
+    source: str = ""
+    pending_restart: bool = False
+    boot_val: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Setting:
+        return cls(
+            name=row["name"], setting=str(row["setting"]), unit=row.get("unit"), vartype=row.get("vartype") or "string",
+            context=row.get("context") or "", source=row.get("source") or "",
+            pending_restart=bool(row.get("pending_restart")), boot_val=row.get("boot_val"),
+        )
+
+    def as_int(self) -> int:
+        return int(float(self.setting))
+
+    def in_ms(self) -> float | None:
+        """The value in milliseconds for time settings (negative values kept as they are)."""
+        if self.unit not in _TIME_MS:
+            return None
+        value = float(self.setting)
+        return value if value < 0 else value * _TIME_MS[self.unit]
+
+    def in_bytes(self) -> int | None:
+        if self.unit not in _SIZE_BYTES:
+            return None
+        value = int(float(self.setting))
+        return value if value < 0 else value * _SIZE_BYTES[self.unit]
+
+    @property
+    def needs_restart_to_change(self) -> bool:
+        return self.context == "postmaster"
+
+    def display(self) -> str:
+        """Like SHOW: ``60s``, ``1GB``, ``-1``, ``logical``."""
+        if self.vartype not in ("integer", "real") or self.unit is None:
+            return self.setting
+        value = float(self.setting)
+        if value < 0:
+            return self.setting
+        ms = self.in_ms()
+        if ms is not None:
+            return human_ms(ms)
+        size = self.in_bytes()
+        return human_bytes(size) if size is not None else self.setting
+
+
+def human_ms(ms: float) -> str:
+    if ms == 0:
+        return "0"
+    for unit, factor in (("d", 86400000), ("h", 3600000), ("min", 60000), ("s", 1000)):
+        if ms >= factor and ms % factor == 0:
+            return f"{int(ms // factor)}{unit}"
+    return f"{ms:g}ms"
+
+
+def human_bytes(size: int | float) -> str:
+    """Exact units when the value divides evenly (like SHOW), else one decimal."""
+    if size == 0:
+        return "0"
+    for unit, factor in (("TB", 1024**4), ("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if size >= factor:
+            return f"{int(size // factor)}{unit}" if size % factor == 0 else f"{size / factor:.1f}{unit}"
+    return f"{int(size)}B"
+
+
+def alter_system(name: str, value: str | int) -> str:
+    """``ALTER SYSTEM SET name = value;`` with the name quoted and the value a literal."""
+    return render(sql.SQL("ALTER SYSTEM SET {} = {};").format(sql.Identifier(name), sql.Literal(str(value))))
+
+
+RELOAD = "SELECT pg_catalog.pg_reload_conf();"
+
+
+def raise_to(setting: Setting | None, wanted: int) -> int:
+    """The value to recommend: never lower than what the server already has."""
+    current = setting.as_int() if setting is not None else 0
+    return max(current, wanted)

@@ -1,0 +1,68 @@
+"""The human report: one line per check with a mark and what was observed, findings beneath it,
+and the remediation script at the end. Reads like a careful DBA's checklist."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tabulate import tabulate
+
+from preflight.models import CheckStatus, Report, Severity
+from reports.sql import remediation_lines
+
+MARKS = {CheckStatus.PASS: "✓", CheckStatus.WARN: "!", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "E", CheckStatus.SKIP: "-"}
+SEVERITY_MARKS = {Severity.INFO: "i", Severity.WARNING: "!", Severity.ERROR: "✗"}
+VERDICT_WORDS = {"ready": "READY", "not_ready": "NOT READY", "incomplete": "INCOMPLETE"}
+WIDTH = 100
+
+
+def _header(report: Report) -> list[str]:
+    target = report.target
+    where = target.dsn
+    facts = []
+    if target.server_version:
+        facts.append(f"PostgreSQL {target.server_version}")
+    if target.in_recovery is not None:
+        facts.append("standby" if target.in_recovery else "primary")
+    if target.provider:
+        facts.append(target.provider)
+    s = report.summary
+    counts = f"{s.pass_} passed, {s.warn} warned, {s.fail} failed, {s.error} errored, {s.skip} skipped"
+    return [
+        f"pg-preflight {report.tool.version}  {where}" + (f"  ({', '.join(facts)})" if facts else ""),
+        f"Verdict: {VERDICT_WORDS[report.status.value]}  ({counts})",
+        "",
+    ]
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+
+
+def render(report: Report) -> str:
+    rows = [[MARKS[c.status], c.id, c.status.value, c.summary] for c in report.checks]
+    lines = _header(report)
+    lines += tabulate(rows, headers=["", "check", "status", "observed"], tablefmt="plain").splitlines()
+    details: list[str] = []
+    for check in report.checks:
+        notes: list[str] = []
+        if check.skip_reason:
+            notes += _wrap(f"skipped: {check.skip_reason}", "    ")
+        if check.error:
+            notes += _wrap(f"error: {check.error}", "    ")
+        for finding in check.findings:
+            if finding.severity is Severity.INFO and check.status is CheckStatus.PASS:
+                continue  # a passing check's observations are on its line already
+            where = f" [{finding.object}]" if finding.object else ""
+            values = ""
+            if finding.observed is not None or finding.expected is not None:
+                values = f" (observed: {finding.observed}; required: {finding.expected})"
+            notes += _wrap(f"{SEVERITY_MARKS[finding.severity]} {finding.code}{where}: {finding.message}{values}", "    ")
+        if notes:
+            details += [f"{MARKS[check.status]} {check.id}"] + notes
+    if details:
+        lines += ["", "Findings:"] + details
+    script = remediation_lines(report)
+    if script:
+        lines += ["", "Remediation script (also: --format sql):", ""] + ["    " + x if x else "" for x in script]
+    return "\n".join(lines).rstrip() + "\n"
