@@ -22,6 +22,7 @@ class LogicalReplication(Check):
     id = "logical_replication"
     title = "Logical replication settings"
     facts = ("settings",)
+    optional_facts = ("pending_settings",)
     why = (
         "Logical decoding needs wal_level=logical, at least one replication slot and one walsender; "
         "these change only at a server restart, so they must be right before the migration window."
@@ -164,9 +165,12 @@ class LogicalReplication(Check):
 
 
 def _pending_values(rows: list[dict[str, Any]] | None) -> dict[str, str]:
-    """Values written to the configuration files but not applied (superuser-only view; may be absent)."""
-    out: dict[str, str] = {}
+    """Values written to the configuration files but not applied: the last entry per name wins.
+
+    The view is superuser-only and may be absent; then only pg_settings.pending_restart is known.
+    """
+    last: dict[str, dict[str, Any]] = {}
     for row in rows or []:
-        if row.get("name") and row.get("setting") is not None and not row.get("applied"):
-            out[row["name"]] = row["setting"]
-    return out
+        if row.get("name"):
+            last[row["name"]] = row
+    return {name: str(row["setting"]) for name, row in last.items() if not row.get("applied")}

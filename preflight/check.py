@@ -61,6 +61,7 @@ class Check:
     title: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ("reachability",)
     facts: ClassVar[tuple[str, ...]] = ()
+    optional_facts: ClassVar[tuple[str, ...]] = ()  # read with ctx.optional_fact(); absence is explained
     why: ClassVar[str] = ""
     remediation: ClassVar[str] = ""
 

@@ -113,6 +113,12 @@ def main() -> None:
 @click.option("--plugin", default="pgoutput", show_default=True, help="Output plugin the consumer will use.")
 @click.option("--slot-name", default=None, help="Replication slot name the consumer will use.")
 @click.option("--publication", default=None, help="Publication the consumer will use.")
+@click.option("--role", default=None, metavar="NAME",
+              help="Judge this role's privileges (a DBA auditing the CDC role while connected as an admin).")
+@click.option("--probe", is_flag=True, default=False,
+              help="Prove the output plugin loads by creating a TEMPORARY logical slot (dies with the session).")
+@click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=600.0, show_default=True,
+              metavar="SECONDS", help="Transactions older than this delay slot creation: reported.")
 @click.option("--slots-needed", type=click.IntRange(0, 10000), default=1, show_default=True,
               help="Free replication slots the consumer needs.")
 @click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=10.0, show_default=True,
@@ -123,7 +129,7 @@ def main() -> None:
               metavar="SECONDS", help="Never wait longer than this for a lock (e.g. behind a migration's ACCESS EXCLUSIVE).")
 def check(dsn: str | None, schemas: tuple[str, ...], tables: tuple[str, ...], fmt: str, outputs: tuple[str, ...],
           fail_on: str, only: tuple[str, ...], skip: tuple[str, ...], plugin: str, slot_name: str | None,
-          publication: str | None, slots_needed: int, connect_timeout: float, statement_timeout: float,
+          publication: str | None, role: str | None, probe: bool, max_xact_age: float, slots_needed: int, connect_timeout: float, statement_timeout: float,
           lock_timeout: float) -> None:
     """Check the server at DSN (URI or key=value; omitted: the libpq environment, PGHOST, PGSERVICE, ...).
 
@@ -135,7 +141,8 @@ def check(dsn: str | None, schemas: tuple[str, ...], tables: tuple[str, ...], fm
         usage_error(f"--table: {exc}")
     try:
         options = Options(dsn=dsn, schemas=split_list(schemas), tables=parsed_tables, plugin=plugin, slot_name=slot_name,
-                          publication=publication, slots_needed=slots_needed, checks=split_list(only),
+                          publication=publication, role=role, probe=probe, max_xact_age=max_xact_age,
+                          slots_needed=slots_needed, checks=split_list(only),
                           skip=split_list(skip), connect_timeout=connect_timeout, statement_timeout=statement_timeout,
                           lock_timeout=lock_timeout, fail_on=FailOn(fail_on))
     except ValidationError as exc:

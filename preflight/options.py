@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from preflight.models import FailOn
+from preflight.models import Decision, FailOn
 from preflight.names import QualifiedName, format_name, parse_name
 
 
@@ -30,6 +30,10 @@ class Options(BaseModel):
     statement_timeout: float = Field(30.0, gt=0, le=86400)
     lock_timeout: float = Field(5.0, gt=0, le=86400)
     fail_on: FailOn = FailOn.ERROR
+    role: str | None = Field(None, description="judge this role's privileges instead of current_user")
+    probe: bool = Field(False, description="prove the plugin loads with a TEMPORARY slot")
+    decisions: dict[str, Decision] = Field(default_factory=dict, description="canonical schema.table -> decision")
+    max_xact_age: float = Field(600.0, gt=0, le=10**7, description="seconds before a transaction counts as long")
 
     @field_validator("tables", mode="before")
     @classmethod
@@ -62,4 +66,8 @@ class Options(BaseModel):
             "statement_timeout": self.statement_timeout,
             "lock_timeout": self.lock_timeout,
             "fail_on": self.fail_on.value,
+            "role": self.role,
+            "probe": self.probe,
+            "decisions": dict(self.decisions),
+            "max_xact_age": self.max_xact_age,
         }

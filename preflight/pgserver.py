@@ -171,11 +171,19 @@ class LocalServer:
         return proc
 
     def _options(self) -> str:
-        base = {"port": str(self.port), "listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.socket_dir),
-                "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "16MB",
+        """Only the address is on the command line: settings live in postgresql.conf, where ALTER SYSTEM
+        can override them as it would on a real server."""
+        base = {"port": str(self.port), "listen_addresses": "127.0.0.1", "unix_socket_directories": str(self.socket_dir)}
+        return " ".join(f"-c {k}={v}" for k, v in base.items())
+
+    def write_settings(self) -> None:
+        base = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "shared_buffers": "16MB",
                 "max_connections": "40"}
         base.update(self.settings)
-        return " ".join(f"-c {k}={v}" for k, v in base.items())
+        lines = "".join(f"{k} = '{v}'\n" for k, v in base.items())
+        conf = self.data / "postgresql.conf"
+        with conf.open("a") as handle:
+            handle.write("\n# pg-preflight test server\n" + lines)
 
     def start(self) -> None:
         self._ctl("start", "-w", "-t", "60", "-l", str(self.root / "server.log"), "-o", self._options())
@@ -218,6 +226,7 @@ def create_server(settings: dict[str, str] | None = None, bindir: Path | None = 
     (root / "sock").mkdir()
     _chown_for_server(root)
     server = LocalServer(found, root, free_port(), dict(settings or {}), _version_of(found))
+    server.write_settings()
     for attempt in range(3):
         try:
             server.start()
@@ -247,6 +256,7 @@ def create_standby(primary: LocalServer, settings: dict[str, str] | None = None)
     merged = dict(primary.settings)
     merged.update(settings or {})
     standby = LocalServer(primary.bindir, root, free_port(), merged, primary.version)
+    standby.write_settings()
     standby.start()
     return standby
 

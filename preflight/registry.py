@@ -42,7 +42,7 @@ def validate(check: type[Check], known_ids: set[str]) -> None:
     for need in check.requires:
         if need not in known_ids:
             raise RegistryError(f"check {check_id!r} requires unknown check {need!r}")
-    for fact in check.facts:
+    for fact in (*check.facts, *getattr(check, "optional_facts", ())):
         if fact not in PROVIDERS:
             raise RegistryError(f"check {check_id!r} needs unknown fact {fact!r}")
     if not callable(getattr(check, "run", None)):

@@ -166,7 +166,7 @@ def run_preflight(options: Options) -> Report:
     """The whole job: connect, gather, check. Raises ``DsnError`` / ``RegistryError`` for bad input."""
     dsn = parse_dsn(options.dsn)
     checks, _ = selected_checks(options)
-    fact_names = {name for check in checks for name in check.facts}
+    fact_names = {name for check in checks for name in (*check.facts, *check.optional_facts)}
     fact_names |= {"server"}
     snapshot = take_snapshot(dsn, options, fact_names)
     return run_checks(snapshot, options, dsn)

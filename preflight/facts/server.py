@@ -55,13 +55,15 @@ def _settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 def _pending_settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     # pg_file_settings is readable by superusers only: a failure here is expected and optional.
+    # Every entry is read, in file order, since a later entry supersedes an earlier one.
     return (
         """
-        SELECT f.name, f.setting, f.applied, f.error, f.sourcefile
+        SELECT f.name, f.setting, f.applied, f.error, f.seqno
           FROM pg_catalog.pg_file_settings AS f
-         WHERE f.name IS NOT NULL AND (NOT f.applied OR f.error IS NOT NULL)
+         WHERE f.name = ANY(%(names)s)
+         ORDER BY f.seqno
         """,
-        {},
+        {"names": SETTING_NAMES},
     )
 
 

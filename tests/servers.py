@@ -1,0 +1,116 @@
+"""Real PostgreSQL servers for the tests: one scenario code path, two backends.
+
+``local`` starts servers from local binaries (initdb/pg_ctl, see preflight.pgserver); ``docker``
+runs the same scenarios on testcontainers' ``postgres`` images where a Docker engine answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Protocol
+
+import psycopg
+from psycopg.conninfo import make_conninfo
+
+from preflight import pgserver
+
+CDC_USER = "cdc"
+CDC_PASSWORD = "cdc-Secret-pw-42"
+
+
+class Server(Protocol):
+    """What a scenario needs from a server, whatever runs it."""
+
+    version: int
+
+    def dsn(self, user: str = ..., password: str | None = ..., dbname: str = ...) -> str: ...
+    def execute(self, *statements: str, dbname: str = ...) -> list[tuple[Any, ...]]: ...
+    def restart(self) -> None: ...
+    def reload(self) -> None: ...
+    def destroy(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str
+
+    def start(self, settings: dict[str, str]) -> Server: ...
+    def standby_of(self, primary: Server) -> Server: ...
+
+
+class LocalBackend:
+    name = "local"
+
+    def start(self, settings: dict[str, str]) -> Server:
+        return pgserver.create_server(settings)
+
+    def standby_of(self, primary: Server) -> Server:
+        assert isinstance(primary, pgserver.LocalServer)
+        return pgserver.create_standby(primary, {"hot_standby": "on"})
+
+
+def docker_available() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+class DockerServer:
+    """A testcontainers postgres container with the same surface as ``LocalServer``."""
+
+    def __init__(self, settings: dict[str, str], image: str = "postgres:16") -> None:
+        from testcontainers.postgres import PostgresContainer  # type: ignore[import-untyped]
+
+        command = " ".join(f"-c {k}={v}" for k, v in settings.items())
+        self.container = PostgresContainer(image, username="postgres", password=pgserver.SUPERUSER_PASSWORD,
+                                           dbname="postgres").with_command(f"postgres {command}")
+        self.container.start()
+        self.host = self.container.get_container_host_ip()
+        self.port = int(self.container.get_exposed_port(5432))
+        self.version = int(self.execute("SHOW server_version_num")[0][0]) // 10000
+
+    def dsn(self, user: str = "postgres", password: str | None = pgserver.SUPERUSER_PASSWORD, dbname: str = "postgres") -> str:
+        params: dict[str, Any] = {"host": self.host, "port": self.port, "user": user, "dbname": dbname}
+        if password is not None:
+            params["password"] = password
+        return make_conninfo(**params)
+
+    def execute(self, *statements: str, dbname: str = "postgres") -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        with psycopg.connect(self.dsn(dbname=dbname), autocommit=True) as conn:
+            for statement in statements:
+                cur = conn.execute(statement)  # type: ignore[arg-type]
+                rows = cur.fetchall() if cur.description else []
+        return rows
+
+    def restart(self) -> None:
+        self.container.get_wrapped_container().restart()
+
+    def reload(self) -> None:
+        self.execute("SELECT pg_reload_conf()")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(Exception):
+            self.container.stop()
+
+
+class DockerBackend:
+    name = "docker"
+
+    def start(self, settings: dict[str, str]) -> Server:
+        return DockerServer(settings)
+
+    def standby_of(self, primary: Server) -> Server:
+        import pytest
+
+        pytest.skip("streaming standby scenario runs on the local backend only")
+
+
+def add_cdc_role(server: Server, replication: bool = True) -> str:
+    """A CDC login role; returns its DSN (password in it)."""
+    attr = "REPLICATION" if replication else "NOREPLICATION"
+    server.execute(f"DROP ROLE IF EXISTS {CDC_USER}", f"CREATE ROLE {CDC_USER} LOGIN {attr} PASSWORD '{CDC_PASSWORD}'")
+    return server.dsn(user=CDC_USER, password=CDC_PASSWORD)
