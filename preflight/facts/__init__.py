@@ -11,9 +11,21 @@ from preflight.facts.base import (
     SqlFact,
 )
 from preflight.facts.replication import SLOTS, WALSENDERS
+from preflight.facts.selection import SCHEMAS, TABLES
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS
 
-PROVIDERS: dict[str, FactProvider] = {p.name: p for p in [SERVER, SETTINGS, PENDING_SETTINGS, SLOTS, WALSENDERS]}
+PROVIDERS: dict[str, FactProvider] = {
+    p.name: p
+    for p in [
+        SERVER,
+        SETTINGS,
+        PENDING_SETTINGS,
+        SLOTS,
+        WALSENDERS,
+        SCHEMAS,
+        TABLES,
+    ]
+}
 
 __all__ = [
     "PROVIDERS",

@@ -1,0 +1,108 @@
+"""Facts about the selection: its schemas and every relation in it, in one query each.
+
+The selection is ``--schema`` (raw names) plus ``--table`` (schema.table); with neither, every
+non-system schema. Privileges are judged for ``--role`` when given, else ``current_user``.
+Sizes come from ``pg_class`` estimates, which take no relation lock (``pg_relation_size()`` would
+queue behind any ACCESS EXCLUSIVE lock held by a migration).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.facts.base import FactContext, SqlFact
+
+SYSTEM_SCHEMA_FILTER = (
+    "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
+    "AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'"
+)
+JUDGED_ROLE = "COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text)"
+
+
+def selection_params(ctx: FactContext) -> dict[str, Any]:
+    """Parameters every selection query takes: requested schemas, requested tables, judged role."""
+    opts = ctx.options
+    return {
+        "all": not opts.schemas and not opts.tables,
+        "schemas": list(opts.schemas),
+        "tschemas": [t.schema for t in opts.tables],
+        "tnames": [t.name for t in opts.tables],
+        "role": opts.role,
+    }
+
+
+SELECTED = f"""
+    (%(all)s AND {SYSTEM_SCHEMA_FILTER})
+    OR n.nspname = ANY(%(schemas)s::pg_catalog.text[])
+    OR (n.nspname, c.relname) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest(%(tschemas)s::pg_catalog.text[]), pg_catalog.unnest(%(tnames)s::pg_catalog.text[])))
+"""
+
+
+def _schemas(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """Requested schemas (existing or not) or, with no selection, every non-system schema."""
+    return (
+        f"""
+        WITH wanted(name) AS (
+            SELECT pg_catalog.unnest(%(schemas)s::pg_catalog.text[] || %(tschemas)s::pg_catalog.text[])
+            UNION
+            SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE %(all)s AND {SYSTEM_SCHEMA_FILTER}
+        )
+        SELECT w.name, n.oid IS NOT NULL AS exists,
+               pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
+               CASE WHEN n.oid IS NULL THEN NULL
+                    ELSE pg_catalog.has_schema_privilege({JUDGED_ROLE}, n.oid, 'USAGE') END AS can_use,
+               CASE WHEN n.oid IS NULL THEN NULL
+                    ELSE pg_catalog.has_schema_privilege({JUDGED_ROLE}, n.oid, 'CREATE') END AS can_create
+          FROM wanted AS w
+          LEFT JOIN pg_catalog.pg_namespace AS n ON n.nspname = w.name
+         ORDER BY w.name
+        """,
+        selection_params(ctx),
+    )
+
+
+def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """Every relation in the selection with what replica identity, keys, grants and publishing need."""
+    return (
+        f"""
+        SELECT n.nspname AS schema, c.relname AS name, c.relkind::pg_catalog.text AS relkind,
+               c.relpersistence::pg_catalog.text AS relpersistence,
+               c.relreplident::pg_catalog.text AS relreplident,
+               c.relispartition AS is_partition,
+               (SELECT pn.nspname FROM pg_catalog.pg_inherits AS i
+                  JOIN pg_catalog.pg_class AS pc ON pc.oid = i.inhparent
+                  JOIN pg_catalog.pg_namespace AS pn ON pn.oid = pc.relnamespace
+                 WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS parent_schema,
+               (SELECT pc.relname FROM pg_catalog.pg_inherits AS i
+                  JOIN pg_catalog.pg_class AS pc ON pc.oid = i.inhparent
+                 WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS parent_name,
+               EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid = c.oid AND i.indisprimary)
+                 AS has_primary_key,
+               (SELECT ic.relname FROM pg_catalog.pg_index AS i
+                  JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+                 WHERE i.indrelid = c.oid AND i.indisreplident LIMIT 1) AS identity_index,
+               (SELECT ic.relname FROM pg_catalog.pg_index AS i
+                  JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
+                 WHERE i.indrelid = c.oid AND i.indisunique AND NOT i.indisprimary AND i.indisvalid
+                   AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                                    WHERE a.attrelid = c.oid AND a.attnum = ANY(i.indkey) AND NOT a.attnotnull)
+                 ORDER BY i.indnatts, ic.relname LIMIT 1) AS candidate_index,
+               c.relpages::pg_catalog.int8 * pg_catalog.current_setting('block_size')::pg_catalog.int8 AS size_bytes,
+               c.reltuples::pg_catalog.int8 AS estimated_rows,
+               pg_catalog.pg_get_userbyid(c.relowner) AS owner,
+               pg_catalog.pg_has_role({JUDGED_ROLE}, c.relowner, 'USAGE') AS judged_role_owns,
+               pg_catalog.has_schema_privilege({JUDGED_ROLE}, n.oid, 'USAGE') AS can_use_schema,
+               pg_catalog.has_table_privilege({JUDGED_ROLE}, c.oid, 'SELECT') AS can_select
+          FROM pg_catalog.pg_class AS c
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+           AND ({SELECTED})
+         ORDER BY n.nspname, c.relname
+        """,
+        selection_params(ctx),
+    )
+
+
+SCHEMAS = SqlFact("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role", _schemas)
+TABLES = SqlFact("tables", "every relation in the selection: kind, persistence, keys, identity, grants, size", _tables)
