@@ -64,8 +64,8 @@ class LogicalReplication(Check):
                 )]
             return []
         if setting.pending_restart:
-            new = pending.get("wal_level")
-            detail = f" to {new!r}" if new else ""
+            applied = pending.get("wal_level")
+            detail = f" to {applied!r}" if applied else ""
             return [Finding(
                 code="wal_level_pending_restart", severity=Severity.ERROR, object="wal_level",
                 observed=value, expected="logical",

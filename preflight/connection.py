@@ -92,7 +92,11 @@ def parse_dsn(raw: str | None) -> Dsn:
         params = conninfo_to_dict(raw)
     except psycopg.ProgrammingError as exc:
         raise DsnError(f"invalid DSN: {scrub_unparsed(str(exc), raw)}") from None
-    return Dsn(raw, {k: str(v) for k, v in params.items() if v is not None})
+    parsed = {k: str(v) for k, v in params.items() if v is not None}
+    for port in parsed.get("port", "").split(","):
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise DsnError(f"invalid DSN: port {port!r} is not a number from 1 to 65535")
+    return Dsn(raw, parsed)
 
 
 def scrub_unparsed(text: str, raw: str) -> str:

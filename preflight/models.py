@@ -158,7 +158,7 @@ class Summary(Strict):
 class Report(Strict):
     """The whole report: the stable JSON contract."""
 
-    schema_version: Literal["1"] = SCHEMA_VERSION
+    schema_version: Literal["1"] = "1"
     tool: ToolInfo
     generated_at: datetime
     target: Target

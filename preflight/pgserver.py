@@ -117,10 +117,8 @@ def _template(bindir: Path) -> Path:
         raise ServerError(f"initdb failed: {proc.stderr.strip() or proc.stdout.strip()}")
     with (data / "pg_hba.conf").open("a") as hba:
         hba.write("host replication all 127.0.0.1/32 scram-sha-256\n")
-    try:
+    with contextlib.suppress(OSError):  # another process won the race; theirs is as good as ours
         os.rename(data, target)
-    except OSError:
-        pass  # another process won the race; theirs is as good as ours
     shutil.rmtree(work, ignore_errors=True)
     return target
 
@@ -208,7 +206,7 @@ class LocalServer:
         rows: list[tuple[Any, ...]] = []
         with psycopg.connect(self.admin_dsn(dbname), autocommit=True) as conn:
             for statement in statements:
-                cur = conn.execute(statement)  # type: ignore[arg-type]
+                cur = conn.execute(statement)
                 rows = cur.fetchall() if cur.description else []
         return rows
 

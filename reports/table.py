@@ -8,6 +8,7 @@ import textwrap
 from tabulate import tabulate
 
 from preflight.models import CheckStatus, Report, Severity
+from preflight.names import format_name
 from reports.sql import remediation_lines
 
 MARKS = {CheckStatus.PASS: "✓", CheckStatus.WARN: "!", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "E", CheckStatus.SKIP: "-"}
@@ -39,6 +40,24 @@ def _wrap(text: str, indent: str) -> list[str]:
     return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
 
 
+def _tables_section(report: Report) -> list[str]:
+    """Tables that are not simply ``ok``: what each needs, grouped by status."""
+    notable = [t for t in report.tables if t.status != "ok"]
+    if not notable:
+        return []
+    ok = len(report.tables) - len(notable)
+    order = {"needs_decision": 0, "decided": 1, "excluded": 2, "not_publishable": 3}
+    rows = [
+        [format_name(t.schema_, t.name), t.status, t.kind, t.persistence, t.replica_identity,
+         "yes" if t.has_primary_key else "no", t.candidate_index or "-", t.decision or "-"]
+        for t in sorted(notable, key=lambda t: (order.get(t.status, 9), t.schema_, t.name))
+    ]
+    head = ["table", "status", "kind", "persistence", "identity", "pk", "candidate index", "decision"]
+    return ["", f"Tables ({len(report.tables)} selected, {ok} ok; the others below):"] + [
+        "    " + line for line in tabulate(rows, headers=head, tablefmt="plain").splitlines()
+    ]
+
+
 def render(report: Report) -> str:
     rows = [[MARKS[c.status], c.id, c.status.value, c.summary] for c in report.checks]
     lines = _header(report)
@@ -62,6 +81,7 @@ def render(report: Report) -> str:
             details += [f"{MARKS[check.status]} {check.id}"] + notes
     if details:
         lines += ["", "Findings:"] + details
+    lines += _tables_section(report)
     script = remediation_lines(report)
     if script:
         lines += ["", "Remediation script (also: --format sql):", ""] + ["    " + x if x else "" for x in script]

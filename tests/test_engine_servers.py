@@ -9,7 +9,7 @@ import pytest
 
 from preflight import Options, pgserver, run_preflight
 from preflight.models import CheckStatus, Verdict
-from preflight.pgserver import SUPERUSER_PASSWORD, free_port
+from preflight.pgserver import free_port
 from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, Backend, Server, add_cdc_role
 

@@ -33,7 +33,7 @@ def _one_round(
         with conn.pipeline() as pipeline:
             for fact in pending:
                 query, params = fact.build(ctx)
-                cursors.append(conn.cursor().execute(wrap_json(query, fact.shape), params))  # type: ignore[arg-type]
+                cursors.append(conn.cursor().execute(wrap_json(query, fact.shape), params))
             pipeline.sync()
     except psycopg.Error as exc:
         error = exc

@@ -1,0 +1,135 @@
+"""The first four checks as pure functions of hand-built snapshots."""
+
+from __future__ import annotations
+
+from preflight import Options, run_checks
+from preflight.facts import ConnectOutcome, Snapshot
+from preflight.models import CheckStatus, Report, Verdict
+from tests.snapshots import make_snapshot, setting_row, slot
+
+ENGINE = ["reachability", "writer_status", "logical_replication", "slot_capacity"]
+
+
+def run(snapshot: Snapshot, **options: object) -> Report:
+    return run_checks(snapshot, Options(checks=ENGINE, **options))  # type: ignore[arg-type]
+
+
+def codes(report: Report, check_id: str) -> list[str]:
+    return [f.code for f in report.check(check_id).findings]
+
+
+def test_healthy_snapshot_is_ready() -> None:
+    report = run(make_snapshot())
+    assert report.status is Verdict.READY
+    assert {c.id: c.status for c in report.checks} == {i: CheckStatus.PASS for i in ENGINE}
+    assert report.check("slot_capacity").summary.startswith("0/10 slots used")
+
+
+def test_no_connection_skips_everything_but_reachability() -> None:
+    snap = Snapshot(connect=ConnectOutcome(ok=False, failure_kind="dns", failure_message="the host name could not be resolved (DNS)",
+                                           advice="Check the host name.", detail="could not translate host name"))
+    report = run(snap)
+    assert report.check("reachability").status is CheckStatus.FAIL
+    assert report.check("reachability").findings[0].code == "connect_dns"
+    assert report.check("reachability").findings[0].remediation.steps == ["Check the host name."]
+    assert all(report.check(i).status is CheckStatus.SKIP for i in ENGINE[1:])
+    assert report.status is Verdict.NOT_READY
+
+
+def test_wal_level_replica_fails_with_restart_remediation() -> None:
+    report = run(make_snapshot({"wal_level": "replica"}))
+    finding = report.check("logical_replication").findings[0]
+    assert finding.code == "wal_level_not_logical"
+    assert finding.remediation.requires_restart
+    assert finding.remediation.sql == ["ALTER SYSTEM SET \"wal_level\" = 'logical';"]
+
+
+def test_pending_restart_names_the_new_value_when_visible() -> None:
+    snap = make_snapshot({"wal_level": {"value": "replica", "vartype": "enum", "pending_restart": True}},
+                         pending_settings=[{"name": "wal_level", "setting": "replica", "applied": False, "seqno": 1},
+                                           {"name": "wal_level", "setting": "logical", "applied": False, "seqno": 2}])
+    finding = run(snap).check("logical_replication").findings[0]
+    assert finding.code == "wal_level_pending_restart"
+    assert "to 'logical'" in finding.message
+
+
+def test_pending_change_away_from_logical_is_a_warning() -> None:
+    snap = make_snapshot({"wal_level": {"value": "logical", "vartype": "enum", "pending_restart": True}})
+    report = run(snap)
+    assert codes(report, "logical_replication") == ["wal_level_will_change"]
+    assert report.check("logical_replication").status is CheckStatus.WARN
+
+
+def test_zero_slots_and_senders_fail() -> None:
+    report = run(make_snapshot({"max_replication_slots": "0", "max_wal_senders": "0"}))
+    assert {"max_replication_slots_zero", "max_wal_senders_zero"} <= set(codes(report, "logical_replication"))
+    assert report.check("slot_capacity").status is CheckStatus.FAIL
+
+
+def test_sender_timeout_and_keep_size_are_warnings_only() -> None:
+    report = run(make_snapshot({"wal_sender_timeout": "0", "max_slot_wal_keep_size": "-1"}))
+    assert report.check("logical_replication").status is CheckStatus.WARN
+    assert set(codes(report, "logical_replication")) == {"wal_sender_timeout_disabled", "max_slot_wal_keep_size_unlimited"}
+    small = run(make_snapshot({"wal_sender_timeout": "5000", "max_slot_wal_keep_size": "64"}))
+    assert set(codes(small, "logical_replication")) == {"wal_sender_timeout_short", "max_slot_wal_keep_size_small"}
+
+
+def test_keep_size_absent_before_13_is_not_reported() -> None:
+    report = run(make_snapshot({"max_slot_wal_keep_size": None}, version_num=120000))
+    assert report.check("logical_replication").status is CheckStatus.PASS
+
+
+def test_physical_slots_count_against_capacity() -> None:
+    slots = [slot("ha", slot_type="physical"), slot("old_cdc")]
+    report = run(make_snapshot({"max_replication_slots": "2"}, slots=slots))
+    finding = report.check("slot_capacity").findings[0]
+    assert finding.code == "no_free_slot"
+    assert "2/2 replication slots used (1 logical, 1 physical)" in finding.message
+    assert "2 of the 2 are inactive" in finding.remediation.steps[0]
+
+
+def test_walsender_headroom() -> None:
+    snap = make_snapshot({"max_wal_senders": "2"}, walsenders={"streaming": 2, "walsenders": 2, "can_see_all": True})
+    assert codes(run(snap), "slot_capacity") == ["no_free_walsender"]
+    hidden = make_snapshot({"max_wal_senders": "2"}, walsenders={"streaming": 2, "walsenders": 0, "can_see_all": False})
+    finding = run(hidden).check("slot_capacity").findings[0]
+    assert "could not see" in finding.message
+
+
+def test_standby_fails_with_version_nuance() -> None:
+    old = run(make_snapshot(server={"in_recovery": True}, version_num=150000)).check("writer_status").findings[0]
+    new = run(make_snapshot(server={"in_recovery": True}, version_num=160000)).check("writer_status").findings[0]
+    assert old.code == new.code == "standby"
+    assert "Before PostgreSQL 16" in old.message
+    assert "hot_standby_feedback" in new.message
+
+
+def test_read_only_default_from_role_gets_alter_role() -> None:
+    snap = make_snapshot({"default_transaction_read_only": {"value": "on", "vartype": "bool", "source": "user"}},
+                         server={"default_transaction_read_only": "on", "role": 'Odd "Role"'})
+    finding = run(snap).check("writer_status").findings[0]
+    assert finding.remediation.sql == ['ALTER ROLE "Odd ""Role""" SET default_transaction_read_only = off;']
+
+
+def test_missing_fact_is_error_with_cause() -> None:
+    snap = make_snapshot()
+    del snap.facts["slots"]
+    snap.failures["slots"] = "55P03: canceling statement due to lock timeout"
+    result = run(snap).check("slot_capacity")
+    assert result.status is CheckStatus.ERROR
+    assert "lock timeout" in (result.error or "")
+
+
+def test_a_crashing_check_is_error_for_that_check_only() -> None:
+    snap = make_snapshot()
+    snap.facts["settings"] = [setting_row("wal_level", "logical", vartype="enum")]  # max_* missing -> KeyError
+    report = run(snap)
+    assert report.check("slot_capacity").status is CheckStatus.ERROR
+    assert report.check("reachability").status is CheckStatus.PASS
+    assert report.status is Verdict.INCOMPLETE
+
+
+def test_setting_already_higher_is_never_lowered() -> None:
+    slots = [slot(f"s{i}") for i in range(40)]
+    report = run(make_snapshot({"max_replication_slots": "40"}, slots=slots), slots_needed=3)
+    assert report.check("slot_capacity").findings[0].remediation.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '43';"]
