@@ -91,7 +91,7 @@ def parse_dsn(raw: str | None) -> Dsn:
     try:
         params = conninfo_to_dict(raw)
     except psycopg.ProgrammingError as exc:
-        raise DsnError(f"invalid DSN: {scrub_unparsed(str(exc), raw)}") from None
+        raise DsnError(f"invalid DSN: {scrub_unparsed(str(exc).strip(), raw)}") from None
     parsed = {k: str(v) for k, v in params.items() if v is not None}
     for port in parsed.get("port", "").split(","):
         if port and not (port.isdigit() and 0 < int(port) < 65536):
