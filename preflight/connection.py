@@ -164,7 +164,7 @@ _FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
     ("dns", ("could not translate host name", "Name or service not known", "nodename nor servname"),
      "the host name could not be resolved (DNS)",
      "Check the host name for typos, and that this machine's resolver can see it (VPN, private DNS zone)."),
-    ("pg_hba", ("no pg_hba.conf entry",),
+    ("pg_hba", ("no pg_hba.conf entry", "pg_hba.conf rejects connection"),
      "the server refused this client in pg_hba.conf",
      "Add a pg_hba.conf line for this user, database and client address (or the provider's allow-list), then reload."),
     ("authentication", ("password authentication failed", "authentication failed", "no password supplied",
