@@ -85,6 +85,8 @@ class Finding(Strict):
     observed: Scalar = None
     expected: Scalar = None
     remediation: Remediation = Field(default_factory=Remediation)
+    waived: bool = False
+    waiver_reason: str | None = None
 
 
 class CheckResult(Strict):
@@ -155,6 +157,18 @@ class Summary(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+class WaiverOutcome(Strict):
+    """What became of one configured waiver in this run, so stale ones get cleaned up."""
+
+    check: str
+    object: str | None = None
+    code: str | None = None
+    reason: str
+    expires: str | None = None
+    state: Literal["applied", "expired", "unmatched"]
+    matched: int = 0
+
+
 class Report(Strict):
     """The whole report: the stable JSON contract."""
 
@@ -167,6 +181,7 @@ class Report(Strict):
     summary: Summary
     checks: list[CheckResult]
     tables: list[TableEntry] = Field(default_factory=list)
+    waivers: list[WaiverOutcome] = Field(default_factory=list)
 
     def to_json(self, indent: int | None = 2) -> str:
         return self.model_dump_json(by_alias=True, indent=indent)
@@ -183,8 +198,8 @@ SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
 
 
 def status_from_findings(findings: list[Finding]) -> CheckStatus:
-    """No findings or info only -> pass; worst warning -> warn; any error -> fail."""
-    worst = max((SEVERITY_RANK[f.severity] for f in findings), default=0)
+    """No findings or info only -> pass; worst warning -> warn; any error -> fail. Waived ones don't count."""
+    worst = max((SEVERITY_RANK[f.severity] for f in findings if not f.waived), default=0)
     return {0: CheckStatus.PASS, 1: CheckStatus.WARN, 2: CheckStatus.FAIL}[worst]
 
 

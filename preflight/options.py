@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from preflight.models import Decision, FailOn
 from preflight.names import QualifiedName, format_name, parse_name
+from preflight.waivers import Waiver
 
 
 class Options(BaseModel):
@@ -34,6 +35,7 @@ class Options(BaseModel):
     probe: bool = Field(False, description="prove the plugin loads with a TEMPORARY slot")
     decisions: dict[str, Decision] = Field(default_factory=dict, description="canonical schema.table -> decision")
     max_xact_age: float = Field(600.0, gt=0, le=10**7, description="seconds before a transaction counts as long")
+    waivers: list[Waiver] = Field(default_factory=list)
 
     @field_validator("tables", mode="before")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 
 import psycopg
@@ -25,6 +25,7 @@ from preflight.models import (
 )
 from preflight.options import Options
 from preflight.registry import BrokenPlugin, all_checks, select
+from preflight.waivers import apply_waivers
 
 
 def tool_version() -> str:
@@ -110,6 +111,7 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
     secrets = dsn.secrets()
     for result in ordered:
         _scrub_result(result, secrets)
+    waivers = apply_waivers(ordered, options.waivers, date.today())
     return Report(
         tool=ToolInfo(version=tool_version()),
         generated_at=datetime.now(UTC),
@@ -119,6 +121,7 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
         summary=summarize(ordered),
         checks=ordered,
         tables=tables,
+        waivers=waivers,
     )
 
 
