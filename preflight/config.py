@@ -99,5 +99,5 @@ def load_config(path: Path) -> ConfigFile:
         where = ".".join(str(p) for p in first["loc"])
         raise ConfigError(f"{path}: {where}: {first['msg']}") from None
     if config.decisions:
-        config.decisions = str((path.parent / config.decisions))
+        config.decisions = str(path.parent / config.decisions)
     return config
