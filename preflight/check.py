@@ -7,11 +7,13 @@ hand-built snapshot and re-run on a saved one with no server.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
 from preflight.facts import FactUnavailable, Snapshot
 from preflight.models import Finding, TableEntry
 from preflight.options import Options
+from preflight.profiles import Profile, load_profile
 from preflight.settings import Setting
 
 
@@ -40,6 +42,11 @@ class CheckContext:
     def optional_fact(self, name: str) -> Any | None:
         """A fact whose absence the check can explain itself (e.g. a superuser-only view)."""
         return self.snapshot.facts.get(name)
+
+    @cached_property
+    def profile(self) -> Profile:
+        """The consumer profile whose thresholds apply (``--profile``)."""
+        return load_profile(self.options.profile)
 
     @property
     def version_num(self) -> int:

@@ -142,7 +142,9 @@ class Target(Strict):
     server_version: str | None = None
     server_version_num: int | None = None
     provider: str | None = None
+    provider_signal: str | None = None
     in_recovery: bool | None = None
+    ssl: bool | None = None
 
 
 class Summary(Strict):

@@ -36,6 +36,7 @@ class Options(BaseModel):
     decisions: dict[str, Decision] = Field(default_factory=dict, description="canonical schema.table -> decision")
     max_xact_age: float = Field(600.0, gt=0, le=10**7, description="seconds before a transaction counts as long")
     waivers: list[Waiver] = Field(default_factory=list)
+    provider: str | None = Field(None, description="override provider detection (e.g. rds, cloudsql, self-managed)")
 
     @field_validator("tables", mode="before")
     @classmethod
@@ -72,4 +73,5 @@ class Options(BaseModel):
             "probe": self.probe,
             "decisions": dict(self.decisions),
             "max_xact_age": self.max_xact_age,
+            "provider": self.provider,
         }

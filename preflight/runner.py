@@ -24,6 +24,7 @@ from preflight.models import (
     verdict,
 )
 from preflight.options import Options
+from preflight.providers import detect
 from preflight.registry import BrokenPlugin, all_checks, select
 from preflight.waivers import apply_waivers
 
@@ -115,7 +116,7 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
     return Report(
         tool=ToolInfo(version=tool_version()),
         generated_at=datetime.now(UTC),
-        target=_target(dsn, snapshot),
+        target=_target(dsn, snapshot, options),
         options=options.report_view(),
         status=verdict(ordered),
         summary=summarize(ordered),
@@ -144,7 +145,7 @@ def _scrub_result(result: CheckResult, secrets: list[str]) -> None:
         finding.message = scrub(finding.message, secrets)
 
 
-def _target(dsn: Dsn, snapshot: Snapshot) -> Target:
+def _target(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:
     server = snapshot.server
     effective = dsn.effective()
     in_recovery = None
@@ -152,6 +153,9 @@ def _target(dsn: Dsn, snapshot: Snapshot) -> Target:
     if isinstance(server_fact, dict):
         in_recovery = server_fact.get("in_recovery")
     port = server.port if server and server.port else effective.get("port")
+    provider, signal = (options.provider, "--provider option") if options.provider else (None, None)
+    if provider is None and server is not None:
+        provider, signal = detect(snapshot.facts.get("provider_signals"))
     return Target(
         dsn=dsn.masked(),
         host=server.host if server else effective.get("host"),
@@ -160,8 +164,10 @@ def _target(dsn: Dsn, snapshot: Snapshot) -> Target:
         user=server.user if server else effective.get("user"),
         server_version=server.version if server else None,
         server_version_num=server.version_num if server else None,
-        provider=None,
+        provider=provider,
+        provider_signal=signal,
         in_recovery=in_recovery,
+        ssl=server.ssl if server else None,
     )
 
 
@@ -170,7 +176,7 @@ def run_preflight(options: Options) -> Report:
     dsn = parse_dsn(options.dsn)
     checks, _ = selected_checks(options)
     fact_names = {name for check in checks for name in (*check.facts, *check.optional_facts)}
-    fact_names |= {"server"}
+    fact_names |= {"server", "provider_signals"}
     snapshot = take_snapshot(dsn, options, fact_names)
     return run_checks(snapshot, options, dsn)
 

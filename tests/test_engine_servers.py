@@ -28,8 +28,11 @@ def test_healthy_server_with_replication_role_is_ready(logical_server: Server) -
     report, code, _ = report_of(dsn)
     assert report["status"] == "ready", statuses(report)
     assert code == 0
-    assert statuses(report) == {"reachability": "pass", "writer_status": "pass",
-                                "logical_replication": "warn", "slot_capacity": "pass"}
+    expected = {"reachability": "pass", "server_version": "pass", "provider": "pass", "writer_status": "pass",
+                "logical_replication": "warn", "slot_capacity": "pass"}
+    assert {k: v for k, v in statuses(report).items() if k in expected} == expected
+    assert not {k for k, v in statuses(report).items() if v in ("fail", "error")}
+    assert report["target"]["provider"] == "self-managed"
     assert report["schema_version"] == "1"
     assert report["target"]["server_version_num"] >= 130000
     assert report["target"]["in_recovery"] is False

@@ -1,0 +1,34 @@
+"""Signals that tell a managed service apart, read with queries that cannot raise (catalog lookups only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.facts.base import FactContext, SqlFact
+
+SIGNAL_ROLES = ["rds_superuser", "rds_replication", "cloudsqlsuperuser", "alloydbsuperuser", "azure_pg_admin",
+                "supabase_admin", "supabase_replication_admin", "neon_superuser", "avnadmin"]
+SIGNAL_SETTING_PREFIXES = ["rds.%", "cloudsql.%", "alloydb.%", "azure.%", "neon.%", "aurora.%", "apg\\_%"]
+
+
+def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    return (
+        """
+        SELECT
+          ARRAY(SELECT r.rolname::pg_catalog.text FROM pg_catalog.pg_roles AS r
+                 WHERE r.rolname = ANY(%(roles)s) ORDER BY 1) AS roles,
+          ARRAY(SELECT s.name FROM pg_catalog.pg_settings AS s
+                 WHERE s.name LIKE ANY(%(prefixes)s) ORDER BY 1) AS settings,
+          EXISTS (SELECT 1 FROM pg_catalog.pg_proc AS p WHERE p.proname = 'aurora_version') AS aurora_function,
+          EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'heroku_ext') AS heroku_schema,
+          EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'aiven_extras') AS aiven_extension,
+          pg_catalog.current_setting('rds.logical_replication', true) AS rds_logical_replication,
+          pg_catalog.current_setting('cloudsql.logical_decoding', true) AS cloudsql_logical_decoding,
+          pg_catalog.current_setting('alloydb.logical_decoding', true) AS alloydb_logical_decoding
+        """,
+        {"roles": SIGNAL_ROLES, "prefixes": SIGNAL_SETTING_PREFIXES},
+    )
+
+
+PROVIDER_SIGNALS = SqlFact("provider_signals", "roles, settings, functions and schemas that identify a managed service",
+                           _signals, "row")

@@ -1,0 +1,71 @@
+"""Profiles: what "ready" means for a given consumer. Data, not code: consumers disagree on thresholds,
+so every finding that applies one says which profile demanded it.
+
+Built in: ``generic`` (the default), ``ardent`` (the seed product's published minimums), ``debezium``,
+``aws-dms``. A user's own profile is a TOML file with the same keys (``--profile path/to/profile.toml``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ProfileError(ValueError):
+    """An unknown profile name or an invalid profile file (one line)."""
+
+
+class Profile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    min_version_num: int = Field(100000, ge=90400)
+    plugin: str = "pgoutput"
+    free_slots: int = Field(1, ge=0)
+    free_senders: int = Field(1, ge=0)
+    min_max_replication_slots: int = Field(1, ge=0)
+    min_max_wal_senders: int = Field(1, ge=0)
+    writer_required: bool = False
+    ssl_required: bool = False
+    wal_sender_timeout_min_ms: int = Field(10000, ge=0)
+    wal_sender_timeout_zero_ok: bool = False
+    max_xact_age_s: float = Field(600.0, gt=0)
+
+
+BUILTIN: dict[str, Profile] = {p.name: p for p in [
+    Profile(name="generic", description="Any logical replication consumer: pgoutput, one free slot and walsender."),
+    Profile(name="ardent", description="The seed CDC product's published minimums.", min_version_num=130000,
+            plugin="wal2json", min_max_replication_slots=10, min_max_wal_senders=10, writer_required=True,
+            ssl_required=True),
+    Profile(name="debezium", description="Debezium's PostgreSQL connector (pgoutput).", min_version_num=100000,
+            writer_required=False, wal_sender_timeout_zero_ok=False),
+    Profile(name="aws-dms", description="AWS DMS premigration assessment thresholds.", min_version_num=120000,
+            plugin="test_decoding", writer_required=True, wal_sender_timeout_min_ms=10000, max_xact_age_s=600.0),
+]}
+
+
+def load_profile(spec: str) -> Profile:
+    """A built-in name, or the path of a TOML file (``name`` defaults to the file's stem)."""
+    if spec in BUILTIN:
+        return BUILTIN[spec]
+    path = Path(spec)
+    if not (spec.endswith(".toml") or path.exists()):
+        raise ProfileError(f"unknown profile {spec!r}; built in: {', '.join(BUILTIN)}; or a path to a .toml file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{path}: invalid TOML: {exc}") from None
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    data.setdefault("name", path.stem)
+    try:
+        return Profile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ProfileError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
