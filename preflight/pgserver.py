@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -98,7 +99,8 @@ def _cache_dir() -> Path:
 def _template(bindir: Path) -> Path:
     """A freshly initdb'ed data directory for this server version, made once and reused."""
     version = _version_of(bindir)
-    target = _cache_dir() / f"template-{version}-{abs(hash(str(bindir))) % 10**8}"
+    digest = hashlib.sha256(str(bindir.resolve()).encode()).hexdigest()[:12]  # stable across processes
+    target = _cache_dir() / f"template-{version}-{digest}"
     if (target / "PG_VERSION").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
