@@ -6,14 +6,20 @@ from typing import Any
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.models import Finding, Remediation, Severity
-from preflight.settings import RELOAD, Setting, alter_system, human_bytes, raise_to
+from preflight.profiles import Profile
+from preflight.providers import Provider
+from preflight.settings import RELOAD, Setting, alter_system, human_bytes, human_ms, raise_to
 
 STOCK_SLOTS_AND_SENDERS = 10
 SMALL_KEEP_SIZE = 1024**3  # below this a lagging consumer loses its slot quickly
-SHORT_SENDER_TIMEOUT_MS = 10_000
 
 
-def _restart(sql_lines: list[str]) -> Remediation:
+def _restart(sql_lines: list[str], provider: Provider) -> Remediation:
+    """ALTER SYSTEM and a restart where that works; the provider's console steps where it is refused."""
+    if not provider.alter_system:
+        steps = [f"{provider.title}: ALTER SYSTEM is not available; change the setting in the provider's "
+                 "parameter group / flags / server parameters, then restart."]
+        return Remediation(steps=steps + [f"Would be: {line}" for line in sql_lines], requires_restart=True)
     return Remediation(sql=sql_lines, steps=["Restart PostgreSQL to apply (this setting cannot change at reload)."],
                        requires_restart=True)
 
@@ -28,14 +34,17 @@ class LogicalReplication(Check):
         "these change only at a server restart, so they must be right before the migration window."
     )
     remediation = "ALTER SYSTEM SET the setting (never lowering a larger value), then restart the server."
+    provider: Provider
+    profile: Profile
 
     def run(self, ctx: CheckContext) -> Outcome:
         settings = ctx.settings()
         pending = _pending_values(ctx.optional_fact("pending_settings"))
+        self.provider, self.profile = ctx.provider, ctx.profile
         findings: list[Finding] = []
         findings += self._wal_level(settings.get("wal_level"), pending)
         for name in ("max_replication_slots", "max_wal_senders"):
-            findings += self._capacity(settings.get(name), pending)
+            findings += self._capacity(settings.get(name))
         findings += self._sender_timeout(settings.get("wal_sender_timeout"))
         findings += self._keep_size(settings.get("max_slot_wal_keep_size"))
         findings += self._other_pending(settings, pending)
@@ -74,30 +83,42 @@ class LogicalReplication(Check):
                 remediation=Remediation(steps=["Restart PostgreSQL: the new wal_level applies only at server start."],
                                         requires_restart=True),
             )]
+        remediation = _restart([alter_system("wal_level", "logical")], self.provider)
+        if self.provider.enable_logical:
+            remediation = Remediation(steps=list(self.provider.enable_logical), requires_restart=True)
         return [Finding(
             code="wal_level_not_logical", severity=Severity.ERROR, object="wal_level", observed=value, expected="logical",
             message=f"wal_level is {value!r}; logical decoding needs 'logical' (changing it needs a restart).",
-            remediation=_restart([alter_system("wal_level", "logical")]),
+            remediation=remediation,
         )]
 
-    def _capacity(self, setting: Setting | None, pending: dict[str, str]) -> list[Finding]:
+    def _capacity(self, setting: Setting | None) -> list[Finding]:
         if setting is None:
             return []
         value = setting.as_int()
-        if value > 0:
-            return []
-        wanted = raise_to(setting, STOCK_SLOTS_AND_SENDERS)
-        return [Finding(
-            code=f"{setting.name}_zero", severity=Severity.ERROR, object=setting.name, observed=value, expected=">= 1",
-            message=f"{setting.name} is 0: no logical replication consumer can connect.",
-            remediation=_restart([alter_system(setting.name, wanted)]),
-        )]
+        minimum = getattr(self.profile, f"min_{setting.name}")
+        if value == 0:
+            wanted = raise_to(setting, max(STOCK_SLOTS_AND_SENDERS, minimum))
+            return [Finding(
+                code=f"{setting.name}_zero", severity=Severity.ERROR, object=setting.name, observed=value, expected=">= 1",
+                message=f"{setting.name} is 0: no logical replication consumer can connect.",
+                remediation=_restart([alter_system(setting.name, wanted)], self.provider),
+            )]
+        if value < minimum:
+            return [Finding(
+                code=f"{setting.name}_below_profile", severity=Severity.ERROR, object=setting.name, observed=value,
+                expected=f">= {minimum}",
+                message=f"{setting.name} is {value}; profile '{self.profile.name}' requires at least {minimum}.",
+                remediation=_restart([alter_system(setting.name, raise_to(setting, minimum))], self.provider),
+            )]
+        return []
 
     def _sender_timeout(self, setting: Setting | None) -> list[Finding]:
         if setting is None:
             return []
         ms = setting.in_ms() or 0
-        if ms == 0:
+        minimum = self.profile.wal_sender_timeout_min_ms
+        if ms == 0 and not self.profile.wal_sender_timeout_zero_ok:
             return [Finding(
                 code="wal_sender_timeout_disabled", severity=Severity.WARNING, object="wal_sender_timeout",
                 observed=setting.display(), expected=">= 10s",
@@ -106,12 +127,13 @@ class LogicalReplication(Check):
                         "Consumers disagree on the best value (some want 0, most >= 10s; 60s is the default).",
                 remediation=Remediation(sql=[alter_system("wal_sender_timeout", "60s"), RELOAD]),
             )]
-        if ms < SHORT_SENDER_TIMEOUT_MS:
+        if 0 < ms < minimum:
             return [Finding(
                 code="wal_sender_timeout_short", severity=Severity.WARNING, object="wal_sender_timeout",
-                observed=setting.display(), expected=">= 10s",
+                observed=setting.display(), expected=f">= {human_ms(minimum)}",
                 message=f"wal_sender_timeout is {setting.display()}: a consumer that pauses longer (large "
-                        "transactions, slow sinks) is disconnected and must reconnect.",
+                        "transactions, slow sinks) is disconnected and must reconnect "
+                        f"(profile '{self.profile.name}' wants >= {human_ms(minimum)}).",
                 remediation=Remediation(sql=[alter_system("wal_sender_timeout", "60s"), RELOAD]),
             )]
         return []

@@ -32,10 +32,17 @@ class Reachability(Check):
             return Outcome([finding], f"cannot connect: {connect.failure_message}")
         latency = f"{connect.latency_ms:.0f} ms" if connect.latency_ms is not None else "?"
         tls = {True: ", TLS", False: ", no TLS", None: ""}[server.ssl]
-        finding = Finding(
+        findings = [Finding(
             code="connected",
             severity=Severity.INFO,
             message=f"Connected to PostgreSQL {server.version} in {latency}{tls}",
             observed=server.version,
-        )
-        return Outcome([finding], f"PostgreSQL {server.version}, connected in {latency}{tls}")
+        )]
+        if ctx.profile.ssl_required and not server.ssl:
+            findings.append(Finding(
+                code="ssl_required", severity=Severity.ERROR, object="sslmode", observed="unencrypted", expected="TLS",
+                message=f"The session is not encrypted, and profile '{ctx.profile.name}' requires SSL/TLS.",
+                remediation=Remediation(steps=["Connect with sslmode=require (or verify-full) and make sure the "
+                                               "server has ssl = on."]),
+            ))
+        return Outcome(findings, f"PostgreSQL {server.version}, connected in {latency}{tls}")

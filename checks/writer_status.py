@@ -30,8 +30,12 @@ class WriterStatus(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         server = ctx.fact("server")
         findings: list[Finding] = []
+        if server["in_recovery"] and ctx.version_num >= 160000 and not ctx.profile.writer_required:
+            return self._decoding_standby(ctx)
         if server["in_recovery"]:
             nuance = STANDBY_16 if ctx.version_num >= 160000 else STANDBY_OLD
+            if ctx.profile.writer_required:
+                nuance += f" Profile '{ctx.profile.name}' requires the writer."
             findings.append(Finding(
                 code="standby",
                 severity=Severity.ERROR,
@@ -63,6 +67,29 @@ class WriterStatus(Check):
             ))
         state = "read-only by default" if default_ro else "read-write"
         return Outcome(findings, f"primary (writer), {state}")
+
+
+    def _decoding_standby(self, ctx: CheckContext) -> Outcome:
+        """PG 16+ standby and a profile that allows it: say what decoding there needs, not a flat failure."""
+        settings = ctx.settings()
+        findings = [Finding(
+            code="standby_decoding", severity=Severity.WARNING, observed="standby", expected="primary or a prepared standby",
+            message="The server is a standby (PostgreSQL 16+): logical decoding works here, but slots can be "
+                    "invalidated by recovery conflicts, publications must be created on the primary, and the "
+                    "primary must run with wal_level=logical (not visible from here: check it on the primary).",
+            remediation=Remediation(steps=["Prefer the primary for CDC; if you stay on the standby, keep "
+                                           "hot_standby_feedback=on and a physical slot from the standby to the primary."]),
+        )]
+        feedback = settings.get("hot_standby_feedback")
+        if feedback is None or feedback.setting != "on":
+            findings.append(Finding(
+                code="hot_standby_feedback_off", severity=Severity.ERROR, object="hot_standby_feedback",
+                observed=feedback.setting if feedback else None, expected="on",
+                message="hot_standby_feedback is off: the primary may remove catalog rows the standby's logical "
+                        "slots still need, invalidating them.",
+                remediation=Remediation(sql=[alter_system("hot_standby_feedback", "on"), RELOAD]),
+            ))
+        return Outcome(findings, "standby (16+): logical decoding possible with care")
 
 
 def _read_write_sql(source: str, database: str, role: str) -> list[str]:

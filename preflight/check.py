@@ -14,6 +14,8 @@ from preflight.facts import FactUnavailable, Snapshot
 from preflight.models import Finding, TableEntry
 from preflight.options import Options
 from preflight.profiles import Profile, load_profile
+from preflight.providers import Provider, detect
+from preflight.providers import provider as provider_info
 from preflight.settings import Setting
 
 
@@ -47,6 +49,13 @@ class CheckContext:
     def profile(self) -> Profile:
         """The consumer profile whose thresholds apply (``--profile``)."""
         return load_profile(self.options.profile)
+
+    @cached_property
+    def provider(self) -> Provider:
+        """The provider (``--provider`` or detected): decides how settings and grants are fixed."""
+        if self.options.provider:
+            return provider_info(self.options.provider)
+        return provider_info(detect(self.snapshot.facts.get("provider_signals"))[0])
 
     @property
     def version_num(self) -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from preflight.options import Options
+
 
 class ProfileError(ValueError):
     """An unknown profile name or an invalid profile file (one line)."""
@@ -69,3 +71,18 @@ def load_profile(spec: str) -> Profile:
     except ValidationError as exc:
         first = exc.errors()[0]
         raise ProfileError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+
+
+# Options a profile supplies unless the user set them explicitly (pydantic's model_fields_set).
+PROFILE_OPTIONS = {"plugin": "plugin", "slots_needed": "free_slots", "senders_needed": "free_senders",
+                   "max_xact_age": "max_xact_age_s"}
+
+
+def apply_profile(options: Options) -> Options:
+    """The options with the profile's values for everything the user did not set explicitly."""
+    profile = load_profile(options.profile)
+    update = {field: getattr(profile, attr) for field, attr in PROFILE_OPTIONS.items()
+              if field not in options.model_fields_set}
+    resolved = options.model_copy(update=update)
+    resolved.__pydantic_fields_set__ = set(options.model_fields_set)  # still "not explicit" after resolving
+    return resolved

@@ -24,6 +24,7 @@ from preflight.models import (
     verdict,
 )
 from preflight.options import Options
+from preflight.profiles import apply_profile
 from preflight.providers import detect
 from preflight.registry import BrokenPlugin, all_checks, select
 from preflight.waivers import apply_waivers
@@ -92,6 +93,7 @@ def _run_one(check: Check, ctx: CheckContext) -> tuple[CheckResult, list[TableEn
 def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> Report:
     """Run the selected checks on a snapshot (live or saved). Pure: no I/O."""
     dsn = dsn or parse_dsn(options.dsn)
+    options = apply_profile(options)
     checks, broken = selected_checks(options)
     results: dict[str, CheckResult] = {}
     tables: list[TableEntry] = []
@@ -174,6 +176,7 @@ def _target(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:
 def run_preflight(options: Options) -> Report:
     """The whole job: connect, gather, check. Raises ``DsnError`` / ``RegistryError`` for bad input."""
     dsn = parse_dsn(options.dsn)
+    options = apply_profile(options)
     checks, _ = selected_checks(options)
     fact_names = {name for check in checks for name in (*check.facts, *check.optional_facts)}
     fact_names |= {"server", "provider_signals"}

@@ -10,6 +10,7 @@ from tests.snapshots import make_snapshot, setting_row, slot
 ENGINE = ["reachability", "writer_status", "logical_replication", "slot_capacity"]
 
 
+
 def run(snapshot: Snapshot, **options: object) -> Report:
     return run_checks(snapshot, Options(checks=ENGINE, **options))  # type: ignore[arg-type]
 
@@ -97,11 +98,46 @@ def test_walsender_headroom() -> None:
 
 
 def test_standby_fails_with_version_nuance() -> None:
-    old = run(make_snapshot(server={"in_recovery": True}, version_num=150000)).check("writer_status").findings[0]
-    new = run(make_snapshot(server={"in_recovery": True}, version_num=160000)).check("writer_status").findings[0]
-    assert old.code == new.code == "standby"
-    assert "Before PostgreSQL 16" in old.message
-    assert "hot_standby_feedback" in new.message
+    old = run(make_snapshot(server={"in_recovery": True}, version_num=150000)).check("writer_status")
+    assert old.status is CheckStatus.FAIL and old.findings[0].code == "standby"
+    assert "Before PostgreSQL 16" in old.findings[0].message
+    strict = run(make_snapshot(server={"in_recovery": True}, version_num=160000), profile="ardent").check("writer_status")
+    assert strict.status is CheckStatus.FAIL and "requires the writer" in strict.findings[0].message
+
+
+def test_standby_16_says_what_decoding_needs_when_the_profile_allows_it() -> None:
+    snap = make_snapshot({"hot_standby_feedback": {"value": "off", "vartype": "bool"}}, server={"in_recovery": True},
+                         version_num=160000)
+    result = run(snap).check("writer_status")
+    assert [f.code for f in result.findings] == ["standby_decoding", "hot_standby_feedback_off"]
+    assert result.status is CheckStatus.FAIL
+    fed = make_snapshot({"hot_standby_feedback": {"value": "on", "vartype": "bool"}}, server={"in_recovery": True},
+                        version_num=160000)
+    assert run(fed).check("writer_status").status is CheckStatus.WARN
+
+
+def test_profile_thresholds_name_the_profile() -> None:
+    report = run(make_snapshot({"max_replication_slots": "4"}), profile="ardent")
+    finding = next(f for f in report.check("logical_replication").findings if f.object == "max_replication_slots")
+    assert finding.code == "max_replication_slots_below_profile" and "'ardent'" in finding.message
+    assert "'10'" in finding.remediation.sql[0]
+    ssl = report.check("reachability").findings[-1]
+    assert ssl.code == "ssl_required" and ssl.severity.value == "error"
+    assert report.options["plugin"] == "wal2json"  # the profile's plugin, since none was given
+    explicit = run(make_snapshot(), profile="ardent", plugin="pgoutput")
+    assert explicit.options["plugin"] == "pgoutput"
+
+
+def test_managed_provider_gets_console_steps_not_alter_system() -> None:
+    signals = {"roles": ["rds_superuser"], "settings": ["rds.extensions", "rds.logical_replication"],
+               "aurora_function": False, "heroku_schema": False, "aiven_extension": False}
+    report = run(make_snapshot({"wal_level": "replica"}, provider_signals=signals))
+    finding = report.check("logical_replication").findings[0]
+    assert finding.remediation.sql == []
+    assert "rds.logical_replication = 1" in finding.remediation.steps[0]
+    assert report.target.provider == "rds" and report.target.provider_signal == "setting rds.extensions"
+    aurora = run(make_snapshot(provider_signals={**signals, "aurora_function": True}))
+    assert aurora.target.provider == "aurora"
 
 
 def test_read_only_default_from_role_gets_alter_role() -> None:
