@@ -13,7 +13,8 @@ import click
 from pydantic import ValidationError
 
 from preflight.connection import DsnError, parse_dsn, scrub
-from preflight.models import ExitCode, FailOn, Report, exit_code
+from preflight.decisions import DecisionsError, load_decisions, template
+from preflight.models import CheckStatus, Decision, ExitCode, FailOn, Report, exit_code
 from preflight.names import NameError_, parse_name
 from preflight.options import Options
 from preflight.registry import RegistryError, all_checks
@@ -127,10 +128,12 @@ def main() -> None:
               metavar="SECONDS", help="Cancel any catalog query running longer.")
 @click.option("--lock-timeout", type=click.FloatRange(0, 86400, min_open=True), default=5.0, show_default=True,
               metavar="SECONDS", help="Never wait longer than this for a lock (e.g. behind a migration's ACCESS EXCLUSIVE).")
+@click.option("--decisions", "decisions_file", default=None, metavar="FILE",
+              help='Replica-identity decisions, JSON {"decisions": {"schema.table": "exclude|add_pk|replica_identity_full"}}.')
 def check(dsn: str | None, schemas: tuple[str, ...], tables: tuple[str, ...], fmt: str, outputs: tuple[str, ...],
           fail_on: str, only: tuple[str, ...], skip: tuple[str, ...], plugin: str, slot_name: str | None,
           publication: str | None, role: str | None, probe: bool, max_xact_age: float, slots_needed: int, connect_timeout: float, statement_timeout: float,
-          lock_timeout: float) -> None:
+          lock_timeout: float, decisions_file: str | None) -> None:
     """Check the server at DSN (URI or key=value; omitted: the libpq environment, PGHOST, PGSERVICE, ...).
 
     The session is read-only and creates nothing on the server.
@@ -144,10 +147,20 @@ def check(dsn: str | None, schemas: tuple[str, ...], tables: tuple[str, ...], fm
                           publication=publication, role=role, probe=probe, max_xact_age=max_xact_age,
                           slots_needed=slots_needed, checks=split_list(only),
                           skip=split_list(skip), connect_timeout=connect_timeout, statement_timeout=statement_timeout,
-                          lock_timeout=lock_timeout, fail_on=FailOn(fail_on))
+                          lock_timeout=lock_timeout, fail_on=FailOn(fail_on), decisions=_decisions(decisions_file))
     except ValidationError as exc:
         usage_error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
     _run_and_exit(options, fmt, outputs)
+
+
+def _decisions(path: str | None) -> dict[str, Decision]:
+    """``--decisions FILE`` loaded and canonicalised; any problem is one line and exit 2."""
+    if path is None:
+        return {}
+    try:
+        return load_decisions(path)
+    except DecisionsError as exc:
+        usage_error(f"--decisions {path}: {exc}")
 
 
 def _run_and_exit(options: Options, fmt: str, outputs: tuple[str, ...]) -> NoReturn:
@@ -162,6 +175,56 @@ def _run_and_exit(options: Options, fmt: str, outputs: tuple[str, ...]) -> NoRet
         usage_error(str(exc))
     emit(report, fmt, targets, secrets)
     sys.exit(exit_code(report, options.fail_on))
+
+
+@main.command("decisions", context_settings=CONTEXT)
+@click.argument("dsn", required=False)
+@click.option("--schema", "-s", "schemas", multiple=True, metavar="NAME",
+              help="Schema to replicate, raw name (repeatable; comma lists). Default: every non-system schema.")
+@click.option("--table", "-t", "tables", multiple=True, metavar="SCHEMA.TABLE", help="Table to replicate (repeatable).")
+@click.option("--role", default=None, metavar="NAME", help="Judge this role's privileges (as for 'check').")
+@click.option("--output", "-o", "output", default=None, metavar="FILE", help="Write the template here (default: stdout).")
+@click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=10.0, show_default=True,
+              metavar="SECONDS")
+@click.option("--statement-timeout", type=click.FloatRange(0, 86400, min_open=True), default=30.0, show_default=True,
+              metavar="SECONDS")
+@click.option("--lock-timeout", type=click.FloatRange(0, 86400, min_open=True), default=5.0, show_default=True,
+              metavar="SECONDS")
+def decisions_command(dsn: str | None, schemas: tuple[str, ...], tables: tuple[str, ...], role: str | None,
+                      output: str | None, connect_timeout: float, statement_timeout: float, lock_timeout: float) -> None:
+    """Write a --decisions template for every selected table that needs a replica-identity decision.
+
+    Each value is a suggestion to review (why: on stderr): add_pk when a primary key or a unique NOT NULL
+    index exists (the fix is an identity change), replica_identity_full for keyless tables up to 1 GiB,
+    add_pk for larger keyless ones. Read-only, like 'check'.
+    """
+    try:
+        options = Options(dsn=dsn, schemas=split_list(schemas), tables=[parse_name(t) for t in tables], role=role,
+                          checks=["table_keys"], connect_timeout=connect_timeout,
+                          statement_timeout=statement_timeout, lock_timeout=lock_timeout)
+        parse_dsn(options.dsn)
+        report = run_preflight(options)
+    except (NameError_, DsnError, RegistryError) as exc:
+        usage_error(str(exc))
+    except ValidationError as exc:
+        usage_error("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    result = report.check("table_keys")
+    if result.status in (CheckStatus.ERROR, CheckStatus.SKIP):
+        reach = report.check("reachability").findings
+        reason = result.error or (reach[0].message if reach else result.skip_reason)
+        click.echo(f"pg-preflight: decisions: could not judge the tables: {reason}", err=True)
+        sys.exit(ExitCode.INCOMPLETE)
+    document, notes = template(report)
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            usage_error(f"cannot write {output}: {exc.strerror or exc}")
+    else:
+        click.echo(text, nl=False)
+    for note in notes or ["no table needs a decision"]:
+        click.echo(f"# {note}", err=True)
 
 
 @main.command("list-checks", context_settings=CONTEXT)

@@ -9,6 +9,12 @@ from preflight.facts.base import FactContext, SqlFact
 SIGNAL_ROLES = ["rds_superuser", "rds_replication", "cloudsqlsuperuser", "alloydbsuperuser", "azure_pg_admin",
                 "supabase_admin", "supabase_replication_admin", "neon_superuser", "avnadmin"]
 SIGNAL_SETTING_PREFIXES = ["rds.%", "cloudsql.%", "alloydb.%", "azure.%", "neon.%", "aurora.%", "apg\\_%"]
+# Named too, since a setting only present in a configuration file (a placeholder) is hidden from
+# pg_settings but visible to current_setting(name, true).
+SIGNAL_SETTING_NAMES = ["rds.extensions", "rds.logical_replication", "rds.force_ssl", "cloudsql.logical_decoding",
+                        "cloudsql.iam_authentication", "alloydb.logical_decoding", "alloydb.iam_authentication",
+                        "azure.extensions", "azure.accepted_password_auth_method", "neon.timeline_id",
+                        "neon.tenant_id", "neon.max_file_cache_size"]
 
 
 def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
@@ -17,8 +23,11 @@ def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
         SELECT
           ARRAY(SELECT r.rolname::pg_catalog.text FROM pg_catalog.pg_roles AS r
                  WHERE r.rolname = ANY(%(roles)s) ORDER BY 1) AS roles,
-          ARRAY(SELECT s.name FROM pg_catalog.pg_settings AS s
-                 WHERE s.name LIKE ANY(%(prefixes)s) ORDER BY 1) AS settings,
+          ARRAY(SELECT s.name FROM pg_catalog.pg_settings AS s WHERE s.name LIKE ANY(%(prefixes)s)
+                UNION
+                SELECT k.name FROM pg_catalog.unnest(%(known)s::pg_catalog.text[]) AS k(name)
+                 WHERE pg_catalog.current_setting(k.name, true) IS NOT NULL
+                ORDER BY 1) AS settings,
           EXISTS (SELECT 1 FROM pg_catalog.pg_proc AS p WHERE p.proname = 'aurora_version') AS aurora_function,
           EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'heroku_ext') AS heroku_schema,
           EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'aiven_extras') AS aiven_extension,
@@ -26,7 +35,7 @@ def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
           pg_catalog.current_setting('cloudsql.logical_decoding', true) AS cloudsql_logical_decoding,
           pg_catalog.current_setting('alloydb.logical_decoding', true) AS alloydb_logical_decoding
         """,
-        {"roles": SIGNAL_ROLES, "prefixes": SIGNAL_SETTING_PREFIXES},
+        {"roles": SIGNAL_ROLES, "prefixes": SIGNAL_SETTING_PREFIXES, "known": SIGNAL_SETTING_NAMES},
     )
 
 

@@ -1,0 +1,278 @@
+"""Can every selected table be published without breaking UPDATE/DELETE on the source?
+
+A published table with no replica identity (default without a primary key, NOTHING, or USING INDEX
+whose index is gone) makes UPDATE and DELETE fail on the source. Every such table needs a decision;
+``--decisions`` settles them. Partitioned tables are judged on their leaves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from preflight.check import Check, CheckContext, Outcome
+from preflight.decisions import LARGE_TABLE_BYTES
+from preflight.models import Decision, Finding, Remediation, Severity, TableEntry, TableStatus
+from preflight.names import format_name
+from preflight.sqltext import render
+
+KINDS = {"r": "table", "p": "partitioned_table", "v": "view", "m": "materialized_view", "f": "foreign_table"}
+PERSISTENCE = {"p": "permanent", "u": "unlogged", "t": "temporary"}
+IDENTITY = {"d": "default", "i": "index", "f": "full", "n": "nothing"}
+CHOICES = '"add_pk" (the owner adds a key first), "replica_identity_full" or "exclude"'
+
+
+@dataclass
+class Judged:
+    """One relation with its report row and, when it has no usable identity, the problem's code."""
+
+    row: dict[str, Any]
+    entry: TableEntry
+    problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
+
+
+def alter_identity(schema: str, table: str, what: sql.Composable) -> str:
+    """``ALTER TABLE "s"."t" REPLICA IDENTITY ...;`` with every identifier quoted by psycopg."""
+    return render(sql.SQL("ALTER TABLE {} REPLICA IDENTITY {};").format(sql.Identifier(schema, table), what))
+
+
+def identity_fix(row: dict[str, Any]) -> str | None:
+    """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
+    if row["has_primary_key"]:
+        return alter_identity(row["schema"], row["name"], sql.SQL("DEFAULT"))
+    if row["candidate_index"]:
+        return alter_identity(row["schema"], row["name"], sql.SQL("USING INDEX {}").format(sql.Identifier(row["candidate_index"])))
+    return None
+
+
+def problem_of(row: dict[str, Any]) -> str | None:
+    ident = row["relreplident"]
+    if ident == "f" or (ident == "d" and row["has_primary_key"]) or (ident == "i" and row["identity_index"]):
+        return None
+    return {"d": "no_replica_identity", "n": "replica_identity_nothing"}.get(ident, "replica_identity_index_missing")
+
+
+PROBLEM_TEXT = {
+    "no_replica_identity": "has no primary key and REPLICA IDENTITY DEFAULT, so it has no replica identity",
+    "replica_identity_nothing": "has REPLICA IDENTITY NOTHING",
+    "replica_identity_index_missing": "has REPLICA IDENTITY USING INDEX but that index no longer exists (acts as NOTHING)",
+}
+
+
+class TableKeys(Check):
+    id = "table_keys"
+    title = "Replica identity of every selected table"
+    requires = ("reachability",)
+    facts = ("tables",)
+    optional_facts = ("not_replicated",)
+    why = (
+        "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
+        "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
+        "or FULL). Judged by the identity, not just 'has a PK': USING INDEX and FULL are fine, NOTHING is not."
+    )
+    remediation = (
+        "Use a candidate unique NOT NULL index (REPLICA IDENTITY USING INDEX, no rewrite) or record a decision per "
+        "table with --decisions FILE (template: 'pg-preflight decisions'): add_pk, replica_identity_full or exclude."
+    )
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        rows: list[dict[str, Any]] = ctx.fact("tables")
+        decisions = ctx.options.decisions
+        names = {format_name(r["schema"], r["name"]) for r in rows}
+        findings = [
+            Finding(code="decision_matches_no_table", severity=Severity.WARNING, object=key,
+                    message=f"The decision {value!r} for {key} matches no table in the selection (typo, or not selected?).",
+                    remediation=Remediation(steps=["Fix the key in the decisions file (name syntax: schema.table) or "
+                                                   "add the table to the selection."]))
+            for key, value in decisions.items() if key not in names
+        ]
+        judged = _judge(rows, decisions)
+        for item in judged:
+            findings += _table_findings(item)
+        findings += _notes(judged, ctx)
+        entries = [item.entry for item in judged]
+        return Outcome(findings, _summary(entries), entries)
+
+
+def _key(row: dict[str, Any]) -> str:
+    return format_name(row["schema"], row["name"])
+
+
+def _judge(rows: list[dict[str, Any]], decisions: dict[str, Decision]) -> list[Judged]:
+    """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves."""
+    by_key = {_key(r): r for r in rows}
+
+    def decision_of(row: dict[str, Any]) -> Decision | None:
+        seen: set[str] = set()
+        current: dict[str, Any] | None = row
+        while current is not None and _key(current) not in seen:  # a leaf inherits its parent's decision
+            seen.add(_key(current))
+            if _key(current) in decisions:
+                return decisions[_key(current)]
+            parent = current.get("parent_name")
+            current = by_key.get(format_name(current["parent_schema"], parent)) if parent else None
+        return None
+
+    judged: dict[str, Judged] = {}
+    for row in rows:
+        decision = decision_of(row)
+        kind = KINDS.get(row["relkind"], "other")
+        persistence = PERSISTENCE.get(row["relpersistence"], "temporary")
+        problem = problem_of(row) if kind in ("table", "partitioned_table") else None
+        status: TableStatus
+        if kind not in ("table", "partitioned_table") or persistence != "permanent":
+            status, problem = "not_publishable", None
+        elif decision == "exclude":
+            status = "excluded"
+        elif problem is None:
+            status = "ok"
+        elif decision is None:
+            status = "needs_decision"
+        else:
+            status = "decided"
+        entry = TableEntry(schema_=row["schema"], name=row["name"], kind=kind, persistence=persistence,
+                           has_primary_key=bool(row["has_primary_key"]),
+                           replica_identity=IDENTITY.get(row["relreplident"], "nothing"),
+                           identity_index=row["identity_index"], candidate_index=row["candidate_index"],
+                           decision=decision, status=status, size_bytes=row["size_bytes"])
+        judged[_key(row)] = Judged(row, entry, problem)
+    _roll_up_partitions(judged)
+    return list(judged.values())
+
+
+def _roll_up_partitions(judged: dict[str, Judged]) -> None:
+    """A partitioned table has no rows of its own: its status is its leaves' worst, its findings are theirs."""
+    children: dict[str, list[str]] = {}
+    for key, item in judged.items():
+        if item.row.get("parent_name"):
+            children.setdefault(format_name(item.row["parent_schema"], item.row["parent_name"]), []).append(key)
+    rank = {"needs_decision": 0, "decided": 1, "ok": 2}
+
+    def leaves(key: str) -> list[Judged]:
+        kids = children.get(key, [])
+        if not kids:
+            return [judged[key]]
+        return [leaf for kid in kids for leaf in leaves(kid)]
+
+    for key, item in judged.items():
+        if item.entry.kind != "partitioned_table" or item.entry.status in ("excluded", "not_publishable"):
+            continue
+        if not children.get(key):
+            continue  # no partition in the selection: judged on its own identity (new partitions inherit a PK)
+        statuses = [leaf.entry.status for leaf in leaves(key) if leaf.entry.status in rank]
+        item.entry.status = min(statuses, key=rank.__getitem__) if statuses else "ok"
+        item.problem = None
+
+
+def _table_findings(item: Judged) -> list[Finding]:
+    entry, row, problem = item.entry, item.row, item.problem
+    key = _key(row)
+    if problem is None:
+        if entry.decision and entry.status == "ok":
+            return [Finding(code="decision_not_needed", severity=Severity.INFO, object=key,
+                            message=f"{key} already has a usable replica identity ({entry.replica_identity}); "
+                                    f"the decision {entry.decision!r} needs no action.")]
+        return []
+    if entry.status == "excluded":
+        return []
+    outage = (f"Once {key} is published, every UPDATE and DELETE on it FAILS ON THE SOURCE (\"cannot update table "
+              f"... because it does not have a replica identity and publishes updates\").")
+    fix = identity_fix(row)
+    where = f"{key} {PROBLEM_TEXT[problem]}."
+    if entry.status == "needs_decision":
+        steps = [f"Or record a decision for {key} in --decisions FILE: {CHOICES} ('pg-preflight decisions' writes a template)."]
+        if fix is None:
+            steps = [f"Decide for {key} in --decisions FILE: {CHOICES} ('pg-preflight decisions' writes a template)."]
+        how = "" if fix is None else " The fix below changes only the identity (no table rewrite)."
+        return [Finding(code=problem, severity=Severity.ERROR, object=key, observed=entry.replica_identity,
+                        expected="primary key, USING INDEX or FULL", message=f"{where} {outage}{how}",
+                        remediation=Remediation(sql=[fix] if fix else [], steps=steps))]
+    if entry.decision == "replica_identity_full":
+        size = row["size_bytes"] or 0
+        cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
+        if size > LARGE_TABLE_BYTES:
+            cost = (f"{key} is {size // (1 << 20)} MiB: FULL logs every old column of each UPDATE/DELETE, "
+                    "expect much more WAL; a key (add_pk) is cheaper if one exists.")
+        return [Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
+                        observed=entry.replica_identity, expected="full",
+                        message=f"{where} Decided: replica_identity_full, not applied yet. {cost}",
+                        remediation=Remediation(sql=[alter_identity(row["schema"], row["name"], sql.SQL("FULL"))]))]
+    steps = [f"The owner of {key} ({row.get('owner') or 'unknown'}) adds a primary key (or a unique index on NOT NULL "
+             "columns), e.g. CREATE UNIQUE INDEX CONCURRENTLY then ALTER TABLE ... ADD PRIMARY KEY USING INDEX "
+             "(ADD PRIMARY KEY alone locks and scans the table).",
+             "Then re-run pg-preflight: the table is ok once it has a replica identity."]
+    if fix:
+        steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
+    return [Finding(code="decided_add_pk", severity=Severity.WARNING, object=key, observed=entry.replica_identity,
+                    expected="primary key, USING INDEX or FULL",
+                    message=f"{where} Decided: add_pk, not done yet. {outage}",
+                    remediation=Remediation(sql=[fix] if fix else [], steps=steps))]
+
+
+def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
+    """Info: what is listed but not published, partitioned tables, and what replication never carries."""
+    out: list[Finding] = []
+    skipped = [format_name(j.entry.schema_, j.entry.name) for j in judged if j.entry.status == "not_publishable"]
+    if skipped:
+        out.append(Finding(code="not_publishable", severity=Severity.INFO, observed=len(skipped),
+                           message=f"{len(skipped)} relation(s) cannot be published (views, materialized views, foreign, "
+                                   f"unlogged or temporary tables) and will not replicate: {_some(skipped)}."))
+    for j in judged:
+        if j.entry.kind == "partitioned_table" and not j.row.get("is_partition") and j.entry.status != "not_publishable":
+            key = format_name(j.entry.schema_, j.entry.name)
+            out.append(Finding(code="partitioned_table", severity=Severity.INFO, object=key,
+                               message=f"{key} is partitioned: each leaf partition is judged above. Choose "
+                                       "publish_via_partition_root on the publication: true = changes arrive under "
+                                       f"{key}'s name (survives re-partitioning), false = under each partition's name."))
+    publishable = [j for j in judged if j.entry.status not in ("not_publishable", "excluded")]
+    if publishable:
+        out.append(Finding(code="ddl_not_replicated", severity=Severity.INFO,
+                           message="Logical replication never carries DDL (ALTER TABLE, CREATE INDEX, ...): "
+                                   "apply schema changes on the consumer side yourself."))
+    facts = ctx.optional_fact("not_replicated") or {}
+    out += _not_replicated(facts, ctx.version_num, publishable)
+    return out
+
+
+def _not_replicated(facts: dict[str, Any], version_num: int, publishable: list[Judged]) -> list[Finding]:
+    out: list[Finding] = []
+    if facts.get("sequences"):
+        out.append(Finding(code="sequences_not_replicated", severity=Severity.INFO, observed=facts["sequences"],
+                           message=f"{facts['sequences']} sequence(s) in the selection: sequence values are not "
+                                   "replicated; set them on the target at cutover (setval)."))
+    if facts.get("large_objects"):
+        out.append(Finding(code="large_objects_not_replicated", severity=Severity.INFO, observed=facts["large_objects"],
+                           message=f"{facts['large_objects']} large object(s) (pg_largeobject) in this database: "
+                                   "logical replication never carries them."))
+    generated = [format_name(*g) for g in facts.get("generated_columns") or []]
+    if generated:
+        when = ("before PostgreSQL 18 they are never published" if version_num < 180000
+                else "they are published only with the publication option publish_generated_columns = stored")
+        out.append(Finding(code="generated_columns_not_replicated", severity=Severity.INFO, observed=len(generated),
+                           message=f"{len(generated)} generated column(s) ({_some(generated)}): {when}; "
+                                   "the consumer must compute them."))
+    keyed = [j for j in publishable if j.entry.status == "ok" and j.entry.replica_identity in ("default", "index")]
+    if facts.get("toast_tables") and keyed:
+        out.append(Finding(code="unchanged_toast_not_sent", severity=Severity.INFO, observed=facts["toast_tables"],
+                           message=f"{facts['toast_tables']} selected table(s) can hold TOASTed values: with a key "
+                                   "identity, an UPDATE that leaves a large value unchanged does not send it (the "
+                                   "consumer sees 'unchanged toast'); FULL sends it."))
+    return out
+
+
+def _some(names: list[str], limit: int = 10) -> str:
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
+
+
+def _summary(entries: list[TableEntry]) -> str:
+    if not entries:
+        return "no tables in the selection"
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.status] = counts.get(entry.status, 0) + 1
+    parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in ("ok", "needs_decision", "decided", "excluded", "not_publishable")
+             if counts.get(s)]
+    return f"{len(entries)} relation(s): " + ", ".join(parts)

@@ -1,0 +1,60 @@
+"""Facts about what logical replication never carries, so nobody is surprised after cutover.
+
+Sequences, large objects and (before 18, or unless published) generated columns are not in the
+change stream; TOAST-bearing tables matter for unchanged-TOAST values under the default identity.
+Counts only (plus a few generated column names): one cheap row whatever the database size.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.selection import SELECTED, SYSTEM_SCHEMA_FILTER, selection_params
+
+# A sequence (s, in schema n) is selected when its schema is, or when a selected table owns it (serial/identity);
+# inside EXISTS, n and c are the owning table's, as SELECTED expects.
+_SEQUENCE_SELECTED = f"""
+    (%(all)s AND {SYSTEM_SCHEMA_FILTER})
+    OR n.nspname = ANY(%(schemas)s::pg_catalog.text[])
+    OR EXISTS (
+        SELECT 1 FROM pg_catalog.pg_depend AS d
+          JOIN pg_catalog.pg_class AS c ON c.oid = d.refobjid
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = s.oid
+           AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.deptype IN ('a', 'i')
+           AND ({SELECTED}))
+"""
+
+
+def _not_replicated(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """One row of counts; generated columns exist from 12 (``attgenerated``)."""
+    generated = "NULL::pg_catalog.json"
+    if ctx.version_num >= 120000:
+        generated = f"""(
+            SELECT pg_catalog.json_agg(pg_catalog.json_build_array(n.nspname, c.relname, a.attname)
+                                       ORDER BY n.nspname, c.relname, a.attnum)
+              FROM pg_catalog.pg_attribute AS a
+              JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+              JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+             WHERE a.attgenerated <> '' AND a.attnum > 0 AND NOT a.attisdropped
+               AND c.relkind IN ('r', 'p') AND ({SELECTED}))"""
+    query = f"""
+        SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class AS s
+                  JOIN pg_catalog.pg_namespace AS n ON n.oid = s.relnamespace
+                 WHERE s.relkind = 'S' AND ({_SEQUENCE_SELECTED})) AS sequences,
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata) AS large_objects,
+               {generated} AS generated_columns,
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class AS c
+                  JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+                 WHERE c.relkind = 'r' AND c.reltoastrelid <> 0 AND ({SELECTED})) AS toast_tables
+    """
+    return query, selection_params(ctx)
+
+
+NOT_REPLICATED = SqlFact(
+    "not_replicated",
+    "what logical replication never carries: sequences, large objects, generated columns; TOAST-bearing tables",
+    _not_replicated,
+    shape="row",
+)

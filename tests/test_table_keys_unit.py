@@ -1,0 +1,177 @@
+"""table_keys as a pure function of hand-built snapshots: every identity case, decisions, partitions, notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from psycopg import sql
+
+from checks.table_keys import alter_identity
+from preflight import Options, run_checks
+from preflight.decisions import template
+from preflight.models import CheckResult, CheckStatus, Decision, Report, Severity, TableEntry
+from tests.snapshots import make_snapshot
+
+
+def table(name: str, schema: str = "public", relkind: str = "r", relpersistence: str = "p", relreplident: str = "d",
+          has_primary_key: bool = False, identity_index: str | None = None, candidate_index: str | None = None,
+          parent: tuple[str, str] | None = None, size_bytes: int = 8192, **more: Any) -> dict[str, Any]:
+    row = {"schema": schema, "name": name, "relkind": relkind, "relpersistence": relpersistence,
+           "relreplident": relreplident, "is_partition": parent is not None,
+           "parent_schema": parent[0] if parent else None, "parent_name": parent[1] if parent else None,
+           "has_primary_key": has_primary_key, "identity_index": identity_index, "candidate_index": candidate_index,
+           "size_bytes": size_bytes, "estimated_rows": 10, "owner": "app_owner", "judged_role_owns": False,
+           "can_use_schema": True, "can_select": True}
+    row.update(more)
+    return row
+
+
+def run(rows: list[dict[str, Any]], decisions: dict[str, Decision] | None = None, **facts: Any) -> Report:
+    snap = make_snapshot(tables=rows, **facts)
+    return run_checks(snap, Options(checks=["table_keys"], decisions=decisions or {}))
+
+
+def check(report: Report) -> CheckResult:
+    return report.check("table_keys")
+
+
+def entry(report: Report, name: str) -> TableEntry:
+    return next(t for t in report.tables if t.name == name)
+
+
+def finding(report: Report, obj: str, severity: Severity | None = None) -> Any:
+    return next(f for f in check(report).findings if f.object == obj and (severity is None or f.severity is severity))
+
+
+@pytest.mark.parametrize(("row", "status"), [
+    (table("pk", has_primary_key=True), "ok"),
+    (table("full", relreplident="f"), "ok"),
+    (table("idx", relreplident="i", identity_index="idx_u", candidate_index="idx_u"), "ok"),
+    (table("nokey"), "needs_decision"),
+    (table("nothing_pk", relreplident="n", has_primary_key=True), "needs_decision"),
+    (table("gone", relreplident="i", identity_index=None), "needs_decision"),
+    (table("unlogged", relpersistence="u"), "not_publishable"),
+    (table("v", relkind="v"), "not_publishable"),
+    (table("mv", relkind="m"), "not_publishable"),
+    (table("ft", relkind="f"), "not_publishable"),
+])
+def test_status_by_identity(row: dict[str, Any], status: str) -> None:
+    report = run([row])
+    assert entry(report, row["name"]).status == status
+    expected = CheckStatus.FAIL if status == "needs_decision" else CheckStatus.PASS
+    assert check(report).status is expected
+
+
+def test_needs_decision_names_the_outage_and_the_choices() -> None:
+    report = run([table("nokey")])
+    f = finding(report, "public.nokey")
+    assert f.severity is Severity.ERROR and f.code == "no_replica_identity"
+    assert "FAILS ON THE SOURCE" in f.message and "does not have a replica identity" in f.message
+    assert f.remediation.sql == []
+    assert "add_pk" in f.remediation.steps[0] and "exclude" in f.remediation.steps[0]
+
+
+def test_candidate_index_is_offered_as_using_index() -> None:
+    report = run([table("t", candidate_index="t_code_key")])
+    f = finding(report, "public.t")
+    assert f.remediation.sql == ['ALTER TABLE "public"."t" REPLICA IDENTITY USING INDEX "t_code_key";']
+    assert entry(report, "t").candidate_index == "t_code_key"
+
+
+def test_nothing_with_primary_key_suggests_default() -> None:
+    report = run([table("n", relreplident="n", has_primary_key=True)])
+    f = finding(report, "public.n")
+    assert f.code == "replica_identity_nothing"
+    assert f.remediation.sql == ['ALTER TABLE "public"."n" REPLICA IDENTITY DEFAULT;']
+    assert entry(report, "n").replica_identity == "nothing"
+
+
+def test_decisions_make_the_check_warn_and_exclude() -> None:
+    rows = [table("a"), table("b", candidate_index="b_key"), table("c"), table("big", size_bytes=5 << 30)]
+    report = run(rows, {"public.a": "replica_identity_full", "public.b": "add_pk", "public.c": "exclude",
+                        "public.big": "replica_identity_full"})
+    assert check(report).status is CheckStatus.WARN
+    assert [entry(report, n).status for n in ("a", "b", "c", "big")] == ["decided", "decided", "excluded", "decided"]
+    assert finding(report, "public.a").remediation.sql == ['ALTER TABLE "public"."a" REPLICA IDENTITY FULL;']
+    assert finding(report, "public.b").remediation.sql == ['ALTER TABLE "public"."b" REPLICA IDENTITY USING INDEX "b_key";']
+    assert "5120 MiB" in finding(report, "public.big").message
+    assert not [f for f in check(report).findings if f.object == "public.c"]
+    assert entry(report, "c").decision == "exclude"
+
+
+def test_add_pk_without_candidate_is_an_owner_todo() -> None:
+    report = run([table("t")], {"public.t": "add_pk"})
+    f = finding(report, "public.t")
+    assert f.code == "decided_add_pk" and f.remediation.sql == []
+    assert "app_owner" in f.remediation.steps[0]
+
+
+def test_applied_decision_is_simply_ok() -> None:
+    report = run([table("t", relreplident="f")], {"public.t": "replica_identity_full"})
+    assert entry(report, "t").status == "ok" and entry(report, "t").decision == "replica_identity_full"
+    assert check(report).status is CheckStatus.PASS
+
+
+def test_decision_matching_no_table_warns() -> None:
+    report = run([table("t", has_primary_key=True)], {"public.nope": "exclude"})
+    f = finding(report, "public.nope")
+    assert f.severity is Severity.WARNING and f.code == "decision_matches_no_table"
+    assert check(report).status is CheckStatus.WARN
+
+
+def test_partitioned_table_judged_on_leaves_and_inherits_decision() -> None:
+    rows = [table("m", relkind="p"), table("m_1", parent=("public", "m")), table("m_2", parent=("public", "m"), relreplident="f")]
+    report = run(rows)
+    assert entry(report, "m").status == "needs_decision"
+    assert entry(report, "m_1").status == "needs_decision" and entry(report, "m_2").status == "ok"
+    assert {f.object for f in check(report).findings if f.severity is Severity.ERROR} == {"public.m_1"}
+    advice = finding(report, "public.m", Severity.INFO)
+    assert advice.code == "partitioned_table" and "publish_via_partition_root" in advice.message
+    decided = run(rows, {"public.m": "replica_identity_full"})
+    assert entry(decided, "m_1").status == "decided" and entry(decided, "m").status == "decided"
+    assert finding(decided, "public.m_1").remediation.sql == ['ALTER TABLE "public"."m_1" REPLICA IDENTITY FULL;']
+
+
+def test_partition_inheriting_primary_key_is_ok() -> None:
+    rows = [table("m", relkind="p", has_primary_key=True), table("m_1", parent=("public", "m"), has_primary_key=True)]
+    report = run(rows)
+    assert [t.status for t in report.tables] == ["ok", "ok"]
+
+
+def test_not_replicated_notes_are_info() -> None:
+    facts = {"sequences": 3, "large_objects": 2, "generated_columns": [["public", "t", "total"]], "toast_tables": 1}
+    report = run([table("t", has_primary_key=True)], not_replicated=facts)
+    codes = {f.code for f in check(report).findings}
+    assert {"sequences_not_replicated", "large_objects_not_replicated", "generated_columns_not_replicated",
+            "ddl_not_replicated", "unchanged_toast_not_sent"} <= codes
+    assert check(report).status is CheckStatus.PASS
+
+
+def test_empty_selection_passes() -> None:
+    report = run([])
+    assert check(report).status is CheckStatus.PASS and report.tables == []
+
+
+def test_missing_tables_fact_is_error() -> None:
+    snap = make_snapshot()
+    snap.failures["tables"] = "57014: canceling statement due to lock timeout"
+    report = run_checks(snap, Options(checks=["table_keys"]))
+    assert check(report).status is CheckStatus.ERROR and "lock timeout" in (check(report).error or "")
+
+
+@pytest.mark.parametrize(("schema", "name", "index"), [
+    ("Sales EU", 'a"b; DROP', "idx"), ("my.schema", "select", 'i"x'), ("Ünï", "Mixed Case", "ÜIdx")])
+def test_generated_sql_quotes_every_identifier(schema: str, name: str, index: str) -> None:
+    statement = alter_identity(schema, name, sql.SQL("USING INDEX {}").format(sql.Identifier(index)))
+    quoted = '"' + name.replace('"', '""') + '"'
+    assert statement.startswith(f'ALTER TABLE "{schema}".{quoted} REPLICA IDENTITY USING INDEX ')
+
+
+def test_template_suggests_sensible_decisions() -> None:
+    rows = [table("small"), table("huge", size_bytes=2 << 30), table("cand", candidate_index="k"),
+            table("n", relreplident="n", has_primary_key=True), table("fine", has_primary_key=True)]
+    document, notes = template(run(rows))
+    assert document == {"decisions": {"public.small": "replica_identity_full", "public.huge": "add_pk",
+                                      "public.cand": "add_pk", "public.n": "add_pk"}}
+    assert len(notes) == 4
