@@ -11,7 +11,7 @@ import psycopg
 from preflight.check import Check, CheckContext, Outcome
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
 from preflight.facts import PROVIDERS, ConnectOutcome, FactContext, FactUnavailable, ServerInfo, Snapshot
-from preflight.facts.gather import describe_error, gather
+from preflight.facts.gather import gather
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -173,15 +173,20 @@ def _target(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:
     )
 
 
-def run_preflight(options: Options) -> Report:
-    """The whole job: connect, gather, check. Raises ``DsnError`` / ``RegistryError`` for bad input."""
+def snapshot_for(options: Options, every_check: bool = False) -> tuple[Dsn, Snapshot]:
+    """Connect and gather what the selected checks read (or every check's facts, for a saved snapshot)."""
     dsn = parse_dsn(options.dsn)
     options = apply_profile(options)
-    checks, _ = selected_checks(options)
+    checks = all_checks()[0] if every_check else selected_checks(options)[0]
     fact_names = {name for check in checks for name in (*check.facts, *check.optional_facts)}
     fact_names |= {"server", "provider_signals"}
-    snapshot = take_snapshot(dsn, options, fact_names)
+    return dsn, take_snapshot(dsn, options, fact_names)
+
+
+def run_preflight(options: Options) -> Report:
+    """The whole job: connect, gather, check. Raises ``DsnError`` / ``RegistryError`` for bad input."""
+    dsn, snapshot = snapshot_for(options)
     return run_checks(snapshot, options, dsn)
 
 
-__all__ = ["describe_error", "run_checks", "run_preflight", "take_snapshot"]
+__all__ = ["run_checks", "run_preflight", "snapshot_for", "take_snapshot"]

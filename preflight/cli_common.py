@@ -1,0 +1,224 @@
+"""What every command shares: one-line usage errors, option groups, and turning parameters (command
+line over config file over profile) into ``Options``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from click.core import ParameterSource
+from pydantic import ValidationError
+
+from preflight.config import ConfigError, ConfigFile, find_config, load_config
+from preflight.connection import scrub
+from preflight.decisions import DecisionsError, load_decisions
+from preflight.models import ExitCode, FailOn, Report
+from preflight.names import NameError_, parse_name
+from preflight.options import Options
+from preflight.profiles import ProfileError, load_profile
+from reports import FORMATS
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def usage_error(message: str) -> NoReturn:
+    """One clear line on stderr, exit 2 (as click does for bad options)."""
+    click.echo(f"pg-preflight: error: {message}", err=True)
+    sys.exit(ExitCode.USAGE)
+
+
+def validation_message(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
+
+
+def split_list(values: Iterable[str]) -> list[str]:
+    """Repeatable options that also accept comma lists: ``-s a,b -s c``."""
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def parse_outputs(specs: Iterable[str], default_format: str) -> list[tuple[str, Path]]:
+    """``--output PATH`` (the --format rendering) or ``--output FORMAT:PATH``; checked before connecting."""
+    outputs = []
+    for spec in specs:
+        fmt, sep, rest = spec.partition(":")
+        outputs.append((fmt, Path(rest)) if sep and fmt in FORMATS and rest else (default_format, Path(spec)))
+    for _, path in outputs:
+        parent = path.parent if str(path.parent) else Path(".")
+        if path.is_dir():
+            usage_error(f"--output {path}: is a directory")
+        if not parent.is_dir():
+            usage_error(f"--output {path}: directory {parent} does not exist")
+        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            usage_error(f"--output {path}: not writable")
+    return outputs
+
+
+def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]], secrets: list[str]) -> None:
+    """Write every requested rendering; stdout gets ``fmt`` unless a plain ``--output PATH`` took it."""
+    rendered: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        if name not in rendered:
+            rendered[name] = scrub(FORMATS[name](report), secrets)
+        return rendered[name]
+
+    took_stdout = False
+    for name, path in outputs:
+        try:
+            path.write_text(text(name), encoding="utf-8")
+        except OSError as exc:
+            usage_error(f"cannot write {path}: {exc.strerror or exc}")
+        took_stdout = took_stdout or name == fmt
+    if not took_stdout:
+        click.echo(text(fmt), nl=False)
+
+
+def _apply(decorators: list[Decorator]) -> Decorator:
+    def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
+        for decorator in reversed(decorators):
+            func = decorator(func)
+        return func
+    return wrap
+
+
+output_options = _apply([
+    click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="table", show_default=True,
+                 help="Output format on stdout."),
+    click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH",
+                 help="Write the --format rendering to PATH, or FORMAT's rendering with FORMAT:PATH (repeatable)."),
+])
+
+run_options = _apply([
+    click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default="error", show_default=True,
+                 help="Exit 1 when a check reaches this level: error (any fail), warning (fail or warn), never."),
+    click.option("--check", "only", multiple=True, metavar="ID", help="Run only these checks (repeatable; comma lists)."),
+    click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (repeatable; comma lists)."),
+])
+
+selection_options = _apply([
+    click.option("--schema", "-s", "schemas", multiple=True, metavar="NAME",
+                 help="Schema to replicate, raw name (repeatable; comma lists). Default: every non-system schema."),
+    click.option("--table", "-t", "tables", multiple=True, metavar="SCHEMA.TABLE",
+                 help='Table to replicate (repeatable). Quote a part holding a dot or quote: "my.schema".t'),
+    click.option("--role", default=None, metavar="NAME",
+                 help="Judge this role's privileges (a DBA auditing the CDC role while connected as an admin)."),
+])
+
+session_options = _apply([
+    click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=10.0, show_default=True,
+                 metavar="SECONDS", help="Give up connecting after this long."),
+    click.option("--statement-timeout", type=click.FloatRange(0, 86400, min_open=True), default=30.0,
+                 show_default=True, metavar="SECONDS", help="Cancel any catalog query running longer."),
+    click.option("--lock-timeout", type=click.FloatRange(0, 86400, min_open=True), default=5.0, show_default=True,
+                 metavar="SECONDS", help="Never wait longer for a lock (e.g. behind a migration's ACCESS EXCLUSIVE)."),
+])
+
+consumer_options = _apply([
+    click.option("--profile", default="generic", show_default=True, metavar="NAME|FILE",
+                 help="What 'ready' means: generic, ardent, debezium, aws-dms, or a profile .toml."),
+    click.option("--provider", default=None, metavar="NAME",
+                 help="Override provider detection (aurora, rds, cloudsql, alloydb, azure, supabase, neon, crunchy, "
+                      "heroku, aiven, self-managed)."),
+    click.option("--plugin", default="pgoutput", show_default=True, help="Output plugin the consumer will use."),
+    click.option("--slot-name", default=None, help="Replication slot name the consumer will use."),
+    click.option("--publication", default=None, help="Publication the consumer will use."),
+    click.option("--probe", is_flag=True, default=False,
+                 help="Prove the output plugin loads with a TEMPORARY logical slot (dies with its session)."),
+    click.option("--slots-needed", type=click.IntRange(0, 10000), default=1, show_default=True,
+                 help="Free replication slots the consumer needs."),
+    click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=600.0, show_default=True,
+                 metavar="SECONDS", help="Transactions older than this delay slot creation: reported."),
+    click.option("--decisions", "decisions_file", default=None, metavar="FILE",
+                 help='Replica-identity decisions: {"decisions": {"schema.table": "exclude|add_pk|replica_identity_full"}}.'),
+    click.option("--config", "config_file", default=None, metavar="FILE",
+                 help="Options file (default: ./pg-preflight.toml, or [tool.pg-preflight] in ./pyproject.toml)."),
+])
+
+# click parameter -> Options field (the rest of the parameters are not options of a run)
+_FIELDS = {"dsn": "dsn", "schemas": "schemas", "tables": "tables", "role": "role", "profile": "profile",
+           "provider": "provider", "plugin": "plugin", "slot_name": "slot_name", "publication": "publication",
+           "probe": "probe", "slots_needed": "slots_needed", "max_xact_age": "max_xact_age",
+           "decisions_file": "decisions", "fail_on": "fail_on", "only": "checks", "skip": "skip",
+           "connect_timeout": "connect_timeout", "statement_timeout": "statement_timeout",
+           "lock_timeout": "lock_timeout"}
+_CONFIG_FIELDS = {"checks": "checks", **{v: v for v in _FIELDS.values() if v != "checks"}}
+
+
+def _convert(field: str, value: Any, where: str) -> Any:
+    """A raw value (command line or config) as the ``Options`` field wants it; bad input exits 2."""
+    if field in ("schemas", "checks", "skip"):
+        return split_list([value] if isinstance(value, str) else value)
+    if field == "tables":
+        try:
+            return [parse_name(t) for t in value]
+        except NameError_ as exc:
+            usage_error(f"{where}: {exc}")
+    if field == "decisions":
+        try:
+            return load_decisions(value)
+        except DecisionsError as exc:
+            usage_error(f"--decisions {value}: {exc}")
+    if field == "fail_on":
+        return FailOn(value) if value in {f.value for f in FailOn} else usage_error(f"{where}: fail_on {value!r}")
+    if field == "profile":
+        try:
+            load_profile(value)
+        except ProfileError as exc:
+            usage_error(f"{where}: {exc}")
+    if field == "provider":
+        from preflight.providers import PROVIDERS
+
+        if value not in PROVIDERS:
+            usage_error(f"{where}: unknown provider {value!r}; one of {', '.join(PROVIDERS)}")
+    return value
+
+
+def explicit_params(ctx: click.Context) -> set[str]:
+    """Parameters the user gave (command line or environment), as opposed to click defaults."""
+    return {name for name in ctx.params
+            if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+
+
+def read_config(path: str | None) -> ConfigFile | None:
+    found = find_config(path, Path.cwd())
+    if found is None:
+        return None
+    try:
+        return load_config(found)
+    except ConfigError as exc:
+        usage_error(str(exc))
+
+
+def build_options(ctx: click.Context, config: ConfigFile | None, preset: dict[str, Any] | None = None) -> Options:
+    """Options from, in rising precedence: the profile (applied later), ``preset`` (e.g. --request),
+    the config file, and what the user typed. Only values actually given count as explicit."""
+    values: dict[str, Any] = dict(preset or {})
+    if config is not None:
+        for field, attr in _CONFIG_FIELDS.items():
+            value = getattr(config, attr, None)
+            if value is not None:
+                values[field] = _convert(field, value, "config")
+        if config.waivers:
+            values["waivers"] = list(config.waivers)
+    for name in explicit_params(ctx):
+        if name in _FIELDS:
+            values[_FIELDS[name]] = _convert(_FIELDS[name], ctx.params[name], f"--{name.replace('_', '-')}")
+    try:
+        return Options(**values)
+    except ValidationError as exc:
+        usage_error(validation_message(exc))
+
+
+def output_choice(ctx: click.Context, config: ConfigFile | None) -> tuple[str, tuple[str, ...]]:
+    """--format and --output, falling back to the config file's ``format`` / ``outputs``."""
+    explicit = explicit_params(ctx)
+    fmt = ctx.params["fmt"] if "fmt" in explicit or config is None or not config.format else config.format
+    if fmt not in FORMATS:
+        usage_error(f"config: unknown format {fmt!r}; one of {', '.join(sorted(FORMATS))}")
+    outputs = ctx.params["outputs"] if "outputs" in explicit or config is None else tuple(config.outputs or ())
+    return fmt, tuple(outputs)

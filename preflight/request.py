@@ -1,0 +1,50 @@
+"""``--request FILE``: the seed API's preflight body, for teams that already produce it.
+
+``{"org_id": "...", "service_name": "postgresql", "connection_details": {"url": "postgresql://..."},
+"selected_schemas": ["public", "billing"]}``
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class RequestError(ValueError):
+    """A request body that cannot be used; the message names the file and the reason."""
+
+
+class _Connection(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    url: str = Field(min_length=1)
+
+
+class PreflightRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")  # org_id and future fields are the API's business
+
+    service_name: str = "postgresql"
+    connection_details: _Connection
+    selected_schemas: list[str] = Field(default_factory=list)
+
+
+def load_request(path: Path) -> dict[str, Any]:
+    """The options the body implies: ``dsn`` and ``schemas``."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RequestError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RequestError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RequestError(f"{path}: not JSON: {exc}") from None
+    try:
+        body = PreflightRequest.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise RequestError(f"{path}: {'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}") from None
+    if body.service_name != "postgresql":
+        raise RequestError(f"{path}: service_name is {body.service_name!r}; pg-preflight checks 'postgresql'")
+    return {"dsn": body.connection_details.url, "schemas": list(body.selected_schemas)}
