@@ -1,0 +1,99 @@
+"""Connection headroom for the judged role: server slots, the role's limit, the database's limit.
+
+A non-superuser cannot use the ``superuser_reserved_connections`` slots, nor (16+) the
+``reserved_connections`` slots unless it is a member of ``pg_use_reserved_connections``. When the
+checker cannot see other sessions' types, every such session is counted: the message says "could not see".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from checks import grants_sql
+from preflight.models import Finding, Remediation, Severity
+from preflight.settings import Setting, alter_system, raise_to
+
+LOW_HEADROOM = 3  # fewer free server slots than this is a warning
+CONSUMER_CONNECTIONS = 2  # a CDC consumer holds a replication connection plus at least one snapshot connection
+
+
+def server_headroom(role: dict[str, Any], settings: dict[str, Setting], version_num: int) -> tuple[list[Finding], str]:
+    """Findings about free server slots, and a short summary of them."""
+    max_conn = settings.get("max_connections")
+    if max_conn is None:
+        return [], "max_connections not visible"
+    total = max_conn.as_int()
+    reserved, reserved_words = _reserved(role, settings, version_num)
+    hidden = int(role.get("hidden_sessions") or 0)
+    in_use = max(int(role.get("client_backends") or 0) + hidden - 1, 0)  # this check's own session will be gone
+    free = total - reserved - in_use
+    name = role["rolname"]
+    seen = ""
+    if not role.get("checker_sees_all"):
+        seen = (f" (could not see the type of {hidden} other session(s): the checker {role.get('checker')} is not a "
+                "superuser nor a member of pg_read_all_stats, so they are all counted as connections)")
+    summary = f"{max(free, 0)}/{total} connections free for {name}"
+    if free >= LOW_HEADROOM:
+        return [], summary
+    message = (f"{in_use} of max_connections={total} connections in use{seen}, {reserved} reserved"
+               f"{reserved_words}: {max(free, 0)} left for {name} (not counting this check's own session).")
+    severity = Severity.ERROR if free <= 0 else Severity.WARNING
+    code = "no_connection_headroom" if free <= 0 else "low_connection_headroom"
+    wanted = raise_to(max_conn, in_use + reserved + LOW_HEADROOM + CONSUMER_CONNECTIONS)
+    return [Finding(
+        code=code, severity=severity, object="max_connections", observed=f"{max(free, 0)} free",
+        expected=f">= {LOW_HEADROOM} free", message=message,
+        remediation=Remediation(sql=[alter_system("max_connections", wanted)], requires_restart=True, steps=[
+            "Close idle sessions (or pool the application's connections) before the cutover, or raise "
+            "max_connections (restart; on managed services, in the provider's parameter group).",
+        ]),
+    )], summary
+
+
+def _reserved(role: dict[str, Any], settings: dict[str, Setting], version_num: int) -> tuple[int, str]:
+    if role.get("rolsuper"):
+        return 0, " (a superuser may use the reserved slots)"
+    su = settings.get("superuser_reserved_connections")
+    reserved = su.as_int() if su else 0
+    words = " for superusers"
+    extra = settings.get("reserved_connections") if version_num >= 160000 else None
+    may_use = bool((role.get("memberships") or {}).get("pg_use_reserved_connections"))
+    if extra is not None and extra.as_int() > 0 and not may_use:
+        reserved += extra.as_int()
+        words = " for superusers and pg_use_reserved_connections"
+    return reserved, words
+
+
+def limit_findings(role: dict[str, Any]) -> list[Finding]:
+    """The role's and the database's CONNECTION LIMIT (superusers are exempt from both)."""
+    if role.get("rolsuper"):
+        return []
+    name, database = role["rolname"], role["database"]
+    own = {"role": 1 if role.get("is_checker") else 0, "database": 1}  # this check's session will be gone
+    out: list[Finding] = []
+    for kind, limit, now, obj in (
+        ("role", role.get("rolconnlimit"), role.get("role_connections"), name),
+        ("database", role.get("datconnlimit"), role.get("database_connections"), database),
+    ):
+        if limit is None or int(limit) < 0:
+            continue
+        used = max(int(now or 0) - own[kind], 0)
+        free = int(limit) - used
+        if free >= CONSUMER_CONNECTIONS:
+            continue
+        out.append(Finding(
+            code=f"{kind}_connection_limit", object=obj,
+            severity=Severity.ERROR if free <= 0 else Severity.WARNING,
+            observed=f"{used}/{limit} used", expected=f">= {CONSUMER_CONNECTIONS} free",
+            message=f"The {kind} {obj} has CONNECTION LIMIT {limit} and {used} other connection(s) now "
+                    "(not counting this check's own session): "
+                    f"{max(free, 0)} left, and a CDC consumer needs {CONSUMER_CONNECTIONS} (replication + snapshot).",
+            remediation=Remediation(sql=[_raise_limit(kind, obj, used + CONSUMER_CONNECTIONS + 1)]),
+        ))
+    return out
+
+
+def _raise_limit(kind: str, obj: str, limit: int) -> str:
+    if kind == "role":
+        return grants_sql.role_connection_limit(obj, limit)
+    return grants_sql.database_connection_limit(obj, limit)

@@ -1,0 +1,81 @@
+"""Facts about the judged role (``--role`` or ``current_user``) and the connections it competes for.
+
+Attributes, predefined and provider role memberships and database privileges are read with the
+``pg_has_role`` / ``has_database_privilege`` OID forms, which never raise: a ``--role`` that does
+not exist comes back as ``exists = false`` instead of failing the whole fact.
+Connection counts come from ``pg_stat_activity``, whose ``backend_type`` is NULL for other roles'
+sessions unless the checker is a superuser or a member of ``pg_read_all_stats``: those are counted
+apart (``hidden_sessions``) so that the check can say "could not see" rather than "none".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.facts.base import FactContext, SqlFact
+
+# Roles that grant replication on managed services while rolreplication reads false (REFERENCE §4, §10).
+PROVIDER_REPLICATION_ROLES = ["rds_replication"]
+
+
+def predefined_roles(version_num: int) -> list[str]:
+    """Predefined roles this server version has, whose membership (with inheritance) matters here."""
+    names = ["pg_read_all_stats", "pg_monitor"]
+    if version_num >= 140000:
+        names.append("pg_read_all_data")
+    if version_num >= 160000:
+        names.append("pg_use_reserved_connections")
+    return names
+
+
+def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    return (
+        """
+        WITH judged(name) AS (SELECT COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text)),
+             db AS (SELECT d.oid, d.datname, d.datconnlimit FROM pg_catalog.pg_database AS d
+                     WHERE d.datname = pg_catalog.current_database())
+        SELECT j.name AS rolname, r.oid IS NOT NULL AS exists,
+               CURRENT_USER::pg_catalog.text AS checker, (j.name = CURRENT_USER::pg_catalog.text) AS is_checker,
+               r.rolsuper, r.rolreplication, r.rolcanlogin, r.rolinherit, r.rolconnlimit,
+               (SELECT COALESCE(pg_catalog.json_object_agg(g.rolname, pg_catalog.pg_has_role(r.oid, g.oid, 'USAGE')),
+                                '{}'::pg_catalog.json)
+                  FROM pg_catalog.pg_roles AS g WHERE g.rolname = ANY(%(predefined)s::pg_catalog.text[])) AS memberships,
+               (SELECT pg_catalog.array_agg(g.rolname::pg_catalog.text ORDER BY g.rolname)
+                  FROM pg_catalog.pg_roles AS g WHERE g.rolname = ANY(%(providers)s::pg_catalog.text[])) AS provider_roles,
+               (SELECT pg_catalog.array_agg(g.rolname::pg_catalog.text ORDER BY g.rolname)
+                  FROM pg_catalog.pg_roles AS g
+                 WHERE g.rolname = ANY(%(providers)s::pg_catalog.text[])
+                   AND pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER')) AS replication_via,
+               (SELECT pg_catalog.array_agg(g.rolname::pg_catalog.text ORDER BY g.rolname)
+                  FROM pg_catalog.pg_roles AS g
+                 WHERE g.rolreplication AND g.oid <> r.oid
+                   AND pg_catalog.pg_has_role(r.oid, g.oid, 'MEMBER')) AS replication_groups,
+               db.datname::pg_catalog.text AS database, db.datconnlimit,
+               pg_catalog.has_database_privilege(r.oid, db.oid, 'CONNECT') AS can_connect,
+               pg_catalog.has_database_privilege(r.oid, db.oid, 'CREATE') AS can_create,
+               (SELECT c.rolsuper FROM pg_catalog.pg_roles AS c WHERE c.rolname = CURRENT_USER)
+                 OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE') AS checker_sees_all,
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
+                 WHERE a.backend_type = 'client backend')::pg_catalog.int4 AS client_backends,
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
+                 WHERE a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datid IS NOT NULL)::pg_catalog.int4
+                 AS hidden_sessions,
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
+                 WHERE a.usesysid = r.oid)::pg_catalog.int4 AS role_connections,
+               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
+                 WHERE a.datid = db.oid AND a.usesysid IS NOT NULL)::pg_catalog.int4 AS database_connections
+          FROM judged AS j
+          CROSS JOIN db
+          LEFT JOIN pg_catalog.pg_roles AS r ON r.rolname = j.name
+        """,
+        {"role": ctx.options.role, "predefined": predefined_roles(ctx.version_num),
+         "providers": PROVIDER_REPLICATION_ROLES},
+    )
+
+
+ROLE = SqlFact(
+    "role",
+    "the judged role: attributes, memberships, CONNECT/CREATE on the database, connection limits and counts",
+    _role,
+    "row",
+)

@@ -1,0 +1,97 @@
+"""Actions that are not catalog reads: proving the replication path with its own connection.
+
+Catalog attributes are hints (attributes are not inherited; RDS grants replication through a role
+while ``rolreplication`` reads false). The proof is what the consumer will do: open a
+``replication=database`` connection with the same DSN and run ``IDENTIFY_SYSTEM``. The probe is
+bounded by the connect timeout, always closed, returns failures as data (classified, scrubbed) and
+changes nothing on the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from preflight.connection import classify, parse_dsn, scrub, session_kwargs
+from preflight.facts.base import FactContext, ProbeFact
+
+# (kind, substrings of the server's or the pooler's message, plain words, what to do); first match wins.
+_REPLICATION_FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
+    ("no_replication_privilege",
+     ("must be superuser or replication role", "permission denied to start WAL sender"),
+     "the role may not start a walsender: it lacks the REPLICATION attribute (or the provider's replication role)",
+     "Give the role replication (ALTER ROLE ... WITH REPLICATION, or GRANT rds_replication on RDS/Aurora)."),
+    ("pooler",
+     ("unsupported startup parameter", "pgbouncer", "PgBouncer", "Supavisor", "supavisor", "odyssey"),
+     "a connection pooler answered and refused the replication connection",
+     "Point the CDC connection at the database's direct (non-pooled) endpoint: poolers cannot carry replication."),
+    ("no_walsender",
+     ("exceeds max_wal_senders", "number of requested standby connections"),
+     "no walsender is free (max_wal_senders reached or 0)",
+     "Raise max_wal_senders (restart) or stop an unused consumer (see slot_capacity)."),
+    ("role_connection_limit",
+     ("too many connections for role",),
+     "the role's CONNECTION LIMIT is reached",
+     "Raise the role's connection limit (ALTER ROLE ... CONNECTION LIMIT) or close its idle sessions."),
+]
+
+HBA_NOTE = (
+    " A replication=database connection is matched in pg_hba.conf like an ordinary connection to that "
+    "database (the 'replication' keyword matches only physical replication)."
+)
+
+
+def classify_replication_failure(exc: BaseException, secrets: list[str]) -> dict[str, Any]:
+    """The failure as data: kind, plain words, advice, and the scrubbed server message."""
+    text = scrub(str(exc).strip() or type(exc).__name__, secrets)
+    for kind, needles, message, advice in _REPLICATION_FAILURES:
+        if any(n in text for n in needles):
+            return {"status": "failed", "kind": kind, "message": message, "advice": advice, "detail": text}
+    failure = classify(exc, secrets)
+    advice = failure.advice + (HBA_NOTE if failure.kind == "pg_hba" else "")
+    return {"status": "failed", "kind": failure.kind, "message": failure.message, "advice": advice,
+            "detail": failure.detail}
+
+
+def identify_system(dsn_text: str | None, connect_timeout: float, statement_timeout: float,
+                    lock_timeout: float) -> dict[str, Any]:
+    """Open a ``replication=database`` connection and run IDENTIFY_SYSTEM; never raises for I/O."""
+    dsn = parse_dsn(dsn_text)
+    secrets = dsn.secrets()
+    kwargs = session_kwargs(connect_timeout, statement_timeout, lock_timeout)
+    if dsn.params.get("options"):
+        kwargs["options"] = dsn.params["options"] + " " + kwargs["options"]
+    conn: psycopg.Connection[Any] | None = None
+    try:
+        # The replication protocol refuses prepared statements: prepare_threshold=None, autocommit.
+        conn = psycopg.connect(dsn.raw or "", autocommit=True, prepare_threshold=None, replication="database",
+                               **kwargs)
+        row = conn.execute("IDENTIFY_SYSTEM").fetchone()
+    except (psycopg.Error, OSError) as exc:
+        return classify_replication_failure(exc, secrets)
+    finally:
+        if conn is not None:
+            conn.close()
+    if row is None:
+        return {"status": "failed", "kind": "other", "message": "IDENTIFY_SYSTEM returned no row",
+                "advice": "Check that the endpoint is PostgreSQL itself, not a proxy.", "detail": ""}
+    systemid, timeline, xlogpos, dbname = row[0], row[1], row[2], row[3]
+    return {"status": "ok", "systemid": str(systemid), "timeline": int(timeline), "xlogpos": str(xlogpos),
+            "dbname": dbname}
+
+
+def _replication_probe(conn: Any, ctx: FactContext) -> dict[str, Any]:
+    opts = ctx.options
+    if opts.role:
+        return {"status": "skipped",
+                "reason": f"--role audit: the checker's own DSN does not log in as {opts.role}, so it cannot "
+                          "prove that role's replication connection"}
+    return identify_system(opts.dsn, opts.connect_timeout, opts.statement_timeout, opts.lock_timeout)
+
+
+REPLICATION_PROBE = ProbeFact(
+    "replication_probe",
+    "a replication=database connection with the same DSN running IDENTIFY_SYSTEM (skipped with --role)",
+    _replication_probe,
+)

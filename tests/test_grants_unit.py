@@ -1,0 +1,253 @@
+"""The grants check as a pure function of hand-built snapshots, and the probe's classification."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+import pytest
+
+from checks.grants import FEW_TABLES, MAX_TABLE_FINDINGS
+from preflight import Options, run_checks
+from preflight.facts import FactContext, Snapshot
+from preflight.models import CheckResult, CheckStatus, Finding, Severity
+from preflight.probes import REPLICATION_PROBE, classify_replication_failure
+from tests.snapshots import make_snapshot
+
+OK_PROBE = {"status": "ok", "systemid": "7713", "timeline": 1, "xlogpos": "0/1502000", "dbname": "app"}
+CONN_SETTINGS = {"max_connections": "100", "superuser_reserved_connections": "3", "reserved_connections": "0"}
+
+
+def role(**over: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "rolname": "cdc", "exists": True, "checker": "cdc", "is_checker": True, "rolsuper": False,
+        "rolreplication": True, "rolcanlogin": True, "rolinherit": True, "rolconnlimit": -1,
+        "memberships": {"pg_read_all_stats": False, "pg_monitor": False, "pg_read_all_data": False},
+        "provider_roles": None, "replication_via": None, "replication_groups": None, "database": "app",
+        "datconnlimit": -1, "can_connect": True, "can_create": False, "checker_sees_all": False,
+        "client_backends": 5, "hidden_sessions": 0, "role_connections": 1, "database_connections": 3,
+    }
+    row.update(over)
+    return row
+
+
+def table(schema: str, name: str, can_select: bool = True, **over: Any) -> dict[str, Any]:
+    row = {"schema": schema, "name": name, "relkind": "r", "relpersistence": "p", "owner": "app",
+           "can_select": can_select, "can_use_schema": True}
+    row.update(over)
+    return row
+
+
+def schema(name: str, can_use: bool | None = True, exists: bool = True, owner: str | None = "app") -> dict[str, Any]:
+    return {"name": name, "exists": exists, "owner": owner, "can_use": can_use, "can_create": False}
+
+
+def snap(role_row: dict[str, Any] | None = None, tables: list[dict[str, Any]] | None = None,
+         schemas: list[dict[str, Any]] | None = None, probe: dict[str, Any] | None = OK_PROBE,
+         version_num: int = 150000, settings: dict[str, Any] | None = None) -> Snapshot:
+    facts: dict[str, Any] = {
+        "role": role_row or role(),
+        "schemas": schemas if schemas is not None else [schema("public")],
+        "tables": tables if tables is not None else [table("public", "orders")],
+    }
+    if probe is not None:
+        facts["replication_probe"] = probe
+    return make_snapshot({**CONN_SETTINGS, **(settings or {})}, version_num=version_num, **facts)
+
+
+def grants(snapshot: Snapshot, **options: Any) -> CheckResult:
+    return run_checks(snapshot, Options(checks=["grants"], **options)).check("grants")
+
+
+def by_code(result: CheckResult, code: str) -> list[Finding]:
+    return [f for f in result.findings if f.code == code]
+
+
+def test_healthy_role_passes_with_the_probe_as_proof() -> None:
+    result = grants(snap())
+    assert result.status is CheckStatus.PASS, result.findings
+    assert [f.code for f in result.findings] == ["replication_connection_ok"]
+    assert "system id 7713" in result.findings[0].message
+    assert "SELECT on 1/1 tables" in result.summary and "replication connection proven" in result.summary
+
+
+def test_missing_replication_fails_with_alter_role() -> None:
+    result = grants(snap(role(rolreplication=False), probe=None))
+    finding = by_code(result, "no_replication")[0]
+    assert result.status is CheckStatus.FAIL
+    assert finding.severity is Severity.ERROR
+    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH REPLICATION;']
+    assert "superuser" in finding.remediation.steps[0] and "admin role" in finding.remediation.steps[0]
+
+
+def test_rds_replication_membership_counts_although_rolreplication_is_false() -> None:
+    row = role(rolreplication=False, provider_roles=["rds_replication"], replication_via=["rds_replication"])
+    result = grants(snap(row, probe=None))
+    assert not by_code(result, "no_replication")
+    assert "member of rds_replication" in result.summary
+
+
+def test_on_rds_the_fix_is_grant_rds_replication() -> None:
+    row = role(rolreplication=False, provider_roles=["rds_replication"])
+    finding = by_code(grants(snap(row, probe=None)), "no_replication")[0]
+    assert finding.remediation.sql == ['GRANT "rds_replication" TO "cdc";']
+    assert "rds_replication" in finding.message
+
+
+def test_replication_on_a_group_role_is_not_inherited() -> None:
+    finding = by_code(grants(snap(role(rolreplication=False, replication_groups=["replicators"]), probe=None)),
+                      "no_replication")[0]
+    assert "replicators" in finding.message and "not inherited" in finding.message
+
+
+def test_walsender_refusal_confirms_the_missing_attribute_in_one_finding() -> None:
+    probe = {"status": "failed", "kind": "no_replication_privilege", "message": "the role may not start a walsender",
+             "advice": "x", "detail": "FATAL:  must be superuser or replication role to start walsender"}
+    result = grants(snap(role(rolreplication=False), probe=probe))
+    assert [f.code for f in result.findings] == ["no_replication"]
+    assert "start walsender" in result.findings[0].message
+
+
+def test_probe_success_outranks_the_catalog_hint() -> None:
+    result = grants(snap(role(rolreplication=False)))
+    assert result.status is CheckStatus.PASS
+    assert "replication connection accepted" in result.summary
+
+
+def test_pg_hba_rejection_of_the_replication_connection_is_an_error_with_cause() -> None:
+    exc = psycopg.OperationalError('connection failed: FATAL:  pg_hba.conf rejects connection for host "10.0.0.9", '
+                                   'user "cdc", database "app", no encryption')
+    probe = classify_replication_failure(exc, [])
+    result = grants(snap(probe=probe))
+    finding = by_code(result, "replication_connection_failed")[0]
+    assert result.status is CheckStatus.FAIL and finding.severity is Severity.ERROR
+    assert finding.observed == "pg_hba"
+    assert "pg_hba.conf rejects connection" in finding.message
+    assert "like an ordinary connection" in finding.remediation.steps[0]
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("FATAL:  must be superuser or replication role to start walsender", "no_replication_privilege"),
+    ("FATAL:  permission denied to start WAL sender", "no_replication_privilege"),
+    ("ERROR:  unsupported startup parameter: replication", "pooler"),
+    ("FATAL:  number of requested standby connections exceeds max_wal_senders (currently 0)", "no_walsender"),
+    ('FATAL:  too many connections for role "cdc"', "role_connection_limit"),
+    ('FATAL:  password authentication failed for user "cdc"', "authentication"),
+])
+def test_replication_failures_are_classified(text: str, kind: str) -> None:
+    assert classify_replication_failure(psycopg.OperationalError(text), [])["kind"] == kind
+
+
+def test_probe_failure_detail_never_holds_the_password() -> None:
+    exc = psycopg.OperationalError("connection to host failed: password=Sup3r-secret-pw rejected")
+    probe = classify_replication_failure(exc, ["Sup3r-secret-pw"])
+    assert "Sup3r-secret-pw" not in str(probe) and "***" in probe["detail"]
+
+
+def test_probe_is_skipped_for_a_role_audit_without_connecting() -> None:
+    out = REPLICATION_PROBE.run(None, FactContext(150000, Options(dsn="host=203.0.113.1 port=1", role="cdc")))
+    assert out["status"] == "skipped" and "cdc" in out["reason"]
+    result = grants(snap(probe=out), role="cdc")
+    assert by_code(result, "replication_not_proven")[0].severity is Severity.INFO
+    assert result.status is CheckStatus.PASS
+
+
+def test_probe_crash_is_an_error_with_its_cause() -> None:
+    snapshot = snap(probe=None)
+    snapshot.failures["replication_probe"] = "RuntimeError: boom"
+    finding = by_code(grants(snapshot), "replication_probe_error")[0]
+    assert finding.severity is Severity.ERROR and "boom" in finding.message
+
+
+def test_unknown_role_is_one_clear_error_even_when_selection_facts_failed() -> None:
+    snapshot = snap(role(rolname="Nobody", exists=False))
+    del snapshot.facts["schemas"], snapshot.facts["tables"]
+    snapshot.failures["tables"] = 'role "Nobody" does not exist'
+    result = grants(snapshot, role="Nobody")
+    assert result.status is CheckStatus.FAIL
+    assert [(f.code, f.object) for f in result.findings] == [("role_not_found", "Nobody")]
+
+
+def test_nologin_and_no_connect_each_fail_with_their_statement() -> None:
+    result = grants(snap(role(rolname="CDC Reader", rolcanlogin=False, can_connect=False, database="app db")))
+    assert by_code(result, "no_login")[0].remediation.sql == ['ALTER ROLE "CDC Reader" WITH LOGIN;']
+    connect = by_code(result, "no_connect")[0]
+    assert connect.object == "app db"
+    assert connect.remediation.sql == ['GRANT CONNECT ON DATABASE "app db" TO "CDC Reader";']
+
+
+def test_missing_schema_and_missing_usage() -> None:
+    schemas = [schema("Sales EU", can_use=False, owner="app"), schema("ghost", can_use=None, exists=False, owner=None)]
+    result = grants(snap(schemas=schemas, tables=[]))
+    usage = by_code(result, "no_schema_usage")[0]
+    assert usage.object == "Sales EU" and usage.remediation.sql == ['GRANT USAGE ON SCHEMA "Sales EU" TO "cdc";']
+    assert "(app)" in usage.remediation.steps[0]
+    assert by_code(result, "schema_missing")[0].object == "ghost"
+
+
+def test_few_missing_selects_get_one_grant_each_naming_the_table() -> None:
+    tables = [table("Sales EU", 'a"b; DROP', can_select=False, owner="Owner A"), table("Sales EU", "fine"),
+              table("Sales EU", "v", can_select=False, relkind="v"),
+              table("Sales EU", "scratch", can_select=False, relpersistence="u")]
+    result = grants(snap(tables=tables))
+    [finding] = by_code(result, "no_select")
+    assert finding.object == 'Sales EU."a""b; DROP"'
+    assert finding.remediation.sql == [
+        'GRANT SELECT ON TABLE "Sales EU"."a""b; DROP" TO "cdc";',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "Owner A" IN SCHEMA "Sales EU" GRANT SELECT ON TABLES TO "cdc";',
+        'ALTER DEFAULT PRIVILEGES FOR ROLE "app" IN SCHEMA "Sales EU" GRANT SELECT ON TABLES TO "cdc";',
+    ]
+    assert "Owner A, app" in finding.remediation.steps[1]
+    assert "SELECT on 1/2 tables" in result.summary  # the view and the unlogged table are not publishable
+
+
+def test_many_missing_selects_get_the_schema_wide_grant() -> None:
+    tables = [table("app", f"t{i}", can_select=False) for i in range(FEW_TABLES + 1)] + [table("app", "ok")]
+    findings = by_code(grants(snap(tables=tables)), "no_select")
+    assert len(findings) == FEW_TABLES + 1
+    assert {f.remediation.sql[0] for f in findings} == {'GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "cdc";'}
+
+
+def test_findings_per_schema_are_capped_and_the_rest_counted() -> None:
+    tables = [table("app", f"t{i:04d}", can_select=False) for i in range(MAX_TABLE_FINDINGS + 7)]
+    result = grants(snap(tables=tables))
+    assert len(by_code(result, "no_select")) == MAX_TABLE_FINDINGS
+    assert "7 more tables" in by_code(result, "no_select_more")[0].message
+
+
+def test_no_connection_headroom_is_an_error_and_says_could_not_see() -> None:
+    row = role(client_backends=91, hidden_sessions=7)
+    finding = by_code(grants(snap(row)), "no_connection_headroom")[0]
+    assert finding.severity is Severity.ERROR
+    assert "could not see the type of 7 other session(s)" in finding.message
+    assert finding.observed == "0 free"
+    assert finding.remediation.requires_restart
+
+
+def test_low_headroom_is_a_warning_and_superusers_may_use_reserved_slots() -> None:
+    result = grants(snap(role(client_backends=96, checker_sees_all=True)))
+    finding = by_code(result, "low_connection_headroom")[0]
+    assert result.status is CheckStatus.WARN and finding.observed == "2 free"
+    assert "could not see" not in finding.message
+    assert not by_code(grants(snap(role(client_backends=96, rolsuper=True))), "low_connection_headroom")
+
+
+def test_reserved_connections_count_from_16_only() -> None:
+    row = role(client_backends=91, checker_sees_all=True)
+    assert not by_code(grants(snap(row, settings={"reserved_connections": "5"})), "low_connection_headroom")
+    late = grants(snap(row, settings={"reserved_connections": "5"}, version_num=160000))
+    assert by_code(late, "low_connection_headroom")[0].observed == "2 free"
+    row["memberships"]["pg_use_reserved_connections"] = True
+    assert not by_code(grants(snap(row, settings={"reserved_connections": "5"}, version_num=160000)),
+                       "low_connection_headroom")
+
+
+def test_role_and_database_connection_limits() -> None:
+    row = role(rolname="CDC Reader", rolconnlimit=1, role_connections=2, datconnlimit=4, database_connections=4)
+    result = grants(snap(row))
+    by_role = by_code(result, "role_connection_limit")[0]
+    assert by_role.severity is Severity.ERROR and "own session" in by_role.message
+    assert by_role.remediation.sql == ['ALTER ROLE "CDC Reader" WITH CONNECTION LIMIT 4;']
+    by_db = by_code(result, "database_connection_limit")[0]
+    assert by_db.severity is Severity.WARNING
+    assert by_db.remediation.sql == ['ALTER DATABASE "app" WITH CONNECTION LIMIT 6;']
