@@ -8,6 +8,7 @@ empty ``search_path`` so that only schema-qualified catalog names resolve.
 
 from __future__ import annotations
 
+import configparser
 import math
 import os
 from dataclasses import dataclass
@@ -40,6 +41,9 @@ class Dsn:
     def secrets(self) -> list[str]:
         """Every password this run could know: scrubbed from all output as a last line of defence."""
         found = [self.params.get("password", ""), os.environ.get("PGPASSWORD", "")]
+        service = self.params.get("service") or os.environ.get("PGSERVICE")
+        if service:
+            found += _service_passwords(service)
         return [s for s in found if s]
 
     def effective(self) -> dict[str, str]:
@@ -60,6 +64,23 @@ class Dsn:
         if not self.is_uri:
             return make_conninfo(**params)
         return _to_uri(params)
+
+
+def _service_passwords(service: str) -> list[str]:
+    """Passwords a libpq service file may supply for ``service`` (only ever used for scrubbing)."""
+    files = [os.environ.get("PGSERVICEFILE") or os.path.expanduser("~/.pg_service.conf")]
+    if os.environ.get("PGSYSCONFDIR"):
+        files.append(os.path.join(os.environ["PGSYSCONFDIR"], "pg_service.conf"))
+    found = []
+    for name in files:
+        parser = configparser.ConfigParser(interpolation=None)
+        try:
+            parser.read(name, encoding="utf-8")
+        except (configparser.Error, OSError, UnicodeDecodeError):
+            continue
+        if parser.has_option(service, "password"):
+            found.append(parser.get(service, "password"))
+    return found
 
 
 def _to_uri(params: dict[str, str]) -> str:
