@@ -1,0 +1,67 @@
+"""The read-only proof: with log_statement=all, every statement pg-preflight sends is a read, and the
+server holds exactly the same objects, slots and publications afterwards."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import pytest
+
+from preflight import pgserver
+from tests.conftest import run_cli
+from tests.servers import Server, add_cdc_role
+
+READS = re.compile(r"^\s*(SELECT|WITH|BEGIN READ ONLY|ROLLBACK|COMMIT|SHOW|IDENTIFY_SYSTEM)\b", re.IGNORECASE)
+INVENTORY = [
+    "SELECT count(*) FROM pg_class",
+    "SELECT count(*) FROM pg_roles",
+    "SELECT count(*) FROM pg_namespace",
+    "SELECT string_agg(slot_name, ',' ORDER BY slot_name) FROM pg_replication_slots",
+    "SELECT string_agg(pubname, ',' ORDER BY pubname) FROM pg_publication",
+    "SELECT string_agg(relname::text || relreplident::text, ',' ORDER BY relname) FROM pg_class WHERE relkind = 'r'",
+    "SELECT count(*) FROM pg_db_role_setting",
+]
+
+
+def inventory(server: Server) -> list[object]:
+    return [server.execute(q)[0][0] for q in INVENTORY]
+
+
+def logged_statements(server: pgserver.LocalServer, since: int) -> list[str]:
+    """Statements logged for application pg-preflight (log_line_prefix '%a|')."""
+    text = (server.root / "server.log").read_text(errors="replace")[since:]
+    found = []
+    for line in text.splitlines():
+        app, _, rest = line.partition("|")
+        match = re.search(r"(?:statement|execute [^:]*): (.*)$", rest)
+        if app == "pg-preflight" and match:
+            found.append(match.group(1))
+    return found
+
+
+@pytest.fixture()
+def logged(servers: Callable[..., Server]) -> pgserver.LocalServer:
+    server = servers(log_statement="all", log_line_prefix="%a|", log_min_messages="warning")
+    if not isinstance(server, pgserver.LocalServer):
+        pytest.skip("reads the server log: local backend")
+    server.execute("CREATE SCHEMA app", "CREATE TABLE app.orders (id int PRIMARY KEY)",
+                   "CREATE TABLE app.events (at timestamptz)", "CREATE PUBLICATION pub FOR TABLE app.orders",
+                   "SELECT pg_create_physical_replication_slot('ha')")
+    return server
+
+
+def test_full_check_only_reads(logged: pgserver.LocalServer) -> None:
+    dsn = add_cdc_role(logged)
+    before = inventory(logged)
+    since = len((logged.root / "server.log").read_text(errors="replace"))
+    result = run_cli("check", dsn, "-s", "app", "--slot-name", "cdc", "--publication", "pub", "--format", "json")
+    assert "Traceback" not in result.output
+    time.sleep(0.3)  # let the logger flush
+    statements = logged_statements(logged, since)
+    assert len(statements) >= 5, "the log shows the checker's statements"
+    writes = [s for s in statements if not READS.match(s)]
+    assert writes == []
+    assert not [s for s in statements if re.search(r"pg_(create|drop)_\w*replication_slot", s)]
+    assert inventory(logged) == before
