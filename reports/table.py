@@ -15,6 +15,9 @@ MARKS = {CheckStatus.PASS: "✓", CheckStatus.WARN: "!", CheckStatus.FAIL: "✗"
 SEVERITY_MARKS = {Severity.INFO: "i", Severity.WARNING: "!", Severity.ERROR: "✗"}
 VERDICT_WORDS = {"ready": "READY", "not_ready": "NOT READY", "incomplete": "INCOMPLETE"}
 WIDTH = 100
+# The checklist pages long lists (100k-table databases): the JSON report keeps everything.
+MAX_FINDINGS_PER_CHECK = 50
+MAX_TABLE_ROWS = 200
 
 
 def _header(report: Report) -> list[str]:
@@ -47,15 +50,19 @@ def _tables_section(report: Report) -> list[str]:
         return []
     ok = len(report.tables) - len(notable)
     order = {"needs_decision": 0, "decided": 1, "excluded": 2, "not_publishable": 3}
+    shown = sorted(notable, key=lambda t: (order.get(t.status, 9), t.schema_, t.name))[:MAX_TABLE_ROWS]
     rows = [
         [format_name(t.schema_, t.name), t.status, t.kind, t.persistence, t.replica_identity,
          "yes" if t.has_primary_key else "no", t.candidate_index or "-", t.decision or "-"]
-        for t in sorted(notable, key=lambda t: (order.get(t.status, 9), t.schema_, t.name))
+        for t in shown
     ]
     head = ["table", "status", "kind", "persistence", "identity", "pk", "candidate index", "decision"]
-    return ["", f"Tables ({len(report.tables)} selected, {ok} ok; the others below):"] + [
+    lines = ["", f"Tables ({len(report.tables)} selected, {ok} ok; the others below):"] + [
         "    " + line for line in tabulate(rows, headers=head, tablefmt="plain").splitlines()
     ]
+    if len(notable) > len(shown):
+        lines.append(f"    ... and {len(notable) - len(shown)} more (every table is in --format json)")
+    return lines
 
 
 def render(report: Report) -> str:
@@ -69,9 +76,14 @@ def render(report: Report) -> str:
             notes += _wrap(f"skipped: {check.skip_reason}", "    ")
         if check.error:
             notes += _wrap(f"error: {check.error}", "    ")
+        shown = 0
         for finding in check.findings:
             if finding.severity is Severity.INFO and check.status is CheckStatus.PASS:
                 continue  # a passing check's observations are on its line already
+            shown += 1
+            if shown > MAX_FINDINGS_PER_CHECK:
+                notes.append(f"    ... and {len(check.findings) - MAX_FINDINGS_PER_CHECK} more findings (see --format json)")
+                break
             where = f" [{finding.object}]" if finding.object else ""
             values = ""
             if finding.observed is not None or finding.expected is not None:

@@ -56,3 +56,19 @@ def test_table_lists_every_check_with_mark() -> None:
     assert 'Sales EU."a""b; DROP"' in text  # name syntax: a part is quoted only for dots and quotes
     assert "needs_decision" in text and "public.orders" not in text  # ok tables are counted, not listed
     assert "Remediation script" in text
+
+
+def test_table_format_pages_long_lists() -> None:
+    from preflight.models import CheckStatus, Finding, Severity, TableEntry
+    from reports.table import MAX_FINDINGS_PER_CHECK, MAX_TABLE_ROWS
+
+    report = canned_report()
+    report.tables = [TableEntry(schema="s", name=f"t{i}", kind="table", persistence="permanent", has_primary_key=False,
+                                replica_identity="default", status="needs_decision") for i in range(MAX_TABLE_ROWS + 100)]
+    report.checks[2].findings = [Finding(code="x", severity=Severity.ERROR, message=f"m{i}")
+                                 for i in range(MAX_FINDINGS_PER_CHECK + 30)]
+    report.checks[2].status = CheckStatus.FAIL
+    text = FORMATS["table"](report)
+    assert "... and 100 more (every table is in --format json)" in text
+    assert "... and 30 more findings" in text
+    assert len(text.splitlines()) < MAX_TABLE_ROWS + MAX_FINDINGS_PER_CHECK + 100
