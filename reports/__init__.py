@@ -3,12 +3,15 @@
 from collections.abc import Callable
 
 from preflight.models import Report
-from reports import json, sql, table
+from reports import html, json, junit, markdown, sql, table
 
 FORMATS: dict[str, Callable[[Report], str]] = {
     "table": table.render,
     "json": json.render,
     "sql": sql.render,
+    "markdown": markdown.render,
+    "junit": junit.render,
+    "html": html.render,
 }
 
 __all__ = ["FORMATS"]
