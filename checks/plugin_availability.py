@@ -1,0 +1,179 @@
+"""Can the consumer's output plugin load? Built in, installed, and allowed by output_plugin_libraries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import sql
+
+from preflight.check import Check, CheckContext, Outcome
+from preflight.facts.plugins import allowlist_expected
+from preflight.models import Finding, Remediation, Severity
+from preflight.settings import RELOAD
+from preflight.sqltext import render
+
+BUILT_IN = "pgoutput"
+DEFAULT_ALLOWED = ("pgoutput", "test_decoding")
+ALLOWLIST = "output_plugin_libraries"
+MANAGED = ("On a managed service the plugin must be one the provider ships and allows (e.g. wal2json on RDS, "
+           "Cloud SQL and Azure); it cannot be installed by hand.")
+
+
+def install_steps(plugin: str, major: int) -> list[str]:
+    """Where the plugin's shared library comes from, per known plugin."""
+    if plugin == "pgoutput":
+        return ["pgoutput is built into PostgreSQL 10 and later: upgrade the server if it is missing."]
+    if plugin == "test_decoding":
+        return ["test_decoding ships with contrib: install postgresql-contrib (Debian/Ubuntu; RHEL: "
+                f"postgresql{major}-contrib) on the server.", MANAGED]
+    if plugin in ("wal2json", "decoderbufs"):
+        return [f"Install the {plugin} library on the server: Debian/Ubuntu apt-get install "
+                f"postgresql-{major}-{plugin} (RHEL/PGDG: {plugin}_{major}); no restart is needed.", MANAGED]
+    return [f"Install the '{plugin}' output plugin's shared library into the server's library directory "
+            "(pg_config --pkglibdir) and check its name.", MANAGED]
+
+
+def parse_list(value: str) -> list[str]:
+    """A GUC list ('a, "b"') as raw names."""
+    return [part.strip().strip('"') for part in value.split(",") if part.strip()]
+
+
+def allowlist_sql(current: str, plugin: str) -> list[str]:
+    """Add ``plugin`` to the allow-list, keeping every existing entry, then reload.
+
+    One literal per entry: a single 'a, b' literal would be stored as ONE quoted entry for a list GUC.
+    """
+    entries = [*parse_list(current), plugin]
+    statement = sql.SQL("ALTER SYSTEM SET {} = {};").format(
+        sql.Identifier(ALLOWLIST), sql.SQL(", ").join(sql.Literal(e) for e in entries))
+    return [render(statement), RELOAD]
+
+
+class PluginAvailability(Check):
+    id = "plugin_availability"
+    title = "Output plugin available"
+    facts = ("plugin_support", "plugin_probe")
+    why = ("The consumer creates its slot with an output plugin (pgoutput, wal2json, ...). A plugin whose library "
+           "is missing, or that output_plugin_libraries does not allow, makes slot creation fail at cutover.")
+    remediation = ("Install the plugin's package on the server, add it to output_plugin_libraries where that "
+                   "setting exists, and prove it with --probe.")
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        plugin = ctx.options.plugin
+        support: dict[str, Any] = ctx.fact("plugin_support")
+        probe: dict[str, Any] = ctx.fact("plugin_probe")
+        version = int(support["server_version_num"])
+        findings: list[Finding] = []
+        if plugin == BUILT_IN and version < 100000:
+            findings.append(Finding(code="pgoutput_needs_10", severity=Severity.ERROR, object=plugin,
+                                    observed=version, expected=">= 100000",
+                                    message="pgoutput is built in only from PostgreSQL 10.",
+                                    remediation=Remediation(steps=["Upgrade PostgreSQL."])))
+        allow, allow_note = self._allowlist(ctx, plugin, support, probe)
+        findings += allow
+        if probe.get("kind") == "not_allowed" and any(f.code == "plugin_not_allowed" for f in allow):
+            allow[0].message += " Confirmed by the probe."
+        else:
+            findings += self._probe(plugin, version, probe, support)
+        if probe["status"] == "skipped" and probe.get("kind") == "not_requested" and plugin != BUILT_IN \
+                and not any(f.severity is Severity.ERROR for f in findings):
+            findings.append(Finding(
+                code="plugin_not_verified", severity=Severity.WARNING, object=plugin, observed="not verified",
+                expected="loads", message=f"Output plugin '{plugin}' is not built in and was not verified: there is "
+                "no catalog of installed output plugins; run with --probe to create (and drop) a TEMPORARY slot "
+                "with it.", remediation=Remediation(steps=["Re-run with --probe.", *install_steps(plugin, version // 10000)])))
+        return Outcome(findings, self._summary(plugin, probe, allow_note))
+
+    def _allowlist(self, ctx: CheckContext, plugin: str, support: dict[str, Any],
+                   probe: dict[str, Any]) -> tuple[list[Finding], str]:
+        version = int(support["server_version_num"])
+        current = support.get("output_plugin_libraries")
+        if support["allowlist_visible"] and current is not None:
+            if plugin in parse_list(current):
+                return [], f"allowed by {ALLOWLIST}"
+            steps = ["On a managed service, change output_plugin_libraries in the provider's parameters."]
+            return [Finding(
+                code="plugin_not_allowed", severity=Severity.ERROR, object=ALLOWLIST, observed=current,
+                expected=f"includes {plugin}",
+                message=f"{ALLOWLIST} = '{current}' does not include '{plugin}': creating a slot with it fails "
+                        f"(SQLSTATE 42501, library \"{plugin}\" may not be used as an output plugin), even for "
+                        "superusers and even when the library is installed.",
+                remediation=Remediation(sql=allowlist_sql(current, plugin), steps=steps),
+            )], f"not in {ALLOWLIST}"
+        if support["can_read_settings"] or not allowlist_expected(version):
+            return [], f"no {ALLOWLIST} on this server version"
+        settled = probe.get("status") == "ok" or plugin in DEFAULT_ALLOWED
+        severity = Severity.INFO if settled else Severity.WARNING
+        role = str(support["role"])
+        grant = render(sql.SQL("GRANT pg_read_all_settings TO {};").format(sql.Identifier(role)))
+        return [Finding(
+            code="allowlist_not_visible", severity=severity, object=ALLOWLIST, observed="could not see",
+            expected=f"includes {plugin}",
+            message=f"Could not see {ALLOWLIST} (this server version has it, but only superusers and members of "
+                    f"pg_read_all_settings can read it; role {role} is neither): whether '{plugin}' is allowed "
+                    "is unknown. Its default allows only pgoutput and test_decoding.",
+            remediation=Remediation(sql=[grant], steps=["Or re-run with --probe: a refused plugin fails with a HINT "
+                                                        f"naming {ALLOWLIST}."]),
+        )], f"could not see {ALLOWLIST}"
+
+    def _probe(self, plugin: str, version: int, probe: dict[str, Any], support: dict[str, Any]) -> list[Finding]:
+        status, kind = probe.get("status"), probe.get("kind")
+        if status == "ok" or kind == "not_requested":
+            return []
+        detail = probe.get("detail") or probe.get("reason") or ""
+        major = version // 10000
+        if kind == "library_missing":
+            return [Finding(code="plugin_library_missing", severity=Severity.ERROR, object=plugin,
+                            observed="library missing", expected="installed",
+                            message=f"Output plugin '{plugin}' is not installed on the server: the probe's TEMPORARY "
+                                    f"slot failed with SQLSTATE 58P01 ({detail}).",
+                            remediation=Remediation(steps=install_steps(plugin, major)))]
+        if kind == "not_allowed":
+            current = support.get("output_plugin_libraries")
+            return [Finding(code="plugin_not_allowed_probe", severity=Severity.ERROR, object=ALLOWLIST,
+                            observed=current or "refused", expected=f"includes {plugin}",
+                            message=f"The probe was refused with SQLSTATE 42501 ({detail}). {probe.get('hint') or ''}".strip(),
+                            remediation=Remediation(
+                                sql=allowlist_sql(current, plugin) if current else [],
+                                steps=[] if current else [f"Add '{plugin}' to {ALLOWLIST} (keeping its current "
+                                                          "entries: SHOW output_plugin_libraries as a superuser), "
+                                                          "then reload."]))]
+        if kind == "timeout":
+            return [self._timeout(plugin, probe)]
+        reasons = {
+            "privilege": "the checker's role may not create replication slots (see the grants check)",
+            "wal_level": "wal_level is not logical (see logical_replication)",
+            "in_recovery": "the server is in recovery (see writer_status)",
+            "standby_before_16": "a standby before PostgreSQL 16 cannot create logical slots (see writer_status)",
+            "no_free_slot": "no replication slot is free (see slot_capacity)",
+            "connect": "the probe's own connection failed",
+        }
+        why = reasons.get(str(kind), "the probe failed")
+        return [Finding(code="plugin_probe_inconclusive", severity=Severity.WARNING, object=plugin,
+                        observed=str(kind), expected="loads",
+                        message=f"Could not prove that '{plugin}' loads: {why}" + (f" ({detail})." if detail else "."),
+                        remediation=Remediation(steps=["Fix the cause above, then re-run with --probe."]))]
+
+    def _timeout(self, plugin: str, probe: dict[str, Any]) -> Finding:
+        blockers = probe.get("blockers") or {}
+        pids = ", ".join(str(p) for p in blockers.get("pids") or []) or "none visible"
+        oldest = blockers.get("oldest_xact_s")
+        age = f", oldest {oldest:.0f} s" if isinstance(oldest, int | float) else ""
+        return Finding(
+            code="plugin_probe_timeout", severity=Severity.WARNING, object=plugin, observed="timed out",
+            expected="loads",
+            message=f"The probe gave up after {probe.get('wait_bound_s')} s waiting for older transactions to end "
+                    f"(slot creation waits for every transaction holding an xid: {blockers.get('xid_sessions', '?')} "
+                    f"session(s){age}, pids {pids}; {blockers.get('prepared', '?')} prepared transaction(s)). "
+                    "The consumer's own slot creation will wait the same way. See long_transactions.",
+            remediation=Remediation(steps=["End or commit the long transactions (COMMIT PREPARED / ROLLBACK PREPARED "
+                                           "for prepared ones), then re-run with --probe."]))
+
+    def _summary(self, plugin: str, probe: dict[str, Any], allow_note: str) -> str:
+        if probe.get("status") == "ok":
+            state = "loads (probed with a TEMPORARY slot)"
+        elif probe.get("kind") == "not_requested":
+            state = "built in" if plugin == BUILT_IN else "not verified (no --probe)"
+        else:
+            state = f"probe: {probe.get('kind')}"
+        return f"{plugin}: {state}; {allow_note}"

@@ -1,0 +1,71 @@
+"""Open transactions of other sessions and prepared transactions: what makes slot creation wait.
+
+Creating a logical slot waits until every transaction that holds a transaction ID when it starts
+has ended, prepared ones included, and the slot's initial snapshot is held back meanwhile.
+Other roles' ``pg_stat_activity`` rows read ``<insufficient privilege>`` unless the checker is a
+superuser or a ``pg_read_all_stats`` (``pg_monitor``) member: those are counted, so that a check
+can say "could not see" rather than "none". Ages are raw seconds: the threshold is applied by the
+check, so a saved snapshot can be judged again with another ``--max-xact-age``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.connection import APPLICATION_NAME
+from preflight.facts.base import FactContext, SqlFact
+
+ROW_LIMIT = 200  # the oldest ones are what matter; counts stay exact
+
+ACTIVITY_SQL = """
+    WITH me AS (
+        SELECT COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER), false)
+                 OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE') AS can_see_all
+    ),
+    others AS (
+        SELECT a.* FROM pg_catalog.pg_stat_activity AS a
+         WHERE a.pid <> pg_catalog.pg_backend_pid()
+           AND a.application_name IS DISTINCT FROM %(app)s
+    ),
+    open_xacts AS (
+        SELECT o.pid, o.usename::pg_catalog.text AS usename, o.application_name, o.datname::pg_catalog.text AS datname,
+               o.state, o.backend_type, o.backend_xid IS NOT NULL AS has_xid, o.backend_xmin IS NOT NULL AS has_xmin,
+               pg_catalog.date_part('epoch', pg_catalog.now() - o.xact_start)::pg_catalog.float8 AS xact_age_s,
+               pg_catalog.date_part('epoch', pg_catalog.now() - o.state_change)::pg_catalog.float8 AS state_age_s
+          FROM others AS o
+         WHERE o.xact_start IS NOT NULL
+           AND (o.backend_type = 'client backend' OR o.backend_xid IS NOT NULL)
+         ORDER BY o.xact_start
+         LIMIT %(limit)s
+    ),
+    prepared AS (
+        SELECT p.gid, p.owner::pg_catalog.text AS owner, p.database::pg_catalog.text AS database,
+               p.transaction::pg_catalog.text AS xid,
+               pg_catalog.date_part('epoch', pg_catalog.now() - p.prepared)::pg_catalog.float8 AS age_s
+          FROM pg_catalog.pg_prepared_xacts AS p
+         ORDER BY p.prepared
+         LIMIT %(limit)s
+    )
+    SELECT (SELECT me.can_see_all FROM me) AS can_see_all,
+           CURRENT_USER::pg_catalog.text AS role,
+           (SELECT pg_catalog.count(*) FROM others AS o
+             WHERE o.query = '<insufficient privilege>')::pg_catalog.int4 AS hidden_sessions,
+           (SELECT COALESCE(pg_catalog.json_agg(x), '[]'::pg_catalog.json) FROM open_xacts AS x) AS sessions,
+           (SELECT COALESCE(pg_catalog.json_agg(p), '[]'::pg_catalog.json) FROM prepared AS p) AS prepared
+"""
+
+
+def activity_params() -> dict[str, Any]:
+    return {"app": APPLICATION_NAME, "limit": ROW_LIMIT}
+
+
+def _activity(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    return ACTIVITY_SQL, activity_params()
+
+
+ACTIVITY = SqlFact(
+    "activity",
+    "other sessions' open transactions (age, state, xid) and prepared transactions; hidden sessions counted",
+    _activity,
+    "row",
+)

@@ -1,0 +1,54 @@
+"""What decides whether an output plugin may load: the ``output_plugin_libraries`` allow-list.
+
+The setting exists only on newer minors (observed: 15.19+, 16.15+, 17.11+, 18.6+) and its
+``pg_settings`` row is visible only to superusers and ``pg_read_all_settings`` members. An absent
+row is therefore ambiguous; this fact carries what tells the two cases apart: the version and
+whether the checker could have seen the row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.facts.base import FactContext, SqlFact
+
+# First minor of each major known to have output_plugin_libraries (REFERENCE §1, observed).
+ALLOWLIST_SINCE = {15: 150019, 16: 160015, 17: 170011, 18: 180006}
+
+
+def allowlist_expected(version_num: int) -> bool:
+    """Does this server version have ``output_plugin_libraries`` (as far as observed)?"""
+    major = version_num // 10000
+    if major > max(ALLOWLIST_SINCE):
+        return True
+    since = ALLOWLIST_SINCE.get(major)
+    return since is not None and version_num >= since
+
+
+def _plugin_support(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    return (
+        """
+        SELECT pg_catalog.current_setting('server_version_num')::pg_catalog.int4 AS server_version_num,
+               pg_catalog.pg_is_in_recovery() AS in_recovery,
+               CURRENT_USER::pg_catalog.text AS role,
+               COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER), false)
+                 AS is_superuser,
+               COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER), false)
+                 OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_settings', 'USAGE') AS can_read_settings,
+               EXISTS (SELECT 1 FROM pg_catalog.pg_settings AS s WHERE s.name = 'output_plugin_libraries')
+                 AS allowlist_visible,
+               (SELECT s.setting FROM pg_catalog.pg_settings AS s WHERE s.name = 'output_plugin_libraries')
+                 AS output_plugin_libraries,
+               (SELECT s.context FROM pg_catalog.pg_settings AS s WHERE s.name = 'output_plugin_libraries')
+                 AS allowlist_context
+        """,
+        {},
+    )
+
+
+PLUGIN_SUPPORT = SqlFact(
+    "plugin_support",
+    "output_plugin_libraries when visible, and whether the checker could see it (superuser / pg_read_all_settings)",
+    _plugin_support,
+    "row",
+)

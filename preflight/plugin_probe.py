@@ -1,0 +1,119 @@
+"""The opt-in plugin probe: prove that an output plugin loads by creating a TEMPORARY logical slot.
+
+There is no catalog of installed output plugins; the only proof is to use one. The probe opens its
+own connection (autocommit, the same timeouts and ``application_name`` as the read-only session),
+creates a TEMPORARY slot with a unique name, drops it and closes. A temporary slot dies with its
+session, so even a SIGKILLed run cannot leak it. Slot creation waits for every transaction that
+holds an xid (prepared ones included): those are looked up first, and the wait is bounded by
+``lock_timeout`` / ``statement_timeout``. Never probes on a standby before 16. Never raises for I/O:
+outcomes are data (classified, scrubbed).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from preflight.connection import classify, parse_dsn, scrub, session_kwargs
+from preflight.facts.base import FactContext, ProbeFact
+
+PROBE_PREFIX = "pg_preflight_probe_"
+
+_BLOCKERS_SQL = """
+    SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
+             WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid())::pg_catalog.int4 AS xid_sessions,
+           (SELECT pg_catalog.count(*) FROM pg_catalog.pg_prepared_xacts)::pg_catalog.int4 AS prepared,
+           (SELECT pg_catalog.max(pg_catalog.date_part('epoch', pg_catalog.now() - a.xact_start))::pg_catalog.float8
+              FROM pg_catalog.pg_stat_activity AS a
+             WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid()) AS oldest_xact_s,
+           (SELECT pg_catalog.array_agg(a.pid ORDER BY a.xact_start) FROM pg_catalog.pg_stat_activity AS a
+             WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid()) AS pids,
+           pg_catalog.pg_is_in_recovery() AS in_recovery,
+           pg_catalog.current_setting('server_version_num')::pg_catalog.int4 AS version_num
+"""
+
+
+def probe_slot_name() -> str:
+    """Unique per run and recognisable: pg_preflight_probe_<pid>_<random>."""
+    return f"{PROBE_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
+
+
+def classify_probe_error(exc: psycopg.Error, text: str) -> str:
+    """The kind of a failed slot creation, from its SQLSTATE (and message where states are shared)."""
+    state = exc.sqlstate or ""
+    if state == "58P01":
+        return "library_missing"
+    if state == "42501":
+        return "not_allowed" if "output plugin" in text else "privilege"
+    if state in ("55P03", "57014"):
+        return "timeout"
+    if state == "0A000" or "recovery" in text:
+        return "in_recovery"
+    if state == "55000":
+        return "wal_level"
+    if state == "53400":
+        return "no_free_slot"
+    return "other"
+
+
+def _create_and_drop(conn: psycopg.Connection[Any], plugin: str) -> str:
+    name = probe_slot_name()
+    conn.execute(
+        sql.SQL("SELECT pg_catalog.pg_create_logical_replication_slot({}, {}, temporary => true)").format(
+            sql.Literal(name), sql.Literal(plugin)))
+    conn.execute(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({})").format(sql.Literal(name)))
+    return name
+
+
+def probe_plugin(dsn_text: str | None, plugin: str, connect_timeout: float, statement_timeout: float,
+                 lock_timeout: float) -> dict[str, Any]:
+    """Create and drop a TEMPORARY slot with ``plugin``; the outcome (ok / kind of failure) as data."""
+    dsn = parse_dsn(dsn_text)
+    hidden = dsn.secrets()
+    kwargs = session_kwargs(connect_timeout, statement_timeout, lock_timeout)
+    if dsn.params.get("options"):
+        kwargs["options"] = dsn.params["options"] + " " + kwargs["options"]
+    bound = min(statement_timeout, lock_timeout)
+    result: dict[str, Any] = {"plugin": plugin, "wait_bound_s": bound}
+    try:
+        conn = psycopg.connect(dsn.raw or "", autocommit=True, prepare_threshold=None, **kwargs)
+    except (psycopg.Error, OSError) as exc:
+        failure = classify(exc, hidden)
+        return {**result, "status": "failed", "kind": "connect", "message": failure.message, "detail": failure.detail}
+    try:
+        row = conn.execute(_BLOCKERS_SQL).fetchone()
+        assert row is not None
+        xid_sessions, prepared, oldest, pids, in_recovery, version_num = row
+        result["blockers"] = {"xid_sessions": xid_sessions, "prepared": prepared, "oldest_xact_s": oldest,
+                              "pids": list(pids or [])[:20]}
+        if in_recovery and version_num < 160000:
+            return {**result, "status": "skipped", "kind": "standby_before_16",
+                    "reason": "a standby before PostgreSQL 16 cannot create logical slots: not probed"}
+        result["slot_name"] = _create_and_drop(conn, plugin)
+        return {**result, "status": "ok"}
+    except psycopg.Error as exc:
+        text = scrub(str(exc).strip(), hidden)
+        hint = scrub(exc.diag.message_hint or "", hidden) if exc.diag else ""
+        return {**result, "status": "failed", "kind": classify_probe_error(exc, text), "sqlstate": exc.sqlstate,
+                "detail": text.splitlines()[0] if text else type(exc).__name__, "hint": hint}
+    finally:
+        conn.close()  # a temporary slot still there (drop failed) goes with the session
+
+
+def _plugin_probe(conn: Any, ctx: FactContext) -> dict[str, Any]:
+    opts = ctx.options
+    if not opts.probe:
+        return {"status": "skipped", "kind": "not_requested", "plugin": opts.plugin,
+                "reason": "not requested (--probe)"}
+    return probe_plugin(opts.dsn, opts.plugin, opts.connect_timeout, opts.statement_timeout, opts.lock_timeout)
+
+
+PLUGIN_PROBE = ProbeFact(
+    "plugin_probe",
+    "with --probe: create and drop a TEMPORARY logical slot with --plugin on a separate connection",
+    _plugin_probe,
+)
