@@ -30,14 +30,23 @@ def inventory(server: Server) -> list[object]:
 
 
 def logged_statements(server: pgserver.LocalServer, since: int) -> list[str]:
-    """Statements logged for application pg-preflight (log_line_prefix '%a|')."""
+    """Statements logged for application pg-preflight (log_line_prefix '%a|'), continuation lines joined."""
     text = (server.root / "server.log").read_text(errors="replace")[since:]
-    found = []
+    found: list[str] = []
+    current: list[str] | None = None
     for line in text.splitlines():
+        if current is not None and (line.startswith(("\t", " ")) or not line):
+            current.append(line.strip())
+            continue
+        if current is not None:
+            found.append(" ".join(x for x in current if x))
+            current = None
         app, _, rest = line.partition("|")
         match = re.search(r"(?:statement|execute [^:]*): (.*)$", rest)
         if app == "pg-preflight" and match:
-            found.append(match.group(1))
+            current = [match.group(1)]
+    if current is not None:
+        found.append(" ".join(x for x in current if x))
     return found
 
 
@@ -65,3 +74,48 @@ def test_full_check_only_reads(logged: pgserver.LocalServer) -> None:
     assert writes == []
     assert not [s for s in statements if re.search(r"pg_(create|drop)_\w*replication_slot", s)]
     assert inventory(logged) == before
+
+
+def test_probe_creates_only_a_temporary_slot_that_is_gone_afterwards(logged: pgserver.LocalServer) -> None:
+    since = len((logged.root / "server.log").read_text(errors="replace"))
+    result = run_cli("check", logged.dsn(), "--plugin", "test_decoding", "--probe", "--format", "json")
+    assert "Traceback" not in result.output
+    time.sleep(0.3)
+    statements = logged_statements(logged, since)
+    creates = [s for s in statements if "pg_create_logical_replication_slot" in s]
+    assert len(creates) == 1 and "temporary" in creates[0].lower()
+    others = [s for s in statements if not READS.match(s)]
+    assert others == [], "only the probe's temporary slot is created"
+    assert logged.execute("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pg\\_preflight%'")[0][0] == 0
+
+
+def test_probe_leaves_no_slot_when_killed_mid_probe(logged: pgserver.LocalServer) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import psycopg
+
+    probe_slots = "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'pg\\_preflight\\_probe%'"
+    with psycopg.connect(logged.admin_dsn()) as blocker:
+        blocker.execute("SELECT txid_current()")  # an open transaction with an xid: slot creation waits for it
+        proc = subprocess.Popen([sys.executable, "-m", "preflight", "check", logged.dsn(), "--plugin", "test_decoding",
+                                 "--probe", "--lock-timeout", "120", "--statement-timeout", "120"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+        try:
+            deadline = time.monotonic() + 30
+            while logged.execute(probe_slots)[0][0] == 0:
+                assert time.monotonic() < deadline, "the probe never started creating its slot"
+                assert proc.poll() is None, "the checker ended before the probe waited"
+                time.sleep(0.05)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        blocker.rollback()  # the probe's backend can now finish, notices its client is gone, and exits
+    deadline = time.monotonic() + 30
+    while logged.execute(probe_slots)[0][0] != 0:
+        assert time.monotonic() < deadline, "a probe slot outlived the killed checker"
+        time.sleep(0.1)
