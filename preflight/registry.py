@@ -8,15 +8,24 @@ import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
+from checks.existing_slots import ExistingSlots
+from checks.grants import Grants
 from checks.logical_replication import LogicalReplication
+from checks.long_transactions import LongTransactions
+from checks.plugin_availability import PluginAvailability
+from checks.provider import ProviderCheck
+from checks.publication import PublicationCheck
 from checks.reachability import Reachability
+from checks.server_version import ServerVersion
 from checks.slot_capacity import SlotCapacity
+from checks.table_keys import TableKeys
 from checks.writer_status import WriterStatus
 from preflight.check import Check
 from preflight.facts import PROVIDERS
 
 ENTRY_POINT_GROUP = "pg_preflight.checks"
-BUILTIN: list[type[Check]] = [Reachability, WriterStatus, LogicalReplication, SlotCapacity]
+BUILTIN: list[type[Check]] = [Reachability, ServerVersion, ProviderCheck, WriterStatus, LogicalReplication, SlotCapacity, TableKeys, Grants,
+                              ExistingSlots, PublicationCheck, PluginAvailability, LongTransactions]
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 
 

@@ -1,5 +1,6 @@
 """Fact providers: the explicit list of everything the checks can ask the snapshot for."""
 
+from preflight.facts.activity import ACTIVITY
 from preflight.facts.base import (
     ConnectOutcome,
     FactContext,
@@ -10,22 +11,37 @@ from preflight.facts.base import (
     Snapshot,
     SqlFact,
 )
+from preflight.facts.objects import NOT_REPLICATED
+from preflight.facts.plugins import PLUGIN_SUPPORT
+from preflight.facts.provider import PROVIDER_SIGNALS
+from preflight.facts.publications import PUBLICATIONS
 from preflight.facts.replication import SLOTS, WALSENDERS
+from preflight.facts.roles import ROLE
 from preflight.facts.selection import SCHEMAS, TABLES
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS
+from preflight.facts.wal import WAL_STATS
+from preflight.plugin_probe import PLUGIN_PROBE
+from preflight.probes import REPLICATION_PROBE
 
-PROVIDERS: dict[str, FactProvider] = {
-    p.name: p
-    for p in [
-        SERVER,
-        SETTINGS,
-        PENDING_SETTINGS,
-        SLOTS,
-        WALSENDERS,
-        SCHEMAS,
-        TABLES,
-    ]
-}
+_ALL: list[FactProvider] = [
+    SERVER,
+    SETTINGS,
+    PENDING_SETTINGS,
+    SLOTS,
+    WALSENDERS,
+    PROVIDER_SIGNALS,
+    SCHEMAS,
+    TABLES,
+    ROLE,
+    REPLICATION_PROBE,
+    NOT_REPLICATED,
+    WAL_STATS,
+    PUBLICATIONS,
+    PLUGIN_SUPPORT,
+    PLUGIN_PROBE,
+    ACTIVITY,
+]
+PROVIDERS: dict[str, FactProvider] = {p.name: p for p in _ALL}
 
 __all__ = [
     "PROVIDERS",

@@ -1,0 +1,188 @@
+"""Is the source already connected? Slots with the consumer's name, and stale slots retaining WAL.
+
+Slot names are unique per cluster but a logical slot belongs to one database and one plugin: a
+same-named slot elsewhere blocks the consumer as surely as an active one. Stale slots retain WAL
+until the disk fills (or, with max_slot_wal_keep_size, until they are invalidated).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg import sql
+
+from preflight.check import Check, CheckContext, Outcome
+from preflight.models import Finding, Remediation, Severity
+from preflight.settings import human_bytes
+from preflight.sqltext import render
+
+GB = 1024**3
+DROP_STEP = "Dropping a slot is irreversible: a consumer that still uses it must re-snapshot."
+
+
+def drop_slot(name: str) -> Remediation:
+    statement = render(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(name)))
+    return Remediation(sql=[statement], steps=[DROP_STEP], destructive=True)
+
+
+def retained(slot: dict[str, Any]) -> str:
+    value = slot.get("retained_bytes")
+    return "unknown WAL (no restart_lsn)" if value is None else f"{human_bytes(max(int(value), 0))} of WAL"
+
+
+def invalidation(slot: dict[str, Any]) -> str | None:
+    """Why the slot can no longer be resumed (13+ wal_status, 16+ conflicting, 17+ invalidation_reason)."""
+    if slot.get("invalidation_reason"):
+        return f"invalidated ({slot['invalidation_reason']})"
+    if slot.get("conflicting"):
+        return "invalidated by a recovery conflict (conflicting = true)"
+    if slot.get("wal_status") == "lost":
+        return "lost (wal_status = 'lost': the WAL it needs was removed)"
+    return None
+
+
+def client_of(slot: dict[str, Any]) -> str:
+    pid = slot.get("active_pid")
+    who = f"pid {pid}" if pid is not None else "a process this role could not see"
+    app, addr = slot.get("client_application"), slot.get("client_addr")
+    if app or addr:
+        return f"{who} ({', '.join(x for x in (f'application {app!r}' if app else '', f'from {addr}' if addr else '') if x)})"
+    return f"{who} (could not see the client: pg_stat_replication needs pg_read_all_stats)"
+
+
+class ExistingSlots(Check):
+    id = "existing_slots"
+    title = "Existing replication slots (already connected?)"
+    requires = ("reachability",)
+    facts = ("slots", "settings", "server")
+    optional_facts = ("wal_stats",)
+    why = (
+        "An active slot with the consumer's name means another consumer is connected now; a same-named slot in "
+        "another database or with another plugin cannot be used; stale slots retain WAL until the disk fills."
+    )
+    remediation = "Stop the other consumer, choose another slot name, or drop the stale slot (destructive)."
+
+    def run(self, ctx: CheckContext) -> Outcome:
+        slots: list[dict[str, Any]] = ctx.fact("slots")
+        threshold = self._threshold(ctx)
+        findings: list[Finding] = []
+        wanted = ctx.options.slot_name
+        if wanted is not None:
+            findings += self._named(ctx, wanted, next((s for s in slots if s["slot_name"] == wanted), None))
+        for slot in slots:
+            if slot["slot_type"] == "logical" and slot["slot_name"] != wanted:
+                findings.append(self._other(slot, threshold))
+        findings += wal_rate(ctx)
+        logical = [s for s in slots if s["slot_type"] == "logical"]
+        active = sum(1 for s in logical if s["active"])
+        summary = f"{len(logical)} logical slot(s), {active} active"
+        if wanted is not None:
+            summary += f"; slot {wanted!r} {'exists' if any(s['slot_name'] == wanted for s in slots) else 'is free'}"
+        return Outcome(findings, summary)
+
+    @staticmethod
+    def _threshold(ctx: CheckContext) -> int:
+        """1 GB, or half of max_slot_wal_keep_size when that is lower (the slot nears invalidation)."""
+        keep = ctx.setting("max_slot_wal_keep_size")
+        size = keep.in_bytes() if keep else None
+        return min(GB, size // 2) if size is not None and size > 0 else GB
+
+    def _named(self, ctx: CheckContext, name: str, slot: dict[str, Any] | None) -> list[Finding]:
+        out: list[Finding] = []
+        if name.lower().startswith("rds"):
+            out.append(Finding(code="slot_name_reserved", severity=Severity.WARNING, object=name,
+                               message=f"Slot name {name!r} starts with 'rds', which Amazon RDS reserves: "
+                                       "creating it fails there. Choose another name."))
+        if slot is None:
+            out.append(Finding(code="slot_name_free", severity=Severity.INFO, object=name,
+                               message=f"No slot named {name!r} exists: the consumer can create it."))
+            return out
+        here = ctx.fact("server").get("database")
+        if slot["slot_type"] != "logical":
+            out.append(Finding(code="slot_is_physical", severity=Severity.ERROR, object=name, observed="physical",
+                               expected="logical",
+                               message=f"Slot {name!r} exists and is a physical slot (a standby's); slot names are "
+                                       "unique per cluster, so the consumer cannot create its logical slot. "
+                                       "Choose another slot name."))
+            return out
+        if not slot.get("in_this_database"):
+            out.append(Finding(code="slot_in_other_database", severity=Severity.ERROR, object=name,
+                               observed=slot.get("database"), expected=here,
+                               message=f"Slot {name!r} belongs to database {slot.get('database')!r}, not {here!r}: a "
+                                       "logical slot decodes one database only and slot names are unique per "
+                                       "cluster. Choose another slot name, or drop that slot if nobody uses it.",
+                               remediation=Remediation(steps=["Choose another slot name for this database.",
+                                                              *drop_slot(name).steps],
+                                                       sql=drop_slot(name).sql, destructive=True)))
+        if slot.get("plugin") != ctx.options.plugin:
+            out.append(Finding(code="slot_plugin_mismatch", severity=Severity.ERROR, object=name,
+                               observed=slot.get("plugin"), expected=ctx.options.plugin,
+                               message=f"Slot {name!r} uses plugin {slot.get('plugin')!r}, not {ctx.options.plugin!r}: "
+                                       "a slot's plugin is fixed at creation. Choose another name or drop it.",
+                               remediation=drop_slot(name)))
+        lost = invalidation(slot)
+        if lost:
+            out.append(Finding(code="slot_invalidated", severity=Severity.ERROR, object=name, observed=lost,
+                               message=f"Slot {name!r} is {lost}: it cannot be resumed; the consumer must drop it "
+                                       "and take a new snapshot.", remediation=drop_slot(name)))
+        elif slot.get("wal_status") == "unreserved":
+            out.append(Finding(code="slot_unreserved", severity=Severity.WARNING, object=name, observed="unreserved",
+                               message=f"Slot {name!r} has wal_status 'unreserved': it retains more than "
+                                       "max_slot_wal_keep_size and will be lost at the next checkpoint unless its "
+                                       "consumer catches up."))
+        if slot["active"]:
+            out.append(Finding(code="slot_in_use", severity=Severity.ERROR, object=name, observed="active",
+                               expected="no active consumer",
+                               message=f"Slot {name!r} is active: another consumer is connected now, held by "
+                                       f"{client_of(slot)}. Two consumers cannot share a slot.",
+                               remediation=Remediation(steps=["Stop the other consumer, or choose another slot name."])))
+        elif not lost:
+            out.append(Finding(code="slot_stale", severity=Severity.WARNING, object=name, observed=retained(slot),
+                               message=f"Slot {name!r} exists but is inactive and retains {retained(slot)}. If it is "
+                                       "this consumer's slot from an earlier run it will resume from there; "
+                                       "otherwise drop it.", remediation=drop_slot(name)))
+        return out
+
+    @staticmethod
+    def _other(slot: dict[str, Any], threshold: int) -> Finding:
+        name = slot["slot_name"]
+        where = f"database {slot.get('database')!r}, plugin {slot.get('plugin')!r}"
+        state = "active, " + client_of(slot) if slot["active"] else "inactive"
+        if slot.get("temporary"):
+            state += ", temporary"
+        lost = invalidation(slot)
+        if lost:
+            return Finding(code="other_slot_invalidated", severity=Severity.WARNING, object=name, observed=lost,
+                           message=f"Slot {name!r} ({where}) is {lost}; it still counts against "
+                                   "max_replication_slots and cannot be resumed.", remediation=drop_slot(name))
+        size = slot.get("retained_bytes")
+        if not slot["active"] and not slot.get("temporary") and size is not None and int(size) > threshold:
+            return Finding(code="stale_slot_retains_wal", severity=Severity.WARNING, object=name,
+                           observed=retained(slot), expected=f"<= {human_bytes(threshold)}",
+                           message=f"Slot {name!r} ({where}) is inactive and retains {retained(slot)} "
+                                   f"(over {human_bytes(threshold)}): WAL piles up until the disk fills or the "
+                                   "slot is invalidated.", remediation=drop_slot(name))
+        return Finding(code="other_slot", severity=Severity.INFO, object=name, observed=retained(slot),
+                       message=f"Slot {name!r} ({where}; {state}) retains {retained(slot)}.")
+
+
+def wal_rate(ctx: CheckContext) -> list[Finding]:
+    """WAL generated per hour since the last stats reset, against max_slot_wal_keep_size."""
+    stats = ctx.optional_fact("wal_stats")
+    if not stats or stats.get("wal_bytes") is None or not stats.get("seconds_since_reset"):
+        return []
+    seconds = float(stats["seconds_since_reset"])
+    per_hour = int(stats["wal_bytes"]) * 3600 / seconds
+    keep = ctx.setting("max_slot_wal_keep_size")
+    size = keep.in_bytes() if keep else None
+    if size is None or size < 0:
+        sizing = "max_slot_wal_keep_size is unbounded (-1): a stopped consumer's slot retains this much per hour until the disk fills"
+    elif per_hour > 0:
+        sizing = (f"max_slot_wal_keep_size ({human_bytes(size)}) lets a consumer stop for about "
+                  f"{size / per_hour:.1f} h before its slot is invalidated")
+    else:
+        sizing = f"max_slot_wal_keep_size is {human_bytes(size)}"
+    short = " (short window: the rate may not be representative)" if seconds < 3600 else ""
+    return [Finding(code="wal_rate", severity=Severity.INFO, object="pg_stat_wal", observed=f"{human_bytes(int(per_hour))}/h",
+                    message=f"WAL generated: {human_bytes(int(per_hour))} per hour on average since pg_stat_wal was reset "
+                            f"{seconds / 3600:.1f} h ago ({human_bytes(int(stats['wal_bytes']))}){short}; {sizing}.")]

@@ -1,0 +1,91 @@
+"""Publications: every pg_publication row, and the requested one's effective membership.
+
+Membership comes from pg_publication_tables, which resolves FOR ALL TABLES, (15+) FOR TABLES IN
+SCHEMA and partitions (leaves, or the root with publish_via_partition_root). Each member also
+carries the partition tree around it and its replica identity columns, so coverage and column-list
+gaps are judged without one query per table. One query, whatever the table count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight.facts.base import FactContext, SqlFact
+
+# The judged role: --role, else current_user (by name; a role that does not exist yields NULLs, not an error).
+_ROLE_NAME = "COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text)"
+_ROLE = f"(SELECT jr.oid FROM pg_catalog.pg_roles AS jr WHERE jr.rolname = {_ROLE_NAME})"
+
+# The replica identity columns of relation c: the primary key (default), the chosen index, or all (full).
+_IDENTITY_COLUMNS = """
+    CASE c.relreplident
+      WHEN 'f' THEN (SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum)
+                       FROM pg_catalog.pg_attribute AS a
+                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '')
+      WHEN 'n' THEN NULL
+      ELSE (SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum)
+              FROM pg_catalog.pg_index AS i
+              JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey)
+             WHERE i.indrelid = c.oid
+               AND CASE c.relreplident WHEN 'd' THEN i.indisprimary ELSE i.indisreplident END)
+    END
+"""
+
+# Every relation in the same partition tree as c (ancestors and descendants), as [schema, name] pairs.
+_RELATED = """
+    (SELECT pg_catalog.json_agg(pg_catalog.json_build_array(rn.nspname, rc.relname))
+       FROM (SELECT relid FROM pg_catalog.pg_partition_ancestors(c.oid)
+             UNION SELECT relid FROM pg_catalog.pg_partition_tree(c.oid)) AS t
+       JOIN pg_catalog.pg_class AS rc ON rc.oid = t.relid
+       JOIN pg_catalog.pg_namespace AS rn ON rn.oid = rc.relnamespace
+      WHERE rc.oid <> c.oid)
+"""
+
+
+def _columns(version_num: int) -> tuple[str, str]:
+    """(pg_publication columns, pg_publication_tables columns) this version has."""
+    pub = "p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate"
+    pub += ", p.pubviaroot" if version_num >= 130000 else ", false AS pubviaroot"
+    member = "pt.attnames::pg_catalog.text[] AS attnames, pt.rowfilter" if version_num >= 150000 else (
+        "NULL::pg_catalog.text[] AS attnames, NULL::pg_catalog.text AS rowfilter")
+    return pub, member
+
+
+def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    pub_cols, member_cols = _columns(ctx.version_num)
+    identity, related = _IDENTITY_COLUMNS, _RELATED
+    if ctx.version_num < 120000:  # no generated columns, no pg_partition_tree()
+        identity, related = identity.replace("AND a.attgenerated = ''", ""), "NULL::pg_catalog.json"
+    return (
+        f"""
+        SELECT %(pub)s::pg_catalog.text AS requested,
+               {_ROLE_NAME} AS judged_role,
+               COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = {_ROLE}), false)
+                 AS judged_role_is_superuser,
+               COALESCE(pg_catalog.has_database_privilege({_ROLE}, pg_catalog.current_database(), 'CREATE'), false)
+                 AS judged_role_can_create,
+               (SELECT COALESCE(pg_catalog.json_agg(q ORDER BY q.pubname), '[]'::pg_catalog.json) FROM (
+                  SELECT p.pubname::pg_catalog.text AS pubname, pg_catalog.pg_get_userbyid(p.pubowner) AS owner,
+                         p.puballtables, {pub_cols}
+                    FROM pg_catalog.pg_publication AS p) AS q) AS publications,
+               (SELECT COALESCE(pg_catalog.json_agg(m ORDER BY m.schema, m.name), '[]'::pg_catalog.json) FROM (
+                  SELECT pt.schemaname::pg_catalog.text AS schema, pt.tablename::pg_catalog.text AS name,
+                         {member_cols},
+                         c.relreplident::pg_catalog.text AS relreplident,
+                         {identity} AS identity_columns,
+                         {related} AS related
+                    FROM pg_catalog.pg_publication_tables AS pt
+                    JOIN pg_catalog.pg_namespace AS n ON n.nspname = pt.schemaname
+                    JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = pt.tablename
+                   WHERE pt.pubname = %(pub)s) AS m) AS members
+        """,
+        {"pub": ctx.options.publication, "role": ctx.options.role},
+    )
+
+
+PUBLICATIONS = SqlFact(
+    "publications",
+    "every publication, the requested one's effective tables, and whether the judged role may create one",
+    _publications,
+    "row",
+)

@@ -1,0 +1,144 @@
+"""publication as a pure function of hand-built snapshots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from preflight import Options, run_checks
+from preflight.facts import Snapshot
+from preflight.models import CheckResult, CheckStatus, Finding
+from tests.snapshots import make_snapshot
+
+
+def table(schema: str, name: str, relkind: str = "r", owns: bool = True, owner: str = "app", **more: Any) -> dict[str, Any]:
+    row = {"schema": schema, "name": name, "relkind": relkind, "relpersistence": "p", "relreplident": "d",
+           "has_primary_key": True, "is_partition": False, "parent_schema": None, "parent_name": None,
+           "owner": owner, "judged_role_owns": owns}
+    row.update(more)
+    return row
+
+
+def pub(name: str, **more: Any) -> dict[str, Any]:
+    row = {"pubname": name, "owner": "app", "puballtables": False, "pubinsert": True, "pubupdate": True,
+           "pubdelete": True, "pubtruncate": True, "pubviaroot": False}
+    row.update(more)
+    return row
+
+
+def member(schema: str, name: str, **more: Any) -> dict[str, Any]:
+    row = {"schema": schema, "name": name, "attnames": None, "rowfilter": None, "relreplident": "d",
+           "identity_columns": ["id"], "related": None}
+    row.update(more)
+    return row
+
+
+def snap(tables: list[dict[str, Any]], pubs: list[dict[str, Any]] | None = None, members: list[dict[str, Any]] | None = None,
+         can_create: bool = True, superuser: bool = False) -> Snapshot:
+    fact = {"requested": None, "judged_role": "cdc", "judged_role_is_superuser": superuser,
+            "judged_role_can_create": can_create, "publications": pubs or [], "members": members or []}
+    return make_snapshot(tables=tables, publications=fact)
+
+
+def run(snapshot: Snapshot, **options: Any) -> CheckResult:
+    return run_checks(snapshot, Options(checks=["publication"], **options)).check("publication")
+
+
+def codes(result: CheckResult) -> list[str]:
+    return [f.code for f in result.findings]
+
+
+def only(result: CheckResult, code: str) -> Finding:
+    found = [f for f in result.findings if f.code == code]
+    assert len(found) == 1, codes(result)
+    return found[0]
+
+
+TABLES = [table("public", "a"), table("Sales EU", 'a"b; DROP'), table("public", "v", relkind="v"),
+          table("public", "u", relpersistence="u")]
+
+
+def test_missing_tables_are_listed_with_add_table() -> None:
+    result = run(snap(TABLES, [pub("p")], [member("public", "a")]), publication="p")
+    assert result.status is CheckStatus.FAIL
+    finding = only(result, "table_not_in_publication")  # views and unlogged tables are not publishable
+    assert finding.object == 'Sales EU."a""b; DROP"'
+    assert finding.remediation.sql == ['ALTER PUBLICATION "p" ADD TABLE "Sales EU"."a""b; DROP";']
+    assert "1/2 selected tables covered" in result.summary
+
+
+def test_full_coverage_passes_and_excluded_tables_do_not_count() -> None:
+    members = [member("public", "a"), member("Sales EU", 'a"b; DROP')]
+    assert run(snap(TABLES, [pub("p", puballtables=True)], members), publication="p").status is CheckStatus.PASS
+    decided = run(snap(TABLES, [pub("p")], [member("public", "a")]), publication="p",
+                  decisions={'Sales EU."a""b; DROP"': "exclude"})
+    assert decided.status is CheckStatus.PASS
+
+
+def test_partitions_covered_through_leaves_or_root() -> None:
+    tables = [table("public", "pt", relkind="p"),
+              table("public", "pt1", is_partition=True, parent_schema="public", parent_name="pt")]
+    leaves = run(snap(tables, [pub("p")], [member("public", "pt1", related=[["public", "pt"]])]), publication="p")
+    assert leaves.status is CheckStatus.PASS
+    assert only(leaves, "publish_via_partition_root_off").remediation.sql == [
+        'ALTER PUBLICATION "p" SET (publish_via_partition_root = true);']
+    root = run(snap(tables, [pub("p", pubviaroot=True)], [member("public", "pt", related=[["public", "pt1"]])]),
+               publication="p")
+    assert root.status is CheckStatus.PASS and not root.findings
+    none = run(snap(tables, [pub("p")], []), publication="p")
+    by_object = {f.object: f.remediation for f in none.findings if f.code == "table_not_in_publication"}
+    assert by_object["public.pt"].sql == ['ALTER PUBLICATION "p" ADD TABLE "public"."pt";']
+    assert by_object["public.pt1"].sql == [] and "parent" in by_object["public.pt1"].steps[0]
+
+
+def test_insert_only_publication_is_noted() -> None:
+    result = run(snap([table("public", "a")], [pub("p", pubupdate=False, pubdelete=False)], [member("public", "a")]),
+                 publication="p")
+    assert result.status is CheckStatus.WARN
+    finding = only(result, "publication_operations")
+    assert "insert-only" in finding.message and "only a warning" in finding.message
+    assert finding.remediation.sql == ["ALTER PUBLICATION \"p\" SET (publish = 'insert, update, delete, truncate');"]
+    no_insert = run(snap([table("public", "a")], [pub("p", pubinsert=False)], [member("public", "a")]), publication="p")
+    assert no_insert.status is CheckStatus.FAIL
+
+
+def test_column_list_without_key_and_row_filter_warn() -> None:
+    members = [member("public", "a", attnames=["v"], identity_columns=["id"], rowfilter="(v > 0)")]
+    result = run(snap([table("public", "a")], [pub("p")], members), publication="p")
+    assert result.status is CheckStatus.WARN
+    assert "id" in only(result, "column_list_omits_key").message
+    assert only(result, "row_filter").observed == "(v > 0)"
+    keyed = [member("public", "a", attnames=["id", "v"])]
+    assert run(snap([table("public", "a")], [pub("p")], keyed), publication="p").status is CheckStatus.PASS
+
+
+def test_no_publication_role_can_create() -> None:
+    result = run(snap([table("public", "a"), table("Sales EU", "b")]))
+    assert result.status is CheckStatus.PASS
+    assert only(result, "publication_can_create").remediation.sql == [
+        'CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "Sales EU"."b";']
+
+
+def test_named_publication_missing_warns_even_when_creatable() -> None:
+    result = run(snap([table("public", "a")]), publication="gone")
+    assert result.status is CheckStatus.WARN
+    finding = only(result, "publication_can_create")
+    assert "'gone' does not exist" in finding.message
+    assert finding.remediation.sql == ['CREATE PUBLICATION "gone" FOR TABLE "public"."a";']
+
+
+def test_role_that_cannot_create_gets_owner_statement() -> None:
+    tables = [table("public", "a", owns=False, owner="app"), table("public", "b", owns=False, owner="app")]
+    result = run(snap(tables, can_create=False))
+    assert result.status is CheckStatus.WARN
+    finding = only(result, "publication_cannot_create")
+    assert "lacks CREATE on the database" in finding.message and "does not own public.a" in finding.message
+    assert "'app'" in finding.remediation.steps[0]
+    assert finding.remediation.sql == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "public"."b";']
+    assert run(snap(tables, can_create=False, superuser=True)).status is CheckStatus.PASS
+
+
+def test_plugins_without_publications_pass_with_note() -> None:
+    for plugin in ("wal2json", "test_decoding", "decoderbufs"):
+        result = run(snap([table("public", "a")]), plugin=plugin, publication="gone")
+        assert result.status is CheckStatus.PASS
+        assert codes(result) == ["publication_not_needed"]
