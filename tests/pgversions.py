@@ -18,7 +18,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-VERSIONS = {16: "16.15.0"}
+VERSIONS = {14: "14.23.0", 15: "15.19.0", 16: "16.15.0", 17: "17.11.0", 18: "18.6.0"}
 
 
 def cache_root() -> Path:

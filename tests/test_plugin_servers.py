@@ -39,6 +39,7 @@ def test_pgoutput_passes_without_probe(logical_server: Server) -> None:
     assert "built in" in result.summary
 
 
+@pytest.mark.only_on("local")  # wal2json is installed for Debian's server; 16.15+ allow-lists it out
 def test_wal2json_without_probe_warns(logical_server: Server) -> None:
     result = plugin_check(add_cdc_role(logical_server), "wal2json")
     assert result.status is CheckStatus.WARN, result
@@ -46,6 +47,7 @@ def test_wal2json_without_probe_warns(logical_server: Server) -> None:
     assert "--probe" in result.findings[0].message
 
 
+@pytest.mark.only_on("local")  # wal2json is installed for Debian's server; 16.15+ allow-lists it out
 def test_installed_wal2json_probe_passes_and_leaves_no_slot(logical_server: Server) -> None:
     dsn = add_cdc_role(logical_server)
     for plugin in ("wal2json", "pgoutput", "test_decoding"):
@@ -55,6 +57,7 @@ def test_installed_wal2json_probe_passes_and_leaves_no_slot(logical_server: Serv
         no_slots(logical_server)
 
 
+@pytest.mark.only_on("local")  # wal2json is installed for Debian's server; 16.15+ allow-lists it out
 def test_missing_plugin_probe_fails_with_58p01_and_leaves_no_slot(logical_server: Server) -> None:
     result = plugin_check(add_cdc_role(logical_server), "no_such_plugin_pf", probe=True)
     assert result.status is CheckStatus.FAIL, result
@@ -65,6 +68,7 @@ def test_missing_plugin_probe_fails_with_58p01_and_leaves_no_slot(logical_server
     no_slots(logical_server)
 
 
+@pytest.mark.only_on("local")  # wal2json is installed for Debian's server; 16.15+ allow-lists it out
 def test_probe_is_bounded_by_an_open_transaction_and_names_it(servers: Callable[..., Server]) -> None:
     server = servers()
     dsn = add_cdc_role(server)
