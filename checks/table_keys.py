@@ -66,7 +66,7 @@ class TableKeys(Check):
     title = "Replica identity of every selected table"
     requires = ("reachability",)
     facts = ("tables",)
-    optional_facts = ("not_replicated",)
+    optional_facts = ("not_replicated", "publications")
     why = (
         "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
         "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
@@ -89,11 +89,34 @@ class TableKeys(Check):
             for key, value in decisions.items() if key not in names
         ]
         judged = _judge(rows, decisions)
+        insert_only = _insert_only_publication(ctx)
         for item in judged:
-            findings += _table_findings(item)
+            findings += _soften(_table_findings(item), insert_only)
         findings += _notes(judged, ctx)
         entries = [item.entry for item in judged]
         return Outcome(findings, _summary(entries), entries)
+
+
+def _insert_only_publication(ctx: CheckContext) -> str | None:
+    """The --publication, when it exists and publishes neither UPDATE nor DELETE (nothing can fail then)."""
+    name = ctx.options.publication
+    facts = ctx.optional_fact("publications") or {}
+    for pub in facts.get("publications") or []:
+        if name and pub.get("pubname") == name and not pub.get("pubupdate") and not pub.get("pubdelete"):
+            return str(name)
+    return None
+
+
+def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
+    """Under an insert-only publication a missing identity breaks nothing today: a warning, not a failure."""
+    if insert_only is None:
+        return findings
+    for finding in findings:
+        if finding.severity is Severity.ERROR and finding.code in PROBLEM_TEXT:
+            finding.severity = Severity.WARNING
+            finding.message += (f" Publication {insert_only!r} publishes neither UPDATE nor DELETE, so nothing fails "
+                                "today; adding them to it later brings the failure back.")
+    return findings
 
 
 def _key(row: dict[str, Any]) -> str:

@@ -120,3 +120,15 @@ def test_wal2json_needs_no_publication(server: Server) -> None:
     result = check(server, plugin="wal2json", publication="nope")
     assert result.status is CheckStatus.PASS
     assert [f.code for f in result.findings] == ["publication_not_needed"]
+
+
+def test_insert_only_publication_turns_missing_identity_into_a_warning(servers: Callable[..., Server]) -> None:
+    server = servers()
+    server.execute("CREATE SCHEMA io", "CREATE TABLE io.events (at timestamptz, what text)",
+                   "CREATE PUBLICATION inserts FOR TABLE io.events WITH (publish = 'insert')",
+                   "CREATE PUBLICATION everything FOR TABLE io.events")
+    soft = run_preflight(Options(dsn=server.dsn(), schemas=["io"], publication="inserts")).check("table_keys")
+    assert soft.status.value == "warn"
+    assert "publishes neither UPDATE nor DELETE" in soft.findings[0].message
+    hard = run_preflight(Options(dsn=server.dsn(), schemas=["io"], publication="everything")).check("table_keys")
+    assert hard.status.value == "fail"
