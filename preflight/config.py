@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from preflight.files import read_text
 from preflight.waivers import Waiver
 
 DEFAULT_FILES = ("pg-preflight.toml", "pyproject.toml")
@@ -77,12 +78,9 @@ def find_config(explicit: str | None, cwd: Path) -> Path | None:
 
 def load_config(path: Path) -> ConfigFile:
     """Read and validate; raise ``ConfigError`` (one line) for anything wrong."""
+    text = read_text(path, ConfigError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     section = _section(path, data)

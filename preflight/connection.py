@@ -158,12 +158,18 @@ def session_kwargs(connect_timeout: float, statement_timeout: float, lock_timeou
     }
 
 
-def open_session(dsn: Dsn, connect_timeout: float, statement_timeout: float, lock_timeout: float) -> psycopg.Connection[Any]:
-    """Open the read-only session. Raises psycopg.OperationalError on failure (see ``classify``)."""
+def connect_kwargs(dsn: Dsn, connect_timeout: float, statement_timeout: float, lock_timeout: float) -> dict[str, Any]:
+    """``session_kwargs`` for this DSN: the user's own ``options`` are kept, ours appended (ours win)."""
     kwargs = session_kwargs(connect_timeout, statement_timeout, lock_timeout)
     user_options = dsn.params.get("options")
     if user_options:
         kwargs["options"] = user_options + " " + kwargs["options"]
+    return kwargs
+
+
+def open_session(dsn: Dsn, connect_timeout: float, statement_timeout: float, lock_timeout: float) -> psycopg.Connection[Any]:
+    """Open the read-only session. Raises psycopg.OperationalError on failure (see ``classify``)."""
+    kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
     conn = psycopg.connect(dsn.raw or "", autocommit=False, prepare_threshold=None, **kwargs)
     conn.read_only = True
     return conn

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.connection import DsnError, parse_dsn
+from preflight.files import read_text
 from preflight.models import CheckStatus, Report
 from preflight.options import Options
 from preflight.runner import run_preflight
@@ -41,12 +42,7 @@ def _default_name(dsn: str, taken: set[str]) -> str:
 
 def parse_dsn_file(path: Path) -> list[FleetEntry]:
     """One DSN per line, or ``NAME=URI``; ``#`` comments and blank lines ignored."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise FleetFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FleetFileError(f"{path}: cannot read: {exc}") from None
+    lines = read_text(path, FleetFileError).splitlines()
     entries: list[FleetEntry] = []
     taken: set[str] = set()
     for number, line in enumerate(lines, 1):

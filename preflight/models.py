@@ -146,6 +146,15 @@ class Target(Strict):
     in_recovery: bool | None = None
     ssl: bool | None = None
 
+    def facts(self) -> list[str]:
+        """Short facts for a report header: version, primary/standby, provider."""
+        out = [f"PostgreSQL {self.server_version}"] if self.server_version else []
+        if self.in_recovery is not None:
+            out.append("standby" if self.in_recovery else "primary")
+        if self.provider:
+            out.append(self.provider)
+        return out
+
 
 class Summary(Strict):
     """How many checks ended in each status."""

@@ -18,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from preflight.connection import classify, parse_dsn, scrub, session_kwargs
+from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
 from preflight.facts.base import FactContext, ProbeFact
 
 PROBE_PREFIX = "pg_preflight_probe_"
@@ -74,9 +74,7 @@ def probe_plugin(dsn_text: str | None, plugin: str, connect_timeout: float, stat
     """Create and drop a TEMPORARY slot with ``plugin``; the outcome (ok / kind of failure) as data."""
     dsn = parse_dsn(dsn_text)
     hidden = dsn.secrets()
-    kwargs = session_kwargs(connect_timeout, statement_timeout, lock_timeout)
-    if dsn.params.get("options"):
-        kwargs["options"] = dsn.params["options"] + " " + kwargs["options"]
+    kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
     bound = min(statement_timeout, lock_timeout)
     result: dict[str, Any] = {"plugin": plugin, "wait_bound_s": bound}
     try:

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from preflight.connection import classify, parse_dsn, scrub, session_kwargs
+from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
 from preflight.facts.base import FactContext, ProbeFact
 
 # (kind, substrings of the server's or the pooler's message, plain words, what to do); first match wins.
@@ -59,9 +59,7 @@ def identify_system(dsn_text: str | None, connect_timeout: float, statement_time
     """Open a ``replication=database`` connection and run IDENTIFY_SYSTEM; never raises for I/O."""
     dsn = parse_dsn(dsn_text)
     secrets = dsn.secrets()
-    kwargs = session_kwargs(connect_timeout, statement_timeout, lock_timeout)
-    if dsn.params.get("options"):
-        kwargs["options"] = dsn.params["options"] + " " + kwargs["options"]
+    kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
     conn: psycopg.Connection[Any] | None = None
     try:
         # The replication protocol refuses prepared statements: prepare_threshold=None, autocommit.

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from preflight.files import read_text
 from preflight.options import Options
 
 
@@ -56,12 +57,9 @@ def load_profile(spec: str) -> Profile:
     path = Path(spec)
     if not (spec.endswith(".toml") or path.exists()):
         raise ProfileError(f"unknown profile {spec!r}; built in: {', '.join(BUILTIN)}; or a path to a .toml file")
+    text = read_text(path, ProfileError)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot read: {exc}") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{path}: invalid TOML: {exc}") from None
     data = {str(k).replace("-", "_"): v for k, v in data.items()}

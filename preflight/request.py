@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from preflight.files import read_text
+
 
 class RequestError(ValueError):
     """A request body that cannot be used; the message names the file and the reason."""
@@ -32,12 +34,9 @@ class PreflightRequest(BaseModel):
 
 def load_request(path: Path) -> dict[str, Any]:
     """The options the body implies: ``dsn`` and ``schemas``."""
+    text = read_text(path, RequestError)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RequestError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RequestError(f"{path}: cannot read: {exc}") from None
+        raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise RequestError(f"{path}: not JSON: {exc}") from None
     try:

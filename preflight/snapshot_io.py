@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from preflight.facts import Snapshot
+from preflight.files import read_text
 
 FORMAT_VERSION = 1
 
@@ -34,12 +35,7 @@ def save_snapshot(path: Path, snapshot: Snapshot, masked_dsn: str, options: dict
 
 
 def load_snapshot(path: Path) -> SavedSnapshot:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SnapshotError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SnapshotError(f"{path}: cannot read: {exc}") from None
+    text = read_text(path, SnapshotError)
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -55,13 +55,7 @@ def _row(cells: list[str]) -> str:
 
 def _header(report: Report) -> list[str]:
     t = report.target
-    facts = []
-    if t.server_version:
-        facts.append(f"PostgreSQL {text(t.server_version)}")
-    if t.in_recovery is not None:
-        facts.append("standby" if t.in_recovery else "primary")
-    if t.provider:
-        facts.append(text(t.provider))
+    facts = [text(fact) for fact in t.facts()]
     s = report.summary
     counts = f"{s.pass_} passed, {s.warn} warned, {s.fail} failed, {s.error} errored, {s.skip} skipped"
     return [

@@ -21,15 +21,8 @@ MAX_TABLE_ROWS = 200
 
 
 def _header(report: Report) -> list[str]:
-    target = report.target
-    where = target.dsn
-    facts = []
-    if target.server_version:
-        facts.append(f"PostgreSQL {target.server_version}")
-    if target.in_recovery is not None:
-        facts.append("standby" if target.in_recovery else "primary")
-    if target.provider:
-        facts.append(target.provider)
+    where = report.target.dsn
+    facts = report.target.facts()
     s = report.summary
     counts = f"{s.pass_} passed, {s.warn} warned, {s.fail} failed, {s.error} errored, {s.skip} skipped"
     return [

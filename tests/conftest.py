@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -75,6 +76,18 @@ def servers(backend: Backend) -> Iterator[Callable[..., Server]]:
 def logical_server(servers: Callable[..., Server]) -> Server:
     """A healthy logical-replication server shared by read-only scenarios."""
     return servers()
+
+
+@pytest.fixture()
+def silent_peer() -> Iterator[int]:
+    """A TCP peer that accepts connections and never answers (a hung server or a black-holing proxy)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    try:
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
 
 
 def run_cli(*args: str, env: dict[str, Any] | None = None) -> Result:

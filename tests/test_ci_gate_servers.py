@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -105,17 +104,6 @@ def test_diff_nightly(tmp_path: Path, logical_server: Server, replica_server: Se
     better = run_cli("diff", str(bad), str(good))
     assert better.exit_code == 0 and "fixed" in better.stdout
     assert run_cli("diff", str(good), str(tmp_path / "nope.json")).exit_code == 2
-
-
-@pytest.fixture()
-def silent_peer() -> Iterator[int]:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def test_fleet_of_twenty(tmp_path: Path, servers: Callable[..., Server], silent_peer: int) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -37,18 +35,6 @@ def test_tls_required_but_not_offered(logical_server: Server) -> None:
 
 def test_dns_failure() -> None:
     assert failure_code("host=no-such-host.invalid user=u dbname=d", connect_timeout=5) == "connect_dns"
-
-
-@pytest.fixture()
-def silent_peer() -> Iterator[int]:
-    """A TCP peer that accepts and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    try:
-        yield int(sock.getsockname()[1])
-    finally:
-        sock.close()
 
 
 def test_silent_peer_times_out_within_connect_timeout(silent_peer: int) -> None:
