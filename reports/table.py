@@ -78,9 +78,9 @@ def render(report: Report) -> str:
                 notes.append(f"    ... and {len(check.findings) - MAX_FINDINGS_PER_CHECK} more findings (see --format json)")
                 break
             where = f" [{finding.object}]" if finding.object else ""
-            values = ""
-            if finding.observed is not None or finding.expected is not None:
-                values = f" (observed: {finding.observed}; required: {finding.expected})"
+            parts = [f"{label}: {value}" for label, value in (("observed", finding.observed),
+                                                               ("required", finding.expected)) if value is not None]
+            values = f" ({'; '.join(parts)})" if parts else ""
             notes += _wrap(f"{SEVERITY_MARKS[finding.severity]} {finding.code}{where}: {finding.message}{values}", "    ")
         if notes:
             details += [f"{MARKS[check.status]} {check.id}"] + notes
