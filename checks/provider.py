@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.models import Finding, Severity
+from preflight.models import Finding, Remediation, Severity
 from preflight.providers import SELF_MANAGED, detect, provider
+
+# Host name fragments and ports of known poolers (a weak signal, so a warning, not a failure).
+POOLER_HOSTS = {"pooler.supabase.com": "Supavisor (Supabase pooler)", "-pooler.": "Neon pooler",
+                ".proxy-": "RDS Proxy", "pgbouncer": "PgBouncer"}
+POOLER_PORTS = {6432: "PgBouncer's default port 6432", 6543: "Supabase's pooler port 6543"}
+
+
+def pooled_endpoint(host: str | None, port: int | None) -> str | None:
+    """What suggests a pooler in front of the server, or None."""
+    for fragment, what in POOLER_HOSTS.items():
+        if host and fragment in host.lower():
+            return what
+    return POOLER_PORTS.get(port or 0)
 
 
 def resolve(ctx: CheckContext) -> tuple[str, str]:
@@ -32,6 +45,17 @@ class ProviderCheck(Check):
                             message=f"{info.title} (decided by: {signal}).")]
         for note in info.notes:
             findings.append(Finding(code="provider_note", severity=Severity.INFO, object=name, message=note))
+        pooler = pooled_endpoint(ctx.snapshot.server.host if ctx.snapshot.server else None,
+                                 ctx.snapshot.server.port if ctx.snapshot.server else None)
+        if pooler:
+            findings.append(Finding(
+                code="pooled_endpoint", severity=Severity.WARNING, object="host", observed=pooler,
+                expected="the direct database endpoint",
+                message=f"This looks like a connection pooler ({pooler}). Poolers cannot carry replication "
+                        "connections: point the CDC consumer at the direct endpoint.",
+                remediation=Remediation(steps=["Use the direct (non-pooled) host and port for the consumer and "
+                                               "for this check."]),
+            ))
         if name == "heroku":
             findings.append(Finding(code="provider_unsupported", severity=Severity.ERROR, object=name,
                                     message="Heroku Postgres does not offer logical replication to external consumers."))

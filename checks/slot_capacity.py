@@ -30,6 +30,7 @@ class SlotCapacity(Check):
         inactive = sum(1 for s in slots if not s["active"])
         free = max_slots - used
         kinds = _describe(slots)
+        source = "" if "slots_needed" in ctx.options.model_fields_set else f" (profile '{ctx.profile.name}')"
         if free < needed:
             wanted = raise_to(settings["max_replication_slots"], used + needed)
             steps = ["Restart PostgreSQL after raising max_replication_slots."]
@@ -39,7 +40,7 @@ class SlotCapacity(Check):
                 code="no_free_slot", severity=Severity.ERROR, object="max_replication_slots",
                 observed=f"{used}/{max_slots} used", expected=f">= {needed} free",
                 message=f"{used}/{max_slots} replication slots used ({kinds}), {max(free, 0)} free; "
-                        f"{needed} needed.",
+                        f"{needed} needed{source}.",
                 remediation=Remediation(sql=[alter_system("max_replication_slots", wanted)], steps=steps,
                                         requires_restart=True),
             ))

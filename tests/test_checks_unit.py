@@ -169,3 +169,19 @@ def test_setting_already_higher_is_never_lowered() -> None:
     slots = [slot(f"s{i}") for i in range(40)]
     report = run(make_snapshot({"max_replication_slots": "40"}, slots=slots), slots_needed=3)
     assert report.check("slot_capacity").findings[0].remediation.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '43';"]
+
+
+def test_pooled_endpoints_are_flagged() -> None:
+    from checks.provider import pooled_endpoint
+
+    assert pooled_endpoint("aws-0-eu.pooler.supabase.com", 6543) == "Supavisor (Supabase pooler)"
+    assert pooled_endpoint("ep-cool-1234-pooler.eu-central-1.aws.neon.tech", 5432) == "Neon pooler"
+    assert pooled_endpoint("db.proxy-abc.eu-west-1.rds.amazonaws.com", 5432) == "RDS Proxy"
+    assert pooled_endpoint("10.0.0.5", 6432) == "PgBouncer's default port 6432"
+    assert pooled_endpoint("db.internal", 5432) is None
+    snap = make_snapshot()
+    assert snap.server is not None
+    snap.server.port = 6432
+    finding = next(f for f in run_checks(snap, Options(checks=["provider"])).check("provider").findings
+                   if f.code == "pooled_endpoint")
+    assert finding.severity.value == "warning"

@@ -104,3 +104,15 @@ def test_demo_without_binaries_says_how_to_get_them(tmp_path: Path) -> None:
                           env={**os.environ, **env}, timeout=60)
     assert proc.returncode == 3
     assert "apt-get install postgresql" in proc.stderr and "PG_BINDIR" in proc.stderr
+
+
+def test_demo_server_is_removed_on_interrupt() -> None:
+    from preflight.demo import demo_server
+
+    with pytest.raises(KeyboardInterrupt), demo_server() as (server, dsn):
+        assert server.data.is_dir() and "demo-only-password" in dsn
+        root = server.root
+        raise KeyboardInterrupt
+    assert not root.exists()
+    leftover = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
