@@ -8,13 +8,23 @@ whose index is gone) makes UPDATE and DELETE fail on the source. Every such tabl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.decisions import LARGE_TABLE_BYTES
-from preflight.models import Decision, Finding, Remediation, Severity, TableEntry, TableStatus
+from preflight.models import (
+    Decision,
+    Finding,
+    Persistence,
+    Remediation,
+    ReplicaIdentity,
+    Severity,
+    TableEntry,
+    TableKind,
+    TableStatus,
+)
 from preflight.names import format_name
 from preflight.sqltext import render
 
@@ -155,9 +165,9 @@ def _judge(rows: list[dict[str, Any]], decisions: dict[str, Decision]) -> list[J
             status = "needs_decision"
         else:
             status = "decided"
-        entry = TableEntry(schema_=row["schema"], name=row["name"], kind=kind, persistence=persistence,
-                           has_primary_key=bool(row["has_primary_key"]),
-                           replica_identity=IDENTITY.get(row["relreplident"], "nothing"),
+        entry = TableEntry(schema=row["schema"], name=row["name"], kind=cast(TableKind, kind),
+                           persistence=cast(Persistence, persistence), has_primary_key=bool(row["has_primary_key"]),
+                           replica_identity=cast(ReplicaIdentity, IDENTITY.get(row["relreplident"], "nothing")),
                            identity_index=row["identity_index"], candidate_index=row["candidate_index"],
                            decision=decision, status=status, size_bytes=row["size_bytes"])
         judged[_key(row)] = Judged(row, entry, problem)

@@ -20,7 +20,7 @@ from preflight.models import ExitCode, FailOn, Report
 from preflight.names import NameError_, parse_name
 from preflight.options import Options
 from preflight.profiles import ProfileError, load_profile
-from reports import FORMATS
+from reports import FORMATS, pieces
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -59,23 +59,20 @@ def parse_outputs(specs: Iterable[str], default_format: str) -> list[tuple[str, 
 
 
 def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]], secrets: list[str]) -> None:
-    """Write every requested rendering; stdout gets ``fmt`` unless a plain ``--output PATH`` took it."""
-    rendered: dict[str, str] = {}
-
-    def text(name: str) -> str:
-        if name not in rendered:
-            rendered[name] = scrub(FORMATS[name](report), secrets)
-        return rendered[name]
-
+    """Write every requested rendering, piece by piece; stdout gets ``fmt`` unless a plain
+    ``--output PATH`` took it. Every piece is scrubbed of secrets on its way out."""
     took_stdout = False
     for name, path in outputs:
         try:
-            path.write_text(text(name), encoding="utf-8")
+            with path.open("w", encoding="utf-8") as handle:
+                for piece in pieces(name, report):
+                    handle.write(scrub(piece, secrets))
         except OSError as exc:
             usage_error(f"cannot write {path}: {exc.strerror or exc}")
         took_stdout = took_stdout or name == fmt
     if not took_stdout:
-        click.echo(text(fmt), nl=False)
+        for piece in pieces(fmt, report):
+            click.echo(scrub(piece, secrets), nl=False)
 
 
 def _apply(decorators: list[Decorator]) -> Decorator:

@@ -10,6 +10,7 @@ from enum import Enum, IntEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
 SCHEMA_VERSION = "1"
 
@@ -63,7 +64,14 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Remediation(Strict):
+# Findings and table entries exist by the hundred thousand on large databases: they are slotted
+# pydantic dataclasses (about 200 bytes each instead of about 1.4 kB for a BaseModel instance), with
+# the same validation, JSON and JSON Schema.
+_RECORD = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+@dataclass(slots=True, kw_only=True, config=_RECORD)
+class Remediation:
     """How to fix a finding: SQL safe to paste, manual steps, and what applying it costs."""
 
     sql: list[str] = Field(default_factory=list)
@@ -75,7 +83,8 @@ class Remediation(Strict):
         return not self.sql and not self.steps
 
 
-class Finding(Strict):
+@dataclass(slots=True, kw_only=True, config=_RECORD)
+class Finding:
     """One observation of a check, quoting what was observed against what is required."""
 
     code: str
@@ -106,15 +115,17 @@ TableKind = Literal["table", "partitioned_table", "view", "materialized_view", "
 ReplicaIdentity = Literal["default", "index", "full", "nothing"]
 TableStatus = Literal["ok", "needs_decision", "decided", "excluded", "not_publishable"]
 Decision = Literal["exclude", "add_pk", "replica_identity_full"]
+Persistence = Literal["permanent", "unlogged", "temporary"]
 
 
-class TableEntry(Strict):
+@dataclass(slots=True, kw_only=True, config=_RECORD)
+class TableEntry:
     """One relation of the selection, as the table-key check judged it."""
 
     schema_: str = Field(alias="schema")
     name: str
     kind: TableKind
-    persistence: Literal["permanent", "unlogged", "temporary"]
+    persistence: Persistence
     has_primary_key: bool
     replica_identity: ReplicaIdentity
     identity_index: str | None = None
@@ -122,8 +133,6 @@ class TableEntry(Strict):
     decision: Decision | None = None
     status: TableStatus
     size_bytes: int | None = None
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
 class ToolInfo(Strict):
