@@ -116,7 +116,8 @@ def tables_sql(dsn: str) -> str:
     with psycopg.connect(dsn) as conn:
         query, params = TABLES.build(FactContext(conn.info.server_version, Options(dsn=dsn)))
         cur = psycopg.ClientCursor(conn)
-        return cur.mogrify(wrap_json(query, TABLES.shape), params)
+        statement = query if TABLES.shape == "records" else wrap_json(query, TABLES.shape)
+        return cur.mogrify(statement, params)
 
 
 def psql_timed(server: LocalServer, dsn: str, sql: str, repeat: int) -> tuple[float, float]:

@@ -11,6 +11,7 @@ import contextlib
 from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from preflight.connection import scrub
 from preflight.facts.base import FactContext, FactProvider, ProbeFact, SqlFact, wrap_json
@@ -38,16 +39,22 @@ def _one_round(
                 conn.execute("SET LOCAL jit = off")
             for fact in pending:
                 query, params = fact.build(ctx)
-                cursors.append(conn.cursor().execute(wrap_json(query, fact.shape), params))
+                if fact.shape == "records":
+                    cursors.append(conn.cursor(row_factory=dict_row).execute(query, params))
+                else:
+                    cursors.append(conn.cursor().execute(wrap_json(query, fact.shape), params))
     except psycopg.Error as exc:
         error = exc
     done = 0
     for fact, cursor in zip(pending, cursors, strict=False):
         try:
-            row = cursor.fetchone()
+            if fact.shape == "records":
+                facts[fact.name] = cursor.fetchall()
+            else:
+                row = cursor.fetchone()
+                facts[fact.name] = row[0] if row else None
         except psycopg.Error:
             break
-        facts[fact.name] = row[0] if row else None
         done += 1
     if error is None and done < len(pending):
         error = RuntimeError("no result returned")

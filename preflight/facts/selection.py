@@ -110,4 +110,5 @@ def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 
 SCHEMAS = SqlFact("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role", _schemas)
-TABLES = SqlFact("tables", "every relation in the selection: kind, persistence, keys, identity, grants, size", _tables)
+TABLES = SqlFact("tables", "every relation in the selection: kind, persistence, keys, identity, grants, size", _tables,
+                 "records")
