@@ -13,16 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from preflight.connection import APPLICATION_NAME
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
 
 ROW_LIMIT = 200  # the oldest ones are what matter; counts stay exact
 
-ACTIVITY_SQL = """
-    WITH me AS (
-        SELECT COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER), false)
-                 OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE') AS can_see_all
-    ),
-    others AS (
+ACTIVITY_SQL = f"""
+    WITH others AS (
         SELECT a.* FROM pg_catalog.pg_stat_activity AS a
          WHERE a.pid <> pg_catalog.pg_backend_pid()
            AND a.application_name IS DISTINCT FROM %(app)s
@@ -46,7 +42,7 @@ ACTIVITY_SQL = """
          ORDER BY p.prepared
          LIMIT %(limit)s
     )
-    SELECT (SELECT me.can_see_all FROM me) AS can_see_all,
+    SELECT {CHECKER_SEES_ALL_SESSIONS} AS can_see_all,
            CURRENT_USER::pg_catalog.text AS role,
            (SELECT pg_catalog.count(*) FROM others AS o
              WHERE o.query = '<insufficient privilege>')::pg_catalog.int4 AS hidden_sessions,

@@ -74,6 +74,17 @@ class FactContext:
 
 # "rows": a JSON array built by the server; "row": one JSON object; "records": plain result rows read
 # as dicts (for the per-table facts: no JSON text to hold and parse, a third of the bytes on the wire).
+# SQL shared by the providers that judge a role or read pg_stat_activity.
+# The judged role (--role, else the session's role) by name, and by OID: the OID form yields NULL for a
+# role that does not exist, so has_*_privilege / pg_has_role return NULL instead of failing the fact.
+JUDGED_ROLE_NAME = "COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text)"
+JUDGED_ROLE = f"(SELECT jr.oid FROM pg_catalog.pg_roles AS jr WHERE jr.rolname = {JUDGED_ROLE_NAME})"
+# Whether the checker sees other roles' sessions in pg_stat_activity (otherwise their columns read NULL).
+CHECKER_SEES_ALL_SESSIONS = (
+    "(COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER), false)"
+    " OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE'))"
+)
+
 Shape = Literal["rows", "row", "records"]
 
 

@@ -10,11 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
-
-# The judged role: --role, else current_user (by name; a role that does not exist yields NULLs, not an error).
-_ROLE_NAME = "COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text)"
-_ROLE = f"(SELECT jr.oid FROM pg_catalog.pg_roles AS jr WHERE jr.rolname = {_ROLE_NAME})"
+from preflight.facts.base import JUDGED_ROLE, JUDGED_ROLE_NAME, FactContext, SqlFact
 
 # The replica identity columns of relation c: the primary key (default), the chosen index, or all (full).
 _IDENTITY_COLUMNS = """
@@ -59,10 +55,10 @@ def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
         f"""
         SELECT %(pub)s::pg_catalog.text AS requested,
-               {_ROLE_NAME} AS judged_role,
-               COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = {_ROLE}), false)
+               {JUDGED_ROLE_NAME} AS judged_role,
+               COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = {JUDGED_ROLE}), false)
                  AS judged_role_is_superuser,
-               COALESCE(pg_catalog.has_database_privilege({_ROLE}, pg_catalog.current_database(), 'CREATE'), false)
+               COALESCE(pg_catalog.has_database_privilege({JUDGED_ROLE}, pg_catalog.current_database(), 'CREATE'), false)
                  AS judged_role_can_create,
                (SELECT COALESCE(pg_catalog.json_agg(q ORDER BY q.pubname), '[]'::pg_catalog.json) FROM (
                   SELECT p.pubname::pg_catalog.text AS pubname, pg_catalog.pg_get_userbyid(p.pubowner) AS owner,

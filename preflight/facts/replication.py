@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
 
 _CURRENT_LSN = (
     "CASE WHEN pg_catalog.pg_is_in_recovery() "
@@ -46,12 +46,11 @@ def _slots(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 def _walsenders(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
-        """
+        f"""
         SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication)::pg_catalog.int4 AS streaming,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
                  WHERE a.backend_type = 'walsender')::pg_catalog.int4 AS walsenders,
-               (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = CURRENT_USER)
-                 OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE') AS can_see_all
+               {CHECKER_SEES_ALL_SESSIONS} AS can_see_all
         """,
         {},
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, JUDGED_ROLE_NAME, FactContext, SqlFact
 
 # Roles that grant replication on managed services while rolreplication reads false (REFERENCE §4, §10).
 PROVIDER_REPLICATION_ROLES = ["rds_replication"]
@@ -30,15 +30,15 @@ def predefined_roles(version_num: int) -> list[str]:
 
 def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
-        """
-        WITH judged(name) AS (SELECT COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text)),
+        f"""
+        WITH judged(name) AS (SELECT {JUDGED_ROLE_NAME}),
              db AS (SELECT d.oid, d.datname, d.datconnlimit FROM pg_catalog.pg_database AS d
                      WHERE d.datname = pg_catalog.current_database())
         SELECT j.name AS rolname, r.oid IS NOT NULL AS exists,
                CURRENT_USER::pg_catalog.text AS checker, (j.name = CURRENT_USER::pg_catalog.text) AS is_checker,
                r.rolsuper, r.rolreplication, r.rolcanlogin, r.rolinherit, r.rolconnlimit,
                (SELECT COALESCE(pg_catalog.json_object_agg(g.rolname, pg_catalog.pg_has_role(r.oid, g.oid, 'USAGE')),
-                                '{}'::pg_catalog.json)
+                                '{{}}'::pg_catalog.json)
                   FROM pg_catalog.pg_roles AS g WHERE g.rolname = ANY(%(predefined)s::pg_catalog.text[])) AS memberships,
                (SELECT pg_catalog.array_agg(g.rolname::pg_catalog.text ORDER BY g.rolname)
                   FROM pg_catalog.pg_roles AS g WHERE g.rolname = ANY(%(providers)s::pg_catalog.text[])) AS provider_roles,
@@ -53,8 +53,7 @@ def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                db.datname::pg_catalog.text AS database, db.datconnlimit,
                pg_catalog.has_database_privilege(r.oid, db.oid, 'CONNECT') AS can_connect,
                pg_catalog.has_database_privilege(r.oid, db.oid, 'CREATE') AS can_create,
-               (SELECT c.rolsuper FROM pg_catalog.pg_roles AS c WHERE c.rolname = CURRENT_USER)
-                 OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE') AS checker_sees_all,
+               {CHECKER_SEES_ALL_SESSIONS} AS checker_sees_all,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
                  WHERE a.backend_type = 'client backend')::pg_catalog.int4 AS client_backends,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a

@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import JUDGED_ROLE, FactContext, SqlFact
 
 SYSTEM_SCHEMA_FILTER = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
     "AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'"
-)
-# The judged role by OID: a --role that does not exist yields NULL privileges (the grants check says
-# so) instead of making these queries, and every check that reads them, fail.
-JUDGED_ROLE = (
-    "(SELECT jr.oid FROM pg_catalog.pg_roles AS jr "
-    "WHERE jr.rolname = COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text))"
 )
 
 
