@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.models import Finding, Remediation, Severity
-from preflight.providers import SELF_MANAGED, detect, provider
+from preflight.providers import SELF_MANAGED, provider
 
 # Host name fragments and ports of known poolers (a weak signal, so a warning, not a failure).
 POOLER_HOSTS = {"pooler.supabase.com": "Supavisor (Supabase pooler)", "-pooler.": "Neon pooler",
@@ -20,13 +20,6 @@ def pooled_endpoint(host: str | None, port: int | None) -> str | None:
     return POOLER_PORTS.get(port or 0)
 
 
-def resolve(ctx: CheckContext) -> tuple[str, str]:
-    """The provider (``--provider`` wins over detection) and what decided it."""
-    if ctx.options.provider:
-        return ctx.options.provider, "--provider option"
-    return detect(ctx.optional_fact("provider_signals"))
-
-
 class ProviderCheck(Check):
     id = "provider"
     title = "Provider (managed service) detected"
@@ -39,7 +32,7 @@ class ProviderCheck(Check):
     remediation = "Follow the provider-specific steps; override detection with --provider NAME if it is wrong."
 
     def run(self, ctx: CheckContext) -> Outcome:
-        name, signal = resolve(ctx)
+        name, signal = ctx.provider_resolution
         info = provider(name)
         findings = [Finding(code="provider", severity=Severity.INFO, object=name, observed=name,
                             message=f"{info.title} (decided by: {signal}).")]

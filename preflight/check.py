@@ -14,7 +14,7 @@ from preflight.facts import FactUnavailable, Snapshot
 from preflight.models import Finding, TableEntry
 from preflight.options import Options
 from preflight.profiles import Profile, load_profile
-from preflight.providers import Provider, detect
+from preflight.providers import Provider, resolve
 from preflight.providers import provider as provider_info
 from preflight.settings import Setting
 
@@ -51,11 +51,14 @@ class CheckContext:
         return load_profile(self.options.profile)
 
     @cached_property
+    def provider_resolution(self) -> tuple[str, str]:
+        """(provider, what decided it): ``--provider`` or the detected one."""
+        return resolve(self.options.provider, self.snapshot.facts.get("provider_signals"))
+
+    @property
     def provider(self) -> Provider:
-        """The provider (``--provider`` or detected): decides how settings and grants are fixed."""
-        if self.options.provider:
-            return provider_info(self.options.provider)
-        return provider_info(detect(self.snapshot.facts.get("provider_signals"))[0])
+        """The provider's facts: they decide how settings and grants are fixed."""
+        return provider_info(self.provider_resolution[0])
 
     @property
     def version_num(self) -> int:

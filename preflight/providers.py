@@ -99,5 +99,12 @@ def detect(signals: dict[str, Any] | None) -> tuple[str, str]:
     return SELF_MANAGED, "no managed-service signal found"
 
 
+def resolve(override: str | None, signals: dict[str, Any] | None) -> tuple[str, str]:
+    """(provider, what decided it): ``--provider`` wins over detection."""
+    if override:
+        return override, "--provider option"
+    return detect(signals)
+
+
 def provider(name: str | None) -> Provider:
     return PROVIDERS.get(name or SELF_MANAGED, PROVIDERS[SELF_MANAGED])

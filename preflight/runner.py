@@ -25,7 +25,7 @@ from preflight.models import (
 )
 from preflight.options import Options
 from preflight.profiles import apply_profile
-from preflight.providers import detect
+from preflight.providers import resolve
 from preflight.registry import BrokenPlugin, all_checks, select
 from preflight.waivers import apply_waivers
 
@@ -155,9 +155,9 @@ def _target(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:
     if isinstance(server_fact, dict):
         in_recovery = server_fact.get("in_recovery")
     port = server.port if server and server.port else effective.get("port")
-    provider, signal = (options.provider, "--provider option") if options.provider else (None, None)
-    if provider is None and server is not None:
-        provider, signal = detect(snapshot.facts.get("provider_signals"))
+    provider, signal = None, None  # unknown without a connection, unless --provider says
+    if options.provider or server is not None:
+        provider, signal = resolve(options.provider, snapshot.facts.get("provider_signals"))
     return Target(
         dsn=dsn.masked(),
         host=server.host if server else effective.get("host"),
