@@ -33,7 +33,8 @@ from preflight.options import Options
 from preflight.registry import RegistryError, all_checks
 from preflight.request import RequestError, load_request
 from preflight.runner import run_checks, run_preflight, snapshot_for
-from preflight.snapshot_io import SnapshotError, load_snapshot, save_snapshot
+from preflight.snapshot_io import SnapshotError, load_snapshot
+from preflight.snapshot_io import save_snapshot as write_snapshot
 
 
 @click.group(context_settings=CONTEXT)
@@ -92,7 +93,7 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
         elif save_snapshot:
             target, snapshot = snapshot_for(options, every_check=True)
             try:
-                save_snapshot_file(Path(save_snapshot), snapshot, target.masked(), options)
+                write_snapshot(Path(save_snapshot), snapshot, target.masked(), options.report_view())
             except OSError as exc:
                 usage_error(f"--save-snapshot {save_snapshot}: {exc.strerror or exc}")
             report = run_checks(snapshot, options, target)
@@ -102,10 +103,6 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
         usage_error(str(exc))
     emit(report, fmt, targets, secrets)
     sys.exit(exit_code(report, options.fail_on))
-
-
-def save_snapshot_file(path: Path, snapshot: Any, masked: str, options: Options) -> None:
-    save_snapshot(path, snapshot, masked, options.report_view())
 
 
 @main.command("list-checks", context_settings=CONTEXT)
