@@ -23,17 +23,17 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import psycopg
-from delay_proxy import DelayProxy
-from generate import generate
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from bench.delay_proxy import DelayProxy
+from bench.generate import generate
 from preflight.connection import open_session, parse_dsn
 from preflight.facts import FactContext
 from preflight.facts.base import wrap_json
 from preflight.facts.selection import TABLES
 from preflight.models import CheckStatus
 from preflight.options import Options
-from preflight.pgserver import SUPERUSER_PASSWORD, LocalServer, create_server
+from preflight.pgserver import LocalServer, create_server
 from preflight.runner import run_preflight, take_snapshot
 
 T = TypeVar("T")
@@ -126,7 +126,7 @@ def psql_timed(server: LocalServer, dsn: str, sql: str, repeat: int) -> tuple[fl
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
         handle.write("\\timing on\n\\o /dev/null\n" + sql + ";\n")
         path = handle.name
-    env = dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD, PGSSLMODE="disable")
+    env = dict(os.environ, PGPASSWORD=server.superuser_password, PGSSLMODE="disable")
     cmd = [str(server.bindir / "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", str(params["host"]),
            "-p", str(params["port"]), "-U", str(params["user"]), "-d", str(params["dbname"]), "-f", path]
     best_ms, best_wall = float("inf"), float("inf")

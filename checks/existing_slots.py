@@ -52,6 +52,7 @@ def client_of(slot: dict[str, Any]) -> str:
 
 class ExistingSlots(Check):
     id = "existing_slots"
+    report_order = 90
     title = "Existing replication slots (already connected?)"
     requires = ("reachability",)
     facts = ("slots", "settings", "server")

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from checks import grants_sql
-from checks.grants_headroom import limit_findings, server_headroom
 from preflight.check import Check, CheckContext, Outcome
+from preflight.checks import grants_sql
+from preflight.checks.grants_headroom import limit_findings, server_headroom
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 
@@ -23,6 +23,7 @@ ADMIN = "a superuser or, on managed services, the provider's admin role"
 
 class Grants(Check):
     id = "grants"
+    report_order = 80
     title = "Privileges of the CDC role"
     facts = ("role", "schemas", "tables", "settings")
     optional_facts = ("replication_probe",)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from checks import grants_sql
+from preflight.checks import grants_sql
 from preflight.models import Finding, Remediation, Severity
 from preflight.settings import Setting, alter_system, raise_to
 

@@ -7,7 +7,7 @@ from typing import Any
 from preflight.check import Check, CheckContext, Outcome
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import Profile
-from preflight.providers import Provider
+from preflight.provider_detection import Provider
 from preflight.settings import RELOAD, Setting, alter_system, human_bytes, human_ms, raise_to
 
 STOCK_SLOTS_AND_SENDERS = 10
@@ -26,6 +26,7 @@ def _restart(sql_lines: list[str], provider: Provider) -> Remediation:
 
 class LogicalReplication(Check):
     id = "logical_replication"
+    report_order = 50
     title = "Logical replication settings"
     facts = ("settings",)
     optional_facts = ("pending_settings",)

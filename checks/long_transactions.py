@@ -26,6 +26,7 @@ def age(seconds: float) -> str:
 
 class LongTransactions(Check):
     id = "long_transactions"
+    report_order = 120
     title = "No long-running or prepared transactions"
     facts = ("activity",)
     why = ("Creating a logical slot waits until every transaction older than it ends, prepared transactions "

@@ -51,6 +51,7 @@ def allowlist_sql(current: str, plugin: str) -> list[str]:
 
 class PluginAvailability(Check):
     id = "plugin_availability"
+    report_order = 110
     title = "Output plugin available"
     facts = ("plugin_support", "plugin_probe")
     why = ("The consumer creates its slot with an output plugin (pgoutput, wal2json, ...). A plugin whose library "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.models import Finding, Remediation, Severity
-from preflight.providers import SELF_MANAGED, provider
+from preflight.provider_detection import SELF_MANAGED, provider
 
 # Host name fragments and ports of known poolers (a weak signal, so a warning, not a failure).
 POOLER_HOSTS = {"pooler.supabase.com": "Supavisor (Supabase pooler)", "-pooler.": "Neon pooler",
@@ -22,6 +22,7 @@ def pooled_endpoint(host: str | None, port: int | None) -> str | None:
 
 class ProviderCheck(Check):
     id = "provider"
+    report_order = 30
     title = "Provider (managed service) detected"
     optional_facts = ("provider_signals",)
     why = (

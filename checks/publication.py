@@ -55,6 +55,7 @@ def add_statement(name: str, tables: list[dict[str, Any]]) -> str:
 
 class PublicationCheck(Check):
     id = "publication"
+    report_order = 100
     title = "Publication covers the selection"
     requires = ("reachability",)
     facts = ("publications", "tables")

@@ -8,6 +8,7 @@ from preflight.models import Finding, Remediation, Severity
 
 class Reachability(Check):
     id = "reachability"
+    report_order = 10
     title = "Server reachable"
     requires = ()
     why = (

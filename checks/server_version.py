@@ -22,6 +22,7 @@ def human(version_num: int) -> str:
 
 class ServerVersion(Check):
     id = "server_version"
+    report_order = 20
     title = "Server version supported"
     why = (
         "Logical decoding features arrive by major version (pgoutput 10, partitioned tables 13, row filters 15, "

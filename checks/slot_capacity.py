@@ -9,6 +9,7 @@ from preflight.settings import alter_system, raise_to
 
 class SlotCapacity(Check):
     id = "slot_capacity"
+    report_order = 60
     title = "Free replication slots and walsenders"
     requires = ("reachability", "logical_replication")
     facts = ("settings", "slots", "walsenders")

@@ -73,6 +73,7 @@ PROBLEM_TEXT = {
 
 class TableKeys(Check):
     id = "table_keys"
+    report_order = 70
     title = "Replica identity of every selected table"
     requires = ("reachability",)
     facts = ("tables",)

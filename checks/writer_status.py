@@ -19,6 +19,7 @@ STANDBY_OLD = " Before PostgreSQL 16 a standby cannot create logical slots at al
 
 class WriterStatus(Check):
     id = "writer_status"
+    report_order = 40
     title = "Writer (primary), not a standby"
     facts = ("server", "settings")
     why = (

@@ -14,8 +14,8 @@ from preflight.facts import FactUnavailable, Snapshot
 from preflight.models import Finding, TableEntry
 from preflight.options import Options
 from preflight.profiles import Profile, load_profile
-from preflight.providers import Provider, resolve
-from preflight.providers import provider as provider_info
+from preflight.provider_detection import Provider, resolve
+from preflight.provider_detection import provider as provider_info
 from preflight.settings import Setting
 
 
@@ -79,6 +79,7 @@ class Check:
     id: ClassVar[str]
     title: ClassVar[str]
     requires: ClassVar[tuple[str, ...]] = ("reachability",)
+    report_order: ClassVar[int] = 1000  # where the check stands in reports (built-ins 10..120; plugins after)
     facts: ClassVar[tuple[str, ...]] = ()
     optional_facts: ClassVar[tuple[str, ...]] = ()  # read with ctx.optional_fact(); absence is explained
     why: ClassVar[str] = ""

@@ -12,8 +12,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
-SCHEMA_VERSION = "1"
-
 Scalar = str | int | float | bool | None
 
 

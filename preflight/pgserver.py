@@ -1,4 +1,4 @@
-"""Throwaway PostgreSQL servers from local binaries, for ``pg-preflight demo`` and the test suite.
+"""Throwaway PostgreSQL servers from local binaries, for ``pg-preflight demo`` (the test suite builds on it).
 
 Finds ``initdb``/``pg_ctl`` (``PG_BINDIR``, ``pg_config --bindir``, ``/usr/lib/postgresql/*/bin``),
 keeps a template data directory per version (initdb once, copy after), and runs the server as an
@@ -12,18 +12,17 @@ import glob
 import hashlib
 import os
 import pwd
+import secrets
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 SUPERUSER = "postgres"
-SUPERUSER_PASSWORD = "pf-super-secret-9x"
 
 HOW_TO_GET_BINARIES = (
     "No PostgreSQL server binaries (initdb, pg_ctl) were found. Install them "
@@ -66,7 +65,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _run_as() -> list[str]:
+def run_as() -> list[str]:
     """The prefix that runs a server tool as an unprivileged user when we are root."""
     if os.geteuid() != 0:
         return []
@@ -77,7 +76,7 @@ def _run_as() -> list[str]:
     return ["runuser", "-u", "postgres", "--"]
 
 
-def _chown_for_server(path: Path) -> None:
+def chown_for_server(path: Path) -> None:
     if os.geteuid() == 0:
         entry = pwd.getpwnam("postgres")
         for root, dirs, files in os.walk(path):
@@ -107,11 +106,9 @@ def _template(bindir: Path) -> Path:
     os.chmod(target.parent, 0o755)
     work = Path(tempfile.mkdtemp(prefix="tmpl-", dir=target.parent))
     os.chmod(work, 0o755)
-    pwfile = work / "pw"
-    pwfile.write_text(SUPERUSER_PASSWORD + "\n")
     data = work / "data"
-    _chown_for_server(work)
-    cmd = _run_as() + [str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--pwfile", str(pwfile),
+    chown_for_server(work)
+    cmd = run_as() + [str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER,
                        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -134,6 +131,8 @@ class LocalServer:
     port: int
     settings: dict[str, str] = field(default_factory=dict)
     version: int = 0
+    # Set over the trusted Unix socket once the server runs: random, so no password is written in the code.
+    superuser_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
     @property
     def data(self) -> Path:
@@ -147,11 +146,14 @@ class LocalServer:
     def host(self) -> str:
         return "127.0.0.1"
 
-    def dsn(self, user: str = SUPERUSER, password: str | None = SUPERUSER_PASSWORD, dbname: str = "postgres") -> str:
+    def dsn(self, user: str = SUPERUSER, password: str | None = "", dbname: str = "postgres") -> str:
+        """TCP, password authentication; ``password=""`` means the superuser's, None means none."""
         from psycopg.conninfo import make_conninfo
 
         params: dict[str, Any] = {"host": self.host, "port": self.port, "user": user, "dbname": dbname}
-        if password is not None:
+        if password == "" and user == SUPERUSER:
+            password = self.superuser_password
+        if password:
             params["password"] = password
         return make_conninfo(**params)
 
@@ -162,7 +164,7 @@ class LocalServer:
         return make_conninfo(host=str(self.socket_dir), port=self.port, user=SUPERUSER, dbname=dbname)
 
     def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        cmd = _run_as() + [str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]
+        cmd = run_as() + [str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if check and proc.returncode != 0:
             log = (self.root / "server.log")
@@ -187,6 +189,11 @@ class LocalServer:
 
     def start(self) -> None:
         self._ctl("start", "-w", "-t", "60", "-l", str(self.root / "server.log"), "-o", self._options())
+        if not self.is_standby():
+            self.execute(f"ALTER ROLE {SUPERUSER} PASSWORD '{self.superuser_password}'")
+
+    def is_standby(self) -> bool:
+        return (self.data / "standby.signal").exists()
 
     def stop(self, mode: str = "fast") -> None:
         self._ctl("stop", "-w", "-m", mode, check=False)
@@ -224,7 +231,7 @@ def create_server(settings: dict[str, str] | None = None, bindir: Path | None = 
     shutil.copytree(template, root / "data", symlinks=True)
     os.chmod(root / "data", 0o700)
     (root / "sock").mkdir()
-    _chown_for_server(root)
+    chown_for_server(root)
     server = LocalServer(found, root, free_port(), dict(settings or {}), _version_of(found))
     server.write_settings()
     for attempt in range(3):
@@ -238,33 +245,3 @@ def create_server(settings: dict[str, str] | None = None, bindir: Path | None = 
             server.port = free_port()
             time.sleep(0.2)
     raise AssertionError("unreachable")
-
-
-def create_standby(primary: LocalServer, settings: dict[str, str] | None = None) -> LocalServer:
-    """A streaming standby of ``primary`` made with ``pg_basebackup -R``."""
-    root = Path(tempfile.mkdtemp(prefix="pgpf-standby-"))
-    os.chmod(root, 0o755)
-    (root / "sock").mkdir()
-    _chown_for_server(root)
-    env = dict(os.environ, PGPASSWORD=SUPERUSER_PASSWORD)
-    cmd = _run_as() + [str(primary.bindir / "pg_basebackup"), "-D", str(root / "data"), "-R", "-X", "stream",
-                       "-h", primary.host, "-p", str(primary.port), "-U", SUPERUSER, "--no-sync"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0:
-        shutil.rmtree(root, ignore_errors=True)
-        raise ServerError(f"pg_basebackup failed: {proc.stderr.strip()}")
-    merged = dict(primary.settings)
-    merged.update(settings or {})
-    standby = LocalServer(primary.bindir, root, free_port(), merged, primary.version)
-    standby.write_settings()
-    standby.start()
-    return standby
-
-
-@contextlib.contextmanager
-def running_server(settings: dict[str, str] | None = None, bindir: Path | None = None) -> Iterator[LocalServer]:
-    server = create_server(settings, bindir)
-    try:
-        yield server
-    finally:
-        server.destroy()

@@ -1,5 +1,10 @@
-"""Which checks exist: the built-in list plus third-party ones from the ``pg_preflight.checks``
-entry-point group. Validates ids and metadata and orders checks so that each runs after what it requires.
+"""Which checks exist: everything registered in the ``pg_preflight.checks`` entry-point group.
+
+The built-in checks are registered there by pg-preflight's own distribution, exactly like a
+third-party plugin, so one loading mechanism serves both (as pytest loads its own plugins). A
+built-in is an entry point whose object lives in ``preflight.checks``; a broken built-in is a bug
+and raises, a broken plugin becomes one ``error`` result. Validates ids and metadata and orders
+checks so that each runs after what it requires.
 """
 
 from __future__ import annotations
@@ -8,24 +13,11 @@ import re
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
-from checks.existing_slots import ExistingSlots
-from checks.grants import Grants
-from checks.logical_replication import LogicalReplication
-from checks.long_transactions import LongTransactions
-from checks.plugin_availability import PluginAvailability
-from checks.provider import ProviderCheck
-from checks.publication import PublicationCheck
-from checks.reachability import Reachability
-from checks.server_version import ServerVersion
-from checks.slot_capacity import SlotCapacity
-from checks.table_keys import TableKeys
-from checks.writer_status import WriterStatus
 from preflight.check import Check
-from preflight.facts import PROVIDERS
+from preflight.facts import FACTS
 
 ENTRY_POINT_GROUP = "pg_preflight.checks"
-BUILTIN: list[type[Check]] = [Reachability, ServerVersion, ProviderCheck, WriterStatus, LogicalReplication, SlotCapacity, TableKeys, Grants,
-                              ExistingSlots, PublicationCheck, PluginAvailability, LongTransactions]
+BUILTIN_MODULE_PREFIX = "preflight.checks."
 _ID = re.compile(r"^[a-z][a-z0-9_]{1,62}$")
 
 
@@ -52,25 +44,32 @@ def validate(check: type[Check], known_ids: set[str]) -> None:
         if need not in known_ids:
             raise RegistryError(f"check {check_id!r} requires unknown check {need!r}")
     for fact in (*check.facts, *getattr(check, "optional_facts", ())):
-        if fact not in PROVIDERS:
+        if fact not in FACTS:
             raise RegistryError(f"check {check_id!r} needs unknown fact {fact!r}")
     if not callable(getattr(check, "run", None)):
         raise RegistryError(f"check {check_id!r} has no run()")
 
 
-def load_plugins() -> tuple[list[type[Check]], list[BrokenPlugin]]:
-    """Third-party checks; each failure to load becomes a ``BrokenPlugin``."""
-    found: list[type[Check]] = []
+def load_registered() -> tuple[list[type[Check]], list[type[Check]], list[BrokenPlugin]]:
+    """(built-in checks, plugin checks, plugins that failed to load), in entry-point order."""
+    builtin: list[type[Check]] = []
+    plugins: list[type[Check]] = []
     broken: list[BrokenPlugin] = []
     for ep in entry_points(group=ENTRY_POINT_GROUP):
+        is_builtin = ep.value.startswith(BUILTIN_MODULE_PREFIX)
         try:
             obj = ep.load()
             if not (isinstance(obj, type) and issubclass(obj, Check)):
                 raise RegistryError(f"{ep.value} is not a subclass of preflight.check.Check")
-            found.append(obj)
         except Exception as exc:  # third-party import code can raise anything
+            if is_builtin:
+                raise RegistryError(f"built-in check {ep.name!r} failed to load: {exc}") from exc
             broken.append(BrokenPlugin(_safe_id(ep.name), f"plugin {ep.name}", f"could not load {ep.value}: {exc}"))
-    return found, broken
+            continue
+        (builtin if is_builtin else plugins).append(obj)
+    if not builtin:
+        raise RegistryError("no built-in checks are registered: install pg-preflight (pip install -e .)")
+    return builtin, plugins, broken
 
 
 def _safe_id(name: str) -> str:
@@ -80,17 +79,17 @@ def _safe_id(name: str) -> str:
 
 def all_checks(include_plugins: bool = True) -> tuple[list[type[Check]], list[BrokenPlugin]]:
     """Every check, validated and ordered by ``requires``; invalid plugins become ``BrokenPlugin``."""
-    checks = list(BUILTIN)
-    broken: list[BrokenPlugin] = []
-    if include_plugins:
-        plugins, broken = load_plugins()
-        builtin_ids = {c.id for c in BUILTIN}
-        for plugin in plugins:
-            if getattr(plugin, "id", None) in builtin_ids or plugin.id in {c.id for c in checks}:
-                broken.append(BrokenPlugin(_safe_id(str(getattr(plugin, "id", "plugin"))) + "_duplicate",
-                                           f"plugin {plugin.__name__}", f"duplicate check id {plugin.id!r}"))
-                continue
-            checks.append(plugin)
+    builtin, plugins, broken = load_registered()
+    checks = sorted(builtin, key=lambda c: c.report_order)
+    if not include_plugins:
+        plugins, broken = [], []
+    for plugin in plugins:
+        if getattr(plugin, "id", None) in {c.id for c in checks}:
+            broken.append(BrokenPlugin(_safe_id(str(getattr(plugin, "id", "plugin"))) + "_duplicate",
+                                       f"plugin {plugin.__name__}", f"duplicate check id {plugin.id!r}"))
+            continue
+        checks.append(plugin)
+    checks.sort(key=lambda c: getattr(c, "report_order", 1000))  # stable: entry-point order among equals
     ids = {c.id for c in checks}
     valid: list[type[Check]] = []
     for check in checks:
@@ -98,7 +97,7 @@ def all_checks(include_plugins: bool = True) -> tuple[list[type[Check]], list[Br
             validate(check, ids)
             valid.append(check)
         except RegistryError as exc:
-            if check in BUILTIN:
+            if check in builtin:
                 raise
             broken.append(BrokenPlugin(_safe_id(str(getattr(check, "id", "plugin"))), f"plugin {check.__name__}", str(exc)))
     return order(valid), broken

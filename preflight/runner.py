@@ -10,7 +10,7 @@ import psycopg
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
-from preflight.facts import PROVIDERS, ConnectOutcome, FactContext, FactUnavailable, ServerInfo, Snapshot
+from preflight.facts import FACTS, ConnectOutcome, FactContext, FactUnavailable, ServerInfo, Snapshot
 from preflight.facts.gather import gather
 from preflight.models import (
     CheckResult,
@@ -25,7 +25,7 @@ from preflight.models import (
 )
 from preflight.options import Options
 from preflight.profiles import apply_profile
-from preflight.providers import resolve
+from preflight.provider_detection import resolve
 from preflight.registry import BrokenPlugin, all_checks, select
 from preflight.waivers import apply_waivers
 
@@ -61,8 +61,8 @@ def take_snapshot(dsn: Dsn, options: Options, fact_names: set[str]) -> Snapshot:
             host=info.host, port=int(info.port) if info.port else None, dbname=info.dbname, user=info.user,
             ssl=bool(info.pgconn.ssl_in_use),
         )
-        providers = [PROVIDERS[name] for name in sorted(fact_names)]
-        facts, failures = gather(conn, providers, FactContext(server.version_num, options), secrets)
+        to_read = [FACTS[name] for name in sorted(fact_names)]
+        facts, failures = gather(conn, to_read, FactContext(server.version_num, options), secrets)
     finally:
         conn.close()
     return Snapshot(connect=ConnectOutcome(ok=True, latency_ms=round(latency, 1)), server=server, facts=facts,

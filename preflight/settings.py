@@ -51,10 +51,6 @@ class Setting:
         value = int(float(self.setting))
         return value if value < 0 else value * _SIZE_BYTES[self.unit]
 
-    @property
-    def needs_restart_to_change(self) -> bool:
-        return self.context == "postmaster"
-
     def display(self) -> str:
         """Like SHOW: ``60s``, ``1GB``, ``-1``, ``logical``."""
         if self.vartype not in ("integer", "real") or self.unit is None:

@@ -8,12 +8,3 @@ from psycopg import sql
 def render(statement: sql.Composable) -> str:
     """The statement as it will be pasted: identifiers quoted by psycopg, never by hand."""
     return statement.as_string(None)
-
-
-def ident(*parts: str) -> str:
-    """A (possibly qualified) identifier, quoted."""
-    return render(sql.Identifier(*parts))
-
-
-def literal(value: object) -> str:
-    return render(sql.Literal(value))

@@ -3,7 +3,7 @@
 from collections.abc import Callable, Iterator
 
 from preflight.models import Report
-from reports import html, json, junit, markdown, sql, table
+from preflight.reports import html, json, junit, markdown, sql, table
 
 FORMATS: dict[str, Callable[[Report], str]] = {
     "table": table.render,

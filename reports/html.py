@@ -16,7 +16,7 @@ from string import Template
 
 from preflight.models import CheckResult, Finding, Report, Severity, TableEntry
 from preflight.names import format_name
-from reports.sql import comment, remediation_lines
+from preflight.reports.sql import comment, remediation_lines
 
 VERDICT_WORDS = {"ready": "READY", "not_ready": "NOT READY", "incomplete": "INCOMPLETE"}
 TABLE_GROUPS = [("needs_decision", "Needs a decision"), ("decided", "Decided, SQL not applied yet"),

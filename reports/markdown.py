@@ -11,7 +11,7 @@ import re
 
 from preflight.models import CheckResult, Finding, Report, Severity, TableEntry
 from preflight.names import format_name
-from reports.sql import remediation_lines
+from preflight.reports.sql import remediation_lines
 
 VERDICT_WORDS = {"ready": "READY", "not_ready": "NOT READY", "incomplete": "INCOMPLETE"}
 TABLE_ORDER = {"needs_decision": 0, "decided": 1, "not_publishable": 2, "excluded": 3}

@@ -9,7 +9,7 @@ from tabulate import tabulate
 
 from preflight.models import CheckStatus, Report, Severity
 from preflight.names import format_name
-from reports.sql import remediation_lines
+from preflight.reports.sql import remediation_lines
 
 MARKS = {CheckStatus.PASS: "✓", CheckStatus.WARN: "!", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "E", CheckStatus.SKIP: "-"}
 SEVERITY_MARKS = {Severity.INFO: "i", Severity.WARNING: "!", Severity.ERROR: "✗"}

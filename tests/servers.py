@@ -7,6 +7,11 @@ runs the same scenarios on testcontainers' ``postgres`` images where a Docker en
 from __future__ import annotations
 
 import contextlib
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -17,6 +22,7 @@ from preflight import pgserver
 
 CDC_USER = "cdc"
 CDC_PASSWORD = "cdc-Secret-pw-42"
+DOCKER_PASSWORD = secrets.token_urlsafe(18)
 
 
 class Server(Protocol):
@@ -50,7 +56,29 @@ class LocalBackend:
 
     def standby_of(self, primary: Server) -> Server:
         assert isinstance(primary, pgserver.LocalServer)
-        return pgserver.create_standby(primary, {"hot_standby": "on"})
+        return create_standby(primary, {"hot_standby": "on"})
+
+
+def create_standby(primary: pgserver.LocalServer, settings: dict[str, str] | None = None) -> pgserver.LocalServer:
+    """A streaming standby of ``primary`` made with ``pg_basebackup -R``."""
+    root = Path(tempfile.mkdtemp(prefix="pgpf-standby-"))
+    os.chmod(root, 0o755)
+    (root / "sock").mkdir()
+    pgserver.chown_for_server(root)
+    env = dict(os.environ, PGPASSWORD=primary.superuser_password)
+    cmd = pgserver.run_as() + [str(primary.bindir / "pg_basebackup"), "-D", str(root / "data"), "-R", "-X", "stream",
+                       "-h", primary.host, "-p", str(primary.port), "-U", pgserver.SUPERUSER, "--no-sync"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        raise pgserver.ServerError(f"pg_basebackup failed: {proc.stderr.strip()}")
+    merged = dict(primary.settings)
+    merged.update(settings or {})
+    standby = pgserver.LocalServer(primary.bindir, root, pgserver.free_port(), merged, primary.version,
+                                   superuser_password=primary.superuser_password)
+    standby.write_settings()
+    standby.start()
+    return standby
 
 
 def docker_available() -> bool:
@@ -67,19 +95,22 @@ class DockerServer:
     """A testcontainers postgres container with the same surface as ``LocalServer``."""
 
     def __init__(self, settings: dict[str, str], image: str = "postgres:16") -> None:
-        from testcontainers.postgres import PostgresContainer  # type: ignore[import-untyped]
+        from testcontainers.postgres import PostgresContainer
 
         command = " ".join(f"-c {k}={v}" for k, v in settings.items())
-        self.container = PostgresContainer(image, username="postgres", password=pgserver.SUPERUSER_PASSWORD,
+        self.container = PostgresContainer(image, username="postgres", password=DOCKER_PASSWORD,
                                            dbname="postgres").with_command(f"postgres {command}")
         self.container.start()
         self.host = self.container.get_container_host_ip()
         self.port = int(self.container.get_exposed_port(5432))
         self.version = int(self.execute("SHOW server_version_num")[0][0]) // 10000
 
-    def dsn(self, user: str = "postgres", password: str | None = pgserver.SUPERUSER_PASSWORD, dbname: str = "postgres") -> str:
+    def dsn(self, user: str = "postgres", password: str | None = "", dbname: str = "postgres") -> str:
+        """``password=""`` means the superuser's, None means none (as ``LocalServer.dsn``)."""
         params: dict[str, Any] = {"host": self.host, "port": self.port, "user": user, "dbname": dbname}
-        if password is not None:
+        if password == "" and user == "postgres":
+            password = DOCKER_PASSWORD
+        if password:
             params["password"] = password
         return make_conninfo(**params)
 
@@ -87,7 +118,7 @@ class DockerServer:
         rows: list[tuple[Any, ...]] = []
         with psycopg.connect(self.dsn(dbname=dbname), autocommit=True) as conn:
             for statement in statements:
-                cur = conn.execute(statement)  # type: ignore[arg-type]
+                cur = conn.execute(statement)
                 rows = cur.fetchall() if cur.description else []
         return rows
 

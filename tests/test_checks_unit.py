@@ -12,7 +12,7 @@ ENGINE = ["reachability", "writer_status", "logical_replication", "slot_capacity
 
 
 def run(snapshot: Snapshot, **options: object) -> Report:
-    return run_checks(snapshot, Options(checks=ENGINE, **options))  # type: ignore[arg-type]
+    return run_checks(snapshot, Options(checks=ENGINE, **options))
 
 
 def codes(report: Report, check_id: str) -> list[str]:
@@ -172,7 +172,7 @@ def test_setting_already_higher_is_never_lowered() -> None:
 
 
 def test_pooled_endpoints_are_flagged() -> None:
-    from checks.provider import pooled_endpoint
+    from preflight.checks.provider import pooled_endpoint
 
     assert pooled_endpoint("aws-0-eu.pooler.supabase.com", 6543) == "Supavisor (Supabase pooler)"
     assert pooled_endpoint("ep-cool-1234-pooler.eu-central-1.aws.neon.tech", 5432) == "Neon pooler"

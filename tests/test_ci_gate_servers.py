@@ -8,8 +8,11 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 from preflight.pgserver import free_port
 from tests.conftest import run_cli
@@ -31,7 +34,7 @@ def replica_server(servers: Callable[..., Server]) -> Server:
     return servers(wal_level="replica")
 
 
-def as_json(*args: str) -> tuple[dict, int]:
+def as_json(*args: str) -> tuple[dict[str, Any], int]:
     result = run_cli("check", *args, "--format", "json")
     assert "Traceback" not in result.output
     return json.loads(result.stdout), result.exit_code
@@ -86,8 +89,9 @@ def test_request_body(tmp_path: Path, logical_server: Server) -> None:
 
 def test_snapshot_round_trip(tmp_path: Path, replica_server: Server) -> None:
     snap = tmp_path / "snap.json"
-    live, live_code = as_json(replica_server.dsn(), "--save-snapshot", str(snap))
-    assert "pf-super-secret" not in snap.read_text()
+    dsn = replica_server.dsn()
+    live, live_code = as_json(dsn, "--save-snapshot", str(snap))
+    assert str(conninfo_to_dict(dsn)["password"]) not in snap.read_text()
     offline, offline_code = as_json("--from-snapshot", str(snap))
     assert [(c["id"], c["status"]) for c in offline["checks"]] == [(c["id"], c["status"]) for c in live["checks"]]
     assert offline_code == live_code == 1
@@ -106,14 +110,18 @@ def test_diff_nightly(tmp_path: Path, logical_server: Server, replica_server: Se
     assert run_cli("diff", str(good), str(tmp_path / "nope.json")).exit_code == 2
 
 
+def superuser_uri(server: Server) -> str:
+    """The server's superuser DSN as a URI (a fleet file's lines are NAME=URI)."""
+    params = conninfo_to_dict(server.dsn())
+    return f"postgresql://postgres:{quote(str(params['password']), safe='')}@{params['host']}:{params['port']}/postgres"
+
+
 def test_fleet_of_twenty(tmp_path: Path, servers: Callable[..., Server], silent_peer: int) -> None:
     healthy = [servers() for _ in range(12)]
     broken = [servers(wal_level="replica") for _ in range(4)]
     lines = ["# nightly fleet"]
-    lines += [f"ok{i}=postgresql://postgres:pf-super-secret-9x@127.0.0.1:{s.port}/postgres"  # type: ignore[attr-defined]
-              for i, s in enumerate(healthy)]
-    lines += [f"replica{i}=postgresql://postgres:pf-super-secret-9x@127.0.0.1:{s.port}/postgres"  # type: ignore[attr-defined]
-              for i, s in enumerate(broken)]
+    lines += [f"ok{i}={superuser_uri(s)}" for i, s in enumerate(healthy)]
+    lines += [f"replica{i}={superuser_uri(s)}" for i, s in enumerate(broken)]
     lines += [f"down{i}=postgresql://u:pw-down-1@127.0.0.1:{free_port()}/db" for i in range(3)]
     lines += [f"hanging=postgresql://u:pw-hang-1@127.0.0.1:{silent_peer}/db"]
     dsn_file = tmp_path / "fleet.txt"
@@ -133,6 +141,6 @@ def test_fleet_of_twenty(tmp_path: Path, servers: Callable[..., Server], silent_
     assert len(files) == 20 and "hanging.json" in files
     hanging = json.loads((tmp_path / "out" / "hanging.json").read_text())
     assert hanging["checks"][0]["findings"][0]["code"] == "connect_timeout"
-    assert "pf-super-secret-9x" not in result.output + "".join((tmp_path / "out" / f).read_text() for f in files)
+    assert str(conninfo_to_dict(healthy[0].dsn())["password"]) not in result.output + "".join((tmp_path / "out" / f).read_text() for f in files)
     for server in healthy + broken:
         server.destroy()

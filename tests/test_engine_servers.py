@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -14,12 +15,12 @@ from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, Backend, Server, add_cdc_role
 
 
-def report_of(*args: str) -> tuple[dict, int, str]:
+def report_of(*args: str) -> tuple[dict[str, Any], int, str]:
     result = run_cli("check", *args, "--format", "json")
     return json.loads(result.stdout), result.exit_code, result.stderr
 
 
-def statuses(report: dict) -> dict[str, str]:
+def statuses(report: dict[str, Any]) -> dict[str, str]:
     return {c["id"]: c["status"] for c in report["checks"]}
 
 

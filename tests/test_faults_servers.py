@@ -8,6 +8,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -55,7 +56,7 @@ def wait_for_waiting_checker(server: pgserver.LocalServer, timeout: float = 20) 
     raise AssertionError("the checker never waited on the lock")
 
 
-def finished(thread: threading.Thread, box: dict[str, Result]) -> tuple[dict, int]:
+def finished(thread: threading.Thread, box: dict[str, Result]) -> tuple[dict[str, Any], int]:
     thread.join(60)
     assert not thread.is_alive(), "the run must end within its timeouts"
     result = box["result"]
@@ -63,7 +64,7 @@ def finished(thread: threading.Thread, box: dict[str, Result]) -> tuple[dict, in
     return json.loads(result.stdout), result.exit_code
 
 
-def errored(report: dict) -> dict[str, str]:
+def errored(report: dict[str, Any]) -> dict[str, str]:
     return {c["id"]: c["error"] for c in report["checks"] if c["status"] == "error"}
 
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from preflight import Options, pgserver, run_preflight
+from preflight.facts.replication_probe import identify_system
 from preflight.models import CheckResult, CheckStatus, Report
-from preflight.probes import identify_system
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
 
 APP_TABLES = ("CREATE SCHEMA app", "CREATE TABLE app.orders (id int PRIMARY KEY)",
@@ -28,7 +28,7 @@ def grants(dsn: str, **options: object) -> CheckResult:
 
 
 def report(dsn: str, **options: object) -> Report:
-    return run_preflight(Options(dsn=dsn, checks=["grants"], **options))  # type: ignore[arg-type]
+    return run_preflight(Options(dsn=dsn, checks=["grants"], **options))
 
 
 def codes(result: CheckResult) -> set[str]:

@@ -7,11 +7,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from checks.grants import FEW_TABLES, MAX_TABLE_FINDINGS
 from preflight import Options, run_checks
+from preflight.checks.grants import FEW_TABLES, MAX_TABLE_FINDINGS
 from preflight.facts import FactContext, Snapshot
+from preflight.facts.replication_probe import REPLICATION_PROBE, classify_replication_failure
 from preflight.models import CheckResult, CheckStatus, Finding, Severity
-from preflight.probes import REPLICATION_PROBE, classify_replication_failure
 from tests.snapshots import make_snapshot
 
 OK_PROBE = {"status": "ok", "systemid": "7713", "timeline": 1, "xlogpos": "0/1502000", "dbname": "app"}

@@ -9,7 +9,6 @@ import pytest
 from preflight.models import (
     CheckResult,
     CheckStatus,
-    ExitCode,
     FailOn,
     Finding,
     Report,
@@ -65,4 +64,3 @@ def test_summary_uses_contract_keys() -> None:
     dumped = report_with(P, W, F, E, S).model_dump(by_alias=True, mode="json")
     assert dumped["summary"] == {"pass": 1, "warn": 1, "fail": 1, "error": 1, "skip": 1}
     assert dumped["schema_version"] == "1"
-    assert ExitCode.USAGE == 2

@@ -12,7 +12,7 @@ from tests.servers import CDC_PASSWORD, Server, add_cdc_role
 
 
 def failure_code(dsn: str, **options: float) -> str:
-    report = run_preflight(Options(dsn=dsn, **options))  # type: ignore[arg-type]
+    report = run_preflight(Options(dsn=dsn, **options))
     reach = report.check("reachability")
     assert reach.status is CheckStatus.FAIL
     assert all(c.status is CheckStatus.SKIP for c in report.checks if c.id != "reachability")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from preflight.models import Report
-from reports import FORMATS
+from preflight.reports import FORMATS
 from tests.canned import canned_report
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -60,7 +60,7 @@ def test_table_lists_every_check_with_mark() -> None:
 
 def test_table_format_pages_long_lists() -> None:
     from preflight.models import CheckStatus, Finding, Severity, TableEntry
-    from reports.table import MAX_FINDINGS_PER_CHECK, MAX_TABLE_ROWS
+    from preflight.reports.table import MAX_FINDINGS_PER_CHECK, MAX_TABLE_ROWS
 
     report = canned_report()
     report.tables = [TableEntry(schema="s", name=f"t{i}", kind="table", persistence="permanent", has_primary_key=False,

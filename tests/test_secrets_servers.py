@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from preflight.pgserver import free_port
-from reports import FORMATS
+from preflight.reports import FORMATS
 from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
 

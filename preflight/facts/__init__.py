@@ -1,10 +1,10 @@
-"""Fact providers: the explicit list of everything the checks can ask the snapshot for."""
+"""Facts: the explicit list of everything the checks can ask the snapshot for."""
 
 from preflight.facts.activity import ACTIVITY
 from preflight.facts.base import (
     ConnectOutcome,
+    Fact,
     FactContext,
-    FactProvider,
     FactUnavailable,
     ProbeFact,
     ServerInfo,
@@ -12,18 +12,18 @@ from preflight.facts.base import (
     SqlFact,
 )
 from preflight.facts.objects import NOT_REPLICATED
+from preflight.facts.plugin_probe import PLUGIN_PROBE
 from preflight.facts.plugins import PLUGIN_SUPPORT
-from preflight.facts.provider import PROVIDER_SIGNALS
+from preflight.facts.provider_signals import PROVIDER_SIGNALS
 from preflight.facts.publications import PUBLICATIONS
 from preflight.facts.replication import SLOTS, WALSENDERS
+from preflight.facts.replication_probe import REPLICATION_PROBE
 from preflight.facts.roles import ROLE
 from preflight.facts.selection import SCHEMAS, TABLES
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS
 from preflight.facts.wal import WAL_STATS
-from preflight.plugin_probe import PLUGIN_PROBE
-from preflight.probes import REPLICATION_PROBE
 
-_ALL: list[FactProvider] = [
+_ALL: list[Fact] = [
     SERVER,
     SETTINGS,
     PENDING_SETTINGS,
@@ -41,13 +41,13 @@ _ALL: list[FactProvider] = [
     PLUGIN_PROBE,
     ACTIVITY,
 ]
-PROVIDERS: dict[str, FactProvider] = {p.name: p for p in _ALL}
+FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 
 __all__ = [
-    "PROVIDERS",
+    "FACTS",
     "ConnectOutcome",
+    "Fact",
     "FactContext",
-    "FactProvider",
     "FactUnavailable",
     "ProbeFact",
     "ServerInfo",

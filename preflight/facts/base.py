@@ -1,6 +1,6 @@
-"""The catalog snapshot: named fact providers, gathered once, and the snapshot the checks read.
+"""The catalog snapshot: named facts, gathered once, and the snapshot the checks read.
 
-Each provider is one named fact with version-specific SQL chosen explicitly from
+Each fact is named, with version-specific SQL chosen explicitly from
 ``server_version_num``. Its query returns one JSON value, so a snapshot is plain data that can be
 saved, reviewed and re-checked without a server.
 """
@@ -66,7 +66,7 @@ class FactUnavailable(Exception):
 
 @dataclass(frozen=True)
 class FactContext:
-    """What a provider may use to choose its SQL."""
+    """What a fact may use to choose its SQL."""
 
     version_num: int
     options: Options
@@ -74,7 +74,7 @@ class FactContext:
 
 # "rows": a JSON array built by the server; "row": one JSON object; "records": plain result rows read
 # as dicts (for the per-table facts: no JSON text to hold and parse, a third of the bytes on the wire).
-# SQL shared by the providers that judge a role or read pg_stat_activity.
+# SQL shared by the facts that judge a role or read pg_stat_activity.
 # The judged role (--role, else the session's role) by name, and by OID: the OID form yields NULL for a
 # role that does not exist, so has_*_privilege / pg_has_role return NULL instead of failing the fact.
 JUDGED_ROLE_NAME = "COALESCE(%(role)s::pg_catalog.text, CURRENT_USER::pg_catalog.text)"
@@ -107,7 +107,7 @@ class ProbeFact:
     run: Callable[[Any, FactContext], Any]
 
 
-FactProvider = SqlFact | ProbeFact
+Fact = SqlFact | ProbeFact
 
 
 def wrap_json(query: str, shape: Shape) -> str:

@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from preflight.connection import scrub
-from preflight.facts.base import FactContext, FactProvider, ProbeFact, SqlFact, wrap_json
+from preflight.facts.base import Fact, FactContext, ProbeFact, SqlFact, wrap_json
 
 
 def describe_error(exc: BaseException, secrets: list[str]) -> str:
@@ -65,12 +65,12 @@ def _one_round(
 
 
 def gather_sql(
-    conn: psycopg.Connection[Any], providers: list[SqlFact], ctx: FactContext, secrets: list[str]
+    conn: psycopg.Connection[Any], sql_facts: list[SqlFact], ctx: FactContext, secrets: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Run every SQL fact; return (facts, failures)."""
     facts: dict[str, Any] = {}
     failures: dict[str, str] = {}
-    pending = list(providers)
+    pending = list(sql_facts)
     while pending:
         done, error = _one_round(conn, pending, ctx, facts)
         if error is None:
@@ -86,12 +86,12 @@ def gather_sql(
 
 
 def gather_probes(
-    conn: psycopg.Connection[Any], providers: list[ProbeFact], ctx: FactContext, secrets: list[str]
+    conn: psycopg.Connection[Any], probes: list[ProbeFact], ctx: FactContext, secrets: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Run each probe on its own; a probe's exception is cached as that fact's failure."""
     facts: dict[str, Any] = {}
     failures: dict[str, str] = {}
-    for probe in providers:
+    for probe in probes:
         try:
             facts[probe.name] = probe.run(conn, ctx)
         except Exception as exc:  # a probe is foreign I/O: any failure is that fact's cause
@@ -100,11 +100,11 @@ def gather_probes(
 
 
 def gather(
-    conn: psycopg.Connection[Any], providers: list[FactProvider], ctx: FactContext, secrets: list[str]
+    conn: psycopg.Connection[Any], facts_to_read: list[Fact], ctx: FactContext, secrets: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Catalog facts first (one pipeline), then probes."""
-    facts, failures = gather_sql(conn, [p for p in providers if isinstance(p, SqlFact)], ctx, secrets)
-    more, more_failures = gather_probes(conn, [p for p in providers if isinstance(p, ProbeFact)], ctx, secrets)
+    facts, failures = gather_sql(conn, [p for p in facts_to_read if isinstance(p, SqlFact)], ctx, secrets)
+    more, more_failures = gather_probes(conn, [p for p in facts_to_read if isinstance(p, ProbeFact)], ctx, secrets)
     facts.update(more)
     failures.update(more_failures)
     return facts, failures

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import click
 
-from preflight.cli_common import CONTEXT, build_options, selection_options, session_options, usage_error
+from preflight.cli.errors import usage_error
+from preflight.cli.options import (
+    CONTEXT,
+    build_options,
+    selection_options,
+    session_options,
+)
 from preflight.connection import DsnError, parse_dsn
 from preflight.decisions import template
 from preflight.models import CheckStatus, ExitCode

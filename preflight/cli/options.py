@@ -1,78 +1,32 @@
-"""What every command shares: one-line usage errors, option groups, and turning parameters (command
-line over config file over profile) into ``Options``."""
+"""Option groups every command shares, and turning parameters (command line over config file over
+profile) into ``Options``."""
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from click.core import ParameterSource
 from pydantic import ValidationError
 
+from preflight.cli.errors import usage_error, validation_message
 from preflight.config import ConfigError, ConfigFile, find_config, load_config
-from preflight.connection import scrub
 from preflight.decisions import DecisionsError, load_decisions
-from preflight.models import ExitCode, FailOn, Report
+from preflight.models import FailOn
 from preflight.names import NameError_, parse_name
 from preflight.options import Options
 from preflight.profiles import ProfileError, load_profile
-from reports import FORMATS, pieces
+from preflight.reports import FORMATS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
-def usage_error(message: str) -> NoReturn:
-    """One clear line on stderr, exit 2 (as click does for bad options)."""
-    click.echo(f"pg-preflight: error: {message}", err=True)
-    sys.exit(ExitCode.USAGE)
-
-
-def validation_message(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in exc.errors())
-
-
 def split_list(values: Iterable[str]) -> list[str]:
     """Repeatable options that also accept comma lists: ``-s a,b -s c``."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
-
-
-def parse_outputs(specs: Iterable[str], default_format: str) -> list[tuple[str, Path]]:
-    """``--output PATH`` (the --format rendering) or ``--output FORMAT:PATH``; checked before connecting."""
-    outputs = []
-    for spec in specs:
-        fmt, sep, rest = spec.partition(":")
-        outputs.append((fmt, Path(rest)) if sep and fmt in FORMATS and rest else (default_format, Path(spec)))
-    for _, path in outputs:
-        parent = path.parent if str(path.parent) else Path(".")
-        if path.is_dir():
-            usage_error(f"--output {path}: is a directory")
-        if not parent.is_dir():
-            usage_error(f"--output {path}: directory {parent} does not exist")
-        if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            usage_error(f"--output {path}: not writable")
-    return outputs
-
-
-def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]], secrets: list[str]) -> None:
-    """Write every requested rendering, piece by piece; stdout gets ``fmt`` unless a plain
-    ``--output PATH`` took it. Every piece is scrubbed of secrets on its way out."""
-    took_stdout = False
-    for name, path in outputs:
-        try:
-            with path.open("w", encoding="utf-8") as handle:
-                for piece in pieces(name, report):
-                    handle.write(scrub(piece, secrets))
-        except OSError as exc:
-            usage_error(f"cannot write {path}: {exc.strerror or exc}")
-        took_stdout = took_stdout or name == fmt
-    if not took_stdout:
-        for piece in pieces(fmt, report):
-            click.echo(scrub(piece, secrets), nl=False)
 
 
 def _apply(decorators: list[Decorator]) -> Decorator:
@@ -168,7 +122,7 @@ def _convert(field: str, value: Any, where: str) -> Any:
         except ProfileError as exc:
             usage_error(f"{where}: {exc}")
     if field == "provider":
-        from preflight.providers import PROVIDERS
+        from preflight.provider_detection import PROVIDERS
 
         if value not in PROVIDERS:
             usage_error(f"{where}: unknown provider {value!r}; one of {', '.join(PROVIDERS)}")
@@ -211,11 +165,3 @@ def build_options(ctx: click.Context, config: ConfigFile | None, preset: dict[st
         usage_error(validation_message(exc))
 
 
-def output_choice(ctx: click.Context, config: ConfigFile | None) -> tuple[str, tuple[str, ...]]:
-    """--format and --output, falling back to the config file's ``format`` / ``outputs``."""
-    explicit = explicit_params(ctx)
-    fmt = ctx.params["fmt"] if "fmt" in explicit or config is None or not config.format else config.format
-    if fmt not in FORMATS:
-        usage_error(f"config: unknown format {fmt!r}; one of {', '.join(sorted(FORMATS))}")
-    outputs = ctx.params["outputs"] if "outputs" in explicit or config is None else tuple(config.outputs or ())
-    return fmt, tuple(outputs)

@@ -1,4 +1,4 @@
-"""``pg-preflight fleet`` (many servers at once) and ``pg-preflight diff`` (two reports over time)."""
+"""``pg-preflight fleet``: many servers at once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from preflight.cli_common import (
+from preflight.cli.errors import usage_error
+from preflight.cli.options import (
     CONTEXT,
     build_options,
     consumer_options,
@@ -16,14 +17,12 @@ from preflight.cli_common import (
     run_options,
     selection_options,
     session_options,
-    usage_error,
 )
 from preflight.connection import parse_dsn, scrub
-from preflight.diff import diff_reports, render_diff
 from preflight.fleet import FleetEntry, FleetFileError, parse_dsn_file, run_fleet, summary_row
 from preflight.models import ExitCode, Report, exit_code
 from preflight.registry import RegistryError, all_checks, select
-from reports import FORMATS
+from preflight.reports import FORMATS
 
 
 @click.command(context_settings=CONTEXT)
@@ -78,27 +77,3 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
     ready = sum(1 for _, r in results if r.status.value == "ready")
     click.echo(f"\n{ready}/{len(results)} servers ready", err=True)
     sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 2, ExitCode.INCOMPLETE: 1, ExitCode.OK: 0}.get(c, 0)))
-
-
-def _load_report(path: str) -> Report:
-    try:
-        return Report.model_validate_json(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        usage_error(f"{path}: no such file")
-    except (OSError, UnicodeDecodeError) as exc:
-        usage_error(f"{path}: cannot read: {exc}")
-    except ValueError as exc:
-        usage_error(f"{path}: not a pg-preflight JSON report ({str(exc).splitlines()[0]})")
-
-
-@click.command(context_settings=CONTEXT)
-@click.argument("old")
-@click.argument("new")
-def diff(old: str, new: str) -> None:
-    """What got better or worse between two JSON reports (e.g. last night's and tonight's).
-
-    Exit 1 when something got worse (a new failure or warning, a check or the verdict worse), else 0.
-    """
-    result = diff_reports(_load_report(old), _load_report(new))
-    click.echo(render_diff(result), nl=False)
-    sys.exit(ExitCode.FINDINGS if result.worse else ExitCode.OK)

@@ -10,23 +10,22 @@ from typing import Any
 import click
 from tabulate import tabulate
 
-from preflight.cli_audit import diff, fleet
-from preflight.cli_common import (
+from preflight.cli.decisions import decisions_command
+from preflight.cli.diff import diff
+from preflight.cli.errors import usage_error
+from preflight.cli.fleet import fleet
+from preflight.cli.options import (
     CONTEXT,
     build_options,
     consumer_options,
-    emit,
-    output_choice,
     output_options,
-    parse_outputs,
     read_config,
     run_options,
     selection_options,
     session_options,
     split_list,
-    usage_error,
 )
-from preflight.cli_decisions import decisions_command
+from preflight.cli.output import emit, output_choice, parse_outputs
 from preflight.connection import DsnError, parse_dsn
 from preflight.models import ExitCode, FailOn, Report, exit_code
 from preflight.options import Options

@@ -1,0 +1,7 @@
+"""The command line: click commands (``main``, ``fleet``, ``diff``, ``decisions``), the option groups
+they share (``options``), where renderings go (``output``) and one-line usage errors (``errors``).
+Thin: all logic lives in the engine."""
+
+from preflight.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,71 @@
+"""Connection failures in plain words: what happened and what to do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from preflight.connection.dsn import scrub
+
+
+@dataclass(frozen=True)
+class ConnectFailure:
+    """A connection failure in plain words: its kind, what happened, and what to do."""
+
+    kind: str
+    message: str
+    advice: str
+    detail: str
+
+
+# (kind, substrings of libpq's message, plain words, what to do). Connection-time failures reach
+# psycopg with no SQLSTATE, so the message text is all there is; the order matters.
+_FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
+    ("dns", ("could not translate host name", "Name or service not known", "nodename nor servname"),
+     "the host name could not be resolved (DNS)",
+     "Check the host name for typos, and that this machine's resolver can see it (VPN, private DNS zone)."),
+    ("pg_hba", ("no pg_hba.conf entry", "pg_hba.conf rejects connection"),
+     "the server refused this client in pg_hba.conf",
+     "Add a pg_hba.conf line for this user, database and client address (or the provider's allow-list), then reload."),
+    ("authentication", ("password authentication failed", "authentication failed", "no password supplied",
+                        "password is required", "Peer authentication failed", "Ident authentication failed"),
+     "authentication failed for this user",
+     "Check the user name and password (DSN, PGPASSWORD, ~/.pgpass or the service file)."),
+    ("unknown_role", ("role \"",),
+     "the login role does not exist on this server",
+     "Create the role or fix the user name in the DSN."),
+    ("unknown_database", ("database \"",),
+     "the database does not exist on this server",
+     "Fix the database name in the DSN (list them with \\l in psql)."),
+    ("too_many_connections", ("too many clients", "remaining connection slots are reserved", "too many connections"),
+     "the server has no free connection slot",
+     "Close idle sessions or raise max_connections (restart); a pooler cannot carry replication connections."),
+    ("tls", ("SSL", "ssl", "certificate", "GSSAPI", "TLS"),
+     "the TLS/SSL negotiation failed",
+     "Match sslmode to the server (require/verify-full need SSL on the server; check sslrootcert for verify-*)."),
+    ("refused", ("Connection refused", "No such file or directory", "could not connect to server"),
+     "nothing accepts connections at this address and port",
+     "Check the host and port, that PostgreSQL is running and listens there (listen_addresses), and firewalls."),
+    ("timeout", ("timeout expired", "timed out", "Connection timed out"),
+     "the server did not answer within the connect timeout",
+     "Check network reachability (firewall, security group, VPN) or raise --connect-timeout."),
+    ("server_unavailable", ("the database system is starting up", "the database system is shutting down",
+                            "the database system is in recovery mode", "not yet accepting connections"),
+     "the server is not accepting connections right now (starting, stopping or recovering)",
+     "Wait for the server to finish starting or recovering, then retry."),
+    ("unreachable", ("Network is unreachable", "No route to host", "Host is unreachable"),
+     "there is no network route to the host",
+     "Check the network path from this machine to the server (VPN, routing, security groups)."),
+]
+
+
+def classify(exc: BaseException, secrets: list[str]) -> ConnectFailure:
+    """Turn a connection error into a ``ConnectFailure``; the detail is scrubbed of secrets."""
+    text = scrub(str(exc).strip() or type(exc).__name__, secrets)
+    for kind, needles, message, advice in _FAILURES:
+        if any(n in text for n in needles):
+            if kind == "unknown_role" and "does not exist" not in text:
+                continue
+            if kind == "unknown_database" and "does not exist" not in text:
+                continue
+            return ConnectFailure(kind, message, advice, text)
+    return ConnectFailure("other", "the connection failed", "Read the server's message below.", text)

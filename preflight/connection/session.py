@@ -1,0 +1,51 @@
+"""The safe session every catalog read runs in.
+
+The session is read-only (psycopg opens every transaction with ``BEGIN READ ONLY``; the server's
+own ``default_transaction_read_only`` stays visible to the writer check), bounded by ``statement_timeout``,
+``lock_timeout`` and ``connect_timeout``, named ``application_name=pg-preflight`` and runs with an
+empty ``search_path`` so that only schema-qualified catalog names resolve.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import psycopg
+
+from preflight.connection.dsn import Dsn
+
+APPLICATION_NAME = "pg-preflight"
+
+
+def session_kwargs(connect_timeout: float, statement_timeout: float, lock_timeout: float) -> dict[str, Any]:
+    """Connection parameters that make the session safe from its first statement, at no round trip."""
+    stmt_ms, lock_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
+    settings = {
+        "statement_timeout": stmt_ms,
+        "lock_timeout": lock_ms,
+        "idle_in_transaction_session_timeout": max(stmt_ms * 2, 60000),
+        "search_path": "",
+    }
+    return {
+        "connect_timeout": max(1, math.ceil(connect_timeout)),
+        "application_name": APPLICATION_NAME,
+        "options": " ".join(f"-c {name}={value}" for name, value in settings.items()),
+    }
+
+
+def connect_kwargs(dsn: Dsn, connect_timeout: float, statement_timeout: float, lock_timeout: float) -> dict[str, Any]:
+    """``session_kwargs`` for this DSN: the user's own ``options`` are kept, ours appended (ours win)."""
+    kwargs = session_kwargs(connect_timeout, statement_timeout, lock_timeout)
+    user_options = dsn.params.get("options")
+    if user_options:
+        kwargs["options"] = user_options + " " + kwargs["options"]
+    return kwargs
+
+
+def open_session(dsn: Dsn, connect_timeout: float, statement_timeout: float, lock_timeout: float) -> psycopg.Connection[Any]:
+    """Open the read-only session. Raises psycopg.OperationalError on failure (see ``classify``)."""
+    kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
+    conn = psycopg.connect(dsn.raw or "", autocommit=False, prepare_threshold=None, **kwargs)
+    conn.read_only = True
+    return conn
