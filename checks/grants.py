@@ -15,6 +15,8 @@ from preflight.checks import grants_sql
 from preflight.checks.grants_headroom import limit_findings, server_headroom
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
+from preflight.provider_detection import Provider
+from preflight.remediation import grant_replication
 
 FEW_TABLES = 5  # up to this many tables missing SELECT in a schema get one GRANT each
 MAX_TABLE_FINDINGS = 100  # per schema; the rest are counted in one finding
@@ -46,12 +48,12 @@ class Grants(Check):
             )], f"role {name} does not exist")
         probe = ctx.optional_fact("replication_probe")
         probe_failure = ctx.snapshot.failures.get("replication_probe")
-        findings = _attributes(role, probe)
+        findings = _attributes(role, probe, ctx.provider)
         findings += _schemas(name, ctx.fact("schemas"))
         tables = [t for t in ctx.fact("tables") if t["relkind"] in ("r", "p") and t["relpersistence"] == "p"]
         findings += _selects(name, tables)
-        findings += _probe(role, probe, probe_failure, findings)
-        headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num)
+        findings += _probe(role, probe, probe_failure, findings, ctx.provider)
+        headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num, ctx.provider)
         findings += headroom + limit_findings(role)
         readable = sum(1 for t in tables if t["can_select"])
         summary = (f"role {name}: {_replication_source(role, probe) or 'no REPLICATION'}; "
@@ -73,7 +75,7 @@ def _replication_source(role: dict[str, Any], probe: dict[str, Any] | None) -> s
     return None
 
 
-def _attributes(role: dict[str, Any], probe: dict[str, Any] | None) -> list[Finding]:
+def _attributes(role: dict[str, Any], probe: dict[str, Any] | None, provider: Provider) -> list[Finding]:
     name, database = role["rolname"], role["database"]
     out: list[Finding] = []
     if not role.get("rolcanlogin"):
@@ -83,7 +85,7 @@ def _attributes(role: dict[str, Any], probe: dict[str, Any] | None) -> list[Find
             remediation=Remediation(sql=[grants_sql.alter_role(name, "LOGIN")], steps=[f"Run as {ADMIN}."]),
         ))
     if _replication_source(role, probe) is None:
-        out.append(_no_replication(role))
+        out.append(_no_replication(role, provider))
     if role.get("can_connect") is False:
         out.append(Finding(
             code="no_connect", severity=Severity.ERROR, object=database, observed="no CONNECT", expected="CONNECT",
@@ -95,7 +97,7 @@ def _attributes(role: dict[str, Any], probe: dict[str, Any] | None) -> list[Find
     return out
 
 
-def _no_replication(role: dict[str, Any]) -> Finding:
+def _no_replication(role: dict[str, Any], provider: Provider) -> Finding:
     name = role["rolname"]
     message = f"Role {name} is not a superuser and has no REPLICATION attribute"
     if role.get("provider_roles"):
@@ -104,16 +106,9 @@ def _no_replication(role: dict[str, Any]) -> Finding:
     if role.get("replication_groups"):
         message += (f" Its group role(s) {', '.join(role['replication_groups'])} have REPLICATION, but role "
                     "attributes are not inherited by members.")
-    if "rds_replication" in (role.get("provider_roles") or []):
-        sql = [grants_sql.grant_role("rds_replication", name)]
-        steps = ["Run as the master user (rds_superuser): on RDS/Aurora replication comes from rds_replication, "
-                 "not from ALTER ROLE ... REPLICATION."]
-    else:
-        sql = [grants_sql.alter_role(name, "REPLICATION")]
-        steps = [f"Must be run by {ADMIN} (Cloud SQL: cloudsqlsuperuser, Azure: azure_pg_admin, "
-                 "AlloyDB: alloydbsuperuser); on RDS/Aurora use GRANT rds_replication instead."]
     return Finding(code="no_replication", severity=Severity.ERROR, object=name, observed="NOREPLICATION",
-                   expected="REPLICATION", message=message, remediation=Remediation(sql=sql, steps=steps))
+                   expected="REPLICATION", message=message,
+                   remediation=grant_replication(provider, name, role.get("provider_roles") or []))
 
 
 def _schemas(name: str, schemas: list[dict[str, Any]]) -> list[Finding]:
@@ -176,7 +171,7 @@ def _selects(name: str, tables: list[dict[str, Any]]) -> list[Finding]:
 
 
 def _probe(role: dict[str, Any], probe: dict[str, Any] | None, failure: str | None,
-           findings: list[Finding]) -> list[Finding]:
+           findings: list[Finding], provider: Provider) -> list[Finding]:
     """The replication connection: proven, skipped (--role), or failed with its cause and fix."""
     if probe is None:
         if failure:
@@ -204,12 +199,13 @@ def _probe(role: dict[str, Any], probe: dict[str, Any] | None, failure: str | No
     if probe.get("kind") == "no_replication_privilege" and explained is not None:
         explained.message += f" Confirmed by a replication connection: {said}"
         return []
-    sql = [grants_sql.alter_role(role["rolname"], "REPLICATION")] if probe.get("kind") == "no_replication_privilege" else []
+    grant = grant_replication(provider, role["rolname"], role.get("provider_roles") or [])
+    sql = grant.sql if probe.get("kind") == "no_replication_privilege" else []
     return [Finding(
         code="replication_connection_failed", severity=Severity.ERROR, object=role["rolname"],
         observed=str(probe.get("kind")), expected="IDENTIFY_SYSTEM answered",
         message=f"The replication connection (same DSN with replication=database) failed: {said}",
-        remediation=Remediation(sql=sql, steps=[str(probe.get("advice"))]),
+        remediation=Remediation(sql=sql, steps=[str(probe.get("advice")), *(grant.steps if sql else [])]),
     )]
 
 

@@ -11,13 +11,16 @@ from typing import Any
 
 from preflight.checks import grants_sql
 from preflight.models import Finding, Remediation, Severity
-from preflight.settings import Setting, alter_system, raise_to
+from preflight.provider_detection import Provider
+from preflight.remediation import raise_setting
+from preflight.settings import Setting
 
 LOW_HEADROOM = 3  # fewer free server slots than this is a warning
 CONSUMER_CONNECTIONS = 2  # a CDC consumer holds a replication connection plus at least one snapshot connection
 
 
-def server_headroom(role: dict[str, Any], settings: dict[str, Setting], version_num: int) -> tuple[list[Finding], str]:
+def server_headroom(role: dict[str, Any], settings: dict[str, Setting], version_num: int,
+                    provider: Provider) -> tuple[list[Finding], str]:
     """Findings about free server slots, and a short summary of them."""
     max_conn = settings.get("max_connections")
     if max_conn is None:
@@ -39,14 +42,13 @@ def server_headroom(role: dict[str, Any], settings: dict[str, Setting], version_
                f"{reserved_words}: {max(free, 0)} left for {name} (not counting this check's own session).")
     severity = Severity.ERROR if free <= 0 else Severity.WARNING
     code = "no_connection_headroom" if free <= 0 else "low_connection_headroom"
-    wanted = raise_to(max_conn, in_use + reserved + LOW_HEADROOM + CONSUMER_CONNECTIONS)
+    remediation = raise_setting(provider, max_conn, in_use + reserved + LOW_HEADROOM + CONSUMER_CONNECTIONS)
+    remediation.steps.insert(0, "Close idle sessions (or pool the application's connections) before the cutover, "
+                                "or raise max_connections:")
     return [Finding(
         code=code, severity=severity, object="max_connections", observed=f"{max(free, 0)} free",
         expected=f">= {LOW_HEADROOM} free", message=message,
-        remediation=Remediation(sql=[alter_system("max_connections", wanted)], requires_restart=True, steps=[
-            "Close idle sessions (or pool the application's connections) before the cutover, or raise "
-            "max_connections (restart; on managed services, in the provider's parameter group).",
-        ]),
+        remediation=remediation,
     )], summary
 
 

@@ -12,14 +12,10 @@ def _fmt(template: str, *parts: sql.Composable) -> str:
 
 
 def alter_role(role: str, attribute: str) -> str:
-    """``ALTER ROLE r WITH LOGIN|REPLICATION;`` (the attribute is one of our constants, never input)."""
-    if attribute not in ("LOGIN", "REPLICATION"):
+    """``ALTER ROLE r WITH LOGIN;`` (replication is granted per provider: ``preflight.remediation``)."""
+    if attribute != "LOGIN":
         raise ValueError(f"not a role attribute this check grants: {attribute!r}")
     return _fmt("ALTER ROLE {} WITH {};", sql.Identifier(role), sql.SQL(attribute))
-
-
-def grant_role(group: str, role: str) -> str:
-    return _fmt("GRANT {} TO {};", sql.Identifier(group), sql.Identifier(role))
 
 
 def grant_connect(database: str, role: str) -> str:

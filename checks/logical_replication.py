@@ -8,20 +8,17 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import Profile
 from preflight.provider_detection import Provider
-from preflight.settings import RELOAD, Setting, alter_system, human_bytes, human_ms, raise_to
+from preflight.remediation import (
+    change_setting,
+    enable_logical_decoding,
+    raise_to,
+    revert_pending,
+    setting_instructions,
+)
+from preflight.settings import Setting, human_bytes, human_ms
 
 STOCK_SLOTS_AND_SENDERS = 10
 SMALL_KEEP_SIZE = 1024**3  # below this a lagging consumer loses its slot quickly
-
-
-def _restart(sql_lines: list[str], provider: Provider) -> Remediation:
-    """ALTER SYSTEM and a restart where that works; the provider's console steps where it is refused."""
-    if not provider.alter_system:
-        steps = [f"{provider.title}: ALTER SYSTEM is not available; change the setting in the provider's "
-                 "parameter group / flags / server parameters, then restart."]
-        return Remediation(steps=steps + [f"Would be: {line}" for line in sql_lines], requires_restart=True)
-    return Remediation(sql=sql_lines, steps=["Restart PostgreSQL to apply (this setting cannot change at reload)."],
-                       requires_restart=True)
 
 
 class LogicalReplication(Check):
@@ -69,8 +66,7 @@ class LogicalReplication(Check):
                     observed=value, expected="logical",
                     message=f"wal_level is logical now, but a pending change to {new!r} takes effect at the "
                             "next restart and would stop logical decoding.",
-                    remediation=Remediation(sql=[alter_system("wal_level", "logical")],
-                                            steps=["Revert the pending change before the next restart."]),
+                    remediation=revert_pending(self.provider, "wal_level", "logical", setting),
                 )]
             return []
         if setting.pending_restart:
@@ -84,9 +80,7 @@ class LogicalReplication(Check):
                 remediation=Remediation(steps=["Restart PostgreSQL: the new wal_level applies only at server start."],
                                         requires_restart=True),
             )]
-        remediation = _restart([alter_system("wal_level", "logical")], self.provider)
-        if self.provider.enable_logical:
-            remediation = Remediation(steps=list(self.provider.enable_logical), requires_restart=True)
+        remediation = enable_logical_decoding(self.provider, setting)
         return [Finding(
             code="wal_level_not_logical", severity=Severity.ERROR, object="wal_level", observed=value, expected="logical",
             message=f"wal_level is {value!r}; logical decoding needs 'logical' (changing it needs a restart).",
@@ -103,14 +97,14 @@ class LogicalReplication(Check):
             return [Finding(
                 code=f"{setting.name}_zero", severity=Severity.ERROR, object=setting.name, observed=value, expected=">= 1",
                 message=f"{setting.name} is 0: no logical replication consumer can connect.",
-                remediation=_restart([alter_system(setting.name, wanted)], self.provider),
+                remediation=change_setting(self.provider, setting.name, wanted, setting),
             )]
         if value < minimum:
             return [Finding(
                 code=f"{setting.name}_below_profile", severity=Severity.ERROR, object=setting.name, observed=value,
                 expected=f">= {minimum}",
                 message=f"{setting.name} is {value}; profile '{self.profile.name}' requires at least {minimum}.",
-                remediation=_restart([alter_system(setting.name, raise_to(setting, minimum))], self.provider),
+                remediation=change_setting(self.provider, setting.name, raise_to(setting, minimum), setting),
             )]
         return []
 
@@ -126,7 +120,7 @@ class LogicalReplication(Check):
                 message="wal_sender_timeout is 0 (disabled): a consumer that vanished without closing its "
                         "connection keeps its walsender and its slot 'active' until TCP gives up. "
                         "Consumers disagree on the best value (some want 0, most >= 10s; 60s is the default).",
-                remediation=Remediation(sql=[alter_system("wal_sender_timeout", "60s"), RELOAD]),
+                remediation=change_setting(self.provider, "wal_sender_timeout", "60s", setting),
             )]
         if 0 < ms < minimum:
             return [Finding(
@@ -135,7 +129,7 @@ class LogicalReplication(Check):
                 message=f"wal_sender_timeout is {setting.display()}: a consumer that pauses longer (large "
                         "transactions, slow sinks) is disconnected and must reconnect "
                         f"(profile '{self.profile.name}' wants >= {human_ms(minimum)}).",
-                remediation=Remediation(sql=[alter_system("wal_sender_timeout", "60s"), RELOAD]),
+                remediation=change_setting(self.provider, "wal_sender_timeout", "60s", setting),
             )]
         return []
 
@@ -155,8 +149,8 @@ class LogicalReplication(Check):
                 observed="-1", expected="a bound sized to your WAL rate",
                 message="max_slot_wal_keep_size is -1 (unlimited). " + trade_off,
                 remediation=Remediation(steps=[
-                    "Pick a bound (e.g. a day or more of WAL), then: ALTER SYSTEM SET max_slot_wal_keep_size = "
-                    "'<size>'; SELECT pg_reload_conf();  (reload is enough)",
+                    "Pick a bound (e.g. a day or more of WAL), then: "
+                    + setting_instructions(self.provider, "max_slot_wal_keep_size", "<size>", setting),
                 ]),
             )]
         if size < SMALL_KEEP_SIZE:
@@ -165,8 +159,8 @@ class LogicalReplication(Check):
                 observed=setting.display(), expected=f">= {human_bytes(SMALL_KEEP_SIZE)}",
                 message=f"max_slot_wal_keep_size is {setting.display()}: a consumer that lags by more than that "
                         "loses its slot. " + trade_off,
-                remediation=Remediation(sql=[alter_system("max_slot_wal_keep_size", human_bytes(SMALL_KEEP_SIZE * 10)),
-                                             RELOAD]),
+                remediation=change_setting(self.provider, "max_slot_wal_keep_size",
+                                           human_bytes(SMALL_KEEP_SIZE * 10), setting),
             )]
         return []
 

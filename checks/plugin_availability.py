@@ -7,9 +7,11 @@ from typing import Any
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts.plugins import allowlist_expected
 from preflight.models import Finding, Remediation, Severity
-from preflight.settings import RELOAD
+from preflight.pg_versions import has_output_plugin_libraries
+from preflight.provider_detection import Provider
+from preflight.remediation import change_setting
+from preflight.settings import Setting
 from preflight.sqltext import render
 
 BUILT_IN = "pgoutput"
@@ -38,15 +40,12 @@ def parse_list(value: str) -> list[str]:
     return [part.strip().strip('"') for part in value.split(",") if part.strip()]
 
 
-def allowlist_sql(current: str, plugin: str) -> list[str]:
-    """Add ``plugin`` to the allow-list, keeping every existing entry, then reload.
-
-    One literal per entry: a single 'a, b' literal would be stored as ONE quoted entry for a list GUC.
-    """
-    entries = [*parse_list(current), plugin]
-    statement = sql.SQL("ALTER SYSTEM SET {} = {};").format(
-        sql.Identifier(ALLOWLIST), sql.SQL(", ").join(sql.Literal(e) for e in entries))
-    return [render(statement), RELOAD]
+def allowlist_fix(provider: Provider, support: dict[str, Any], plugin: str) -> Remediation:
+    """Add ``plugin`` to the allow-list, keeping every existing entry (one literal per entry: a single
+    'a, b' literal would be stored as ONE quoted entry for a list GUC)."""
+    current = str(support.get("output_plugin_libraries") or "")
+    setting = Setting(name=ALLOWLIST, setting=current, context=support.get("allowlist_context") or "")
+    return change_setting(provider, ALLOWLIST, [*parse_list(current), plugin], setting)
 
 
 class PluginAvailability(Check):
@@ -75,7 +74,7 @@ class PluginAvailability(Check):
         if probe.get("kind") == "not_allowed" and any(f.code == "plugin_not_allowed" for f in allow):
             allow[0].message += " Confirmed by the probe."
         else:
-            findings += self._probe(plugin, version, probe, support)
+            findings += self._probe(plugin, version, probe, support, ctx.provider)
         if probe["status"] == "skipped" and probe.get("kind") == "not_requested" and plugin != BUILT_IN \
                 and not any(f.severity is Severity.ERROR for f in findings):
             findings.append(Finding(
@@ -92,16 +91,15 @@ class PluginAvailability(Check):
         if support["allowlist_visible"] and current is not None:
             if plugin in parse_list(current):
                 return [], f"allowed by {ALLOWLIST}"
-            steps = ["On a managed service, change output_plugin_libraries in the provider's parameters."]
             return [Finding(
                 code="plugin_not_allowed", severity=Severity.ERROR, object=ALLOWLIST, observed=current,
                 expected=f"includes {plugin}",
                 message=f"{ALLOWLIST} = '{current}' does not include '{plugin}': creating a slot with it fails "
                         f"(SQLSTATE 42501, library \"{plugin}\" may not be used as an output plugin), even for "
                         "superusers and even when the library is installed.",
-                remediation=Remediation(sql=allowlist_sql(current, plugin), steps=steps),
+                remediation=allowlist_fix(ctx.provider, support, plugin),
             )], f"not in {ALLOWLIST}"
-        if support["can_read_settings"] or not allowlist_expected(version):
+        if support["can_read_settings"] or not has_output_plugin_libraries(version):
             return [], f"no {ALLOWLIST} on this server version"
         settled = probe.get("status") == "ok" or plugin in DEFAULT_ALLOWED
         severity = Severity.INFO if settled else Severity.WARNING
@@ -117,7 +115,8 @@ class PluginAvailability(Check):
                                                         f"naming {ALLOWLIST}."]),
         )], f"could not see {ALLOWLIST}"
 
-    def _probe(self, plugin: str, version: int, probe: dict[str, Any], support: dict[str, Any]) -> list[Finding]:
+    def _probe(self, plugin: str, version: int, probe: dict[str, Any], support: dict[str, Any],
+               provider: Provider) -> list[Finding]:
         status, kind = probe.get("status"), probe.get("kind")
         if status == "ok" or kind == "not_requested":
             return []
@@ -134,11 +133,9 @@ class PluginAvailability(Check):
             return [Finding(code="plugin_not_allowed_probe", severity=Severity.ERROR, object=ALLOWLIST,
                             observed=current or "refused", expected=f"includes {plugin}",
                             message=f"The probe was refused with SQLSTATE 42501 ({detail}). {probe.get('hint') or ''}".strip(),
-                            remediation=Remediation(
-                                sql=allowlist_sql(current, plugin) if current else [],
-                                steps=[] if current else [f"Add '{plugin}' to {ALLOWLIST} (keeping its current "
-                                                          "entries: SHOW output_plugin_libraries as a superuser), "
-                                                          "then reload."]))]
+                            remediation=allowlist_fix(provider, support, plugin) if current else Remediation(
+                                steps=[f"Add '{plugin}' to {ALLOWLIST} (keeping its current "
+                                       "entries: SHOW output_plugin_libraries as a superuser), then reload."]))]
         if kind == "timeout":
             return [self._timeout(plugin, probe)]
         reasons = {

@@ -6,13 +6,12 @@ from datetime import date
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import has_output_plugin_libraries
 
 # Community end of life (the second Thursday of November, five years after release).
 END_OF_LIFE = {10: date(2022, 11, 10), 11: date(2023, 11, 9), 12: date(2024, 11, 14), 13: date(2025, 11, 13),
                14: date(2026, 11, 12), 15: date(2027, 11, 11), 16: date(2028, 11, 9), 17: date(2029, 11, 8),
                18: date(2030, 11, 14)}
-# First minors observed with output_plugin_libraries (an allow-list of output plugins).
-ALLOW_LIST_MINORS = {15: 19, 16: 15, 17: 11, 18: 6}
 
 
 def human(version_num: int) -> str:
@@ -51,8 +50,7 @@ class ServerVersion(Check):
                 message=f"PostgreSQL {major} reached community end of life on {eol.isoformat()}: no more fixes.",
                 remediation=_upgrade(),
             ))
-        first = ALLOW_LIST_MINORS.get(major)
-        if first is not None and num % 10000 >= first:
+        if has_output_plugin_libraries(num):
             findings.append(Finding(
                 code="output_plugin_allow_list", severity=Severity.INFO, object="output_plugin_libraries",
                 message=f"PostgreSQL {human(num)} has output_plugin_libraries: only listed output plugins may be used "

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.models import Finding, Remediation, Severity
-from preflight.settings import alter_system, raise_to
+from preflight.models import Finding, Severity
+from preflight.remediation import raise_setting
 
 
 class SlotCapacity(Check):
@@ -33,17 +33,16 @@ class SlotCapacity(Check):
         kinds = _describe(slots)
         source = "" if "slots_needed" in ctx.options.model_fields_set else f" (profile '{ctx.profile.name}')"
         if free < needed:
-            wanted = raise_to(settings["max_replication_slots"], used + needed)
-            steps = ["Restart PostgreSQL after raising max_replication_slots."]
+            remediation = raise_setting(ctx.provider, settings["max_replication_slots"], used + needed)
             if inactive:
-                steps.insert(0, f"Or drop unused slots: {inactive} of the {used} are inactive (see existing_slots).")
+                remediation.steps.insert(0, f"Or drop unused slots: {inactive} of the {used} are inactive "
+                                         "(see existing_slots).")
             findings.append(Finding(
                 code="no_free_slot", severity=Severity.ERROR, object="max_replication_slots",
                 observed=f"{used}/{max_slots} used", expected=f">= {needed} free",
                 message=f"{used}/{max_slots} replication slots used ({kinds}), {max(free, 0)} free; "
                         f"{needed} needed{source}.",
-                remediation=Remediation(sql=[alter_system("max_replication_slots", wanted)], steps=steps,
-                                        requires_restart=True),
+                remediation=remediation,
             ))
 
         max_senders = settings["max_wal_senders"].as_int()
@@ -56,8 +55,7 @@ class SlotCapacity(Check):
                 observed=f"{in_use}/{max_senders} in use", expected=f">= {senders_needed} free",
                 message=f"{in_use}/{max_senders} walsenders in use, {max(free_senders, 0)} free; "
                         f"{senders_needed} needed{seen}.",
-                remediation=Remediation(sql=[alter_system("max_wal_senders", raise_to(settings["max_wal_senders"], in_use + senders_needed))],
-                                        steps=["Restart PostgreSQL after raising max_wal_senders."], requires_restart=True),
+                remediation=raise_setting(ctx.provider, settings["max_wal_senders"], in_use + senders_needed),
             ))
         elif max_senders < used + needed:
             findings.append(Finding(
@@ -65,8 +63,7 @@ class SlotCapacity(Check):
                 observed=max_senders, expected=f">= {used + needed}",
                 message=f"max_wal_senders ({max_senders}) is below the slots that may stream at once "
                         f"({used} existing + {needed} new): if every slot's consumer connects, one is refused.",
-                remediation=Remediation(sql=[alter_system("max_wal_senders", raise_to(settings["max_wal_senders"], used + needed))],
-                                        steps=["Restart PostgreSQL to apply."], requires_restart=True),
+                remediation=raise_setting(ctx.provider, settings["max_wal_senders"], used + needed),
             ))
         elif seen:
             findings.append(Finding(code="walsenders_partly_visible", severity=Severity.INFO, object="max_wal_senders",

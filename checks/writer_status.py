@@ -6,7 +6,9 @@ from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.models import Finding, Remediation, Severity
-from preflight.settings import RELOAD, alter_system
+from preflight.provider_detection import Provider
+from preflight.remediation import change_setting
+from preflight.settings import Setting
 from preflight.sqltext import render
 
 STANDBY_16 = (
@@ -50,7 +52,7 @@ class WriterStatus(Check):
         if default_ro:
             setting = ctx.setting("default_transaction_read_only")
             source = setting.source if setting else "unknown"
-            statements = _read_write_sql(source, server["database"], server["role"])
+            fix = _read_write_fix(source, server["database"], server["role"], ctx.provider, setting)
             findings.append(Finding(
                 code="default_read_only",
                 severity=Severity.WARNING,
@@ -62,9 +64,7 @@ class WriterStatus(Check):
                 object="default_transaction_read_only",
                 observed="on",
                 expected="off",
-                remediation=Remediation(sql=statements, steps=[] if statements else [
-                    "Turn default_transaction_read_only off where it is set (configuration file or provider parameter)."
-                ]),
+                remediation=fix,
             ))
         state = "read-only by default" if default_ro else "read-write"
         return Outcome(findings, f"primary (writer), {state}")
@@ -88,16 +88,19 @@ class WriterStatus(Check):
                 observed=feedback.setting if feedback else None, expected="on",
                 message="hot_standby_feedback is off: the primary may remove catalog rows the standby's logical "
                         "slots still need, invalidating them.",
-                remediation=Remediation(sql=[alter_system("hot_standby_feedback", "on"), RELOAD]),
+                remediation=change_setting(ctx.provider, "hot_standby_feedback", "on", feedback),
             ))
         return Outcome(findings, "standby (16+): logical decoding possible with care")
 
 
-def _read_write_sql(source: str, database: str, role: str) -> list[str]:
+def _read_write_fix(source: str, database: str, role: str, provider: Provider, setting: Setting | None) -> Remediation:
     if source == "database":
-        return [render(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(sql.Identifier(database)))]
+        return Remediation(sql=[render(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(
+            sql.Identifier(database)))])
     if source in ("user", "database user"):
-        return [render(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(sql.Identifier(role)))]
+        return Remediation(sql=[render(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(
+            sql.Identifier(role)))])
     if source == "configuration file":
-        return [alter_system("default_transaction_read_only", "off"), RELOAD]
-    return []
+        return change_setting(provider, "default_transaction_read_only", "off", setting)
+    return Remediation(steps=["Turn default_transaction_read_only off where it is set (configuration file or "
+                              "provider parameter)."])

@@ -41,6 +41,11 @@ class Verdict(str, Enum):
     INCOMPLETE = "incomplete"
 
 
+# How every human-readable format spells the verdict (keyed by ``Verdict`` value).
+VERDICT_WORDS: dict[str, str] = {Verdict.READY.value: "READY", Verdict.NOT_READY.value: "NOT READY",
+                                 Verdict.INCOMPLETE.value: "INCOMPLETE"}
+
+
 class FailOn(str, Enum):
     """The exit-code threshold chosen with ``--fail-on``."""
 

@@ -1,13 +1,9 @@
-"""Server settings as the checks see them: typed values, units, display, and safe ALTER SYSTEM SQL."""
+"""Server settings as the checks see them: typed values, units, and display."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-
-from psycopg import sql
-
-from preflight.sqltext import render
 
 _TIME_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
 _SIZE_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "64kB": 65536, "MB": 1024**2,
@@ -82,17 +78,3 @@ def human_bytes(size: int | float) -> str:
         if size >= factor:
             return f"{int(size // factor)}{unit}" if size % factor == 0 else f"{size / factor:.1f}{unit}"
     return f"{int(size)}B"
-
-
-def alter_system(name: str, value: str | int) -> str:
-    """``ALTER SYSTEM SET name = value;`` with the name quoted and the value a literal."""
-    return render(sql.SQL("ALTER SYSTEM SET {} = {};").format(sql.Identifier(name), sql.Literal(str(value))))
-
-
-RELOAD = "SELECT pg_catalog.pg_reload_conf();"
-
-
-def raise_to(setting: Setting | None, wanted: int) -> int:
-    """The value to recommend: never lower than what the server already has."""
-    current = setting.as_int() if setting is not None else 0
-    return max(current, wanted)

@@ -14,11 +14,10 @@ import html
 import re
 from string import Template
 
-from preflight.models import CheckResult, Finding, Report, Severity, TableEntry
+from preflight.models import VERDICT_WORDS, CheckResult, Finding, Report, Severity, TableEntry
 from preflight.names import format_name
 from preflight.reports.sql import comment, remediation_lines
 
-VERDICT_WORDS = {"ready": "READY", "not_ready": "NOT READY", "incomplete": "INCOMPLETE"}
 TABLE_GROUPS = [("needs_decision", "Needs a decision"), ("decided", "Decided, SQL not applied yet"),
                 ("not_publishable", "Cannot be published"), ("excluded", "Excluded"), ("ok", "OK")]
 SEVERITY_CLASS = {"error": "fail", "warning": "warn", "info": "skip"}  # a finding's colour: what it does to its check

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 
-from preflight.models import CheckResult, Finding, Report, Severity, TableEntry
+from preflight.models import VERDICT_WORDS, CheckResult, Finding, Report, Severity, TableEntry
 from preflight.names import format_name
 from preflight.reports.sql import remediation_lines
 
-VERDICT_WORDS = {"ready": "READY", "not_ready": "NOT READY", "incomplete": "INCOMPLETE"}
 TABLE_ORDER = {"needs_decision": 0, "decided": 1, "not_publishable": 2, "excluded": 3}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -7,13 +7,12 @@ import textwrap
 
 from tabulate import tabulate
 
-from preflight.models import CheckStatus, Report, Severity
+from preflight.models import VERDICT_WORDS, CheckStatus, Report, Severity
 from preflight.names import format_name
 from preflight.reports.sql import remediation_lines
 
 MARKS = {CheckStatus.PASS: "✓", CheckStatus.WARN: "!", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "E", CheckStatus.SKIP: "-"}
 SEVERITY_MARKS = {Severity.INFO: "i", Severity.WARNING: "!", Severity.ERROR: "✗"}
-VERDICT_WORDS = {"ready": "READY", "not_ready": "NOT READY", "incomplete": "INCOMPLETE"}
 WIDTH = 100
 # The checklist pages long lists (100k-table databases): the JSON report keeps everything.
 MAX_FINDINGS_PER_CHECK = 50

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from preflight import Options, run_checks
-from preflight.facts.plugins import allowlist_expected
 from preflight.models import CheckResult, CheckStatus, Severity
+from preflight.pg_versions import has_output_plugin_libraries
 from tests.snapshots import make_snapshot
 
 NOT_REQUESTED = {"status": "skipped", "kind": "not_requested", "reason": "not requested (--probe)"}
@@ -78,10 +78,10 @@ def test_absent_setting_on_an_older_minor_is_not_could_not_see() -> None:
 
 
 def test_allowlist_versions() -> None:
-    assert not allowlist_expected(150018) and allowlist_expected(150019)
-    assert allowlist_expected(160015) and not allowlist_expected(160014)
-    assert allowlist_expected(170011) and allowlist_expected(180006) and allowlist_expected(190000)
-    assert not allowlist_expected(140023) and not allowlist_expected(130020)
+    assert not has_output_plugin_libraries(150018) and has_output_plugin_libraries(150019)
+    assert has_output_plugin_libraries(160015) and not has_output_plugin_libraries(160014)
+    assert has_output_plugin_libraries(170011) and has_output_plugin_libraries(180006) and has_output_plugin_libraries(190000)
+    assert not has_output_plugin_libraries(140023) and not has_output_plugin_libraries(130020)
 
 
 def test_probe_ok_passes_and_settles_an_invisible_allowlist() -> None:

@@ -12,18 +12,6 @@ from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
 
-# First minor of each major known to have output_plugin_libraries (REFERENCE §1, observed).
-ALLOWLIST_SINCE = {15: 150019, 16: 160015, 17: 170011, 18: 180006}
-
-
-def allowlist_expected(version_num: int) -> bool:
-    """Does this server version have ``output_plugin_libraries`` (as far as observed)?"""
-    major = version_num // 10000
-    if major > max(ALLOWLIST_SINCE):
-        return True
-    since = ALLOWLIST_SINCE.get(major)
-    return since is not None and version_num >= since
-
 
 def _plugin_support(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (

@@ -1,0 +1,168 @@
+"""How to fix a server setting or a missing replication grant, on each provider: the one place that knows.
+
+Self-managed servers take ``ALTER SYSTEM`` followed by a reload or a restart, depending on the
+setting's ``pg_settings.context``. Managed services refuse ``ALTER SYSTEM``: the same change goes
+through the provider's parameter group, flag or server parameter (or its console), and the fix says
+where. Every recommended value is "raise only": a fix never lowers what the server already has.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from psycopg import sql
+
+from preflight.models import Remediation
+from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
+from preflight.settings import Setting
+from preflight.sqltext import render
+
+# pg_settings.context values whose changes apply at a reload (for new sessions at least).
+RELOADABLE = frozenset({"sighup", "superuser", "user", "backend", "superuser-backend"})
+SUPERUSER = "a superuser (or, 15+, a role granted ALTER SYSTEM on the parameter)"
+
+
+@dataclass(frozen=True)
+class SettingPlace:
+    """Where a provider changes a server setting, and how a change that needs a restart is applied."""
+
+    where: str  # "in the DB parameter group set {name} = {value}"
+    restart: str  # what applies a setting that changes only at server start
+    reload: str = "it applies without a restart"
+
+
+_SETTING_PLACES: dict[str, SettingPlace] = {
+    "aurora": SettingPlace("in the DB cluster parameter group set {name} = {value}", "reboot the writer instance"),
+    "rds": SettingPlace("in the DB parameter group set {name} = {value}", "reboot the instance"),
+    "cloudsql": SettingPlace("set the database flag {name}={value} (gcloud sql instances patch INSTANCE "
+                             "--database-flags; list every flag you keep)", "the patch restarts the instance"),
+    "alloydb": SettingPlace("set the flag {name}={value} on the primary instance", "the change restarts it"),
+    "azure": SettingPlace("set the server parameter {name} = {value} (portal, or az postgres flexible-server "
+                          "parameter set --name {name} --value {value})", "restart the server"),
+}
+_CONSOLE = SettingPlace("change {name} to {value} in the provider's console (or ask its support)",
+                        "the provider restarts the server")
+
+# Who may give a role replication, per provider (where the statement runs, and as whom).
+_REPLICATION_GRANTORS: dict[str, str] = {
+    "aurora": "the master user (a member of rds_superuser), on the writer (cluster) endpoint",
+    "rds": "the master user (a member of rds_superuser)",
+    "cloudsql": "a member of cloudsqlsuperuser (e.g. the postgres user)",
+    "alloydb": "a member of alloydbsuperuser (e.g. the postgres user)",
+    "azure": "the server admin (a member of azure_pg_admin)",
+    "supabase": "the postgres user (supabase_admin), on the direct database endpoint",
+    "neon": "the project owner role (neon_superuser); roles created in the Neon console already have it",
+    "crunchy": "the postgres superuser of the cluster",
+    "aiven": "avnadmin",
+    SELF_MANAGED: "a superuser (on a managed service detection missed, the provider's admin role: pass "
+                  "--provider NAME for its exact fix)",
+}
+_NO_REPLICATION = {"heroku"}  # the provider offers no replication to external consumers
+
+
+RELOAD = "SELECT pg_catalog.pg_reload_conf();"
+
+
+def raise_to(setting: Setting | None, wanted: int) -> int:
+    """The value to recommend: never lower than what the server already has."""
+    current = setting.as_int() if setting is not None else 0
+    return max(current, wanted)
+
+
+def needs_restart(setting: Setting | None) -> bool:
+    """A change applies only at server start unless pg_settings says a reload is enough (unknown: restart)."""
+    return setting is None or setting.context not in RELOADABLE
+
+
+def alter_system(name: str, value: str | int | Sequence[str]) -> str:
+    """``ALTER SYSTEM SET name = value;``: the name quoted, each value a literal (one per list entry)."""
+    values = [value] if isinstance(value, str | int) else list(value)
+    return render(sql.SQL("ALTER SYSTEM SET {} = {};").format(
+        sql.Identifier(name), sql.SQL(", ").join(sql.Literal(str(v)) for v in values)))
+
+
+def change_setting(provider: Provider, name: str, value: str | int | Sequence[str], setting: Setting | None,
+                   why: str = "") -> Remediation:
+    """The fix that sets ``name`` to ``value`` on this provider, applied by reload or restart as it needs."""
+    restart = needs_restart(setting)
+    shown = value if isinstance(value, str | int) else ", ".join(value)
+    if provider.alter_system:
+        statements = [alter_system(name, value)] + ([] if restart else [RELOAD])
+        steps = [f"Run as {SUPERUSER}."]
+        if restart:
+            steps.append(f"Restart PostgreSQL: {name} changes only at server start{why}.")
+        return Remediation(sql=statements, steps=steps, requires_restart=restart)
+    place = _SETTING_PLACES.get(provider.name, _CONSOLE)
+    apply = place.restart if restart else place.reload
+    step = (f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}; "
+            f"{apply}{why}.")
+    return Remediation(steps=[step, f"Self-managed equivalent (not runnable here): {alter_system(name, value)}"],
+                       requires_restart=restart)
+
+
+def revert_pending(provider: Provider, name: str, value: str, setting: Setting | None) -> Remediation:
+    """Put ``name`` back to ``value`` before the restart that would apply a pending change."""
+    if provider.alter_system:
+        return Remediation(sql=[alter_system(name, value)], steps=[
+            f"Revert the pending change before the next restart (run as {SUPERUSER})."])
+    place = _SETTING_PLACES.get(provider.name, _CONSOLE)
+    return Remediation(steps=[f"{provider.title}: before the next restart, {place.where.format(name=name, value=value)}."])
+
+
+def setting_instructions(provider: Provider, name: str, value: str, setting: Setting | None) -> str:
+    """The change as one instruction, for a value the DBA must choose first (``value`` is a placeholder)."""
+    if provider.alter_system:
+        applied = "then restart PostgreSQL" if needs_restart(setting) else "a reload is enough"
+        return f"ALTER SYSTEM SET {name} = '{value}'; SELECT pg_catalog.pg_reload_conf();  ({applied})"
+    return change_setting(provider, name, value, setting).steps[0]
+
+
+def raise_setting(provider: Provider, setting: Setting, wanted: int) -> Remediation:
+    """Raise an integer setting to at least ``wanted``: never a value below what the server has."""
+    return change_setting(provider, setting.name, raise_to(setting, wanted), setting)
+
+
+def enable_logical_decoding(provider: Provider, setting: Setting | None) -> Remediation:
+    """wal_level = logical: the provider's own switch where it has one, else the setting itself."""
+    if provider.enable_logical:
+        return Remediation(steps=list(provider.enable_logical), requires_restart=True)
+    return change_setting(provider, "wal_level", "logical", setting)
+
+
+def grant_replication(provider: Provider, role: str, server_roles: Sequence[str] = ()) -> Remediation:
+    """Let ``role`` open replication connections: the provider's replication role, else the attribute.
+
+    ``server_roles`` are provider replication roles seen on this server (e.g. ``rds_replication``):
+    their presence decides the grant even when detection was inconclusive.
+    """
+    if provider.name in _NO_REPLICATION:
+        return Remediation(steps=[f"{provider.title} does not offer logical replication to external consumers."])
+    group = provider.replication_role or next((r for r in server_roles if r in _GROUP_OWNERS), None)
+    if group:
+        grantor = _REPLICATION_GRANTORS[provider.name if provider.replication_role else _GROUP_OWNERS[group]]
+        statement = render(sql.SQL("GRANT {} TO {};").format(sql.Identifier(group), sql.Identifier(role)))
+        return Remediation(sql=[statement], steps=[
+            f"Run as {grantor}: there replication comes from membership in {group}, not from ALTER ROLE ... "
+            "REPLICATION."])
+    grantor = _REPLICATION_GRANTORS.get(provider.name, _REPLICATION_GRANTORS[SELF_MANAGED])
+    statement = render(sql.SQL("ALTER ROLE {} WITH REPLICATION;").format(sql.Identifier(role)))
+    return Remediation(sql=[statement], steps=[f"Run as {grantor}, on the primary ({provider.title})."])
+
+
+# A provider's replication role -> a provider using it (the plain service when several share it: RDS).
+_GROUP_OWNERS = {p.replication_role: p.name for p in PROVIDERS.values() if p.replication_role}
+
+# The shape ``alter_system`` writes: a quoted name, then literals. Used to merge a script's settings.
+_ALTER_SYSTEM = re.compile(r'ALTER SYSTEM SET "((?:[^"]|"")+)" = (.*);\Z', re.DOTALL)
+_INTEGER_LITERAL = re.compile(r"'(-?\d+)'\Z")
+
+
+def parse_alter_system(statement: str) -> tuple[str, int | None] | None:
+    """(setting name, integer value or None) of a statement ``alter_system`` wrote; None for any other."""
+    match = _ALTER_SYSTEM.match(statement)
+    if match is None:
+        return None
+    value = _INTEGER_LITERAL.match(match.group(2))
+    return match.group(1).replace('""', '"'), int(value.group(1)) if value else None
