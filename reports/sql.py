@@ -7,6 +7,7 @@ anything by accident; a reviewer uncomments what they mean to run.
 from __future__ import annotations
 
 from preflight.models import CheckResult, Finding, Report
+from preflight.remediation import RELOAD, parse_alter_system
 
 
 def comment(text: str, prefix: str = "-- ") -> list[str]:
@@ -14,29 +15,75 @@ def comment(text: str, prefix: str = "-- ") -> list[str]:
     return [prefix + line if line else prefix.rstrip() for line in text.splitlines() or [""]]
 
 
+class _Script:
+    """What the script has printed so far: statements, one per setting, and whether a reload is due.
+
+    A setting several findings change is set once, where it first appears, to the largest value any
+    of them needs (each check raises from the current value, but two checks can still disagree: the
+    later, lower one would win when pasted). A reload follows every batch of reloadable changes.
+    """
+
+    def __init__(self, report: Report) -> None:
+        self.seen: set[str] = set()
+        self.settings_done: set[str] = set()
+        self.largest: dict[str, str] = {}
+        self.reload_due = False
+        values: dict[str, int] = {}
+        for result in report.checks:
+            for finding in result.findings:
+                for statement in [] if finding.remediation.destructive else finding.remediation.sql:
+                    name, value = parse_alter_system(statement) or ("", None)
+                    if value is None:
+                        continue
+                    if name not in values or value > values[name]:
+                        values[name], self.largest[name] = value, statement
+
+    def statement(self, statement: str) -> list[str]:
+        if statement == RELOAD:
+            if not self.reload_due:
+                return ["-- (statement already listed above)"]
+            self.reload_due = False
+            return [statement]
+        parsed = parse_alter_system(statement)
+        if parsed is not None:
+            name = parsed[0]
+            if name in self.settings_done:
+                return comment(f"({name} is set above, to the largest value any finding needs)")
+            self.settings_done.add(name)
+            self.reload_due = True
+            chosen = self.largest.get(name, statement)
+            note = [] if chosen == statement else comment(f"(raised to what another finding needs for {name})")
+            self.seen.add(chosen)
+            return note + [chosen]
+        if statement in self.seen:
+            return ["-- (statement already listed above)"]
+        self.seen.add(statement)
+        return [statement]
+
+
 def remediation_lines(report: Report) -> list[str]:
     """The body of the script; empty when nothing needs fixing. Shared with the table format."""
     lines: list[str] = []
-    seen: set[str] = set()
+    script = _Script(report)
     for result in report.checks:
-        block = _check_block(result, seen)
+        block = _check_block(result, script)
         if block:
             lines += block + [""]
     return lines
 
 
-def _check_block(result: CheckResult, seen: set[str]) -> list[str]:
+def _check_block(result: CheckResult, script: _Script) -> list[str]:
     block: list[str] = []
     for finding in result.findings:
         if finding.remediation.is_empty():
             continue
-        block += _finding_block(result, finding, seen)
+        block += _finding_block(result, finding, script)
     if block:
         block = [f"-- ===== {result.id}: {result.title} ({result.status.value}) ====="] + block
     return block
 
 
-def _finding_block(result: CheckResult, finding: Finding, seen: set[str]) -> list[str]:
+def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> list[str]:
     rem = finding.remediation
     head = f"[{finding.severity.value}] {finding.code}"
     if finding.object:
@@ -45,15 +92,15 @@ def _finding_block(result: CheckResult, finding: Finding, seen: set[str]) -> lis
     if rem.requires_restart:
         out.append("-- RESTART REQUIRED: takes effect only after a server restart")
     for statement in rem.sql:
-        if statement in seen:
-            out.append("-- (statement already listed above)")
-            continue
-        seen.add(statement)
         if rem.destructive:
+            if statement in script.seen:
+                out.append("-- (statement already listed above)")
+                continue
+            script.seen.add(statement)
             out.append("-- DESTRUCTIVE: review, then uncomment to run")
             out += comment(statement)
         else:
-            out.append(statement)
+            out += script.statement(statement)
     for step in rem.steps:
         out += comment(step, "-- step: ")
     return out

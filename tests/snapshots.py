@@ -17,8 +17,13 @@ DEFAULT_SETTINGS: dict[str, tuple[str, str | None, str]] = {
 }
 
 
+# pg_settings.context of the settings tests change (the rest: postmaster, i.e. a restart to change)
+CONTEXTS = {"wal_sender_timeout": "sighup", "max_slot_wal_keep_size": "sighup", "hot_standby_feedback": "sighup",
+            "default_transaction_read_only": "user"}
+
+
 def setting_row(name: str, value: str, unit: str | None = None, vartype: str = "integer", **more: Any) -> dict[str, Any]:
-    row = {"name": name, "setting": value, "unit": unit, "vartype": vartype, "context": "postmaster",
+    row = {"name": name, "setting": value, "unit": unit, "vartype": vartype, "context": CONTEXTS.get(name, "postmaster"),
            "source": "configuration file", "boot_val": None, "reset_val": value, "pending_restart": False}
     row.update(more)
     return row

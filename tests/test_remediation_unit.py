@@ -1,0 +1,138 @@
+"""One place per rule: how each provider changes a setting and grants replication, and the merged script."""
+
+from __future__ import annotations
+
+import pytest
+
+from preflight import Options, run_checks
+from preflight.models import Finding, Remediation, Report, Severity
+from preflight.provider_detection import PROVIDERS, SELF_MANAGED
+from preflight.remediation import (
+    RELOAD,
+    change_setting,
+    grant_replication,
+    parse_alter_system,
+    raise_setting,
+)
+from preflight.reports.sql import remediation_lines
+from preflight.settings import Setting
+from tests.snapshots import make_snapshot, slot
+
+RDS_SIGNALS = {"roles": ["rds_superuser"], "settings": ["rds.extensions"], "aurora_function": False}
+SLOTS = Setting(name="max_replication_slots", setting="4", vartype="integer", context="postmaster")
+TIMEOUT = Setting(name="wal_sender_timeout", setting="0", unit="ms", vartype="integer", context="sighup")
+
+
+def statements(lines: list[str]) -> list[str]:
+    return [line for line in lines if line and not line.startswith("--")]
+
+
+def test_self_managed_setting_needing_a_restart_is_alter_system_and_restart() -> None:
+    fix = change_setting(PROVIDERS[SELF_MANAGED], "max_replication_slots", 12, SLOTS)
+    assert fix.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '12';"]
+    assert fix.requires_restart and any("Restart PostgreSQL" in step for step in fix.steps)
+
+
+def test_self_managed_reloadable_setting_is_alter_system_and_reload() -> None:
+    fix = change_setting(PROVIDERS[SELF_MANAGED], "wal_sender_timeout", "60s", TIMEOUT)
+    assert fix.sql == ["ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';", RELOAD]
+    assert not fix.requires_restart
+
+
+@pytest.mark.parametrize(("name", "where"), [
+    ("rds", "DB parameter group"), ("aurora", "DB cluster parameter group"), ("cloudsql", "database flag"),
+    ("alloydb", "flag"), ("azure", "server parameter"), ("neon", "console"), ("supabase", "console"),
+])
+def test_managed_services_change_settings_their_own_way_never_by_alter_system(name: str, where: str) -> None:
+    fix = change_setting(PROVIDERS[name], "max_replication_slots", 12, SLOTS)
+    assert fix.sql == [], "a managed service refuses ALTER SYSTEM: nothing to paste"
+    assert where in fix.steps[0] and "max_replication_slots" in fix.steps[0] and "12" in fix.steps[0]
+    assert fix.requires_restart
+
+
+def test_a_fix_never_lowers_the_current_value() -> None:
+    assert raise_setting(PROVIDERS[SELF_MANAGED], SLOTS, 2).sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '4';"]
+    assert raise_setting(PROVIDERS["rds"], SLOTS, 2).steps[0].count("= 4") == 1
+
+
+def test_replication_grant_per_provider_names_who_runs_it() -> None:
+    rds = grant_replication(PROVIDERS["rds"], "cdc")
+    assert rds.sql == ['GRANT "rds_replication" TO "cdc";'] and "rds_superuser" in rds.steps[0]
+    assert grant_replication(PROVIDERS["aurora"], "cdc").sql == ['GRANT "rds_replication" TO "cdc";']
+    cloudsql = grant_replication(PROVIDERS["cloudsql"], "cdc")
+    assert cloudsql.sql == ['ALTER ROLE "cdc" WITH REPLICATION;'] and "cloudsqlsuperuser" in cloudsql.steps[0]
+    assert "azure_pg_admin" in grant_replication(PROVIDERS["azure"], "cdc").steps[0]
+    assert grant_replication(PROVIDERS["heroku"], "cdc").sql == []
+    # The server's own rds_replication role decides the grant even when detection found nothing.
+    assert grant_replication(PROVIDERS[SELF_MANAGED], "cdc", ["rds_replication"]).sql == ['GRANT "rds_replication" TO "cdc";']
+
+
+def test_parse_alter_system_reads_back_what_alter_system_wrote() -> None:
+    assert parse_alter_system("ALTER SYSTEM SET \"max_wal_senders\" = '10';") == ("max_wal_senders", 10)
+    assert parse_alter_system("ALTER SYSTEM SET \"wal_level\" = 'logical';") == ("wal_level", None)
+    assert parse_alter_system('ALTER ROLE "cdc" WITH REPLICATION;') is None
+
+
+def run(snapshot_settings: dict[str, object], **options: object) -> Report:
+    return run_checks(make_snapshot(snapshot_settings), Options(**options))  # type: ignore[arg-type]
+
+
+def test_rds_findings_print_no_alter_system_anywhere() -> None:
+    snap = make_snapshot({"wal_level": "replica", "max_replication_slots": "1", "max_wal_senders": "1",
+                          "wal_sender_timeout": "0", "max_connections": "3", "hot_standby_feedback": "off",
+                          "default_transaction_read_only": {"value": "on", "vartype": "bool"}},
+                         slots=[slot("busy")], provider_signals=RDS_SIGNALS,
+                         server={"default_transaction_read_only": "on"})
+    report = run_checks(snap, Options())
+    fixed = [f for c in report.checks for f in c.findings if not f.remediation.is_empty()]
+    assert {"wal_level_not_logical", "no_free_slot", "wal_sender_timeout_disabled", "default_read_only"} <= {
+        f.code for f in fixed}
+    assert not [s for f in fixed for s in f.remediation.sql if "ALTER SYSTEM" in s or s == RELOAD]
+    assert "ALTER SYSTEM SET" not in "\n".join(statements(remediation_lines(report)))
+
+
+def test_exhausted_slots_script_sets_each_setting_once_to_the_largest_value() -> None:
+    report = run({"max_replication_slots": "0", "max_wal_senders": "0"})
+    per_check = [s for c in report.checks for f in c.findings for s in f.remediation.sql
+                 if "max_replication_slots" in s]
+    assert len(per_check) == 2 and len(set(per_check)) == 2, "two checks disagree: the script must merge them"
+    script = statements(remediation_lines(report))
+    slots = [s for s in script if "max_replication_slots" in s]
+    assert slots == ["ALTER SYSTEM SET \"max_replication_slots\" = '10';"]
+    assert [s for s in script if "max_wal_senders" in s] == ["ALTER SYSTEM SET \"max_wal_senders\" = '10';"]
+
+
+def _report(*remediations: Remediation) -> Report:
+    from preflight.models import CheckResult, CheckStatus
+    from tests.canned import canned_report
+
+    findings = [Finding(code=f"f{i}", severity=Severity.WARNING, message="m", remediation=r)
+                for i, r in enumerate(remediations)]
+    return canned_report().model_copy(update={"checks": [
+        CheckResult(id="x", title="X", status=CheckStatus.WARN, findings=findings)]})
+
+
+def test_a_reload_follows_every_reloadable_change_and_a_lower_later_value_never_wins() -> None:
+    report = _report(
+        Remediation(sql=["ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';", RELOAD]),
+        Remediation(sql=["ALTER SYSTEM SET \"max_wal_senders\" = '3';"], requires_restart=True),
+        Remediation(sql=["ALTER SYSTEM SET \"hot_standby_feedback\" = 'on';", RELOAD]),
+        Remediation(sql=["ALTER SYSTEM SET \"max_wal_senders\" = '12';"], requires_restart=True),
+        Remediation(sql=["ALTER SYSTEM SET \"max_wal_senders\" = '2';"], requires_restart=True),
+    )
+    script = statements(remediation_lines(report))
+    assert script == [
+        "ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';", RELOAD,
+        "ALTER SYSTEM SET \"max_wal_senders\" = '12';",
+        "ALTER SYSTEM SET \"hot_standby_feedback\" = 'on';", RELOAD,
+    ]
+
+
+def test_the_reload_or_restart_follows_pg_settings_context_in_the_checks() -> None:
+    timeout = next(f for f in run({"wal_sender_timeout": "0"}).check("logical_replication").findings
+                   if f.code == "wal_sender_timeout_disabled")
+    assert timeout.remediation.sql == ["ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';", RELOAD]
+    assert not timeout.remediation.requires_restart
+    slots = run({"max_replication_slots": "0"}).check("logical_replication").findings[0]
+    assert slots.remediation.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '10';"]
+    assert slots.remediation.requires_restart
