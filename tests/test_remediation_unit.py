@@ -74,7 +74,7 @@ def test_parse_alter_system_reads_back_what_alter_system_wrote() -> None:
 
 
 def run(snapshot_settings: dict[str, object], **options: object) -> Report:
-    return run_checks(make_snapshot(snapshot_settings), Options(**options))  # type: ignore[arg-type]
+    return run_checks(make_snapshot(snapshot_settings), Options(**options))
 
 
 def test_rds_findings_print_no_alter_system_anywhere() -> None:
