@@ -10,7 +10,7 @@ class Reachability(Check):
     id = "reachability"
     report_order = 10
     title = "Server reachable"
-    requires = ()
+    needs_connection = False  # it reports why there is no session
     why = (
         "Every other check needs a session. A CDC consumer connects the same way, so a failure here "
         "(DNS, firewall, TLS, pg_hba.conf, credentials, connection slots) would stop it too."

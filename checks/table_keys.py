@@ -13,13 +13,13 @@ from typing import Any, cast
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.decisions import LARGE_TABLE_BYTES
 from preflight.models import (
     Decision,
     Finding,
     Persistence,
     Remediation,
     ReplicaIdentity,
+    Report,
     Severity,
     TableEntry,
     TableKind,
@@ -27,6 +27,8 @@ from preflight.models import (
 )
 from preflight.names import format_name
 from preflight.sqltext import render
+
+LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
 KINDS = {"r": "table", "p": "partitioned_table", "v": "view", "m": "materialized_view", "f": "foreign_table"}
 PERSISTENCE = {"p": "permanent", "u": "unlogged", "t": "temporary"}
@@ -310,3 +312,38 @@ def _summary(entries: list[TableEntry]) -> str:
     parts = [f"{counts[s]} {s.replace('_', ' ')}" for s in ("ok", "needs_decision", "decided", "excluded", "not_publishable")
              if counts.get(s)]
     return f"{len(entries)} relation(s): " + ", ".join(parts)
+
+
+# The decisions template (``pg-preflight decisions``) is this check's policy, not the engine's.
+
+def suggest(table: TableEntry) -> tuple[Decision, str]:
+    """The decision a template proposes for one table, and why.
+
+    A primary key or a candidate unique NOT NULL index -> ``add_pk`` (the fix is an identity change,
+    no rewrite, no extra WAL); no key on a table up to 1 GiB -> ``replica_identity_full``; no key on
+    a larger one -> ``add_pk`` (FULL logs every old column of every UPDATE/DELETE).
+    """
+    if table.has_primary_key:
+        return "add_pk", "has a primary key: ALTER TABLE ... REPLICA IDENTITY DEFAULT restores it"
+    if table.candidate_index:
+        return "add_pk", f"unique NOT NULL index {table.candidate_index}: REPLICA IDENTITY USING INDEX, no rewrite"
+    if table.size_bytes is not None and table.size_bytes > LARGE_TABLE_BYTES:
+        return "add_pk", f"no key and {table.size_bytes // (1 << 20)} MiB: FULL would log whole old rows"
+    return "replica_identity_full", "no key; small enough for REPLICA IDENTITY FULL"
+
+
+def template(report: Report) -> tuple[dict[str, dict[str, Decision]], list[str]]:
+    """A decisions document for every table that needs a decision, and one explanatory line each.
+
+    Only tables with their own error finding: a partitioned table is represented by its leaves.
+    """
+    flagged = {f.object for c in report.checks if c.id == TableKeys.id for f in c.findings if f.severity is Severity.ERROR}
+    decisions: dict[str, Decision] = {}
+    notes: list[str] = []
+    for table in report.tables:
+        key = format_name(table.schema_, table.name)
+        if table.status != "needs_decision" or key not in flagged:
+            continue
+        decisions[key], why = suggest(table)
+        notes.append(f"{key}: {decisions[key]} ({why})")
+    return {"decisions": decisions}, notes

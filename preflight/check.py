@@ -78,7 +78,8 @@ class Check:
 
     id: ClassVar[str]
     title: ClassVar[str]
-    requires: ClassVar[tuple[str, ...]] = ("reachability",)
+    requires: ClassVar[tuple[str, ...]] = ()  # ids of checks that must run first (skipped: this one is too)
+    needs_connection: ClassVar[bool] = True  # skipped without a session (only the connection check is not)
     report_order: ClassVar[int] = 1000  # where the check stands in reports (built-ins 10..120; plugins after)
     facts: ClassVar[tuple[str, ...]] = ()
     optional_facts: ClassVar[tuple[str, ...]] = ()  # read with ctx.optional_fact(); absence is explained

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from preflight.files import read_text
+from preflight.options import Options
 from preflight.waivers import Waiver
 
 DEFAULT_FILES = ("pg-preflight.toml", "pyproject.toml")
@@ -23,31 +24,27 @@ class ConfigError(ValueError):
 
 
 class ConfigFile(BaseModel):
-    """Every key a config file may set (dashes or underscores)."""
+    """The keys a config file may set (dashes or underscores): every ``Options`` field, in the raw form
+    the command line takes, plus where to write the report. ``load_config`` validates against
+    ``CONFIG_MODEL``, which adds the ``Options`` fields not spelled out here."""
 
     model_config = ConfigDict(extra="forbid")
 
-    dsn: str | None = None
-    schemas: list[str] | None = None
-    tables: list[str] | None = None
-    plugin: str | None = None
-    slot_name: str | None = None
-    publication: str | None = None
-    profile: str | None = None
-    role: str | None = None
-    probe: bool | None = None
-    decisions: str | None = Field(None, description="path of a decisions file, relative to the config file")
     format: str | None = None
     outputs: list[str] | None = None
-    fail_on: str | None = None
-    checks: list[str] | None = None
-    skip: list[str] | None = None
-    slots_needed: int | None = None
-    max_xact_age: float | None = None
-    connect_timeout: float | None = None
-    statement_timeout: float | None = None
-    lock_timeout: float | None = None
+    tables: list[str] | None = None
+    decisions: str | None = Field(None, description="path of a decisions file, relative to the config file")
     waivers: list[Waiver] = Field(default_factory=list)
+
+    def value(self, key: str) -> Any:
+        """The value of any key (the ``Options`` ones are derived fields), None when not set."""
+        return getattr(self, key, None)
+
+
+# Derived, never restated: a new Options field is a config key at once (read with getattr).
+_DERIVED: dict[str, Any] = {name: (cast(Any, field.annotation) | None, None)
+                            for name, field in Options.model_fields.items() if name not in ConfigFile.model_fields}
+CONFIG_MODEL: type[ConfigFile] = create_model("ConfigFileKeys", __base__=ConfigFile, **_DERIVED)
 
 
 def _section(path: Path, data: dict[str, Any]) -> dict[str, Any] | None:
@@ -87,11 +84,11 @@ def load_config(path: Path) -> ConfigFile:
     if section is None:
         raise ConfigError(f"{path}: no [tool.pg-preflight] section")
     normalised = {str(k).replace("-", "_"): v for k, v in section.items()}
-    unknown = sorted(k for k in normalised if k not in ConfigFile.model_fields)
+    unknown = sorted(k for k in normalised if k not in CONFIG_MODEL.model_fields)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
     try:
-        config = ConfigFile.model_validate(normalised)
+        config = CONFIG_MODEL.model_validate(normalised)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -2,8 +2,8 @@
 
 Loading is strict (a typo in a decision file must not silently leave a table undecided): every
 problem raises ``DecisionsError`` with one line naming the reason. Keys use the one name syntax
-and are returned canonical (``format_name(*parse_name(key))``). ``template`` turns a report into
-a file to review, suggesting one decision per table that needs one.
+and are returned canonical (``format_name(*parse_name(key))``). The table-key check writes the
+template of such a file (``preflight.checks.table_keys.template``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ import json
 from pathlib import Path
 from typing import Any, get_args
 
-from preflight.models import Decision, Report, Severity, TableEntry
+from preflight.models import Decision
 from preflight.names import NameError_, format_name, parse_name
 
 VALUES: tuple[str, ...] = get_args(Decision)
-LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
 
 class DecisionsError(ValueError):
@@ -76,36 +75,3 @@ def load_decisions(path: str | Path) -> dict[str, Decision]:
     except json.JSONDecodeError as exc:
         raise DecisionsError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     return parse_decisions(data)
-
-
-def suggest(table: TableEntry) -> tuple[Decision, str]:
-    """The decision a template proposes for one table, and why.
-
-    A primary key or a candidate unique NOT NULL index -> ``add_pk`` (the fix is an identity change,
-    no rewrite, no extra WAL); no key on a table up to 1 GiB -> ``replica_identity_full``; no key on
-    a larger one -> ``add_pk`` (FULL logs every old column of every UPDATE/DELETE).
-    """
-    if table.has_primary_key:
-        return "add_pk", "has a primary key: ALTER TABLE ... REPLICA IDENTITY DEFAULT restores it"
-    if table.candidate_index:
-        return "add_pk", f"unique NOT NULL index {table.candidate_index}: REPLICA IDENTITY USING INDEX, no rewrite"
-    if table.size_bytes is not None and table.size_bytes > LARGE_TABLE_BYTES:
-        return "add_pk", f"no key and {table.size_bytes // (1 << 20)} MiB: FULL would log whole old rows"
-    return "replica_identity_full", "no key; small enough for REPLICA IDENTITY FULL"
-
-
-def template(report: Report) -> tuple[dict[str, dict[str, Decision]], list[str]]:
-    """A decisions document for every table that needs a decision, and one explanatory line each.
-
-    Only tables with their own error finding: a partitioned table is represented by its leaves.
-    """
-    flagged = {f.object for c in report.checks if c.id == "table_keys" for f in c.findings if f.severity is Severity.ERROR}
-    decisions: dict[str, Decision] = {}
-    notes: list[str] = []
-    for table in report.tables:
-        key = format_name(table.schema_, table.name)
-        if table.status != "needs_decision" or key not in flagged:
-            continue
-        decisions[key], why = suggest(table)
-        notes.append(f"{key}: {decisions[key]} ({why})")
-    return {"decisions": decisions}, notes

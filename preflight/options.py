@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from preflight.models import Decision, FailOn
 from preflight.names import QualifiedName, format_name, parse_name
+from preflight.profiles import ProfileError, load_profile
+from preflight.provider_detection import PROVIDERS
 from preflight.waivers import Waiver
 
 
@@ -43,6 +46,24 @@ class Options(BaseModel):
     def _parse_tables(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [parse_name(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str | None) -> str | None:
+        """An unknown name would silently get self-managed fixes (ALTER SYSTEM) on a managed service."""
+        if value is not None and value not in PROVIDERS:
+            reason = f"unknown provider {value!r}; one of {', '.join(PROVIDERS)}"
+            raise PydanticCustomError("provider", "{reason}", {"reason": reason})
+        return value
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        try:
+            load_profile(value)
+        except ProfileError as exc:
+            raise PydanticCustomError("profile", "{reason}", {"reason": str(exc)}) from None
         return value
 
     @field_validator("schemas")

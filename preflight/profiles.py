@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from preflight.files import read_text
-from preflight.options import Options
+
+if TYPE_CHECKING:  # options validate a profile name with load_profile: no import back at run time
+    from preflight.options import Options
 
 
 class ProfileError(ValueError):

@@ -127,7 +127,8 @@ def order(checks: list[type[Check]]) -> list[type[Check]]:
 
 
 def select(checks: list[type[Check]], only: list[str], skip: list[str]) -> list[type[Check]]:
-    """Apply ``--check`` / ``--skip``; unknown ids are a usage error. Requirements are added back."""
+    """Apply ``--check`` / ``--skip``; unknown ids are a usage error. Requirements are added back, and
+    the checks that report a missing session join every check that needs one."""
     ids = {c.id for c in checks}
     unknown = sorted({i for i in only + skip if i not in ids})
     if unknown:
@@ -135,6 +136,7 @@ def select(checks: list[type[Check]], only: list[str], skip: list[str]) -> list[
     if not only:
         return [c for c in checks if c.id not in skip]
     by_id = {c.id: c for c in checks}
+    explains_no_session = [c.id for c in checks if not c.needs_connection]  # they say why a session is missing
     wanted: set[str] = set()
     stack = list(only)
     while stack:
@@ -143,4 +145,6 @@ def select(checks: list[type[Check]], only: list[str], skip: list[str]) -> list[
             continue
         wanted.add(current)
         stack.extend(by_id[current].requires)
+        if by_id[current].needs_connection:
+            stack.extend(explains_no_session)
     return [c for c in checks if c.id in wanted and (c.id not in skip or c.id in only)]

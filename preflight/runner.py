@@ -129,7 +129,7 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
 
 
 def _skip_reason(check: type[Check], results: dict[str, CheckResult], snapshot: Snapshot) -> str | None:
-    if check.id != "reachability" and not snapshot.connect.ok:
+    if check.needs_connection and not snapshot.connect.ok:
         return f"no connection to the server ({snapshot.connect.failure_message})"
     for need in check.requires:
         if need in results and results[need].status is CheckStatus.SKIP:

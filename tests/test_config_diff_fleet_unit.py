@@ -23,7 +23,8 @@ def test_pyproject_section_and_unknown_keys(tmp_path: Path) -> None:
     path = find_config(None, tmp_path)
     assert path == tmp_path / "pyproject.toml"
     config = load_config(path)
-    assert config.schemas == ["public"] and config.slot_name == "cdc" and config.waivers[0].check == "slot_capacity"
+    assert config.value("schemas") == ["public"] and config.value("slot_name") == "cdc"
+    assert config.waivers[0].check == "slot_capacity"
     bad = tmp_path / "pg-preflight.toml"
     bad.write_text('schemas = ["x"]\nslot_nmae = "typo"\nalso_bad = 1\n')
     with pytest.raises(ConfigError, match="unknown key\\(s\\): also_bad, slot_nmae"):

@@ -8,8 +8,7 @@ import pytest
 from psycopg import sql
 
 from preflight import Options, run_checks
-from preflight.checks.table_keys import alter_identity
-from preflight.decisions import template
+from preflight.checks.table_keys import alter_identity, template
 from preflight.models import CheckResult, CheckStatus, Decision, Report, Severity, TableEntry
 from tests.snapshots import make_snapshot
 

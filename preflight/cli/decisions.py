@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from preflight.checks.table_keys import template
 from preflight.cli.errors import usage_error
 from preflight.cli.options import (
     CONTEXT,
@@ -16,7 +17,6 @@ from preflight.cli.options import (
     session_options,
 )
 from preflight.connection import DsnError, parse_dsn
-from preflight.decisions import template
 from preflight.models import CheckStatus, ExitCode
 from preflight.registry import RegistryError
 from preflight.runner import run_preflight

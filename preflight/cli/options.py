@@ -4,6 +4,7 @@ profile) into ``Options``."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from preflight.decisions import DecisionsError, load_decisions
 from preflight.models import FailOn
 from preflight.names import NameError_, parse_name
 from preflight.options import Options
-from preflight.profiles import ProfileError, load_profile
+from preflight.provider_detection import PROVIDERS
 from preflight.reports import FORMATS
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -27,6 +28,12 @@ Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 def split_list(values: Iterable[str]) -> list[str]:
     """Repeatable options that also accept comma lists: ``-s a,b -s c``."""
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def default(field: str) -> Any:
+    """The ``Options`` default of ``field``: click shows and uses it, never a copy of it."""
+    value = Options.model_fields[field].get_default(call_default_factory=True)
+    return value.value if isinstance(value, Enum) else value
 
 
 def _apply(decorators: list[Decorator]) -> Decorator:
@@ -45,7 +52,7 @@ output_options = _apply([
 ])
 
 run_options = _apply([
-    click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default="error", show_default=True,
+    click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=default("fail_on"), show_default=True,
                  help="Exit 1 when a check reaches this level: error (any fail), warning (fail or warn), never."),
     click.option("--check", "only", multiple=True, metavar="ID", help="Run only these checks (repeatable; comma lists)."),
     click.option("--skip", multiple=True, metavar="ID", help="Do not run these checks (repeatable; comma lists)."),
@@ -56,33 +63,32 @@ selection_options = _apply([
                  help="Schema to replicate, raw name (repeatable; comma lists). Default: every non-system schema."),
     click.option("--table", "-t", "tables", multiple=True, metavar="SCHEMA.TABLE",
                  help='Table to replicate (repeatable). Quote a part holding a dot or quote: "my.schema".t'),
-    click.option("--role", default=None, metavar="NAME",
+    click.option("--role", default=default("role"), metavar="NAME",
                  help="Judge this role's privileges (a DBA auditing the CDC role while connected as an admin)."),
 ])
 
 session_options = _apply([
-    click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=10.0, show_default=True,
+    click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=default("connect_timeout"), show_default=True,
                  metavar="SECONDS", help="Give up connecting after this long."),
-    click.option("--statement-timeout", type=click.FloatRange(0, 86400, min_open=True), default=30.0,
+    click.option("--statement-timeout", type=click.FloatRange(0, 86400, min_open=True), default=default("statement_timeout"),
                  show_default=True, metavar="SECONDS", help="Cancel any catalog query running longer."),
-    click.option("--lock-timeout", type=click.FloatRange(0, 86400, min_open=True), default=5.0, show_default=True,
+    click.option("--lock-timeout", type=click.FloatRange(0, 86400, min_open=True), default=default("lock_timeout"), show_default=True,
                  metavar="SECONDS", help="Never wait longer for a lock (e.g. behind a migration's ACCESS EXCLUSIVE)."),
 ])
 
 consumer_options = _apply([
-    click.option("--profile", default="generic", show_default=True, metavar="NAME|FILE",
+    click.option("--profile", default=default("profile"), show_default=True, metavar="NAME|FILE",
                  help="What 'ready' means: generic, ardent, debezium, aws-dms, or a profile .toml."),
-    click.option("--provider", default=None, metavar="NAME",
-                 help="Override provider detection (aurora, rds, cloudsql, alloydb, azure, supabase, neon, crunchy, "
-                      "heroku, aiven, self-managed)."),
-    click.option("--plugin", default="pgoutput", show_default=True, help="Output plugin the consumer will use."),
-    click.option("--slot-name", default=None, help="Replication slot name the consumer will use."),
-    click.option("--publication", default=None, help="Publication the consumer will use."),
-    click.option("--probe", is_flag=True, default=False,
+    click.option("--provider", default=default("provider"), metavar="NAME",
+                 help=f"Override provider detection ({', '.join(PROVIDERS)})."),
+    click.option("--plugin", default=default("plugin"), show_default=True, help="Output plugin the consumer will use."),
+    click.option("--slot-name", default=default("slot_name"), help="Replication slot name the consumer will use."),
+    click.option("--publication", default=default("publication"), help="Publication the consumer will use."),
+    click.option("--probe", is_flag=True, default=default("probe"),
                  help="Prove the output plugin loads with a TEMPORARY logical slot (dies with its session)."),
-    click.option("--slots-needed", type=click.IntRange(0, 10000), default=1, show_default=True,
+    click.option("--slots-needed", type=click.IntRange(0, 10000), default=default("slots_needed"), show_default=True,
                  help="Free replication slots the consumer needs."),
-    click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=600.0, show_default=True,
+    click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=default("max_xact_age"), show_default=True,
                  metavar="SECONDS", help="Transactions older than this delay slot creation: reported."),
     click.option("--decisions", "decisions_file", default=None, metavar="FILE",
                  help='Replica-identity decisions: {"decisions": {"schema.table": "exclude|add_pk|replica_identity_full"}}.'),
@@ -90,14 +96,12 @@ consumer_options = _apply([
                  help="Options file (default: ./pg-preflight.toml, or [tool.pg-preflight] in ./pyproject.toml)."),
 ])
 
-# click parameter -> Options field (the rest of the parameters are not options of a run)
-_FIELDS = {"dsn": "dsn", "schemas": "schemas", "tables": "tables", "role": "role", "profile": "profile",
-           "provider": "provider", "plugin": "plugin", "slot_name": "slot_name", "publication": "publication",
-           "probe": "probe", "slots_needed": "slots_needed", "max_xact_age": "max_xact_age",
-           "decisions_file": "decisions", "fail_on": "fail_on", "only": "checks", "skip": "skip",
-           "connect_timeout": "connect_timeout", "statement_timeout": "statement_timeout",
-           "lock_timeout": "lock_timeout"}
-_CONFIG_FIELDS = {"checks": "checks", **{v: v for v in _FIELDS.values() if v != "checks"}}
+# click parameter -> Options field: a parameter named like a field sets it; these two are renamed.
+# The rest of the parameters (format, outputs, config file) are not options of a run.
+_RENAMED = {"decisions_file": "decisions", "only": "checks"}
+_FIELDS = {**{name: name for name in Options.model_fields if name not in _RENAMED.values()}, **_RENAMED}
+# Config-file keys are the Options fields themselves (waivers are merged as a list, below).
+_CONFIG_FIELDS = [name for name in Options.model_fields if name != "waivers"]
 
 
 def _convert(field: str, value: Any, where: str) -> Any:
@@ -116,16 +120,6 @@ def _convert(field: str, value: Any, where: str) -> Any:
             usage_error(f"--decisions {value}: {exc}")
     if field == "fail_on":
         return FailOn(value) if value in {f.value for f in FailOn} else usage_error(f"{where}: fail_on {value!r}")
-    if field == "profile":
-        try:
-            load_profile(value)
-        except ProfileError as exc:
-            usage_error(f"{where}: {exc}")
-    if field == "provider":
-        from preflight.provider_detection import PROVIDERS
-
-        if value not in PROVIDERS:
-            usage_error(f"{where}: unknown provider {value!r}; one of {', '.join(PROVIDERS)}")
     return value
 
 
@@ -150,8 +144,8 @@ def build_options(ctx: click.Context, config: ConfigFile | None, preset: dict[st
     the config file, and what the user typed. Only values actually given count as explicit."""
     values: dict[str, Any] = dict(preset or {})
     if config is not None:
-        for field, attr in _CONFIG_FIELDS.items():
-            value = getattr(config, attr, None)
+        for field in _CONFIG_FIELDS:
+            value = config.value(field)
             if value is not None:
                 values[field] = _convert(field, value, "config")
         if config.waivers:

@@ -1,0 +1,110 @@
+"""One place per rule: options, report wording, the version table, and an engine that names no check."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import click
+import pytest
+from pydantic import ValidationError
+
+from preflight import Options, run_checks
+from preflight.cli.main import check as check_command
+from preflight.cli.options import default
+from preflight.config import load_config
+from preflight.models import VERDICT_WORDS, Verdict
+from preflight.pg_versions import has_output_plugin_libraries
+from preflight.reports import html, markdown, table
+from preflight.snapshot_io import save_snapshot
+from tests.conftest import run_cli
+from tests.snapshots import make_snapshot
+
+ENGINE = Path(__file__).parent.parent / "preflight"
+
+
+def test_every_options_field_is_a_config_key(tmp_path: Path) -> None:
+    sample = {"dsn": '"host=db"', "schemas": '["a"]', "tables": '["a.b"]', "plugin": '"wal2json"',
+              "slot_name": '"s"', "publication": '"p"', "profile": '"debezium"', "slots_needed": "2",
+              "senders_needed": "2", "checks": '["grants"]', "skip": '["grants"]', "connect_timeout": "3",
+              "statement_timeout": "3", "lock_timeout": "3", "fail_on": '"never"', "role": '"cdc"', "probe": "true",
+              "decisions": '"d.json"', "max_xact_age": "5", "provider": '"rds"'}
+    assert set(sample) == set(Options.model_fields) - {"waivers"}, "a new Options field needs a sample here"
+    path = tmp_path / "pg-preflight.toml"
+    path.write_text("".join(f"{key} = {value}\n" for key, value in sample.items()))
+    config = load_config(path)
+    assert config.value("provider") == "rds" and config.value("senders_needed") == 2
+
+
+def test_provider_in_pyproject_is_used_not_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshot = tmp_path / "snap.json"
+    save_snapshot(snapshot, make_snapshot({"wal_level": "replica"}), "host=db user=cdc", {})
+    (tmp_path / "pyproject.toml").write_text('[tool.pg-preflight]\nprovider = "rds"\n')
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("check", "--from-snapshot", str(snapshot), "--check", "logical_replication", "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["target"]["provider"] == "rds"
+    wal = next(c for c in report["checks"] if c["id"] == "logical_replication")["findings"][0]
+    assert wal["code"] == "wal_level_not_logical" and wal["remediation"]["sql"] == []
+
+
+@pytest.mark.parametrize(("field", "value", "words"), [
+    ("provider", "rdss", "unknown provider 'rdss'"),
+    ("profile", "nonsense", "unknown profile 'nonsense'"),
+])
+def test_options_refuse_unknown_provider_and_profile(field: str, value: str, words: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(words)):
+        Options(**{field: value})
+
+
+def test_cli_defaults_are_the_options_defaults() -> None:
+    checked = 0
+    for param in check_command.params:
+        if isinstance(param, click.Option) and param.name in Options.model_fields and not param.multiple:
+            assert param.default == default(param.name), param.name
+            checked += 1
+    assert checked >= 10
+    assert default("fail_on") == "error" and default("plugin") == "pgoutput"
+
+
+def test_verdict_words_defined_once_for_every_format() -> None:
+    assert set(VERDICT_WORDS) == {v.value for v in Verdict}
+    for module in (markdown, table, html):
+        source = Path(str(module.__file__)).read_text(encoding="utf-8")
+        assert '"NOT READY"' not in source and "VERDICT_WORDS[" in source, module.__name__
+
+
+def test_one_table_of_versions_with_output_plugin_libraries() -> None:
+    assert has_output_plugin_libraries(190000) and has_output_plugin_libraries(180006)
+    assert not has_output_plugin_libraries(180005) and not has_output_plugin_libraries(140023)
+    for version, has_it in ((190000, True), (170010, False), (170011, True)):
+        report = run_checks(make_snapshot(version_num=version), Options(checks=["server_version"]))
+        codes = [f.code for f in report.check("server_version").findings]
+        assert ("output_plugin_allow_list" in codes) is has_it, version
+
+
+def test_the_connection_check_joins_any_selection_and_only_it_runs_without_a_session() -> None:
+    from preflight.facts import ConnectOutcome, Snapshot
+
+    down = Snapshot(connect=ConnectOutcome(ok=False, failure_kind="refused", failure_message="refused"), server=None,
+                    facts={})
+    report = run_checks(down, Options(checks=["slot_capacity"]))
+    assert [c.id for c in report.checks] == ["reachability", "logical_replication", "slot_capacity"]
+    assert [c.status.value for c in report.checks] == ["fail", "skip", "skip"]
+
+
+def test_engine_names_no_check_id() -> None:
+    # Ids that are not also option, fact or field names ("provider", "publication", "server_version" are).
+    ids = ["reachability", "writer_status", "logical_replication", "slot_capacity", "existing_slots", "table_keys",
+           "grants", "long_transactions", "plugin_availability"]
+    pattern = re.compile(r"""["'](?:{})["']""".format("|".join(ids)))
+    folders = [ENGINE] + [p for p in ENGINE.iterdir() if p.is_dir() and p.name not in ("cli", "checks", "reports")]
+    assert ENGINE / "facts" in folders
+    offenders = []
+    for path in sorted(p for folder in folders for p in folder.glob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if pattern.search(line):
+                offenders.append(f"{path.relative_to(ENGINE.parent)}:{number}: {line.strip()}")
+    assert offenders == []
