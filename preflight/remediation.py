@@ -60,6 +60,8 @@ _REPLICATION_GRANTORS: dict[str, str] = {
                   "--provider NAME for its exact fix)",
 }
 _NO_REPLICATION = {"heroku"}  # the provider offers no replication to external consumers
+# A provider's replication role -> a provider using it (the plain service when several share it: RDS).
+_GROUP_OWNERS = {p.replication_role: p.name for p in PROVIDERS.values() if p.replication_role}
 
 
 RELOAD = "SELECT pg_catalog.pg_reload_conf();"
@@ -83,8 +85,7 @@ def alter_system(name: str, value: str | int | Sequence[str]) -> str:
         sql.Identifier(name), sql.SQL(", ").join(sql.Literal(str(v)) for v in values)))
 
 
-def change_setting(provider: Provider, name: str, value: str | int | Sequence[str], setting: Setting | None,
-                   why: str = "") -> Remediation:
+def change_setting(provider: Provider, name: str, value: str | int | Sequence[str], setting: Setting | None) -> Remediation:
     """The fix that sets ``name`` to ``value`` on this provider, applied by reload or restart as it needs."""
     restart = needs_restart(setting)
     shown = value if isinstance(value, str | int) else ", ".join(value)
@@ -92,12 +93,11 @@ def change_setting(provider: Provider, name: str, value: str | int | Sequence[st
         statements = [alter_system(name, value)] + ([] if restart else [RELOAD])
         steps = [f"Run as {SUPERUSER}."]
         if restart:
-            steps.append(f"Restart PostgreSQL: {name} changes only at server start{why}.")
+            steps.append(f"Restart PostgreSQL: {name} changes only at server start.")
         return Remediation(sql=statements, steps=steps, requires_restart=restart)
     place = _SETTING_PLACES.get(provider.name, _CONSOLE)
     apply = place.restart if restart else place.reload
-    step = (f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}; "
-            f"{apply}{why}.")
+    step = f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}; {apply}."
     return Remediation(steps=[step, f"Self-managed equivalent (not runnable here): {alter_system(name, value)}"],
                        requires_restart=restart)
 
@@ -115,7 +115,7 @@ def setting_instructions(provider: Provider, name: str, value: str, setting: Set
     """The change as one instruction, for a value the DBA must choose first (``value`` is a placeholder)."""
     if provider.alter_system:
         applied = "then restart PostgreSQL" if needs_restart(setting) else "a reload is enough"
-        return f"ALTER SYSTEM SET {name} = '{value}'; SELECT pg_catalog.pg_reload_conf();  ({applied})"
+        return f"{alter_system(name, value)} {RELOAD}  ({applied})"
     return change_setting(provider, name, value, setting).steps[0]
 
 
@@ -150,9 +150,6 @@ def grant_replication(provider: Provider, role: str, server_roles: Sequence[str]
     statement = render(sql.SQL("ALTER ROLE {} WITH REPLICATION;").format(sql.Identifier(role)))
     return Remediation(sql=[statement], steps=[f"Run as {grantor}, on the primary ({provider.title})."])
 
-
-# A provider's replication role -> a provider using it (the plain service when several share it: RDS).
-_GROUP_OWNERS = {p.replication_role: p.name for p in PROVIDERS.values() if p.replication_role}
 
 # The shape ``alter_system`` writes: a quoted name, then literals. Used to merge a script's settings.
 _ALTER_SYSTEM = re.compile(r'ALTER SYSTEM SET "((?:[^"]|"")+)" = (.*);\Z', re.DOTALL)

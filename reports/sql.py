@@ -58,6 +58,7 @@ class _Script:
         if statement in self.seen:
             return ["-- (statement already listed above)"]
         self.seen.add(statement)
+        self.reload_due |= statement.lstrip().upper().startswith("ALTER SYSTEM")  # written some other way
         return [statement]
 
 

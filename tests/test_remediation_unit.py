@@ -136,3 +136,13 @@ def test_the_reload_or_restart_follows_pg_settings_context_in_the_checks() -> No
     slots = run({"max_replication_slots": "0"}).check("logical_replication").findings[0]
     assert slots.remediation.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '10';"]
     assert slots.remediation.requires_restart
+
+
+def test_a_plugin_alter_system_written_its_own_way_still_gets_its_reload() -> None:
+    report = _report(
+        Remediation(sql=["ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';", RELOAD]),
+        Remediation(sql=["ALTER SYSTEM SET work_mem = '64MB';", RELOAD]),
+        Remediation(sql=[RELOAD]),
+    )
+    assert statements(remediation_lines(report)) == [
+        "ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';", RELOAD, "ALTER SYSTEM SET work_mem = '64MB';", RELOAD]
