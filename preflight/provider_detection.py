@@ -1,17 +1,12 @@
-"""Managed-service providers: detection from read-only signals, and what each implies for the fixes.
+"""Managed-service providers: what each is, and its detection from read-only signals.
 
-On RDS, Cloud SQL, Azure and AlloyDB the fix for wal_level is a provider setting plus a restart,
-never ALTER SYSTEM; replication is granted by a provider role on RDS/Aurora.
+How each one changes settings and grants replication is ``preflight.remediation``'s job.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-
-from psycopg import sql
-
-from preflight.sqltext import render
 
 SELF_MANAGED = "self-managed"
 
@@ -21,50 +16,30 @@ class Provider:
     name: str
     title: str
     alter_system: bool  # can ALTER SYSTEM be used to change server settings?
-    enable_logical: list[str]  # manual steps to get wal_level=logical
     notes: list[str] = field(default_factory=list)
     replication_role: str | None = None  # a role to GRANT instead of ALTER ROLE ... REPLICATION
-
-    def grant_replication(self, role: str) -> str:
-        if self.replication_role:
-            return render(sql.SQL("GRANT {} TO {};").format(sql.Identifier(self.replication_role), sql.Identifier(role)))
-        return render(sql.SQL("ALTER ROLE {} WITH REPLICATION;").format(sql.Identifier(role)))
 
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in [
     Provider("aurora", "Amazon Aurora PostgreSQL", False,
-             ["In the DB cluster parameter group set rds.logical_replication = 1, then reboot the writer instance."],
              ["Aurora reader endpoints never support logical decoding: use the cluster (writer) endpoint.",
               "Slot names starting with 'rds' are reserved."], "rds_replication"),
     Provider("rds", "Amazon RDS for PostgreSQL", False,
-             ["In the DB parameter group set rds.logical_replication = 1, then reboot the instance."],
              ["Slot names starting with 'rds' are reserved.",
               "RDS Proxy cannot carry replication connections: use the instance endpoint."], "rds_replication"),
     Provider("cloudsql", "Google Cloud SQL for PostgreSQL", False,
-             ["Set the database flag cloudsql.logical_decoding = on (gcloud sql instances patch --database-flags), "
-              "which restarts the instance."],
              ["ALTER ROLE ... WITH REPLICATION is run by a cloudsqlsuperuser member."]),
-    Provider("alloydb", "Google AlloyDB", False,
-             ["Set the flag alloydb.logical_decoding = on on the primary instance, which restarts it."]),
+    Provider("alloydb", "Google AlloyDB", False),
     Provider("azure", "Azure Database for PostgreSQL (Flexible Server)", False,
-             ["Set the server parameter wal_level = logical (portal or az postgres flexible-server parameter set), "
-              "then restart the server."],
              ["max_slot_wal_keep_size is fixed at -1 on Flexible Server: watch slot lag yourself."]),
     Provider("supabase", "Supabase", False,
-             ["Logical replication is on by default; connect to the direct database endpoint, not the pooler."],
              ["Use the direct connection (port 5432 of db.<ref>.supabase.co), not Supavisor."]),
-    Provider("neon", "Neon", False,
-             ["Enable logical replication in the Neon console (Project settings > Beta). It cannot be turned off "
-              "again and restarts the computes."],
-             ["Use the direct endpoint, not the -pooler host."]),
-    Provider("crunchy", "Crunchy Bridge", False, ["Logical replication is on by default."]),
-    Provider("heroku", "Heroku Postgres", False,
-             ["Heroku Postgres does not offer logical replication to external consumers."],
-             ["Logical replication is not offered on Heroku Postgres."]),
+    Provider("neon", "Neon", False, ["Use the direct endpoint, not the -pooler host."]),
+    Provider("crunchy", "Crunchy Bridge", False),
+    Provider("heroku", "Heroku Postgres", False, ["Logical replication is not offered on Heroku Postgres."]),
     Provider("aiven", "Aiven for PostgreSQL", False,
-             ["wal_level is logical on Aiven; publications for non-superusers go through aiven_extras."],
              ["avnadmin has the REPLICATION attribute; aiven_extras provides publication helpers."]),
-    Provider(SELF_MANAGED, "self-managed PostgreSQL", True, []),
+    Provider(SELF_MANAGED, "self-managed PostgreSQL", True),
 ]}
 
 

@@ -42,6 +42,22 @@ _SETTING_PLACES: dict[str, SettingPlace] = {
     "azure": SettingPlace("set the server parameter {name} = {value} (portal, or az postgres flexible-server "
                           "parameter set --name {name} --value {value})", "restart the server"),
 }
+# wal_level = logical, where the provider has its own switch for it (the rest: the wal_level setting itself).
+_ENABLE_LOGICAL: dict[str, list[str]] = {
+    "aurora": ["In the DB cluster parameter group set rds.logical_replication = 1, then reboot the writer instance."],
+    "rds": ["In the DB parameter group set rds.logical_replication = 1, then reboot the instance."],
+    "cloudsql": ["Set the database flag cloudsql.logical_decoding = on (gcloud sql instances patch --database-flags), "
+                 "which restarts the instance."],
+    "alloydb": ["Set the flag alloydb.logical_decoding = on on the primary instance, which restarts it."],
+    "azure": ["Set the server parameter wal_level = logical (portal or az postgres flexible-server parameter set), "
+              "then restart the server."],
+    "supabase": ["Logical replication is on by default; connect to the direct database endpoint, not the pooler."],
+    "neon": ["Enable logical replication in the Neon console (Project settings > Beta). It cannot be turned off "
+             "again and restarts the computes."],
+    "crunchy": ["Logical replication is on by default."],
+    "heroku": ["Heroku Postgres does not offer logical replication to external consumers."],
+    "aiven": ["wal_level is logical on Aiven; publications for non-superusers go through aiven_extras."],
+}
 _CONSOLE = SettingPlace("change {name} to {value} in the provider's console (or ask its support)",
                         "the provider restarts the server")
 
@@ -126,8 +142,8 @@ def raise_setting(provider: Provider, setting: Setting, wanted: int) -> Remediat
 
 def enable_logical_decoding(provider: Provider, setting: Setting | None) -> Remediation:
     """wal_level = logical: the provider's own switch where it has one, else the setting itself."""
-    if provider.enable_logical:
-        return Remediation(steps=list(provider.enable_logical), requires_restart=True)
+    if provider.name in _ENABLE_LOGICAL:
+        return Remediation(steps=list(_ENABLE_LOGICAL[provider.name]), requires_restart=True)
     return change_setting(provider, "wal_level", "logical", setting)
 
 
