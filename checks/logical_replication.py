@@ -31,7 +31,8 @@ class LogicalReplication(Check):
         "Logical decoding needs wal_level=logical, at least one replication slot and one walsender; "
         "these change only at a server restart, so they must be right before the migration window."
     )
-    remediation = "ALTER SYSTEM SET the setting (never lowering a larger value), then restart the server."
+    remediation = ("Raise the setting, never lowering a larger value (ALTER SYSTEM on a self-managed server, the "
+                   "provider's parameter group or flag on a managed one), then reload or restart as it requires.")
     provider: Provider
     profile: Profile
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from preflight import Options, run_preflight
 from preflight.models import CheckStatus
 from preflight.reports.sql import render
-from tests.servers import Server
+from tests.servers import CDC_USER, Server, add_cdc_role
 
 
 def test_exhausted_slots_script_applied_as_printed_fixes_slots_and_senders(servers: Callable[..., Server]) -> None:
@@ -26,3 +26,25 @@ def test_exhausted_slots_script_applied_as_printed_fixes_slots_and_senders(serve
     assert server.execute("SELECT setting FROM pg_catalog.pg_settings WHERE name = 'max_replication_slots'") == [("10",)]
     server.execute("SELECT pg_catalog.pg_create_logical_replication_slot('after_fix', 'pgoutput')",
                    "SELECT pg_catalog.pg_drop_replication_slot('after_fix')")
+
+
+def test_on_a_fake_rds_the_fixes_are_parameter_group_steps_and_the_rds_replication_grant(
+        servers: Callable[..., Server]) -> None:
+    server = servers(max_replication_slots="1")
+    server.execute("CREATE ROLE rds_superuser", "CREATE ROLE rds_replication",
+                   "SELECT pg_catalog.pg_create_physical_replication_slot('ha_one')")
+    add_cdc_role(server, replication=False)
+    options = Options(dsn=server.dsn(), role=CDC_USER, checks=["slot_capacity", "grants"])
+    before = run_preflight(options)
+    assert before.target.provider == "rds"
+    printed = [s for c in before.checks for f in c.findings for s in f.remediation.sql]
+    assert not [s for s in printed if "ALTER SYSTEM" in s or "pg_reload_conf" in s], printed
+    slots = before.check("slot_capacity").findings[0]
+    assert slots.code == "no_free_slot"
+    assert "DB parameter group set max_replication_slots = 2" in " ".join(slots.remediation.steps)
+    grant = next(f for f in before.check("grants").findings if f.code == "no_replication")
+    assert grant.remediation.sql == [f'GRANT "rds_replication" TO "{CDC_USER}";']
+    assert "rds_superuser" in grant.remediation.steps[0]
+    server.execute(*[line for line in render(before).splitlines() if line and not line.startswith("--")])
+    after = run_preflight(options)
+    assert "no_replication" not in [f.code for f in after.check("grants").findings]

@@ -146,3 +146,32 @@ def test_a_plugin_alter_system_written_its_own_way_still_gets_its_reload() -> No
     )
     assert statements(remediation_lines(report)) == [
         "ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';", RELOAD, "ALTER SYSTEM SET work_mem = '64MB';", RELOAD]
+
+
+@pytest.mark.parametrize(("provider", "fixed_by_sql"), [(SELF_MANAGED, True), ("rds", False), ("azure", False)])
+def test_connection_headroom_fix_follows_the_provider(provider: str, fixed_by_sql: bool) -> None:
+    from preflight.checks.grants_headroom import server_headroom
+
+    role = {"rolname": "cdc", "rolsuper": False, "client_backends": 11, "hidden_sessions": 0, "checker_sees_all": True,
+            "memberships": {}}
+    settings = {"max_connections": Setting(name="max_connections", setting="10", vartype="integer",
+                                           context="postmaster")}
+    findings, _ = server_headroom(role, settings, 150000, PROVIDERS[provider])
+    fix = findings[0].remediation
+    assert findings[0].code == "no_connection_headroom" and fix.requires_restart
+    if fixed_by_sql:
+        assert fix.sql == ["ALTER SYSTEM SET \"max_connections\" = '15';"]
+    else:
+        assert fix.sql == [] and "max_connections = 15" in " ".join(fix.steps)
+
+
+def test_standby_feedback_fix_on_a_managed_standby_is_not_alter_system() -> None:
+    snap = make_snapshot({"hot_standby_feedback": {"value": "off", "vartype": "bool"}}, version_num=160000,
+                         server={"in_recovery": True}, provider_signals={"roles": ["azure_pg_admin"]})
+    result = run_checks(snap, Options(profile="generic")).check("writer_status")
+    fix = next(f for f in result.findings if f.code == "hot_standby_feedback_off").remediation
+    assert fix.sql == [] and "server parameter hot_standby_feedback = on" in fix.steps[0]
+    local = run_checks(make_snapshot({"hot_standby_feedback": {"value": "off", "vartype": "bool"}}, version_num=160000,
+                                     server={"in_recovery": True}), Options()).check("writer_status")
+    assert next(f for f in local.findings if f.code == "hot_standby_feedback_off").remediation.sql == [
+        "ALTER SYSTEM SET \"hot_standby_feedback\" = 'on';", RELOAD]
