@@ -40,11 +40,10 @@ def parse_list(value: str) -> list[str]:
     return [part.strip().strip('"') for part in value.split(",") if part.strip()]
 
 
-def allowlist_fix(provider: Provider, support: dict[str, Any], plugin: str) -> Remediation:
+def allowlist_fix(provider: Provider, current: str, context: str | None, plugin: str) -> Remediation:
     """Add ``plugin`` to the allow-list, keeping every existing entry (one literal per entry: a single
     'a, b' literal would be stored as ONE quoted entry for a list GUC)."""
-    current = str(support.get("output_plugin_libraries") or "")
-    setting = Setting(name=ALLOWLIST, setting=current, context=support.get("allowlist_context") or "")
+    setting = Setting(name=ALLOWLIST, setting=current, context=context or "")
     return change_setting(provider, ALLOWLIST, [*parse_list(current), plugin], setting)
 
 
@@ -97,7 +96,7 @@ class PluginAvailability(Check):
                 message=f"{ALLOWLIST} = '{current}' does not include '{plugin}': creating a slot with it fails "
                         f"(SQLSTATE 42501, library \"{plugin}\" may not be used as an output plugin), even for "
                         "superusers and even when the library is installed.",
-                remediation=allowlist_fix(ctx.provider, support, plugin),
+                remediation=allowlist_fix(ctx.provider, current, support.get("allowlist_context"), plugin),
             )], f"not in {ALLOWLIST}"
         if support["can_read_settings"] or not has_output_plugin_libraries(version):
             return [], f"no {ALLOWLIST} on this server version"
@@ -133,7 +132,8 @@ class PluginAvailability(Check):
             return [Finding(code="plugin_not_allowed_probe", severity=Severity.ERROR, object=ALLOWLIST,
                             observed=current or "refused", expected=f"includes {plugin}",
                             message=f"The probe was refused with SQLSTATE 42501 ({detail}). {probe.get('hint') or ''}".strip(),
-                            remediation=allowlist_fix(provider, support, plugin) if current else Remediation(
+                            remediation=allowlist_fix(provider, current, support.get("allowlist_context"), plugin)
+                            if current else Remediation(
                                 steps=[f"Add '{plugin}' to {ALLOWLIST} (keeping its current "
                                        "entries: SHOW output_plugin_libraries as a superuser), then reload."]))]
         if kind == "timeout":

@@ -52,7 +52,7 @@ class WriterStatus(Check):
         if default_ro:
             setting = ctx.setting("default_transaction_read_only")
             source = setting.source if setting else "unknown"
-            fix = _read_write_fix(source, server["database"], server["role"], ctx.provider, setting)
+            statements = _read_write_sql(source, server["database"], server["role"])
             findings.append(Finding(
                 code="default_read_only",
                 severity=Severity.WARNING,
@@ -64,7 +64,7 @@ class WriterStatus(Check):
                 object="default_transaction_read_only",
                 observed="on",
                 expected="off",
-                remediation=fix,
+                remediation=_read_write_fix(statements, source, ctx.provider, setting),
             ))
         state = "read-only by default" if default_ro else "read-write"
         return Outcome(findings, f"primary (writer), {state}")
@@ -93,13 +93,18 @@ class WriterStatus(Check):
         return Outcome(findings, "standby (16+): logical decoding possible with care")
 
 
-def _read_write_fix(source: str, database: str, role: str, provider: Provider, setting: Setting | None) -> Remediation:
+def _read_write_sql(source: str, database: str, role: str) -> list[str]:
     if source == "database":
-        return Remediation(sql=[render(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(
-            sql.Identifier(database)))])
+        return [render(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(sql.Identifier(database)))]
     if source in ("user", "database user"):
-        return Remediation(sql=[render(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(
-            sql.Identifier(role)))])
+        return [render(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(sql.Identifier(role)))]
+    return []
+
+
+def _read_write_fix(statements: list[str], source: str, provider: Provider, setting: Setting | None) -> Remediation:
+    """The database's or role's own setting, else the server setting the provider's way."""
+    if statements:
+        return Remediation(sql=statements)
     if source == "configuration file":
         return change_setting(provider, "default_transaction_read_only", "off", setting)
     return Remediation(steps=["Turn default_transaction_read_only off where it is set (configuration file or "
