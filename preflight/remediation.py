@@ -21,7 +21,7 @@ from preflight.sqltext import render
 
 # pg_settings.context values whose changes apply at a reload (for new sessions at least).
 RELOADABLE = frozenset({"sighup", "superuser", "user", "backend", "superuser-backend"})
-SUPERUSER = "a superuser (or, 15+, a role granted ALTER SYSTEM on the parameter)"
+SUPERUSER = "a superuser (or, 15+, a role granted ALTER SYSTEM on the parameter)"  # who may run ALTER SYSTEM
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,7 @@ _GROUP_OWNERS = {p.replication_role: p.name for p in PROVIDERS.values() if p.rep
 
 
 RELOAD = "SELECT pg_catalog.pg_reload_conf();"
+_EQUIVALENT = " Self-managed equivalent (not runnable here): "  # ends a provider's step: the change, parsable
 
 
 def raise_to(setting: Setting | None, wanted: int) -> int:
@@ -107,15 +108,13 @@ def change_setting(provider: Provider, name: str, value: str | int | Sequence[st
     shown = value if isinstance(value, str | int) else ", ".join(value)
     if provider.alter_system:
         statements = [alter_system(name, value)] + ([] if restart else [RELOAD])
-        steps = [f"Run as {SUPERUSER}."]
-        if restart:
-            steps.append(f"Restart PostgreSQL: {name} changes only at server start.")
+        steps = [f"Restart PostgreSQL: {name} changes only at server start."] if restart else []
         return Remediation(sql=statements, steps=steps, requires_restart=restart)
     place = _SETTING_PLACES.get(provider.name, _CONSOLE)
     apply = place.restart if restart else place.reload
-    step = f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}; {apply}."
-    return Remediation(steps=[step, f"Self-managed equivalent (not runnable here): {alter_system(name, value)}"],
-                       requires_restart=restart)
+    step = (f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}; {apply}."
+            f"{_EQUIVALENT}{alter_system(name, value)}")
+    return Remediation(steps=[step], requires_restart=restart)
 
 
 def revert_pending(provider: Provider, name: str, value: str, setting: Setting | None) -> Remediation:
@@ -173,7 +172,10 @@ _INTEGER_LITERAL = re.compile(r"'(-?\d+)'\Z")
 
 
 def parse_alter_system(statement: str) -> tuple[str, int | None] | None:
-    """(setting name, integer value or None) of a statement ``alter_system`` wrote; None for any other."""
+    """(setting name, integer value or None) of a statement ``alter_system`` wrote, or of a provider's
+    step ``change_setting`` wrote (it ends with the equivalent statement); None for any other text."""
+    if _EQUIVALENT in statement:
+        statement = statement.rsplit(_EQUIVALENT, 1)[1]
     match = _ALTER_SYSTEM.match(statement)
     if match is None:
         return None

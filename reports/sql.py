@@ -6,6 +6,8 @@ anything by accident; a reviewer uncomments what they mean to run.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from preflight.models import CheckResult, Finding, Report
 from preflight.remediation import RELOAD, parse_alter_system
 
@@ -20,23 +22,28 @@ class _Script:
 
     A setting several findings change is set once, where it first appears, to the largest value any
     of them needs (each check raises from the current value, but two checks can still disagree: the
-    later, lower one would win when pasted). A reload follows every batch of reloadable changes.
+    later, lower one would win when pasted). The same holds for a managed service's setting steps.
+    A reload follows every batch of reloadable changes.
     """
 
     def __init__(self, report: Report) -> None:
         self.seen: set[str] = set()
         self.settings_done: set[str] = set()
-        self.largest: dict[str, str] = {}
         self.reload_due = False
-        values: dict[str, int] = {}
-        for result in report.checks:
-            for finding in result.findings:
-                for statement in [] if finding.remediation.destructive else finding.remediation.sql:
-                    name, value = parse_alter_system(statement) or ("", None)
-                    if value is None:
-                        continue
-                    if name not in values or value > values[name]:
-                        values[name], self.largest[name] = value, statement
+        remediations = [f.remediation for result in report.checks for f in result.findings]
+        self.largest = _largest(s for rem in remediations if not rem.destructive for s in rem.sql)
+        self.largest_step = _largest(s for rem in remediations for s in rem.steps if _is_setting_step(s))
+
+    def step(self, step: str) -> list[str]:
+        """A manual step; a provider's setting change is merged like a statement (one per setting, largest)."""
+        parsed = parse_alter_system(step) if _is_setting_step(step) else None
+        if parsed is None:
+            return comment(step, "-- step: ")
+        name = parsed[0]
+        if name in self.settings_done:
+            return comment(f"({name} is changed above, to the largest value any finding needs)")
+        self.settings_done.add(name)
+        return comment(self.largest_step.get(name, step), "-- step: ")
 
     def statement(self, statement: str) -> list[str]:
         if statement == RELOAD:
@@ -60,6 +67,22 @@ class _Script:
         self.seen.add(statement)
         self.reload_due |= statement.lstrip().upper().startswith("ALTER SYSTEM")  # written some other way
         return [statement]
+
+
+def _is_setting_step(step: str) -> bool:
+    """A provider's setting change (it ends with the equivalent statement), not a statement itself."""
+    return not step.startswith("ALTER SYSTEM") and parse_alter_system(step) is not None
+
+
+def _largest(texts: Iterable[str]) -> dict[str, str]:
+    """Per setting, the text (statement or step) setting the largest integer value."""
+    values: dict[str, int] = {}
+    largest: dict[str, str] = {}
+    for text in texts:
+        name, value = parse_alter_system(text) or ("", None)
+        if value is not None and (name not in values or value > values[name]):
+            values[name], largest[name] = value, text
+    return largest
 
 
 def remediation_lines(report: Report) -> list[str]:
@@ -103,7 +126,7 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
         else:
             out += script.statement(statement)
     for step in rem.steps:
-        out += comment(step, "-- step: ")
+        out += script.step(step)
     return out
 
 

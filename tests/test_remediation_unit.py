@@ -175,3 +175,16 @@ def test_standby_feedback_fix_on_a_managed_standby_is_not_alter_system() -> None
                                      server={"in_recovery": True}), Options()).check("writer_status")
     assert next(f for f in local.findings if f.code == "hot_standby_feedback_off").remediation.sql == [
         "ALTER SYSTEM SET \"hot_standby_feedback\" = 'on';", RELOAD]
+
+
+def test_on_a_managed_service_each_setting_step_appears_once_with_the_largest_value() -> None:
+    snap = make_snapshot({"max_replication_slots": "0", "max_wal_senders": "0"}, provider_signals=RDS_SIGNALS)
+    report = run_checks(snap, Options())
+    per_check = [s for c in report.checks for f in c.findings for s in f.remediation.steps
+                 if "set max_replication_slots" in s]
+    assert len(per_check) == 2 and len(set(per_check)) == 2, "two checks disagree: the script must merge them"
+    lines = remediation_lines(report)
+    changes = [line for line in lines if "set max_replication_slots" in line]
+    assert len(changes) == 1 and "max_replication_slots = 10;" in changes[0], changes
+    assert "-- (max_replication_slots is changed above, to the largest value any finding needs)" in lines
+    assert not statements(lines)
