@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from preflight import runner
-from preflight.connection import APPLICATION_NAME, Dsn, parse_dsn
+from preflight.connection import APPLICATION_NAME, Dsn, open_session, parse_dsn
 from preflight.facts import FACTS, FactContext, ProbeFact
 from preflight.facts.replication_probe import REPLICATION_PROBE
 from preflight.options import Options
@@ -58,9 +58,8 @@ def test_the_proof_connects_before_the_catalog_session_does(logical_server: Serv
 
     def open_session_after_the_probe(dsn: Dsn, *timeouts: float) -> psycopg.Connection[Any]:
         seen["probe started first"] = probe_started.wait(WAIT_S)
-        return real_open_session(dsn, *timeouts)
+        return open_session(dsn, *timeouts)
 
-    real_open_session = runner.open_session
     monkeypatch.setitem(FACTS, "replication_probe", ProbeFact("replication_probe", "test", run_probe))
     monkeypatch.setattr(runner, "open_session", open_session_after_the_probe)
     snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), {"server", "replication_probe"})
