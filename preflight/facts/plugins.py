@@ -12,7 +12,7 @@ from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
 
-# First minor of each major known to have output_plugin_libraries (REFERENCE §1, observed).
+# First minor of each major known to have output_plugin_libraries (observed: docs/field-notes.md).
 ALLOWLIST_SINCE = {15: 150019, 16: 160015, 17: 170011, 18: 180006}
 
 

@@ -21,7 +21,8 @@ from preflight.facts.base import (
     SqlFact,
 )
 
-# Roles that grant replication on managed services while rolreplication reads false (REFERENCE §4, §10).
+# Roles that grant replication on managed services while rolreplication reads false (RDS/Aurora's
+# rds_replication; docs/field-notes.md).
 PROVIDER_REPLICATION_ROLES = ["rds_replication"]
 
 
