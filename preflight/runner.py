@@ -57,7 +57,7 @@ def take_snapshot(dsn: Dsn, options: Options, fact_names: set[str]) -> Snapshot:
         conn = open_session(dsn, options.connect_timeout, options.statement_timeout, options.lock_timeout)
     except (psycopg.Error, OSError) as exc:
         failure = classify(exc, secrets)
-        alongside.finish()  # no catalog, no report of the probe: only its connection is closed
+        alongside.finish()  # wait for the proof to close its connection; without a session it is not reported
         return Snapshot(connect=ConnectOutcome(ok=False, failure_kind=failure.kind, failure_message=failure.message,
                                                advice=failure.advice, detail=failure.detail))
     latency = (time.perf_counter() - started) * 1000
