@@ -1,4 +1,5 @@
-"""Replica-identity decisions: the seed API's ``{"decisions": {"schema.table": VALUE}}`` file.
+"""Replica-identity decisions: a ``{"decisions": {"schema.table": VALUE}}`` file, the shape hosted CDC
+connector APIs take them in (docs/architecture.md, "Inputs").
 
 Loading is strict (a typo in a decision file must not silently leave a table undecided): every
 problem raises ``DecisionsError`` with one line naming the reason. Keys use the one name syntax

@@ -1,21 +1,14 @@
-"""Fleet audits: many servers checked concurrently, one summary row each, one report file each.
-
-Each server gets its own session and timeouts, so one that hangs or refuses never stalls the rest.
-"""
+"""Fleet audits: the DSN file and the summary row of each server (the run itself is ``cli.fleet``)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.connection import DsnError, parse_dsn
 from preflight.files import read_text
 from preflight.models import CheckStatus, Report
-from preflight.options import Options
-from preflight.runner import run_preflight
 
 _NAME = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*)=(postgres(?:ql)?://.*)$")
 
@@ -63,20 +56,6 @@ def parse_dsn_file(path: Path) -> list[FleetEntry]:
     if not entries:
         raise FleetFileError(f"{path}: no DSN in the file")
     return entries
-
-
-def run_fleet(entries: list[FleetEntry], options: Options, jobs: int,
-              on_done: Callable[[FleetEntry, Report], None] | None = None) -> list[tuple[FleetEntry, Report]]:
-    """Check every server with at most ``jobs`` at once; results in the file's order."""
-    results: dict[str, Report] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="pg-preflight") as pool:
-        futures = {pool.submit(run_preflight, options.model_copy(update={"dsn": e.dsn})): e for e in entries}
-        for future in as_completed(futures):
-            entry = futures[future]
-            results[entry.name] = future.result()
-            if on_done:
-                on_done(entry, results[entry.name])
-    return [(e, results[e.name]) for e in entries]
 
 
 def summary_row(entry: FleetEntry, report: Report) -> list[str]:

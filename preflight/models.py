@@ -55,7 +55,7 @@ class FailOn(str, Enum):
 
 
 class ExitCode(IntEnum):
-    """Process exit codes, as DESIGN.md states them."""
+    """Process exit codes (docs/json-contract.md): 0 ok, 1 a finding reached --fail-on, 2 usage, 3 a check errored."""
 
     OK = 0
     FINDINGS = 1

@@ -1,4 +1,4 @@
-"""The one name syntax for objects: ``schema.table`` (DESIGN.md).
+"""The one name syntax for objects: ``schema.table`` (docs/json-contract.md, "Names").
 
 A part that contains a dot or a double quote is written as an SQL quoted identifier
 (``"my.schema"."t"``, ``""`` for a quote); any other part is the raw name, case and all.

@@ -1,7 +1,7 @@
 """Profiles: what "ready" means for a given consumer. Data, not code: consumers disagree on thresholds,
 so every finding that applies one says which profile demanded it.
 
-Built in: ``generic`` (the default), ``ardent`` (the seed product's published minimums), ``debezium``,
+Built in: ``generic`` (the default), ``ardent`` (the minimums a hosted CDC product, Ardent, publishes), ``debezium``,
 ``aws-dms``. A user's own profile is a TOML file with the same keys (``--profile path/to/profile.toml``).
 """
 
@@ -43,7 +43,7 @@ class Profile(BaseModel):
 
 BUILTIN: dict[str, Profile] = {p.name: p for p in [
     Profile(name="generic", description="Any logical replication consumer: pgoutput, one free slot and walsender."),
-    Profile(name="ardent", description="The seed CDC product's published minimums.", min_version_num=130000,
+    Profile(name="ardent", description="A hosted CDC product's published minimums: 13+, TLS, wal2json, 10 slots and senders.", min_version_num=130000,
             plugin="wal2json", min_max_replication_slots=10, min_max_wal_senders=10, writer_required=True,
             ssl_required=True),
     Profile(name="debezium", description="Debezium's PostgreSQL connector (pgoutput).", min_version_num=100000,

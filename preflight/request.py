@@ -1,4 +1,4 @@
-"""``--request FILE``: the seed API's preflight body, for teams that already produce it.
+"""``--request FILE``: a hosted CDC connector API's preflight request body, for teams that already produce it.
 
 ``{"org_id": "...", "service_name": "postgresql", "connection_details": {"url": "postgresql://..."},
 "selected_schemas": ["public", "billing"]}``

@@ -10,7 +10,8 @@ import psycopg
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
-from preflight.facts import FACTS, ConnectOutcome, FactContext, FactUnavailable, ServerInfo, Snapshot
+from preflight.facts import FACTS, ConnectOutcome, FactContext, FactUnavailable, ProbeFact, ServerInfo, Snapshot
+from preflight.facts.alongside import ProbesAlongside
 from preflight.facts.gather import gather
 from preflight.models import (
     CheckResult,
@@ -44,13 +45,19 @@ def selected_checks(options: Options) -> tuple[list[type[Check]], list[BrokenPlu
 
 
 def take_snapshot(dsn: Dsn, options: Options, fact_names: set[str]) -> Snapshot:
-    """Connect (timed, classified), then gather the named facts in one pipeline. Never raises for I/O."""
+    """Connect (timed, classified), then gather the named facts in one pipeline. Never raises for I/O.
+
+    The replication-path proof connects on its own thread meanwhile (see ``facts.alongside``).
+    """
     secrets = dsn.secrets()
+    to_read = [FACTS[name] for name in sorted(fact_names)]
+    alongside = ProbesAlongside([f for f in to_read if isinstance(f, ProbeFact)], dsn, options).start()
     started = time.perf_counter()
     try:
         conn = open_session(dsn, options.connect_timeout, options.statement_timeout, options.lock_timeout)
     except (psycopg.Error, OSError) as exc:
         failure = classify(exc, secrets)
+        alongside.finish()  # wait for the proof to close its connection; without a session it is not reported
         return Snapshot(connect=ConnectOutcome(ok=False, failure_kind=failure.kind, failure_message=failure.message,
                                                advice=failure.advice, detail=failure.detail))
     latency = (time.perf_counter() - started) * 1000
@@ -61,10 +68,13 @@ def take_snapshot(dsn: Dsn, options: Options, fact_names: set[str]) -> Snapshot:
             host=info.host, port=int(info.port) if info.port else None, dbname=info.dbname, user=info.user,
             ssl=bool(info.pgconn.ssl_in_use),
         )
-        to_read = [FACTS[name] for name in sorted(fact_names)]
-        facts, failures = gather(conn, to_read, FactContext(server.version_num, options), secrets)
+        here = [f for f in to_read if f.name not in alongside.names]
+        facts, failures = gather(conn, here, FactContext(server.version_num, options), secrets)
     finally:
         conn.close()
+    more, more_failures = alongside.finish()
+    facts.update(more)
+    failures.update(more_failures)
     return Snapshot(connect=ConnectOutcome(ok=True, latency_ms=round(latency, 1)), server=server, facts=facts,
                     failures=failures)
 

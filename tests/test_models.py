@@ -1,4 +1,4 @@
-"""Verdict and exit codes exactly as DESIGN.md states them."""
+"""Verdict and exit codes exactly as docs/json-contract.md states them."""
 
 from __future__ import annotations
 

@@ -1,8 +1,13 @@
-"""``pg-preflight fleet``: many servers at once."""
+"""``pg-preflight fleet``: many servers at once.
+
+Each server gets its own session and timeouts, so one that hangs or refuses never stalls the rest.
+"""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import click
@@ -19,10 +24,12 @@ from preflight.cli.options import (
     session_options,
 )
 from preflight.connection import parse_dsn, scrub
-from preflight.fleet import FleetEntry, FleetFileError, parse_dsn_file, run_fleet, summary_row
+from preflight.fleet import FleetEntry, FleetFileError, parse_dsn_file, summary_row
 from preflight.models import ExitCode, Report, exit_code
+from preflight.options import Options
 from preflight.registry import RegistryError, all_checks, select
 from preflight.reports import FORMATS
+from preflight.runner import run_preflight
 
 
 @click.command(context_settings=CONTEXT)
@@ -77,3 +84,17 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
     ready = sum(1 for _, r in results if r.status.value == "ready")
     click.echo(f"\n{ready}/{len(results)} servers ready", err=True)
     sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 2, ExitCode.INCOMPLETE: 1, ExitCode.OK: 0}.get(c, 0)))
+
+
+def run_fleet(entries: list[FleetEntry], options: Options, jobs: int,
+              on_done: Callable[[FleetEntry, Report], None] | None = None) -> list[tuple[FleetEntry, Report]]:
+    """Check every server with at most ``jobs`` at once; results in the file's order."""
+    results: dict[str, Report] = {}
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="pg-preflight") as pool:
+        futures = {pool.submit(run_preflight, options.model_copy(update={"dsn": e.dsn})): e for e in entries}
+        for future in as_completed(futures):
+            entry = futures[future]
+            results[entry.name] = future.result()
+            if on_done:
+                on_done(entry, results[entry.name])
+    return [(e, results[e.name]) for e in entries]

@@ -85,6 +85,11 @@ CHECKER_SEES_ALL_SESSIONS = (
     " OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE'))"
 )
 
+# The checker's own replication-path proof: a walsender named like the session. It connects while the
+# catalog is read (to overlap the two connections' set-up), so the connection counts leave it out.
+# Takes the parameter %(app)s (``APPLICATION_NAME``); ``a`` is the pg_stat_activity row.
+NOT_THE_CHECKERS_PROBE = "(a.backend_type IS DISTINCT FROM 'walsender' OR a.application_name IS DISTINCT FROM %(app)s)"
+
 Shape = Literal["rows", "row", "records"]
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
+from preflight.connection import APPLICATION_NAME
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, NOT_THE_CHECKERS_PROBE, FactContext, SqlFact
 
 _CURRENT_LSN = (
     "CASE WHEN pg_catalog.pg_is_in_recovery() "
@@ -47,14 +48,15 @@ def _slots(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 def _walsenders(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
         f"""
-        SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication)::pg_catalog.int4 AS streaming,
+        SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication AS r
+                 WHERE r.application_name IS DISTINCT FROM %(app)s)::pg_catalog.int4 AS streaming,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.backend_type = 'walsender')::pg_catalog.int4 AS walsenders,
+                 WHERE a.backend_type = 'walsender' AND {NOT_THE_CHECKERS_PROBE})::pg_catalog.int4 AS walsenders,
                {CHECKER_SEES_ALL_SESSIONS} AS can_see_all
         """,
-        {},
+        {"app": APPLICATION_NAME},
     )
 
 
 SLOTS = SqlFact("slots", "every replication slot of the cluster, with retained WAL", _slots)
-WALSENDERS = SqlFact("walsenders", "walsender processes in use (streaming and starting)", _walsenders, "row")
+WALSENDERS = SqlFact("walsenders", "walsender processes in use (streaming and starting), not the checker's own probe", _walsenders, "row")

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, JUDGED_ROLE_NAME, FactContext, SqlFact
+from preflight.connection import APPLICATION_NAME
+from preflight.facts.base import (
+    CHECKER_SEES_ALL_SESSIONS,
+    JUDGED_ROLE_NAME,
+    NOT_THE_CHECKERS_PROBE,
+    FactContext,
+    SqlFact,
+)
 
-# Roles that grant replication on managed services while rolreplication reads false (REFERENCE §4, §10).
+# Roles that grant replication on managed services while rolreplication reads false (RDS/Aurora's
+# rds_replication; docs/field-notes.md).
 PROVIDER_REPLICATION_ROLES = ["rds_replication"]
 
 
@@ -60,15 +68,16 @@ def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                  WHERE a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datid IS NOT NULL)::pg_catalog.int4
                  AS hidden_sessions,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.usesysid = r.oid)::pg_catalog.int4 AS role_connections,
+                 WHERE a.usesysid = r.oid AND {NOT_THE_CHECKERS_PROBE})::pg_catalog.int4 AS role_connections,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.datid = db.oid AND a.usesysid IS NOT NULL)::pg_catalog.int4 AS database_connections
+                 WHERE a.datid = db.oid AND a.usesysid IS NOT NULL AND {NOT_THE_CHECKERS_PROBE})::pg_catalog.int4
+                 AS database_connections
           FROM judged AS j
           CROSS JOIN db
           LEFT JOIN pg_catalog.pg_roles AS r ON r.rolname = j.name
         """,
         {"role": ctx.options.role, "predefined": predefined_roles(ctx.version_num),
-         "providers": PROVIDER_REPLICATION_ROLES},
+         "providers": PROVIDER_REPLICATION_ROLES, "app": APPLICATION_NAME},
     )
 
 
