@@ -1,14 +1,18 @@
 """Fleet audits: many servers checked concurrently, one summary row each, one report file each.
 
 Each server gets its own session and timeouts, so one that hangs or refuses never stalls the rest.
+The workers are daemon threads, not a ``ThreadPoolExecutor``: on Ctrl-C the run returns at once with
+what finished, and nothing waits at exit for a connect still running (an executor's threads are
+joined at interpreter exit, i.e. after the slowest connect timeout).
 """
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from preflight.connection import DsnError, parse_dsn
@@ -65,18 +69,60 @@ def parse_dsn_file(path: Path) -> list[FleetEntry]:
     return entries
 
 
+@dataclass
+class FleetRun:
+    """What a fleet run checked (in the file's order), what it did not, and the interrupt that stopped it."""
+
+    results: list[tuple[FleetEntry, Report]] = field(default_factory=list)
+    not_checked: list[FleetEntry] = field(default_factory=list)
+    interrupt: KeyboardInterrupt | None = None
+
+
 def run_fleet(entries: list[FleetEntry], options: Options, jobs: int,
-              on_done: Callable[[FleetEntry, Report], None] | None = None) -> list[tuple[FleetEntry, Report]]:
-    """Check every server with at most ``jobs`` at once; results in the file's order."""
-    results: dict[str, Report] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="pg-preflight") as pool:
-        futures = {pool.submit(run_preflight, options.model_copy(update={"dsn": e.dsn})): e for e in entries}
-        for future in as_completed(futures):
-            entry = futures[future]
-            results[entry.name] = future.result()
+              on_done: Callable[[FleetEntry, Report], None] | None = None) -> FleetRun:
+    """Check every server with at most ``jobs`` at once. ``on_done`` runs in the calling thread.
+
+    Ctrl-C (or SIGTERM raised as ``Terminated``) stops handing out servers and returns at once: the
+    finished ones in ``results``, the rest in ``not_checked``; running connects are abandoned.
+    """
+    todo: queue.SimpleQueue[FleetEntry] = queue.SimpleQueue()
+    for entry in entries:
+        todo.put(entry)
+    done: queue.SimpleQueue[tuple[FleetEntry, Report | BaseException]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                entry = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put((entry, run_preflight(options.model_copy(update={"dsn": entry.dsn}))))
+            except BaseException as exc:  # handed to the caller, raised there
+                done.put((entry, exc))
+
+    for n in range(min(max(1, jobs), len(entries))):
+        threading.Thread(target=work, name=f"pg-preflight-{n}", daemon=True).start()
+    reports: dict[str, Report] = {}
+    run = FleetRun()
+    try:
+        while len(reports) < len(entries):
+            try:
+                entry, outcome = done.get(timeout=0.5)  # short waits: a signal is handled between them
+            except queue.Empty:
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            reports[entry.name] = outcome
             if on_done:
-                on_done(entry, results[entry.name])
-    return [(e, results[e.name]) for e in entries]
+                on_done(entry, outcome)
+    except KeyboardInterrupt as exc:
+        stop.set()
+        run.interrupt = exc
+    run.results = [(e, reports[e.name]) for e in entries if e.name in reports]
+    run.not_checked = [e for e in entries if e.name not in reports]
+    return run
 
 
 def summary_row(entry: FleetEntry, report: Report) -> list[str]:

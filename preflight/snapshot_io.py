@@ -3,14 +3,13 @@ checks can be re-run with no server (a support ticket, an air-gapped review)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from preflight.facts import Snapshot
-from preflight.files import read_text
+from preflight.files import read_json, validated
 
 FORMAT_VERSION = 1
 
@@ -35,15 +34,10 @@ def save_snapshot(path: Path, snapshot: Snapshot, masked_dsn: str, options: dict
 
 
 def load_snapshot(path: Path) -> SavedSnapshot:
-    text = read_text(path, SnapshotError)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(f"{path}: not JSON: {exc}") from None
+    """Read and validate a saved snapshot: untrusted input (it may come from a ticket), so anything
+    malformed, of the wrong type or nested too deeply is a ``SnapshotError`` naming the file."""
+    raw = read_json(path, SnapshotError)
     if not isinstance(raw, dict) or raw.get("pg_preflight_snapshot") != FORMAT_VERSION:
         raise SnapshotError(f"{path}: not a pg-preflight snapshot (format {FORMAT_VERSION})")
-    try:
-        return SavedSnapshot.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise SnapshotError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    saved: SavedSnapshot = validated(path, SnapshotError, lambda: SavedSnapshot.model_validate(raw))
+    return saved

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from preflight.cli.errors import usage_error
+from preflight.cli.errors import interrupted, usage_error
 from preflight.cli.options import (
     CONTEXT,
     build_options,
@@ -18,7 +18,6 @@ from preflight.cli.options import (
     selection_options,
     session_options,
 )
-from preflight.connection import parse_dsn, scrub
 from preflight.fleet import FleetEntry, FleetFileError, parse_dsn_file, run_fleet, summary_row
 from preflight.models import ExitCode, Report, exit_code
 from preflight.registry import RegistryError, all_checks, select
@@ -65,10 +64,10 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
         if tty:
             click.echo(f"\r[{done}/{len(entries)}] {entry.name}: {report.status.value}\033[K", err=True, nl=False)
         if out is not None:
-            secrets = parse_dsn(entry.dsn).secrets()
-            (out / f"{entry.name}.{fmt}").write_text(scrub(FORMATS[fmt](report), secrets), encoding="utf-8")
+            (out / f"{entry.name}.{fmt}").write_text(FORMATS[fmt](report), encoding="utf-8")
 
-    results = run_fleet(entries, options, jobs, progress)
+    run = run_fleet(entries, options, jobs, progress)
+    results = run.results
     if tty:
         click.echo("", err=True)
     rows = [summary_row(entry, report) for entry, report in results]
@@ -76,4 +75,8 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
     codes = {exit_code(report, options.fail_on) for _, report in results}
     ready = sum(1 for _, r in results if r.status.value == "ready")
     click.echo(f"\n{ready}/{len(results)} servers ready", err=True)
+    if run.interrupt is not None:
+        skipped = ", ".join(e.name for e in run.not_checked) or "none"
+        interrupted(run.interrupt, f"fleet interrupted; {len(run.not_checked)} of {len(entries)} servers "
+                                   f"not checked: {skipped}")
     sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 2, ExitCode.INCOMPLETE: 1, ExitCode.OK: 0}.get(c, 0)))
