@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from preflight.connection import DsnError, parse_dsn
 from preflight.facts import Snapshot
 from preflight.files import read_json, validated
 
@@ -27,6 +28,16 @@ class SavedSnapshot(BaseModel):
     snapshot: Snapshot
 
 
+class SavedSelection(BaseModel):
+    """The part of the saved options a re-run uses (the selection), checked on load."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schemas: list[str] = []
+    tables: list[str] = []
+    role: str | None = None
+
+
 def save_snapshot(path: Path, snapshot: Snapshot, masked_dsn: str, options: dict[str, Any]) -> None:
     """Write the snapshot; the DSN is stored masked, so the file holds no password."""
     saved = SavedSnapshot(target_dsn=masked_dsn, options=options, snapshot=snapshot)
@@ -40,4 +51,9 @@ def load_snapshot(path: Path) -> SavedSnapshot:
     if not isinstance(raw, dict) or raw.get("pg_preflight_snapshot") != FORMAT_VERSION:
         raise SnapshotError(f"{path}: not a pg-preflight snapshot (format {FORMAT_VERSION})")
     saved: SavedSnapshot = validated(path, SnapshotError, lambda: SavedSnapshot.model_validate(raw))
+    validated(path, SnapshotError, lambda: SavedSelection.model_validate(saved.options))
+    try:
+        parse_dsn(saved.target_dsn)
+    except DsnError as exc:
+        raise SnapshotError(f"{path}: target_dsn: {exc}") from None
     return saved
