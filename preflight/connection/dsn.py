@@ -63,11 +63,14 @@ class Dsn:
         A secret equal to a value the report shows anyway (a password ``postgres`` for the user
         ``postgres``) is left out: masking that user name in an error text would reveal the password.
         """
-        found = {v for k, v in self.effective().items() if k in SECRET_OPTIONS}
+        effective = self.effective()
+        found = {v for k, v in effective.items() if k in SECRET_OPTIONS}
         service = self.params.get("service") or os.environ.get("PGSERVICE")
         if service:
             found.update(_service_secrets(service))
-        shown = {v for k, v in self.effective().items() if k in SHOWN_OPTIONS}
+        # what the report shows: the displayed DSN's fields, and the target's host, port, user and dbname
+        shown = {v for k, v in self._displayed().items() if k not in SECRET_OPTIONS}
+        shown |= {v for k, v in effective.items() if k in ("host", "port", "user", "dbname")}
         return sorted((s for s in found - shown if s), key=len, reverse=True)
 
     def effective(self) -> dict[str, str]:
@@ -85,11 +88,14 @@ class Dsn:
         Built field by field from the parsed parameters, never by replacing text, so a secret that
         equals another value (a password ``postgres``) hides nothing else and reveals nothing.
         """
-        source = self.params if self.raw else {k: v for k, v in self.effective().items()
-                                                 if k in ("host", "port", "dbname", "user")}
-        params = {k: (MASK if k in SECRET_OPTIONS else v) for k, v in source.items()
-                  if k in SHOWN_OPTIONS or k in SECRET_OPTIONS}
+        params = {k: (MASK if k in SECRET_OPTIONS else v) for k, v in self._displayed().items()}
         return _to_uri(params) if self.is_uri else make_conninfo(**params)
+
+    def _displayed(self) -> dict[str, str]:
+        """The fields ``masked`` shows (secrets still in clear: callers mask them)."""
+        source = self.params if self.raw else {k: v for k, v in self.effective().items()
+                                               if k in ("host", "port", "dbname", "user")}
+        return {k: v for k, v in source.items() if k in SHOWN_OPTIONS or k in SECRET_OPTIONS}
 
     def validate(self) -> None:
         """Raise ``DsnError`` for an option value libpq would reject only when connecting (DSN or PG* environment)."""
@@ -137,7 +143,7 @@ def _to_uri(params: dict[str, str]) -> str:
     elif port:
         rest["port"] = port
     path = "/" + quote(dbname, safe="") if dbname else ""
-    query = "?" + urlencode(rest) if rest else ""
+    query = "?" + urlencode(rest, safe="*") if rest else ""
     return f"postgresql://{auth}{netloc}{path}{query}"
 
 
