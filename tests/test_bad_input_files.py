@@ -115,3 +115,9 @@ def test_no_dsn_at_all_says_so_first() -> None:
     assert reach["id"] == "reachability" and reach["status"] == "fail"
     assert reach["findings"][0]["message"].startswith("Could not connect: no DSN was given"), reach
     assert "libpq's defaults were tried" in reach["findings"][0]["message"]
+
+
+def test_no_command_shows_the_help() -> None:
+    result = run_cli()
+    assert result.exit_code == 2 and "[OPTIONS] COMMAND [ARGS]" in result.output
+    assert "error:" not in result.output

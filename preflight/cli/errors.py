@@ -42,6 +42,9 @@ class OneLineGroup(click.Group):
         with sigterm_raises():
             try:
                 result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            except click.exceptions.NoArgsIsHelpError as exc:  # the help text, as click shows it
+                exc.show()
+                sys.exit(exc.exit_code)
             except click.UsageError as exc:
                 command = exc.ctx.command_path if exc.ctx else PROG
                 usage_error(f"{exc.format_message()} (see '{command} -h')")
