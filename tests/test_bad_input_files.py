@@ -121,3 +121,8 @@ def test_no_command_shows_the_help() -> None:
     result = run_cli()
     assert result.exit_code == 2 and "[OPTIONS] COMMAND [ARGS]" in result.output
     assert "error:" not in result.output
+
+
+def test_a_huge_malformed_dsn_is_one_short_line(tmp_path: Path) -> None:
+    line = one_line_usage_error("check", "host=h " + "[" * 100_000)
+    assert 'missing "=" after "[[[' in line and len(line) < 500

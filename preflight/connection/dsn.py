@@ -155,13 +155,21 @@ def parse_dsn(raw: str | None) -> Dsn:
         try:
             params = conninfo_to_dict(raw)
         except psycopg.ProgrammingError as exc:
-            raise DsnError(f"invalid DSN: {scrub_unparsed(str(exc).strip(), raw)}") from None
+            raise DsnError(f"invalid DSN: {_shorten(scrub_unparsed(str(exc).strip(), raw))}") from None
         dsn = Dsn(raw, {k: str(v) for k, v in params.items() if v is not None})
     for port in dsn.params.get("port", "").split(","):
         if port and not (port.isdigit() and 0 < int(port) < 65536):
             raise DsnError(f"invalid DSN: port {port!r} is not a number from 1 to 65535")
     dsn.validate()
     return dsn
+
+
+MAX_MESSAGE = 300
+
+
+def _shorten(text: str) -> str:
+    """libpq quotes the offending token whole; a 100k-character one becomes its ends."""
+    return text if len(text) <= MAX_MESSAGE else f"{text[:MAX_MESSAGE // 2]}...{text[-MAX_MESSAGE // 2:]}"
 
 
 # A secret's value in text libpq could not parse: ``password=VALUE`` (quoted or not), in key=value
