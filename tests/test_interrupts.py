@@ -69,10 +69,12 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
 
 
+@pytest.mark.parametrize("command", ["check", "decisions"])
 @pytest.mark.parametrize(("signum", "status"), SIGNALS, ids=["SIGINT", "SIGTERM"])
-def test_check_interrupted_while_connecting(peers: Callable[[int], SilentPeers], signum: int, status: int) -> None:
+def test_interrupted_while_connecting(peers: Callable[[int], SilentPeers], signum: int, status: int,
+                                      command: str) -> None:
     group = peers(1)
-    proc = cli("check", f"host=127.0.0.1 port={group.ports[0]} user=u dbname=d", "--connect-timeout", "600")
+    proc = cli(command, f"host=127.0.0.1 port={group.ports[0]} user=u dbname=d", "--connect-timeout", "600")
     group.wait_connected(1)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=GUARD)
