@@ -6,13 +6,12 @@ silently changes what a CI gate checks.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from preflight.files import read_text
+from preflight.files import read_toml, validated
 from preflight.options import Options
 from preflight.waivers import Waiver
 
@@ -65,9 +64,9 @@ def find_config(explicit: str | None, cwd: Path) -> Path | None:
         if candidate.is_file():
             if name == "pyproject.toml":
                 try:
-                    if _section(candidate, tomllib.loads(candidate.read_text(encoding="utf-8"))) is None:
+                    if _section(candidate, read_toml(candidate, ConfigError)) is None:
                         continue
-                except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+                except ConfigError:
                     continue
             return candidate
     return None
@@ -75,11 +74,7 @@ def find_config(explicit: str | None, cwd: Path) -> Path | None:
 
 def load_config(path: Path) -> ConfigFile:
     """Read and validate; raise ``ConfigError`` (one line) for anything wrong."""
-    text = read_text(path, ConfigError)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    data = read_toml(path, ConfigError)
     section = _section(path, data)
     if section is None:
         raise ConfigError(f"{path}: no [tool.pg-preflight] section")
@@ -87,12 +82,7 @@ def load_config(path: Path) -> ConfigFile:
     unknown = sorted(k for k in normalised if k not in CONFIG_MODEL.model_fields)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
-    try:
-        config = CONFIG_MODEL.model_validate(normalised)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+    config: ConfigFile = validated(path, ConfigError, lambda: CONFIG_MODEL.model_validate(normalised))
     if config.decisions:
         config.decisions = str(path.parent / config.decisions)
     return config

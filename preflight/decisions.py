@@ -9,10 +9,10 @@ template of such a file (``preflight.checks.table_keys.template``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, get_args
 
+from preflight.files import read_json
 from preflight.models import Decision
 from preflight.names import NameError_, format_name, parse_name
 
@@ -61,18 +61,9 @@ def parse_decisions(data: Any) -> dict[str, Decision]:
 
 def load_decisions(path: str | Path) -> dict[str, Decision]:
     """Read and validate a decisions file; ``DecisionsError`` on any problem (missing, unreadable, malformed)."""
+    data = read_json(Path(path), DecisionsError, object_pairs_hook=_no_duplicates)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DecisionsError("no such file") from None
-    except IsADirectoryError:
-        raise DecisionsError("is a directory") from None
-    except UnicodeDecodeError:
-        raise DecisionsError("not UTF-8 text") from None
-    except OSError as exc:
-        raise DecisionsError(f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text, object_pairs_hook=_no_duplicates)
-    except json.JSONDecodeError as exc:
-        raise DecisionsError(f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
-    return parse_decisions(data)
+        return parse_decisions(data)
+    except DecisionsError as exc:
+        raise DecisionsError(f"{path}: {exc}") from None
+

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import signal
 from collections.abc import Iterator
-from types import FrameType
 
+from preflight.interrupts import signals_deferred
 from preflight.pgserver import LocalServer, create_server
 
 DEMO_USER = "cdc_user"
@@ -44,17 +43,16 @@ def seed(server: LocalServer) -> str:
     return server.dsn(user=DEMO_USER, password=DEMO_PASSWORD, dbname=DEMO_DB)
 
 
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 @contextlib.contextmanager
 def demo_server() -> Iterator[tuple[LocalServer, str]]:
-    """Start and seed the demo server; always remove it, on Ctrl-C and SIGTERM too."""
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    server = create_server(DEMO_SETTINGS, prefix="pg-preflight-demo-")
+    """Start and seed the demo server; always remove it, on Ctrl-C and SIGTERM too (the CLI turns
+    SIGTERM into an exception). ``create_server`` registers the server before it can start, so an
+    interrupt at any moment finds it; removal itself is not cut short by a second Ctrl-C."""
+    created: list[LocalServer] = []
     try:
+        server = create_server(DEMO_SETTINGS, prefix="pg-preflight-demo-", register=created.append)
         yield server, seed(server)
     finally:
-        server.destroy()
-        signal.signal(signal.SIGTERM, previous)
+        with signals_deferred():
+            for server in created:
+                server.destroy()

@@ -18,9 +18,12 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from preflight.interrupts import signals_deferred
 
 SUPERUSER = "postgres"
 
@@ -104,21 +107,23 @@ def _template(bindir: Path) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(target.parent, 0o755)
-    work = Path(tempfile.mkdtemp(prefix="tmpl-", dir=target.parent))
-    os.chmod(work, 0o755)
-    data = work / "data"
-    chown_for_server(work)
-    cmd = run_as() + [str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER,
-                       "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
+    with signals_deferred():
+        work = Path(tempfile.mkdtemp(prefix="tmpl-", dir=target.parent))
+    try:
+        os.chmod(work, 0o755)
+        data = work / "data"
+        chown_for_server(work)
+        cmd = run_as() + [str(bindir / "initdb"), "-D", str(data), "-U", SUPERUSER, "--auth-local=trust",
+                          "--auth-host=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]
+        proc = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
+        if proc.returncode != 0:
+            raise ServerError(f"initdb failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        with (data / "pg_hba.conf").open("a") as hba:
+            hba.write("host replication all 127.0.0.1/32 scram-sha-256\n")
+        with contextlib.suppress(OSError):  # another process won the race; theirs is as good as ours
+            os.rename(data, target)
+    finally:  # interrupted or not, the work directory goes
         shutil.rmtree(work, ignore_errors=True)
-        raise ServerError(f"initdb failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    with (data / "pg_hba.conf").open("a") as hba:
-        hba.write("host replication all 127.0.0.1/32 scram-sha-256\n")
-    with contextlib.suppress(OSError):  # another process won the race; theirs is as good as ours
-        os.rename(data, target)
-    shutil.rmtree(work, ignore_errors=True)
     return target
 
 
@@ -164,8 +169,9 @@ class LocalServer:
         return make_conninfo(host=str(self.socket_dir), port=self.port, user=SUPERUSER, dbname=dbname)
 
     def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """pg_ctl in its own session: a Ctrl-C at the terminal reaches us, not a half-started server."""
         cmd = run_as() + [str(self.bindir / "pg_ctl"), "-D", str(self.data), *args]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, start_new_session=True)
         if check and proc.returncode != 0:
             log = (self.root / "server.log")
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
@@ -188,7 +194,10 @@ class LocalServer:
             handle.write("\n# pg-preflight test server\n" + lines)
 
     def start(self) -> None:
-        self._ctl("start", "-w", "-t", "60", "-l", str(self.root / "server.log"), "-o", self._options())
+        """Start and wait until it accepts connections. Ctrl-C and SIGTERM wait for pg_ctl (a few seconds at
+        most): interrupted half way, it would leave a postmaster starting that nothing knows to stop."""
+        with signals_deferred():
+            self._ctl("start", "-w", "-t", "60", "-l", str(self.root / "server.log"), "-o", self._options())
         if not self.is_standby():
             self.execute(f"ALTER ROLE {SUPERUSER} PASSWORD '{self.superuser_password}'")
 
@@ -205,7 +214,9 @@ class LocalServer:
         self._ctl("reload")
 
     def destroy(self) -> None:
-        self.stop("immediate")
+        """Stop (if it runs) and remove the directory; safe to call more than once."""
+        if (self.data / "postmaster.pid").exists():
+            self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
     def execute(self, *statements: str, dbname: str = "postgres") -> list[tuple[Any, ...]]:
@@ -220,28 +231,41 @@ class LocalServer:
         return rows
 
 
-def create_server(settings: dict[str, str] | None = None, bindir: Path | None = None, prefix: str = "pgpf-") -> LocalServer:
-    """Copy the template data directory, start a server on a free port, return it (caller destroys)."""
+def create_server(settings: dict[str, str] | None = None, bindir: Path | None = None, prefix: str = "pgpf-",
+                  register: Callable[[LocalServer], None] | None = None) -> LocalServer:
+    """Copy the template data directory, start a server on a free port, return it (caller destroys).
+
+    ``register`` receives the server as soon as its directory exists, before it starts, in one step
+    that Ctrl-C cannot split: a caller that destroys what was registered leaves nothing behind
+    whenever the interrupt comes. Failures and interrupts inside remove the server here too.
+    """
     found = bindir or find_bindir()
     if found is None:
         raise ServerError(HOW_TO_GET_BINARIES)
     template = _template(found)
-    root = Path(tempfile.mkdtemp(prefix=prefix))
-    os.chmod(root, 0o755)
-    shutil.copytree(template, root / "data", symlinks=True)
-    os.chmod(root / "data", 0o700)
-    (root / "sock").mkdir()
-    chown_for_server(root)
-    server = LocalServer(found, root, free_port(), dict(settings or {}), _version_of(found))
-    server.write_settings()
-    for attempt in range(3):
-        try:
-            server.start()
-            return server
-        except ServerError:
-            if attempt == 2:
-                shutil.rmtree(root, ignore_errors=True)
-                raise
-            server.port = free_port()
-            time.sleep(0.2)
+    version = _version_of(found)
+    with signals_deferred():
+        server = LocalServer(found, Path(tempfile.mkdtemp(prefix=prefix)), free_port(), dict(settings or {}), version)
+        if register is not None:
+            register(server)
+    try:
+        os.chmod(server.root, 0o755)
+        shutil.copytree(template, server.data, symlinks=True)
+        os.chmod(server.data, 0o700)
+        server.socket_dir.mkdir()
+        chown_for_server(server.root)
+        server.write_settings()
+        for attempt in range(3):
+            try:
+                server.start()
+                return server
+            except ServerError:
+                if attempt == 2:
+                    raise
+                server.port = free_port()
+                time.sleep(0.2)
+    except BaseException:
+        with signals_deferred():
+            server.destroy()
+        raise
     raise AssertionError("unreachable")

@@ -7,13 +7,12 @@ Built in: ``generic`` (the default), ``ardent`` (the minimums a hosted CDC produ
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from preflight.files import read_text
+from preflight.files import read_toml, validated
 
 if TYPE_CHECKING:  # options validate a profile name with load_profile: no import back at run time
     from preflight.options import Options
@@ -60,18 +59,10 @@ def load_profile(spec: str) -> Profile:
     path = Path(spec)
     if not (spec.endswith(".toml") or path.exists()):
         raise ProfileError(f"unknown profile {spec!r}; built in: {', '.join(BUILTIN)}; or a path to a .toml file")
-    text = read_text(path, ProfileError)
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProfileError(f"{path}: invalid TOML: {exc}") from None
-    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    data = {str(k).replace("-", "_"): v for k, v in read_toml(path, ProfileError).items()}
     data.setdefault("name", path.stem)
-    try:
-        return Profile.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ProfileError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+    profile: Profile = validated(path, ProfileError, lambda: Profile.model_validate(data))
+    return profile
 
 
 # Options a profile supplies unless the user set them explicitly (pydantic's model_fields_set).

@@ -6,13 +6,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from preflight.files import read_text
+from preflight.files import read_json, validated
 
 
 class RequestError(ValueError):
@@ -34,16 +33,8 @@ class PreflightRequest(BaseModel):
 
 def load_request(path: Path) -> dict[str, Any]:
     """The options the body implies: ``dsn`` and ``schemas``."""
-    text = read_text(path, RequestError)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise RequestError(f"{path}: not JSON: {exc}") from None
-    try:
-        body = PreflightRequest.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise RequestError(f"{path}: {'.'.join(map(str, first['loc'])) or 'body'}: {first['msg']}") from None
+    raw = read_json(path, RequestError)
+    body: PreflightRequest = validated(path, RequestError, lambda: PreflightRequest.model_validate(raw))
     if body.service_name != "postgresql":
         raise RequestError(f"{path}: service_name is {body.service_name!r}; pg-preflight checks 'postgresql'")
     return {"dsn": body.connection_details.url, "schemas": list(body.selected_schemas)}

@@ -56,7 +56,7 @@ def take_snapshot(dsn: Dsn, options: Options, fact_names: set[str]) -> Snapshot:
     try:
         conn = open_session(dsn, options.connect_timeout, options.statement_timeout, options.lock_timeout)
     except (psycopg.Error, OSError) as exc:
-        failure = classify(exc, secrets)
+        failure = classify(exc, secrets, dsn)
         alongside.finish()  # wait for the proof to close its connection; without a session it is not reported
         return Snapshot(connect=ConnectOutcome(ok=False, failure_kind=failure.kind, failure_message=failure.message,
                                                advice=failure.advice, detail=failure.detail))
@@ -148,13 +148,10 @@ def _skip_reason(check: type[Check], results: dict[str, CheckResult], snapshot: 
 
 
 def _scrub_result(result: CheckResult, secrets: list[str]) -> None:
-    if not secrets:
-        return
-    result.summary = scrub(result.summary, secrets)
-    if result.error:
+    """A crashed check's exception text may echo a server error: scrub it. Findings are built from
+    scrubbed facts and carry names and SQL, which are never altered."""
+    if secrets and result.error:
         result.error = scrub(result.error, secrets)
-    for finding in result.findings:
-        finding.message = scrub(finding.message, secrets)
 
 
 def _target(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:

@@ -3,14 +3,14 @@ checks can be re-run with no server (a support ticket, an air-gapped review)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from preflight.connection import DsnError, parse_dsn
 from preflight.facts import Snapshot
-from preflight.files import read_text
+from preflight.files import read_json, validated
 
 FORMAT_VERSION = 1
 
@@ -28,6 +28,16 @@ class SavedSnapshot(BaseModel):
     snapshot: Snapshot
 
 
+class SavedSelection(BaseModel):
+    """The part of the saved options a re-run uses (the selection), checked on load."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schemas: list[str] = []
+    tables: list[str] = []
+    role: str | None = None
+
+
 def save_snapshot(path: Path, snapshot: Snapshot, masked_dsn: str, options: dict[str, Any]) -> None:
     """Write the snapshot; the DSN is stored masked, so the file holds no password."""
     saved = SavedSnapshot(target_dsn=masked_dsn, options=options, snapshot=snapshot)
@@ -35,15 +45,15 @@ def save_snapshot(path: Path, snapshot: Snapshot, masked_dsn: str, options: dict
 
 
 def load_snapshot(path: Path) -> SavedSnapshot:
-    text = read_text(path, SnapshotError)
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SnapshotError(f"{path}: not JSON: {exc}") from None
+    """Read and validate a saved snapshot: untrusted input (it may come from a ticket), so anything
+    malformed, of the wrong type or nested too deeply is a ``SnapshotError`` naming the file."""
+    raw = read_json(path, SnapshotError)
     if not isinstance(raw, dict) or raw.get("pg_preflight_snapshot") != FORMAT_VERSION:
         raise SnapshotError(f"{path}: not a pg-preflight snapshot (format {FORMAT_VERSION})")
+    saved: SavedSnapshot = validated(path, SnapshotError, lambda: SavedSnapshot.model_validate(raw))
+    validated(path, SnapshotError, lambda: SavedSelection.model_validate(saved.options))
     try:
-        return SavedSnapshot.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise SnapshotError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from None
+        parse_dsn(saved.target_dsn)
+    except DsnError as exc:
+        raise SnapshotError(f"{path}: target_dsn: {exc}") from None
+    return saved

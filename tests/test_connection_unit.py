@@ -71,3 +71,22 @@ def test_session_kwargs_make_session_safe() -> None:
     assert "-c lock_timeout=5000" in kwargs["options"]
     assert "-c search_path=" in kwargs["options"]
     assert kwargs["connect_timeout"] == 10
+
+
+def test_masked_shows_only_allowed_fields_and_masks_every_secret_option() -> None:
+    dsn = parse_dsn("postgresql://u:pw-1@h/db?sslpassword=ssl-2&sslmode=require&options=-c%20x%3Dpw-1")
+    assert dsn.masked() == "postgresql://u:***@h/db?sslmode=require&sslpassword=***"
+    kv = parse_dsn("host=h user=u oauth_client_id=app oauth_client_secret=oauth-3 passfile=/p")
+    assert kv.masked() == "user=u host=h oauth_client_secret=***"
+
+
+def test_scrub_masks_whole_words_only() -> None:
+    assert scrub('FATAL: database "hunter22" does not exist; postgresql://x', ["hunter22", "postgres"]) == \
+        'FATAL: database "***" does not exist; postgresql://x'
+    assert scrub("x!secret!y", ["!secret!"]) == "x***y"
+
+
+def test_a_secret_equal_to_a_shown_value_is_not_scrubbed() -> None:
+    """Masking the user name "postgres" in an error text would tell the reader the password."""
+    assert parse_dsn("host=h user=postgres password=postgres").secrets() == []
+    assert parse_dsn("host=h user=u password=postgres").secrets() == ["postgres"]

@@ -45,7 +45,7 @@ def test_same_table_twice_with_same_value_is_fine() -> None:
 
 
 @pytest.mark.parametrize(("content", "reason"), [
-    ('{"decisions": {"public.t": "exclude",}}', "malformed JSON at line 1"),
+    ('{"decisions": {"public.t": "exclude",}}', "not JSON: Expecting property name"),
     ('{"decisions": {"public.t": "frobnicate"}}', "unknown decision 'frobnicate'"),
     ('{"decisions": {"nodot": "exclude"}}', "bad table name 'nodot'"),
     ('{"decisions": {"public.t": "exclude", "public.t": "add_pk"}}', "duplicate key 'public.t'"),

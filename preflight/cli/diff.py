@@ -10,18 +10,21 @@ import click
 from preflight.cli.errors import usage_error
 from preflight.cli.options import CONTEXT
 from preflight.diff import diff_reports, render_diff
+from preflight.files import read_json, validated
 from preflight.models import ExitCode, Report
+
+
+class ReportFileError(ValueError):
+    """A report file that cannot be diffed; the message names the file and the reason."""
 
 
 def _load_report(path: str) -> Report:
     try:
-        return Report.model_validate_json(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        usage_error(f"{path}: no such file")
-    except (OSError, UnicodeDecodeError) as exc:
-        usage_error(f"{path}: cannot read: {exc}")
-    except ValueError as exc:
-        usage_error(f"{path}: not a pg-preflight JSON report ({str(exc).splitlines()[0]})")
+        raw = read_json(Path(path), ReportFileError)
+        report: Report = validated(Path(path), ReportFileError, lambda: Report.model_validate(raw))
+    except ReportFileError as exc:
+        usage_error(f"not a pg-preflight JSON report: {exc}")
+    return report
 
 
 @click.command(context_settings=CONTEXT)

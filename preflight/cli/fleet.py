@@ -1,19 +1,24 @@
 """``pg-preflight fleet``: many servers at once.
 
 Each server gets its own session and timeouts, so one that hangs or refuses never stalls the rest.
+The workers are daemon threads, not a ``ThreadPoolExecutor``: on Ctrl-C the run returns at once with
+what finished, and nothing waits at exit for a connect still running (an executor's threads are
+joined at interpreter exit, i.e. after the slowest connect timeout).
 """
 
 from __future__ import annotations
 
+import queue
 import sys
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 from tabulate import tabulate
 
-from preflight.cli.errors import usage_error
+from preflight.cli.errors import interrupted, usage_error
 from preflight.cli.options import (
     CONTEXT,
     build_options,
@@ -23,7 +28,6 @@ from preflight.cli.options import (
     selection_options,
     session_options,
 )
-from preflight.connection import parse_dsn, scrub
 from preflight.fleet import FleetEntry, FleetFileError, parse_dsn_file, summary_row
 from preflight.models import ExitCode, Report, exit_code
 from preflight.options import Options
@@ -72,10 +76,10 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
         if tty:
             click.echo(f"\r[{done}/{len(entries)}] {entry.name}: {report.status.value}\033[K", err=True, nl=False)
         if out is not None:
-            secrets = parse_dsn(entry.dsn).secrets()
-            (out / f"{entry.name}.{fmt}").write_text(scrub(FORMATS[fmt](report), secrets), encoding="utf-8")
+            (out / f"{entry.name}.{fmt}").write_text(FORMATS[fmt](report), encoding="utf-8")
 
-    results = run_fleet(entries, options, jobs, progress)
+    run = run_fleet(entries, options, jobs, progress)
+    results = run.results
     if tty:
         click.echo("", err=True)
     rows = [summary_row(entry, report) for entry, report in results]
@@ -83,18 +87,64 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
     codes = {exit_code(report, options.fail_on) for _, report in results}
     ready = sum(1 for _, r in results if r.status.value == "ready")
     click.echo(f"\n{ready}/{len(results)} servers ready", err=True)
+    if run.interrupt is not None:
+        skipped = ", ".join(e.name for e in run.not_checked) or "none"
+        interrupted(run.interrupt, f"fleet interrupted; {len(run.not_checked)} of {len(entries)} servers "
+                                   f"not checked: {skipped}")
     sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 2, ExitCode.INCOMPLETE: 1, ExitCode.OK: 0}.get(c, 0)))
 
 
+@dataclass
+class FleetRun:
+    """What a fleet run checked (in the file's order), what it did not, and the interrupt that stopped it."""
+
+    results: list[tuple[FleetEntry, Report]] = field(default_factory=list)
+    not_checked: list[FleetEntry] = field(default_factory=list)
+    interrupt: KeyboardInterrupt | None = None
+
+
 def run_fleet(entries: list[FleetEntry], options: Options, jobs: int,
-              on_done: Callable[[FleetEntry, Report], None] | None = None) -> list[tuple[FleetEntry, Report]]:
-    """Check every server with at most ``jobs`` at once; results in the file's order."""
-    results: dict[str, Report] = {}
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="pg-preflight") as pool:
-        futures = {pool.submit(run_preflight, options.model_copy(update={"dsn": e.dsn})): e for e in entries}
-        for future in as_completed(futures):
-            entry = futures[future]
-            results[entry.name] = future.result()
+              on_done: Callable[[FleetEntry, Report], None] | None = None) -> FleetRun:
+    """Check every server with at most ``jobs`` at once. ``on_done`` runs in the calling thread.
+
+    Ctrl-C (or SIGTERM raised as ``Terminated``) stops handing out servers and returns at once: the
+    finished ones in ``results``, the rest in ``not_checked``; running connects are abandoned.
+    """
+    todo: queue.SimpleQueue[FleetEntry] = queue.SimpleQueue()
+    for entry in entries:
+        todo.put(entry)
+    done: queue.SimpleQueue[tuple[FleetEntry, Report | BaseException]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                entry = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put((entry, run_preflight(options.model_copy(update={"dsn": entry.dsn}))))
+            except BaseException as exc:  # handed to the caller, raised there
+                done.put((entry, exc))
+
+    for n in range(min(max(1, jobs), len(entries))):
+        threading.Thread(target=work, name=f"pg-preflight-{n}", daemon=True).start()
+    reports: dict[str, Report] = {}
+    run = FleetRun()
+    try:
+        while len(reports) < len(entries):
+            try:
+                entry, outcome = done.get(timeout=0.5)  # short waits: a signal is handled between them
+            except queue.Empty:
+                continue
+            if isinstance(outcome, BaseException):
+                raise outcome
+            reports[entry.name] = outcome
             if on_done:
-                on_done(entry, results[entry.name])
-    return [(e, results[e.name]) for e in entries]
+                on_done(entry, outcome)
+    except KeyboardInterrupt as exc:
+        stop.set()
+        run.interrupt = exc
+    run.results = [(e, reports[e.name]) for e in entries if e.name in reports]
+    run.not_checked = [e for e in entries if e.name not in reports]
+    return run

@@ -12,7 +12,7 @@ from tabulate import tabulate
 
 from preflight.cli.decisions import decisions_command
 from preflight.cli.diff import diff
-from preflight.cli.errors import usage_error
+from preflight.cli.errors import OneLineGroup, interrupted, usage_error
 from preflight.cli.fleet import fleet
 from preflight.cli.options import (
     CONTEXT,
@@ -36,13 +36,14 @@ from preflight.snapshot_io import SnapshotError, load_snapshot
 from preflight.snapshot_io import save_snapshot as write_snapshot
 
 
-@click.group(context_settings=CONTEXT)
+@click.group(cls=OneLineGroup, context_settings=CONTEXT)
 @click.version_option(package_name="pg-preflight", prog_name="pg-preflight")
 def main() -> None:
     """Read-only readiness checks for a PostgreSQL server about to become a logical replication / CDC source.
 
     \b
-    Exit codes: 0 ready, 1 a finding reached --fail-on, 2 usage error, 3 a check could not complete.
+    Exit codes: 0 ready, 1 a finding reached --fail-on, 2 usage error, 3 a check could not complete,
+    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     Start with 'pg-preflight demo', then 'pg-preflight check postgresql://user@host/db'.
     """
 
@@ -86,7 +87,6 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
     fmt, outputs = output_choice(ctx, config)
     targets = parse_outputs(outputs, fmt)
     try:
-        secrets = parse_dsn(options.dsn).secrets()
         if from_snapshot:
             report = run_checks(saved.snapshot, options, parse_dsn(saved.target_dsn))
         elif save_snapshot:
@@ -100,7 +100,7 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
             report = run_preflight(options)
     except (DsnError, RegistryError) as exc:
         usage_error(str(exc))
-    emit(report, fmt, targets, secrets)
+    emit(report, fmt, targets)
     sys.exit(exit_code(report, options.fail_on))
 
 
@@ -159,13 +159,12 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
                 report = run_preflight(options)
             except RegistryError as exc:
                 usage_error(str(exc))
-            emit(report, fmt, targets, parse_dsn(dsn).secrets())
+            emit(report, fmt, targets)
     except ServerError as exc:
         click.echo(f"pg-preflight: demo: {exc}", err=True)
         sys.exit(ExitCode.INCOMPLETE)
-    except KeyboardInterrupt:
-        click.echo("pg-preflight: demo interrupted; the demo server was removed.", err=True)
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        interrupted(exc, "demo interrupted; the demo server was removed")
     click.echo(f"\nDemo finished (verdict: {report.status.value}); the demo server was removed.", err=True)
 
 

@@ -117,7 +117,7 @@ def _convert(field: str, value: Any, where: str) -> Any:
         try:
             return load_decisions(value)
         except DecisionsError as exc:
-            usage_error(f"--decisions {value}: {exc}")
+            usage_error(f"--decisions {exc}")
     if field == "fail_on":
         return FailOn(value) if value in {f.value for f in FailOn} else usage_error(f"{where}: fail_on {value!r}")
     return value

@@ -1,4 +1,4 @@
-"""Where renderings go: ``--format`` on stdout, ``--output [FORMAT:]PATH`` to files, secrets scrubbed."""
+"""Where renderings go: ``--format`` on stdout, ``--output [FORMAT:]PATH`` to files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import click
 from preflight.cli.errors import usage_error
 from preflight.cli.options import explicit_params
 from preflight.config import ConfigFile
-from preflight.connection import scrub
 from preflight.models import Report
 from preflight.reports import FORMATS, pieces
 
@@ -21,7 +20,15 @@ def parse_outputs(specs: Iterable[str], default_format: str) -> list[tuple[str, 
     outputs = []
     for spec in specs:
         fmt, sep, rest = spec.partition(":")
-        outputs.append((fmt, Path(rest)) if sep and fmt in FORMATS and rest else (default_format, Path(spec)))
+        if not sep or "/" in fmt:  # a plain path; one holding a colon is written ./a:b
+            outputs.append((default_format, Path(spec)))
+            continue
+        if fmt not in FORMATS:
+            usage_error(f"--output {spec}: unknown format {fmt!r}; one of {', '.join(sorted(FORMATS))} "
+                        f"(for a file name holding a colon, write ./{spec})")
+        if not rest:
+            usage_error(f"--output {spec}: no path after {fmt}:")
+        outputs.append((fmt, Path(rest)))
     for _, path in outputs:
         parent = path.parent if str(path.parent) else Path(".")
         if path.is_dir():
@@ -33,21 +40,22 @@ def parse_outputs(specs: Iterable[str], default_format: str) -> list[tuple[str, 
     return outputs
 
 
-def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]], secrets: list[str]) -> None:
+def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]]) -> None:
     """Write every requested rendering, piece by piece; stdout gets ``fmt`` unless a plain
-    ``--output PATH`` took it. Every piece is scrubbed of secrets on its way out."""
+    ``--output PATH`` took it. Written as rendered: secrets never reach a report (the DSN is shown
+    field by field, server error texts are scrubbed where they are read), so nothing is replaced here."""
     took_stdout = False
     for name, path in outputs:
         try:
             with path.open("w", encoding="utf-8") as handle:
                 for piece in pieces(name, report):
-                    handle.write(scrub(piece, secrets))
+                    handle.write(piece)
         except OSError as exc:
             usage_error(f"cannot write {path}: {exc.strerror or exc}")
         took_stdout = took_stdout or name == fmt
     if not took_stdout:
         for piece in pieces(fmt, report):
-            click.echo(scrub(piece, secrets), nl=False)
+            click.echo(piece, nl=False)
 
 
 def output_choice(ctx: click.Context, config: ConfigFile | None) -> tuple[str, tuple[str, ...]]:

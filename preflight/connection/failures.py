@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from preflight.connection.dsn import scrub
+import psycopg
+
+from preflight.connection.dsn import Dsn, scrub
 
 
 @dataclass(frozen=True)
@@ -58,14 +61,29 @@ _FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
 ]
 
 
-def classify(exc: BaseException, secrets: list[str]) -> ConnectFailure:
-    """Turn a connection error into a ``ConnectFailure``; the detail is scrubbed of secrets."""
+def classify(exc: BaseException, secrets: list[str], dsn: Dsn | None = None) -> ConnectFailure:
+    """Turn a connection error into a ``ConnectFailure``; the detail is scrubbed of secrets.
+
+    With no DSN at all (no argument, no PG* variable) the message says so first, then what libpq tried.
+    """
     text = scrub(str(exc).strip() or type(exc).__name__, secrets)
+    failure = ConnectFailure("other", "the connection failed", "Read the server's message below.", text)
     for kind, needles, message, advice in _FAILURES:
         if any(n in text for n in needles):
-            if kind == "unknown_role" and "does not exist" not in text:
+            if kind in ("unknown_role", "unknown_database") and "does not exist" not in text:
                 continue
-            if kind == "unknown_database" and "does not exist" not in text:
-                continue
-            return ConnectFailure(kind, message, advice, text)
-    return ConnectFailure("other", "the connection failed", "Read the server's message below.", text)
+            failure = ConnectFailure(kind, message, advice, text)
+            break
+    if dsn is not None and no_dsn_given(dsn):
+        tried = dsn.masked() or "libpq's compiled-in defaults"
+        failure = ConnectFailure(failure.kind, f"no DSN was given (no argument, --request, config dsn or PG* "
+                                 f"environment variable), so libpq's defaults were tried ({tried}): {failure.message}",
+                                 "Give a DSN: pg-preflight check postgresql://USER@HOST:PORT/DBNAME (or set PGHOST, "
+                                 "PGUSER, ...).", text)
+    return failure
+
+
+def no_dsn_given(dsn: Dsn) -> bool:
+    """Neither a DSN nor any libpq environment variable: libpq falls back to its compiled-in defaults."""
+    variables = [o.envvar.decode() for o in psycopg.pq.Conninfo.get_defaults() if o.envvar]
+    return dsn.raw is None and not any(os.environ.get(name) for name in variables)

@@ -6,13 +6,17 @@ Other roles' ``pg_stat_activity`` rows read ``<insufficient privilege>`` unless 
 superuser or a ``pg_read_all_stats`` (``pg_monitor``) member: those are counted, so that a check
 can say "could not see" rather than "none". Ages are raw seconds: the threshold is applied by the
 check, so a saved snapshot can be judged again with another ``--max-xact-age``.
+
+The tool's own sessions are left out by process id, never by ``application_name``: any tenant can
+name a session ``pg-preflight``. This session is ``pg_backend_pid()``; the probes' connections open
+only after the catalog reads, and a caller that opens one earlier passes its pid (``own_pids``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from preflight.connection import APPLICATION_NAME
 from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
 
 ROW_LIMIT = 200  # the oldest ones are what matter; counts stay exact
@@ -21,7 +25,7 @@ ACTIVITY_SQL = f"""
     WITH others AS (
         SELECT a.* FROM pg_catalog.pg_stat_activity AS a
          WHERE a.pid <> pg_catalog.pg_backend_pid()
-           AND a.application_name IS DISTINCT FROM %(app)s
+           AND a.pid <> ALL(%(own_pids)s::pg_catalog.int4[])
     ),
     open_xacts AS (
         SELECT o.pid, o.usename::pg_catalog.text AS usename, o.application_name, o.datname::pg_catalog.text AS datname,
@@ -51,8 +55,8 @@ ACTIVITY_SQL = f"""
 """
 
 
-def activity_params() -> dict[str, Any]:
-    return {"app": APPLICATION_NAME, "limit": ROW_LIMIT}
+def activity_params(own_pids: Sequence[int] = ()) -> dict[str, Any]:
+    return {"own_pids": list(own_pids), "limit": ROW_LIMIT}
 
 
 def _activity(ctx: FactContext) -> tuple[str, dict[str, Any]]:

@@ -1,4 +1,11 @@
-"""Signals that tell a managed service apart, read with queries that cannot raise (catalog lookups only)."""
+"""Signals that tell a managed service apart, read with queries that cannot raise (catalog lookups only).
+
+Only what a tenant cannot create counts: roles and role memberships (creating roles needs a
+privilege tenants do not get), settings, installed extensions (they need files on the server), and
+functions or schemas that live in ``pg_catalog`` or belong to a superuser (the bootstrap superuser,
+OID 10, is one). A tenant's own ``heroku_ext`` schema or ``tenant.aurora_version()`` function is
+not evidence of anything.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +24,15 @@ SIGNAL_SETTING_NAMES = ["rds.extensions", "rds.logical_replication", "rds.force_
                         "neon.tenant_id", "neon.max_file_cache_size"]
 
 
+def by_superuser(owner: str) -> str:
+    """SQL: the object's owner is the bootstrap superuser or another superuser, not a tenant."""
+    return (f"({owner} = 10 OR COALESCE((SELECT o.rolsuper FROM pg_catalog.pg_roles AS o"
+            f" WHERE o.oid = {owner}), false))")
+
+
 def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
-        """
+        f"""
         SELECT
           ARRAY(SELECT r.rolname::pg_catalog.text FROM pg_catalog.pg_roles AS r
                  WHERE r.rolname = ANY(%(roles)s) ORDER BY 1) AS roles,
@@ -28,8 +41,12 @@ def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                 SELECT k.name FROM pg_catalog.unnest(%(known)s::pg_catalog.text[]) AS k(name)
                  WHERE pg_catalog.current_setting(k.name, true) IS NOT NULL
                 ORDER BY 1) AS settings,
-          EXISTS (SELECT 1 FROM pg_catalog.pg_proc AS p WHERE p.proname = 'aurora_version') AS aurora_function,
-          EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n WHERE n.nspname = 'heroku_ext') AS heroku_schema,
+          EXISTS (SELECT 1 FROM pg_catalog.pg_proc AS p
+                   WHERE p.proname = 'aurora_version'
+                     AND (p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace OR {by_superuser('p.proowner')}))
+            AS aurora_function,
+          EXISTS (SELECT 1 FROM pg_catalog.pg_namespace AS n
+                   WHERE n.nspname = 'heroku_ext' AND {by_superuser('n.nspowner')}) AS heroku_schema,
           EXISTS (SELECT 1 FROM pg_catalog.pg_extension AS e WHERE e.extname = 'aiven_extras') AS aiven_extension,
           pg_catalog.current_setting('rds.logical_replication', true) AS rds_logical_replication,
           pg_catalog.current_setting('cloudsql.logical_decoding', true) AS cloudsql_logical_decoding,
