@@ -7,11 +7,13 @@ anything by accident; a reviewer uncomments what they mean to run.
 from __future__ import annotations
 
 from preflight.models import CheckResult, Finding, Report
+from preflight.terminal import visible
 
 
 def comment(text: str, prefix: str = "-- ") -> list[str]:
-    """Every line of ``text`` as an SQL line comment (a message can never escape into SQL)."""
-    return [prefix + line if line else prefix.rstrip() for line in text.splitlines() or [""]]
+    """Every line of ``text`` as an SQL line comment (a message can never escape into SQL), with
+    non-printable characters shown as escapes so that the script stays printable."""
+    return [prefix + visible(line, keep="") if line else prefix.rstrip() for line in text.removesuffix("\n").split("\n")]
 
 
 def remediation_lines(report: Report) -> list[str]:
@@ -49,7 +51,9 @@ def _finding_block(result: CheckResult, finding: Finding, seen: set[str]) -> lis
             out.append("-- (statement already listed above)")
             continue
         seen.add(statement)
-        if rem.destructive:
+        if visible(statement) != statement:  # only a plugin's hand-made SQL can get here
+            out += comment("not printed, it holds non-printable characters: " + statement)
+        elif rem.destructive:
             out.append("-- DESTRUCTIVE: review, then uncomment to run")
             out += comment(statement)
         else:

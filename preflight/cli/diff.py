@@ -11,6 +11,7 @@ from preflight.cli.errors import usage_error
 from preflight.cli.options import CONTEXT
 from preflight.diff import diff_reports, render_diff
 from preflight.models import ExitCode, Report
+from preflight.terminal import echo
 
 
 def _load_report(path: str) -> Report:
@@ -33,5 +34,5 @@ def diff(old: str, new: str) -> None:
     Exit 1 when something got worse (a new failure or warning, a check or the verdict worse), else 0.
     """
     result = diff_reports(_load_report(old), _load_report(new))
-    click.echo(render_diff(result), nl=False)
+    echo(render_diff(result), nl=False)
     sys.exit(ExitCode.FINDINGS if result.worse else ExitCode.OK)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-import click
 from pydantic import ValidationError
 
 from preflight.models import ExitCode
+from preflight.terminal import echo
 
 
 def usage_error(message: str) -> NoReturn:
     """One clear line on stderr, exit 2 (as click does for bad options)."""
-    click.echo(f"pg-preflight: error: {message}", err=True)
+    echo(f"pg-preflight: error: {message}", err=True)
     sys.exit(ExitCode.USAGE)
 
 

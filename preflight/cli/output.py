@@ -35,7 +35,8 @@ def parse_outputs(specs: Iterable[str], default_format: str) -> list[tuple[str, 
 
 def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]], secrets: list[str]) -> None:
     """Write every requested rendering, piece by piece; stdout gets ``fmt`` unless a plain
-    ``--output PATH`` took it. Every piece is scrubbed of secrets on its way out."""
+    ``--output PATH`` took it. Every piece is scrubbed of secrets on its way out. Every rendering is
+    printable by construction, so stdout gets exactly the bytes a file gets, terminal or not."""
     took_stdout = False
     for name, path in outputs:
         try:
@@ -47,7 +48,7 @@ def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]], secrets: lis
         took_stdout = took_stdout or name == fmt
     if not took_stdout:
         for piece in pieces(fmt, report):
-            click.echo(scrub(piece, secrets), nl=False)
+            click.echo(scrub(piece, secrets), nl=False, color=True)  # never strip: renderings are printable
 
 
 def output_choice(ctx: click.Context, config: ConfigFile | None) -> tuple[str, tuple[str, ...]]:
