@@ -54,8 +54,8 @@ def escape_char(ch: str) -> str:
 
 def visible(text: object, keep: str = "\n") -> str:
     """``str(text)`` with every non-printable character escaped, except those in ``keep`` (newline)."""
-    value = str(text)
-    if all(part.isprintable() for part in value.split("\n")) and ("\n" in keep or "\n" not in value):
+    value = text if isinstance(text, str) else str(text)
+    if value.isprintable() or ("\n" in keep and value.replace("\n", "").isprintable()):
         return value
     return "".join(ch if ch.isprintable() or ch in keep else escape_char(ch) for ch in value)
 
@@ -63,7 +63,7 @@ def visible(text: object, keep: str = "\n") -> str:
 def json_visible(text: str) -> str:
     """JSON text with every non-printable character (outside the structural newlines) as a ``\\uXXXX``
     escape: the same document, but nothing in it acts on a terminal."""
-    if all(part.isprintable() for part in text.split("\n")):
+    if text.replace("\n", "").isprintable():
         return text
     out: list[str] = []
     for ch in text:
