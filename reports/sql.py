@@ -34,7 +34,7 @@ def _check_block(result: CheckResult, seen: set[str]) -> list[str]:
             continue
         block += _finding_block(result, finding, seen)
     if block:
-        block = [f"-- ===== {result.id}: {result.title} ({result.status.value}) ====="] + block
+        block = [visible(f"-- ===== {result.id}: {result.title} ({result.status.value}) =====", keep="")] + block
     return block
 
 
