@@ -23,10 +23,6 @@ class Unwritable(ValueError):
     """A name or literal that no SQL text can reproduce exactly (undecodable bytes)."""
 
 
-def _printable(text: str) -> bool:
-    return text.isprintable()
-
-
 def _unicode_escaped(text: str, quote: str) -> str:
     """``text`` inside ``U&<quote>...<quote>`` with the default escape character, backslash."""
     out: list[str] = []
@@ -48,7 +44,7 @@ def identifier(name: str) -> str:
     """One identifier part: psycopg's quoting when printable, else ``U&"..."``."""
     if undecodable(name):
         raise Unwritable(name)
-    if _printable(name):
+    if name.isprintable():
         return sql.Identifier(name).as_string(None)
     return _unicode_escaped(name, '"')
 
@@ -59,7 +55,7 @@ def literal(value: object) -> str:
     if isinstance(value, str):
         if undecodable(value):
             raise Unwritable(value)
-        if not _printable(value):
+        if not value.isprintable():
             return _unicode_escaped(value, "'")
     return sql.Literal(value).as_string(None)
 
