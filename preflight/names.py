@@ -1,6 +1,7 @@
 """The one name syntax for objects: ``schema.table`` (docs/json-contract.md, "Names").
 
-A part that contains a dot or a double quote is written as an SQL quoted identifier
+A part that contains a dot or a double quote, or that starts or ends with white space (so that
+``"payroll "`` cannot pass for ``payroll``), is written as an SQL quoted identifier
 (``"my.schema"."t"``, ``""`` for a quote); any other part is the raw name, case and all.
 """
 
@@ -23,7 +24,7 @@ class QualifiedName(NamedTuple):
 
 def format_part(part: str) -> str:
     """A raw name as it is written in the name syntax."""
-    if part == "" or "." in part or '"' in part:
+    if part == "" or "." in part or '"' in part or part != part.strip():
         return '"' + part.replace('"', '""') + '"'
     return part
 

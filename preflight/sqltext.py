@@ -1,10 +1,88 @@
-"""Render ``psycopg.sql`` compositions to text without a connection, for remediation scripts."""
+"""Render ``psycopg.sql`` compositions to text without a connection, for remediation scripts.
+
+Every statement the tool prints is printable by construction, so that the script is the same byte for
+byte in a file, on a terminal, in a pipe and inside Markdown, HTML or JUnit (none of which may alter
+it). A name or literal holding any non-printable character (controls, DEL, ESC, bidi controls, line
+separators, other format characters: see ``preflight.terminal``) is written in PostgreSQL's Unicode
+escape form, ``U&"payroll\\007F"`` / ``U&'...'``, which names exactly the same object. Printable
+names are quoted by psycopg, unchanged. A name holding bytes that were not valid text in the client
+encoding cannot be written exactly at all: no statement is printed for it, only a comment saying so.
+"""
 
 from __future__ import annotations
 
 from psycopg import sql
 
+from preflight.terminal import undecodable, visible
+
+# Characters after which ``U&`` would be read as the end of a word (``xU&"a"`` is ``xU & "a"``).
+_WORD_END = "_$"
+
+
+class Unwritable(ValueError):
+    """A name or literal that no SQL text can reproduce exactly (undecodable bytes)."""
+
+
+def _unicode_escaped(text: str, quote: str) -> str:
+    """``text`` inside ``U&<quote>...<quote>`` with the default escape character, backslash."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == quote:
+            out.append(quote * 2)
+        elif ch.isprintable():
+            out.append(ch)
+        elif ord(ch) <= 0xFFFF:
+            out.append(f"\\{ord(ch):04X}")
+        else:
+            out.append(f"\\+{ord(ch):06X}")
+    return f"U&{quote}{''.join(out)}{quote}"
+
+
+def identifier(name: str) -> str:
+    """One identifier part: psycopg's quoting when printable, else ``U&"..."``."""
+    if undecodable(name):
+        raise Unwritable(name)
+    if name.isprintable():
+        return sql.Identifier(name).as_string(None)
+    return _unicode_escaped(name, '"')
+
+
+def literal(value: object) -> str:
+    """A literal: psycopg's quoting unless it is a string with a non-printable character (``U&'...'``,
+    which the server accepts only with ``standard_conforming_strings`` on, and rejects otherwise)."""
+    if isinstance(value, str):
+        if undecodable(value):
+            raise Unwritable(value)
+        if not value.isprintable():
+            return _unicode_escaped(value, "'")
+    return sql.Literal(value).as_string(None)
+
+
+def _pieces(statement: sql.Composable) -> list[str]:
+    if isinstance(statement, sql.Composed):
+        return [piece for part in statement._obj for piece in _pieces(part)]
+    if isinstance(statement, sql.Identifier):
+        return [".".join(identifier(part) for part in statement._obj)]
+    if isinstance(statement, sql.Literal):
+        return [literal(statement._obj)]
+    return [statement.as_string(None)]
+
 
 def render(statement: sql.Composable) -> str:
-    """The statement as it will be pasted: identifiers quoted by psycopg, never by hand."""
-    return statement.as_string(None)
+    """The statement as it will be pasted: identifiers quoted by psycopg (or in U& form), never by hand.
+
+    A statement naming an object that cannot be written exactly becomes a comment that says so.
+    """
+    try:
+        pieces = _pieces(statement)
+    except Unwritable as exc:
+        return ("-- not written: the name " + visible(str(exc), keep="")
+                + " is not valid text in the client encoding, so no SQL can name it exactly; fix it by hand")
+    out = ""
+    for piece in pieces:
+        if piece.startswith("U&") and out and (out[-1].isalnum() or out[-1] in _WORD_END):
+            out += " "
+        out += piece
+    return out

@@ -11,18 +11,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import re
 from string import Template
 
 from preflight.models import VERDICT_WORDS, CheckResult, Finding, Report, Severity, TableEntry
 from preflight.names import format_name
 from preflight.reports.sql import comment, remediation_lines
+from preflight.terminal import visible
 
 TABLE_GROUPS = [("needs_decision", "Needs a decision"), ("decided", "Decided, SQL not applied yet"),
                 ("not_publishable", "Cannot be published"), ("excluded", "Excluded"), ("ok", "OK")]
 SEVERITY_CLASS = {"error": "fail", "warning": "warn", "info": "skip"}  # a finding's colour: what it does to its check
 DOCS = "https://www.postgresql.org/docs/current/logical-replication.html"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 SCRIPT = """
 document.querySelectorAll("table.sortable th").forEach(function (th) {
@@ -105,8 +104,8 @@ before running it. See the <a href="$docs">PostgreSQL logical replication docume
 
 
 def e(value: object) -> str:
-    """Escaped text (quotes too, so it is safe in attributes); control characters dropped."""
-    return html.escape(_CONTROL.sub("", str(value)), quote=True)
+    """Escaped text (quotes too, so it is safe in attributes); non-printable characters shown as escapes."""
+    return html.escape(visible(value), quote=True)
 
 
 def _badge(word: str, css: str, sort_key: int | None = None) -> str:

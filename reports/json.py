@@ -2,7 +2,8 @@
 
 ``chunks`` yields the document piece by piece (each check, finding and table on its own), so the CLI
 can write a 100k-table report without holding it as one giant string or one giant dict; ``render``
-joins the pieces. The result is byte for byte what ``Report.to_json()`` gives.
+joins the pieces. The result is the document ``Report.to_json()`` gives, with every non-printable
+character written as a ``\\uXXXX`` escape so that nothing in it acts on a terminal.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from preflight.models import CheckResult, Finding, Report, TableEntry
+from preflight.terminal import json_visible
 
 _FINDING = TypeAdapter(Finding)
 _TABLE = TypeAdapter(TableEntry)
@@ -21,7 +23,7 @@ _TABLE = TypeAdapter(TableEntry)
 
 def _dump(value: Any, indent: int) -> str:
     """``value`` as indent-2 JSON, nested ``indent`` spaces deep."""
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * indent)
+    return json_visible(json.dumps(value, indent=2, ensure_ascii=False)).replace("\n", "\n" + " " * indent)
 
 
 def _array(items: Iterable[Any], indent: int) -> Iterator[str]:
@@ -37,7 +39,7 @@ def _array(items: Iterable[Any], indent: int) -> Iterator[str]:
 def _object(fields: Iterable[tuple[str, Iterator[str]]], indent: int) -> Iterator[str]:
     yield "{"
     for position, (name, value) in enumerate(fields):
-        yield ("," if position else "") + "\n" + " " * (indent + 2) + json.dumps(name) + ": "
+        yield ("," if position else "") + "\n" + " " * (indent + 2) + json_visible(json.dumps(name, ensure_ascii=False)) + ": "
         yield from value
     yield "\n" + " " * indent + "}"
 

@@ -1,24 +1,23 @@
 """JUnit XML, so CI UIs (GitHub, GitLab, Jenkins) show one test per check.
 
 Built with ElementTree, never by string pasting, so any report text is escaped; characters that
-XML 1.0 forbids (NUL and other controls) are dropped because no escape can represent them.
+XML 1.0 cannot carry (NUL and other controls) and every other non-printable character are written as
+visible escapes (``\x1b``), never dropped; the remediation statements are printable already.
 """
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
 from preflight.models import CheckResult, CheckStatus, Finding, Report, Severity
-
-# Everything outside XML 1.0's Char production: C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+from preflight.terminal import visible
 
 
 def clean(value: object) -> str:
-    """``str(value)`` without the characters XML 1.0 cannot carry."""
-    return _FORBIDDEN.sub("", str(value))
+    """``str(value)`` as XML 1.0 can carry it: non-printable characters (which include every character
+    outside XML's Char production) shown as escapes; newlines kept."""
+    return visible(value)
 
 
 def _sub(parent: ET.Element, tag: str, body: str | None = None, **attrs: str) -> ET.Element:

@@ -1,8 +1,10 @@
 """A Markdown summary for a pull-request comment or ``$GITHUB_STEP_SUMMARY``.
 
 Every piece of report text is treated as hostile: inline text is backslash-escaped (so a message can
-neither inject HTML nor break a table row), code spans and the SQL fence are made longer than any
-backtick run they hold, and control characters are dropped.
+neither inject HTML nor break a table row, and ``@``, ``://`` and ``www.`` sit in code spans so no text can
+mention anyone or become a link), code spans and the SQL fence are made longer than any backtick run
+they hold, and non-printable characters are shown as escapes (``\x1b``), never dropped. The SQL
+fence holds the script exactly: it is printable by construction.
 """
 
 from __future__ import annotations
@@ -12,23 +14,26 @@ import re
 from preflight.models import VERDICT_WORDS, CheckResult, Finding, Report, Severity, TableEntry
 from preflight.names import format_name
 from preflight.reports.sql import remediation_lines
+from preflight.terminal import visible
 
 TABLE_ORDER = {"needs_decision": 0, "decided": 1, "not_publishable": 2, "excluded": 3}
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _NEWLINES = re.compile(r"\r\n|\r|\n")
 # ASCII punctuation that means something inline (CommonMark/GFM); `_` only where it could emphasize.
 _SPECIAL = re.compile(r"[\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+# What GitHub turns into a mention or an autolink even when escaped; inside a code span it is just text.
+_LINKING = re.compile(r"@|://|www\.", re.IGNORECASE)
 
 
 def _clean(value: object) -> str:
-    """``str(value)`` without control characters (tabs become spaces), which Markdown renders badly."""
-    return _CONTROL.sub("", str(value).replace("\t", " "))
+    """``str(value)`` with non-printable characters (tabs too) escaped visibly; newlines kept."""
+    return visible(value)
 
 
 def text(value: object) -> str:
     """Inline text, safe in a paragraph, a list item and a table cell: escaped, newlines as ``<br>``."""
     escaped = _SPECIAL.sub(lambda m: "\\" + m.group(0), _clean(value))
+    escaped = _LINKING.sub(lambda m: "`" + m.group(0) + "`", escaped)
     return "<br>".join(_NEWLINES.split(escaped))
 
 
@@ -124,7 +129,7 @@ def _tables(report: Report) -> list[str]:
 
 
 def _script(report: Report) -> list[str]:
-    body = _clean("\n".join(remediation_lines(report))).rstrip()
+    body = "\n".join(remediation_lines(report)).rstrip()
     if not body:
         return ["", "Nothing to remediate."]
     fence = fence_for(body)

@@ -10,11 +10,13 @@ from collections.abc import Iterable
 
 from preflight.models import CheckResult, Finding, Report
 from preflight.remediation import RELOAD, parse_alter_system
+from preflight.terminal import visible
 
 
 def comment(text: str, prefix: str = "-- ") -> list[str]:
-    """Every line of ``text`` as an SQL line comment (a message can never escape into SQL)."""
-    return [prefix + line if line else prefix.rstrip() for line in text.splitlines() or [""]]
+    """Every line of ``text`` as an SQL line comment (a message can never escape into SQL), with
+    non-printable characters shown as escapes so that the script stays printable."""
+    return [prefix + visible(line, keep="") if line else prefix.rstrip() for line in text.removesuffix("\n").split("\n")]
 
 
 class _Script:
@@ -103,7 +105,7 @@ def _check_block(result: CheckResult, script: _Script) -> list[str]:
             continue
         block += _finding_block(result, finding, script)
     if block:
-        block = [f"-- ===== {result.id}: {result.title} ({result.status.value}) ====="] + block
+        block = [visible(f"-- ===== {result.id}: {result.title} ({result.status.value}) =====", keep="")] + block
     return block
 
 
@@ -116,7 +118,9 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
     if rem.requires_restart:
         out.append("-- RESTART REQUIRED: takes effect only after a server restart")
     for statement in rem.sql:
-        if rem.destructive:
+        if visible(statement) != statement:  # only a plugin's hand-made SQL can get here
+            out += comment("not printed, it holds non-printable characters: " + statement)
+        elif rem.destructive:
             if statement in script.seen:
                 out.append("-- (statement already listed above)")
                 continue

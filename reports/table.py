@@ -1,5 +1,8 @@
 """The human report: one line per check with a mark and what was observed, findings beneath it,
-and the remediation script at the end. Reads like a careful DBA's checklist."""
+and the remediation script at the end. Reads like a careful DBA's checklist.
+
+It is meant for a terminal: every piece of server text is shown with non-printable characters as
+escapes (``\x1b``, ``\u202e``) before it is wrapped or aligned."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from tabulate import tabulate
 from preflight.models import VERDICT_WORDS, CheckStatus, Report, Severity
 from preflight.names import format_name
 from preflight.reports.sql import remediation_lines
+from preflight.terminal import visible
 
 MARKS = {CheckStatus.PASS: "✓", CheckStatus.WARN: "!", CheckStatus.FAIL: "✗", CheckStatus.ERROR: "E", CheckStatus.SKIP: "-"}
 SEVERITY_MARKS = {Severity.INFO: "i", Severity.WARNING: "!", Severity.ERROR: "✗"}
@@ -20,8 +24,8 @@ MAX_TABLE_ROWS = 200
 
 
 def _header(report: Report) -> list[str]:
-    where = report.target.dsn
-    facts = report.target.facts()
+    where = visible(report.target.dsn, keep="")
+    facts = [visible(fact, keep="") for fact in report.target.facts()]
     s = report.summary
     counts = f"{s.pass_} passed, {s.warn} warned, {s.fail} failed, {s.error} errored, {s.skip} skipped"
     return [
@@ -32,7 +36,7 @@ def _header(report: Report) -> list[str]:
 
 
 def _wrap(text: str, indent: str) -> list[str]:
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
+    return textwrap.wrap(visible(text), WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [indent]
 
 
 def _tables_section(report: Report) -> list[str]:
@@ -44,8 +48,9 @@ def _tables_section(report: Report) -> list[str]:
     order = {"needs_decision": 0, "decided": 1, "excluded": 2, "not_publishable": 3}
     shown = sorted(notable, key=lambda t: (order.get(t.status, 9), t.schema_, t.name))[:MAX_TABLE_ROWS]
     rows = [
-        [format_name(t.schema_, t.name), t.status, t.kind, t.persistence, t.replica_identity,
-         "yes" if t.has_primary_key else "no", t.candidate_index or "-", t.decision or "-"]
+        [visible(cell, keep="") for cell in (format_name(t.schema_, t.name), t.status, t.kind, t.persistence,
+                                             t.replica_identity, "yes" if t.has_primary_key else "no",
+                                             t.candidate_index or "-", t.decision or "-")]
         for t in shown
     ]
     head = ["table", "status", "kind", "persistence", "identity", "pk", "candidate index", "decision"]
@@ -58,7 +63,7 @@ def _tables_section(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
-    rows = [[MARKS[c.status], c.id, c.status.value, c.summary] for c in report.checks]
+    rows = [[MARKS[c.status], visible(c.id, keep=""), c.status.value, visible(c.summary, keep="")] for c in report.checks]
     lines = _header(report)
     lines += tabulate(rows, headers=["", "check", "status", "observed"], tablefmt="plain").splitlines()
     details: list[str] = []
@@ -82,11 +87,11 @@ def render(report: Report) -> str:
             values = f" ({'; '.join(parts)})" if parts else ""
             notes += _wrap(f"{SEVERITY_MARKS[finding.severity]} {finding.code}{where}: {finding.message}{values}", "    ")
         if notes:
-            details += [f"{MARKS[check.status]} {check.id}"] + notes
+            details += [f"{MARKS[check.status]} {visible(check.id, keep='')}"] + notes
     if details:
         lines += ["", "Findings:"] + details
     lines += _tables_section(report)
     script = remediation_lines(report)
     if script:
         lines += ["", "Remediation script (also: --format sql):", ""] + ["    " + x if x else "" for x in script]
-    return "\n".join(lines).rstrip() + "\n"
+    return visible("\n".join(lines).rstrip()) + "\n"

@@ -76,8 +76,8 @@ def test_junit_escapes_hostile_text() -> None:
     assert suite is not None
     failure = suite.find("testcase[@name='logical_replication']/failure")
     assert failure is not None
-    cleaned = HOSTILE.replace("\x00", "").replace("\x07", "").replace("\x1b", "")
-    assert failure.get("message") == cleaned  # attribute round-trips exactly (newlines too)
+    cleaned = HOSTILE.replace("\x00", "\\x00").replace("\x07", "\\x07").replace("\x1b", "\\x1b")
+    assert failure.get("message") == cleaned  # shown visibly, never dropped; newlines round-trip
     assert "<script>alert(1)</script>" in (failure.text or "")
     skipped = suite.find("testcase[@name='publication']/skipped")
     assert skipped is not None and skipped.get("message") == cleaned

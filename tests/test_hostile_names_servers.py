@@ -1,5 +1,7 @@
 """A corpus of hostile identifiers in schemas, tables, indexes, roles, publications and slots: every
-remediation statement the report prints executes as printed, and the re-check passes."""
+remediation statement the report prints executes as printed, and the re-check passes. The corpus holds
+control characters, ESC sequences, bidi overrides, DEL, CR, LF, look-alikes and quotes; every printed
+statement is printable."""
 
 from __future__ import annotations
 
@@ -16,9 +18,13 @@ HOSTILE = [
     'a"b; DROP TABLE x; --', "Sales EU", "my.schema", "Ünïcode Tæble", "select", "MiXeD Case", "x" * 63,
     "é" * 31, "$$", "a\\b", "semi;colon", "quote'single", "end.", ".start", "  spaces  ", "table", "user",
     "日本語", "percent %s %(x)s", "brace{}", "--comment", "/* c */",
+    # Non-printable and look-alike names: every statement naming them is written in U& form.
+    "payroll", "payroll\x7f", "payroll\x1b[m", "p\u0430yroll", "payroll ", "Payroll", "pay\u202eroll", "cr\rname",
+    "lf\nname", "tab\tname", "c1\x9bname", "zero\u200bwidth", "line\u2028sep", "nbsp\u00a0name",
+    "back\\slash\"quote'\x07", "U&\"not\\0041\"", "tag\U000e0041",
 ]
-ROLE = 'CDC "Reader"; --'
-PUBLICATION = 'pub "x"; --'
+ROLE = 'CDC "Reader"; --\x1b[2J\u202e'
+PUBLICATION = 'pub "x"; --\x7f'
 SLOT = "select"  # slot names are [a-z0-9_] only: a keyword is as hostile as they get
 
 
@@ -51,6 +57,8 @@ def test_every_printed_statement_runs_and_the_recheck_passes(servers: Callable[.
     statements = [s for c in first.checks for f in c.findings for s in f.remediation.sql]
     assert len(statements) >= len(HOSTILE) * 2
     assert any("pg_drop_replication_slot" in s for s in statements)
+    assert all(s.isprintable() for s in statements)
+    assert any('U&"payroll\\007F"' in s for s in statements)
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
         for statement in statements:
             conn.execute(statement.encode())  # exactly as printed

@@ -44,3 +44,10 @@ def test_rejects_malformed(bad: str) -> None:
 def test_parse_never_crashes(text: str) -> None:
     with contextlib.suppress(NameError_):
         parse_name(text)
+
+
+def test_a_part_with_leading_or_trailing_space_is_quoted_so_it_cannot_pass_for_another() -> None:
+    assert format_name("public", "payroll ") == 'public."payroll "'
+    assert format_name(" s", "t") == '" s".t'
+    assert format_name("Sales EU", "a b") == "Sales EU.a b"
+    assert parse_name('public."payroll "') == ("public", "payroll ")

@@ -20,6 +20,7 @@ from preflight.connection import DsnError, parse_dsn
 from preflight.models import CheckStatus, ExitCode
 from preflight.registry import RegistryError
 from preflight.runner import run_preflight
+from preflight.terminal import echo, json_visible
 
 
 @click.command("decisions", context_settings=CONTEXT)
@@ -47,16 +48,16 @@ def decisions_command(ctx: click.Context, /, dsn: str | None, schemas: tuple[str
     if result.status in (CheckStatus.ERROR, CheckStatus.SKIP):
         reach = report.check("reachability").findings
         reason = result.error or (reach[0].message if reach else result.skip_reason)
-        click.echo(f"pg-preflight: decisions: could not judge the tables: {reason}", err=True)
+        echo(f"pg-preflight: decisions: could not judge the tables: {reason}", err=True)
         sys.exit(ExitCode.INCOMPLETE)
     document, notes = template(report)
-    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    text = json_visible(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
         except OSError as exc:
             usage_error(f"cannot write {output}: {exc.strerror or exc}")
     else:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     for note in notes or ["no table needs a decision"]:
-        click.echo(f"# {note}", err=True)
+        echo(f"# {note}", err=True)

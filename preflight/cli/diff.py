@@ -12,6 +12,7 @@ from preflight.cli.options import CONTEXT
 from preflight.diff import diff_reports, render_diff
 from preflight.files import read_json, validated
 from preflight.models import ExitCode, Report
+from preflight.terminal import echo
 
 
 class ReportFileError(ValueError):
@@ -36,5 +37,5 @@ def diff(old: str, new: str) -> None:
     Exit 1 when something got worse (a new failure or warning, a check or the verdict worse), else 0.
     """
     result = diff_reports(_load_report(old), _load_report(new))
-    click.echo(render_diff(result), nl=False)
+    echo(render_diff(result), nl=False)
     sys.exit(ExitCode.FINDINGS if result.worse else ExitCode.OK)

@@ -12,6 +12,7 @@ import click
 from preflight.files import one_line, validation_message
 from preflight.interrupts import Terminated, exit_status, sigterm_raises
 from preflight.models import ExitCode
+from preflight.terminal import echo
 
 __all__ = ["OneLineGroup", "interrupted", "usage_error", "validation_message"]
 
@@ -20,14 +21,14 @@ PROG = "pg-preflight"
 
 def usage_error(message: str) -> NoReturn:
     """One clear line on stderr, exit 2 (as click does for bad options)."""
-    click.echo(f"{PROG}: error: {one_line(message)}", err=True)
+    echo(f"{PROG}: error: {one_line(message)}", err=True)
     sys.exit(ExitCode.USAGE)
 
 
 def interrupted(exc: BaseException | None, what: str = "interrupted") -> NoReturn:
     """Say so on stderr and exit with the signal's status (130 for Ctrl-C, 143 for SIGTERM)."""
     signal_name = "SIGTERM" if isinstance(exc, Terminated) else "Ctrl-C"
-    click.echo(f"{PROG}: {what} ({signal_name})", err=True)
+    echo(f"{PROG}: {what} ({signal_name})", err=True)
     sys.exit(exit_status(exc))
 
 
@@ -49,12 +50,12 @@ class OneLineGroup(click.Group):
                 command = exc.ctx.command_path if exc.ctx else PROG
                 usage_error(f"{exc.format_message()} (see '{command} -h')")
             except click.ClickException as exc:
-                click.echo(f"{PROG}: error: {one_line(exc.format_message())}", err=True)
+                echo(f"{PROG}: error: {one_line(exc.format_message())}", err=True)
                 sys.exit(exc.exit_code)
             except click.Abort as exc:
                 if isinstance(exc.__cause__, KeyboardInterrupt):
                     interrupted(exc.__cause__)
-                click.echo(f"{PROG}: aborted", err=True)
+                echo(f"{PROG}: aborted", err=True)
                 sys.exit(1)
             except KeyboardInterrupt as exc:
                 interrupted(exc)

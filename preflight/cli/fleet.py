@@ -34,6 +34,7 @@ from preflight.options import Options
 from preflight.registry import RegistryError, all_checks, select
 from preflight.reports import FORMATS
 from preflight.runner import run_preflight
+from preflight.terminal import echo, visible
 
 
 @click.command(context_settings=CONTEXT)
@@ -74,21 +75,21 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
         nonlocal done
         done += 1
         if tty:
-            click.echo(f"\r[{done}/{len(entries)}] {entry.name}: {report.status.value}\033[K", err=True, nl=False)
+            click.echo(f"\r[{done}/{len(entries)}] {visible(entry.name, keep='')}: {report.status.value}\033[K", err=True, nl=False)
         if out is not None:
             (out / f"{entry.name}.{fmt}").write_text(FORMATS[fmt](report), encoding="utf-8")
 
     run = run_fleet(entries, options, jobs, progress)
     results = run.results
     if tty:
-        click.echo("", err=True)
-    rows = [summary_row(entry, report) for entry, report in results]
-    click.echo(tabulate(rows, headers=["server", "verdict", "failing checks", "provider", "version"], tablefmt="plain"))
+        echo("", err=True)
+    rows = [[visible(cell, keep="") for cell in summary_row(entry, report)] for entry, report in results]
+    echo(tabulate(rows, headers=["server", "verdict", "failing checks", "provider", "version"], tablefmt="plain"))
     codes = {exit_code(report, options.fail_on) for _, report in results}
     ready = sum(1 for _, r in results if r.status.value == "ready")
-    click.echo(f"\n{ready}/{len(results)} servers ready", err=True)
+    echo(f"\n{ready}/{len(results)} servers ready", err=True)
     if run.interrupt is not None:
-        skipped = ", ".join(e.name for e in run.not_checked) or "none"
+        skipped = ", ".join(visible(e.name, keep="") for e in run.not_checked) or "none"
         interrupted(run.interrupt, f"fleet interrupted; {len(run.not_checked)} of {len(entries)} servers "
                                    f"not checked: {skipped}")
     sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 2, ExitCode.INCOMPLETE: 1, ExitCode.OK: 0}.get(c, 0)))

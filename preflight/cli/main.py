@@ -34,6 +34,7 @@ from preflight.request import RequestError, load_request
 from preflight.runner import run_checks, run_preflight, snapshot_for
 from preflight.snapshot_io import SnapshotError, load_snapshot
 from preflight.snapshot_io import save_snapshot as write_snapshot
+from preflight.terminal import echo
 
 
 @click.group(cls=OneLineGroup, context_settings=CONTEXT)
@@ -109,9 +110,9 @@ def list_checks() -> None:
     """List every check (built-in and plugins) with what it requires."""
     checks, broken = all_checks()
     rows = [(c.id, c.title, ", ".join(c.requires) or "-") for c in checks]
-    click.echo(tabulate(rows, headers=["id", "title", "requires"], tablefmt="plain"))
+    echo(tabulate(rows, headers=["id", "title", "requires"], tablefmt="plain"))
     for plugin in broken:
-        click.echo(f"(broken plugin {plugin.id}: {plugin.error})", err=True)
+        echo(f"(broken plugin {plugin.id}: {plugin.error})", err=True)
 
 
 @main.command(context_settings=CONTEXT)
@@ -123,17 +124,17 @@ def explain(check_id: str) -> None:
     if check_id not in by_id:
         usage_error(f"unknown check id {check_id!r}; known: {', '.join(sorted(by_id))}")
     c = by_id[check_id]
-    click.echo(f"{c.id}: {c.title}\n")
-    click.echo(f"Why: {c.why}\n")
-    click.echo(f"Remediation: {c.remediation}\n")
-    click.echo(f"Requires: {', '.join(c.requires) or '-'}")
-    click.echo(f"Reads: {', '.join((*c.facts, *c.optional_facts)) or 'the connection only'}")
+    echo(f"{c.id}: {c.title}\n")
+    echo(f"Why: {c.why}\n")
+    echo(f"Remediation: {c.remediation}\n")
+    echo(f"Requires: {', '.join(c.requires) or '-'}")
+    echo(f"Reads: {', '.join((*c.facts, *c.optional_facts)) or 'the connection only'}")
 
 
 @main.command(context_settings=CONTEXT)
 def schema() -> None:
     """Print the JSON Schema of the report (schema_version 1)."""
-    click.echo(json.dumps(Report.model_json_schema(by_alias=True), indent=2))
+    echo(json.dumps(Report.model_json_schema(by_alias=True), indent=2))
 
 
 @main.command(context_settings=CONTEXT)
@@ -152,7 +153,7 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
     targets = parse_outputs(outputs, fmt)
     try:
         with demo_server() as (_server, dsn):
-            click.echo(f"Demo server up; checking {parse_dsn(dsn).masked()}\n", err=True)
+            echo(f"Demo server up; checking {parse_dsn(dsn).masked()}\n", err=True)
             options = Options(dsn=dsn, checks=split_list(only), skip=split_list(skip), fail_on=FailOn(fail_on),
                               schemas=["public", "billing", "Sales EU"])
             try:
@@ -161,11 +162,11 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
                 usage_error(str(exc))
             emit(report, fmt, targets)
     except ServerError as exc:
-        click.echo(f"pg-preflight: demo: {exc}", err=True)
+        echo(f"pg-preflight: demo: {exc}", err=True)
         sys.exit(ExitCode.INCOMPLETE)
     except KeyboardInterrupt as exc:
         interrupted(exc, "demo interrupted; the demo server was removed")
-    click.echo(f"\nDemo finished (verdict: {report.status.value}); the demo server was removed.", err=True)
+    echo(f"\nDemo finished (verdict: {report.status.value}); the demo server was removed.", err=True)
 
 
 main.add_command(decisions_command)

@@ -43,7 +43,8 @@ def parse_outputs(specs: Iterable[str], default_format: str) -> list[tuple[str, 
 def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]]) -> None:
     """Write every requested rendering, piece by piece; stdout gets ``fmt`` unless a plain
     ``--output PATH`` took it. Written as rendered: secrets never reach a report (the DSN is shown
-    field by field, server error texts are scrubbed where they are read), so nothing is replaced here."""
+    field by field, server error texts are scrubbed where they are read), and every rendering is
+    printable by construction, so stdout gets exactly the bytes a file gets, terminal or not."""
     took_stdout = False
     for name, path in outputs:
         try:
@@ -55,7 +56,7 @@ def emit(report: Report, fmt: str, outputs: list[tuple[str, Path]]) -> None:
         took_stdout = took_stdout or name == fmt
     if not took_stdout:
         for piece in pieces(fmt, report):
-            click.echo(piece, nl=False)
+            click.echo(piece, nl=False, color=True)  # never strip: renderings are printable
 
 
 def output_choice(ctx: click.Context, config: ConfigFile | None) -> tuple[str, tuple[str, ...]]:

@@ -4,16 +4,25 @@ The session is read-only (psycopg opens every transaction with ``BEGIN READ ONLY
 own ``default_transaction_read_only`` stays visible to the writer check), bounded by ``statement_timeout``,
 ``lock_timeout`` and ``connect_timeout``, named ``application_name=pg-preflight`` and runs with an
 empty ``search_path`` so that only schema-qualified catalog names resolve.
+
+Text comes back in the database's encoding (the server would refuse to send a ``SQL_ASCII`` database's
+invalid bytes as UTF-8), and bytes that are not valid in it (a ``SQL_ASCII`` database can hold any
+bytes in a name; they are read as UTF-8) are decoded visibly instead of stopping the report: see
+``preflight.terminal.decode``; ``preflight.sqltext`` refuses to write SQL for such a name.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
 import psycopg
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 
 from preflight.connection.dsn import Dsn
+from preflight.terminal import decode
 
 APPLICATION_NAME = "pg-preflight"
 
@@ -48,4 +57,24 @@ def open_session(dsn: Dsn, connect_timeout: float, statement_timeout: float, loc
     kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
     conn = psycopg.connect(dsn.raw or "", autocommit=False, prepare_threshold=None, **kwargs)
     conn.read_only = True
+    tolerate_undecodable_text(conn)
     return conn
+
+
+def tolerate_undecodable_text(conn: psycopg.Connection[Any]) -> None:
+    """Decode text and JSON results so that bytes invalid in the client encoding survive, visibly, as
+    ``preflight.terminal.decode`` maps them (psycopg would raise, or return bytes on SQL_ASCII)."""
+    encoding = "utf-8" if conn.info.encoding == "ascii" else conn.info.encoding
+
+    class TextLoader(Loader):
+        def load(self, data: Buffer) -> str:
+            return decode(bytes(data), encoding)
+
+    class JsonLoader(Loader):
+        def load(self, data: Buffer) -> Any:
+            return json.loads(decode(bytes(data), encoding))
+
+    for name in ("text", "varchar", "bpchar", "name", '"char"'):
+        conn.adapters.register_loader(name, TextLoader)
+    for name in ("json", "jsonb"):
+        conn.adapters.register_loader(name, JsonLoader)
