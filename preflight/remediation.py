@@ -8,7 +8,6 @@ where. Every recommended value is "raise only": a fix never lowers what the serv
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from psycopg import sql
 
 from preflight.models import Remediation
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
+from preflight.setting_text import EQUIVALENT, RELOAD, alter_system
 from preflight.settings import Setting
 from preflight.sqltext import render
 
@@ -80,8 +80,6 @@ _NO_REPLICATION = {"heroku"}  # the provider offers no replication to external c
 _GROUP_OWNERS = {p.replication_role: p.name for p in PROVIDERS.values() if p.replication_role}
 
 
-RELOAD = "SELECT pg_catalog.pg_reload_conf();"
-_EQUIVALENT = " Self-managed equivalent (not runnable here): "  # ends a provider's step: the change, parsable
 
 
 def raise_to(setting: Setting | None, wanted: int) -> int:
@@ -95,13 +93,6 @@ def needs_restart(setting: Setting | None) -> bool:
     return setting is None or setting.context not in RELOADABLE
 
 
-def alter_system(name: str, value: str | int | Sequence[str]) -> str:
-    """``ALTER SYSTEM SET name = value;``: the name quoted, each value a literal (one per list entry)."""
-    values = [value] if isinstance(value, str | int) else list(value)
-    return render(sql.SQL("ALTER SYSTEM SET {} = {};").format(
-        sql.Identifier(name), sql.SQL(", ").join(sql.Literal(str(v)) for v in values)))
-
-
 def change_setting(provider: Provider, name: str, value: str | int | Sequence[str], setting: Setting | None) -> Remediation:
     """The fix that sets ``name`` to ``value`` on this provider, applied by reload or restart as it needs."""
     restart = needs_restart(setting)
@@ -113,7 +104,7 @@ def change_setting(provider: Provider, name: str, value: str | int | Sequence[st
     place = _SETTING_PLACES.get(provider.name, _CONSOLE)
     apply = place.restart if restart else place.reload
     step = (f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}; {apply}."
-            f"{_EQUIVALENT}{alter_system(name, value)}")
+            f"{EQUIVALENT}{alter_system(name, value)}")
     return Remediation(steps=[step], requires_restart=restart)
 
 
@@ -164,20 +155,3 @@ def grant_replication(provider: Provider, role: str, server_roles: Sequence[str]
     grantor = _REPLICATION_GRANTORS.get(provider.name, _REPLICATION_GRANTORS[SELF_MANAGED])
     statement = render(sql.SQL("ALTER ROLE {} WITH REPLICATION;").format(sql.Identifier(role)))
     return Remediation(sql=[statement], steps=[f"Run as {grantor}, on the primary ({provider.title})."])
-
-
-# The shape ``alter_system`` writes: a quoted name, then literals. Used to merge a script's settings.
-_ALTER_SYSTEM = re.compile(r'ALTER SYSTEM SET "((?:[^"]|"")+)" = (.*);\Z', re.DOTALL)
-_INTEGER_LITERAL = re.compile(r"'(-?\d+)'\Z")
-
-
-def parse_alter_system(statement: str) -> tuple[str, int | None] | None:
-    """(setting name, integer value or None) of a statement ``alter_system`` wrote, or of a provider's
-    step ``change_setting`` wrote (it ends with the equivalent statement); None for any other text."""
-    if _EQUIVALENT in statement:
-        statement = statement.rsplit(_EQUIVALENT, 1)[1]
-    match = _ALTER_SYSTEM.match(statement)
-    if match is None:
-        return None
-    value = _INTEGER_LITERAL.match(match.group(2))
-    return match.group(1).replace('""', '"'), int(value.group(1)) if value else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from preflight.models import CheckResult, Finding, Report
-from preflight.remediation import RELOAD, parse_alter_system
+from preflight.setting_text import RELOAD, parse_alter_system
 from preflight.terminal import visible
 
 

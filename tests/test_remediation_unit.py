@@ -7,14 +7,9 @@ import pytest
 from preflight import Options, run_checks
 from preflight.models import Finding, Remediation, Report, Severity
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED
-from preflight.remediation import (
-    RELOAD,
-    change_setting,
-    grant_replication,
-    parse_alter_system,
-    raise_setting,
-)
+from preflight.remediation import change_setting, grant_replication, raise_setting
 from preflight.reports.sql import remediation_lines
+from preflight.setting_text import RELOAD, parse_alter_system
 from preflight.settings import Setting
 from tests.snapshots import make_snapshot, slot
 
