@@ -355,6 +355,7 @@ def cdc(source: Server, cdc_dsn: str, plugin: str, receives: Iterable[str], writ
 def _read_changes(cdc_dsn: str, slot: str, plugin: str, publication: str | None, receives: list[str]) -> list[str]:
     """Consume the slot until every expected change arrived (the source commits asynchronously: WAL
     reaches the decoder once flushed) or the deadline passes."""
+    options: sql.Composable
     if plugin == "pgoutput":
         options = sql.SQL(", 'proto_version', '1', 'publication_names', {}").format(sql.Literal(publication or ""))
         query = sql.SQL("SELECT data FROM pg_catalog.pg_logical_slot_get_binary_changes({}, NULL, NULL{})")
