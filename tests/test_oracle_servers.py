@@ -91,6 +91,14 @@ def test_healthy_source_is_ready_and_replicates(source: Server, subscriber: Serv
     assert preflight(dsn, "-s", "app", "--publication", PUB, "--plugin", "test_decoding")["status"] == "ready"
 
 
+def test_healthy_source_audited_by_a_dba_with_role_is_ready(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a")
+    report = preflight(source.dsn(), "-s", "app", "--publication", PUB, "--role", CDC_USER)
+    outcomes = replicate(source, subscriber, dsn, ["app.a"])
+    assert all(o.works for o in outcomes), [str(o) for o in outcomes]
+    agree(report, outcomes)
+
+
 @pytest.mark.only_on("local")  # wal2json is installed for Debian's server only
 def test_healthy_source_with_wal2json(source: Server, backend: object) -> None:
     dsn = healthy(source, "app.a", publication=None)
