@@ -81,7 +81,7 @@ def fix(source: Server, dsn: str, *args: str) -> dict[str, object]:
 # --------------------------------------------------------------------------------------------- healthy
 
 
-def test_healthy_source_is_ready_and_replicates(source: Server, subscriber: Server, backend: object) -> None:
+def test_healthy_source_is_ready_and_replicates(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", "app.b")
     report = preflight(dsn, "-s", "app", "--publication", PUB)
     outcomes = replicate(source, subscriber, dsn, ["app.a", "app.b"])
@@ -100,7 +100,7 @@ def test_healthy_source_audited_by_a_dba_with_role_is_ready(source: Server, subs
 
 
 @pytest.mark.only_on("local")  # wal2json is installed for Debian's server only
-def test_healthy_source_with_wal2json(source: Server, backend: object) -> None:
+def test_healthy_source_with_wal2json(source: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
     outcome = oracle.cdc(source, dsn, "wal2json", ["app.a"], ["app.a"])
     assert outcome.works, outcome
