@@ -1,0 +1,424 @@
+"""PostgreSQL as the oracle: replicate for real and record what the server says.
+
+Two consumers, both connecting as the CDC role:
+- ``native``: ``CREATE SUBSCRIPTION`` on a second server (fresh database, schema copied with pg_dump),
+  waiting for the initial copy of every table and for INSERT/UPDATE/DELETE made on the source.
+- ``cdc``: a ``replication=database`` connection creating a persistent logical slot (as Debezium and
+  friends do), a snapshot read of every table it receives, then the changes decoded through the SQL
+  interface with the consumer's plugin and options.
+
+Every wait is a poll with a bounded deadline. A slot creation that waits for a transaction shows up as
+its walsender waiting on a lock in ``pg_stat_activity``: that is recorded as a failure, never waited out.
+An ``Outcome`` lists what PostgreSQL said (errors on the source, the subscriber's log, missing changes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from preflight import pgserver
+from tests.conftest import run_cli
+from tests.servers import Server
+
+SEED = [(1, "a"), (2, "b")]
+AFTER_DML = [(1, "upd"), (1001, "new")]
+DEADLINE_S = 20.0
+POLL_S = 0.1
+# A walsender seen waiting on a lock this long is blocked by a transaction, not merely slow.
+BLOCKED_AFTER_S = 1.5
+
+
+@dataclass
+class Outcome:
+    """What happened when a consumer replicated: ``works`` only when every change arrived."""
+
+    consumer: str
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def works(self) -> bool:
+        return not self.failures
+
+    def said(self, fragment: str) -> bool:
+        """Whether PostgreSQL's own words (or the oracle's observation) include ``fragment``."""
+        return any(fragment in failure for failure in self.failures)
+
+    def __str__(self) -> str:
+        return f"{self.consumer}: " + ("works" if self.works else "; ".join(self.failures))
+
+
+def local(server: Server) -> pgserver.LocalServer:
+    assert isinstance(server, pgserver.LocalServer), "the oracle needs a local server (psql, pg_dump, its log)"
+    return server
+
+
+def qualified(name: str) -> sql.Composed:
+    schema, _, table = name.partition(".")
+    return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+
+
+def run(server: Server, *statements: str | sql.SQL | sql.Composed, dbname: str = "postgres") -> list[tuple[Any, ...]]:
+    """Statements as the superuser, autocommit (a lock wait is bounded); rows of the last one."""
+    rows: list[tuple[Any, ...]] = []
+    with psycopg.connect(local(server).admin_dsn(dbname), autocommit=True, options="-c lock_timeout=10s") as conn:
+        for statement in statements:
+            cur = conn.execute(statement)
+            rows = cur.fetchall() if cur.description else []
+    return rows
+
+
+def make_tables(server: Server, *names: str, keyless: Iterable[str] = ()) -> None:
+    """Tables ``(id int, v text)``, with a primary key unless named in ``keyless``; schemas created."""
+    without = set(keyless)
+    for name in names:
+        schema = name.partition(".")[0]
+        run(server, sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        key = sql.SQL("") if name in without else sql.SQL(" PRIMARY KEY")
+        run(server, sql.SQL("CREATE TABLE {} (id int{}, v text)").format(qualified(name), key))
+
+
+def reset(server: Server, tables: Iterable[str]) -> None:
+    """Back to the seed rows (TRUNCATE and INSERT work whatever the replica identity)."""
+    for name in tables:
+        run(server, sql.SQL("TRUNCATE {}").format(qualified(name)))
+        run(server, sql.SQL("INSERT INTO {} VALUES (1, 'a'), (2, 'b')").format(qualified(name)))
+
+
+def write(server: Server, tables: Iterable[str]) -> list[str]:
+    """The application's INSERT, UPDATE and DELETE on each table; the errors the source raised."""
+    errors = []
+    with psycopg.connect(local(server).admin_dsn(), autocommit=True) as conn:
+        for name in tables:
+            for statement in (sql.SQL("INSERT INTO {} VALUES (1001, 'new')"),
+                              sql.SQL("UPDATE {} SET v = 'upd' WHERE id = 1"),
+                              sql.SQL("DELETE FROM {} WHERE id = 2")):
+                try:
+                    conn.execute(statement.format(qualified(name)))
+                except psycopg.Error as exc:
+                    errors.append(f"source: {name}: {str(exc).splitlines()[0]}")
+    return errors
+
+
+def published_tables(server: Server, publication: str) -> list[str]:
+    rows = run(server, sql.SQL("SELECT schemaname || '.' || tablename FROM pg_catalog.pg_publication_tables "
+                               "WHERE pubname = {} ORDER BY 1").format(sql.Literal(publication)))
+    return [str(r[0]) for r in rows]
+
+
+def blocked_walsender(server: Server, application_name: str) -> str | None:
+    """``wait_event`` of a walsender with this application_name waiting on a lock, if any."""
+    rows = run(server, sql.SQL("SELECT wait_event FROM pg_catalog.pg_stat_activity WHERE application_name = {} "
+                               "AND backend_type = 'walsender' AND wait_event_type = 'Lock'")
+               .format(sql.Literal(application_name)))
+    return str(rows[0][0]) if rows else None
+
+
+def end_walsenders(server: Server, application_name: str) -> None:
+    run(server, sql.SQL("SELECT pg_catalog.pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity "
+                        "WHERE application_name = {} AND backend_type = 'walsender'").format(sql.Literal(application_name)))
+
+
+def drop_slot(server: Server, slot: str) -> None:
+    """Drop the slot once its walsender is gone (bounded)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        end_walsenders(server, slot)
+        try:
+            run(server, sql.SQL("SELECT pg_catalog.pg_drop_replication_slot(slot_name) FROM pg_catalog.pg_replication_slots "
+                                "WHERE slot_name = {}").format(sql.Literal(slot)))
+            return
+        except psycopg.errors.ObjectInUse:
+            time.sleep(POLL_S)
+    raise AssertionError(f"slot {slot} stayed active")
+
+
+def in_background(server: Server, application_name: str, work: Callable[[], None]) -> str | None:
+    """Run ``work`` (which makes a walsender named ``application_name`` create a slot) in a thread;
+    the error it raised, or a description of the transaction wait that blocked it (then ended)."""
+    errors: list[str] = []
+
+    def target() -> None:
+        try:
+            work()
+        except psycopg.Error as exc:
+            errors.append(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + DEADLINE_S
+    waiting_since: float | None = None
+    while thread.is_alive() and time.monotonic() < deadline:
+        event = blocked_walsender(server, application_name)
+        if event is None:
+            waiting_since = None
+        elif waiting_since is None:
+            waiting_since = time.monotonic()
+        elif time.monotonic() - waiting_since >= BLOCKED_AFTER_S:
+            end_walsenders(server, application_name)
+            thread.join(DEADLINE_S)
+            return f"slot creation waits for a transaction (walsender wait_event {event})"
+        time.sleep(POLL_S)
+    if thread.is_alive():
+        end_walsenders(server, application_name)
+        thread.join(DEADLINE_S)
+        return "slot creation did not finish within the deadline"
+    return errors[0] if errors else None
+
+
+# ---------------------------------------------------------------------------------------------- native
+
+
+def _log_offset(server: Server) -> int:
+    log = local(server).root / "server.log"
+    return log.stat().st_size if log.exists() else 0
+
+
+def _log_errors(server: Server, offset: int) -> list[str]:
+    log = local(server).root / "server.log"
+    text = log.read_bytes()[offset:].decode(errors="replace") if log.exists() else ""
+    return sorted({line.split("ERROR:", 1)[1].strip() for line in text.splitlines() if "ERROR:" in line})
+
+
+def copy_schema(source: Server, subscriber: Server, dbname: str) -> None:
+    """A fresh database on the subscriber holding the source's tables (no data, no publications)."""
+    src, sub = local(source), local(subscriber)
+    run(sub, sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    dump = subprocess.run([str(src.bindir / "pg_dump"), "--schema-only", "--no-publications", "--no-subscriptions",
+                           "--no-owner", "--no-privileges", "-d", src.admin_dsn()],
+                          capture_output=True, text=True, check=True).stdout
+    restore = subprocess.run([str(sub.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", sub.admin_dsn(dbname)],
+                             input=dump, capture_output=True, text=True)
+    assert restore.returncode == 0, restore.stderr
+
+
+def native(source: Server, subscriber: Server, cdc_dsn: str, publication: str, writes: Iterable[str],
+           expect: Iterable[str] | None = None) -> Outcome:
+    """CREATE SUBSCRIPTION as the CDC role; initial copy, then the application's writes must arrive in every
+    table written to (or in ``expect``, e.g. a partitioned root whose leaves are published)."""
+    outcome = Outcome("native subscription")
+    name = f"oracle_{secrets.token_hex(4)}"
+    writes = list(writes)
+    reset(source, writes)
+    copy_schema(source, subscriber, name)
+    offset = _log_offset(subscriber)
+    expected = list(expect) if expect is not None else writes
+    sub_dsn = local(subscriber).admin_dsn(name)
+    try:
+        def create() -> None:
+            with psycopg.connect(sub_dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}").format(
+                    sql.Identifier(name), sql.Literal(cdc_dsn + f" application_name={name}"), sql.Identifier(publication)))
+
+        failure = in_background(source, name, create)
+        if failure:
+            outcome.failures.append(f"CREATE SUBSCRIPTION: {failure}")
+            return outcome
+        outcome.failures.extend(_await_copy(subscriber, name, offset))
+        if outcome.failures:
+            return outcome
+        outcome.failures.extend(write(source, writes))
+        outcome.failures.extend(_await_rows(subscriber, name, expected, offset))
+        return outcome
+    finally:
+        _drop_subscription(source, subscriber, name)
+
+
+def _subscription_errors(subscriber: Server, dbname: str, offset: int) -> list[str]:
+    errors = [f"subscriber: {e}" for e in _log_errors(subscriber, offset)]
+    if subscriber.version >= 15:
+        rows = run(subscriber, sql.SQL("SELECT apply_error_count, sync_error_count FROM "
+                                       "pg_catalog.pg_stat_subscription_stats WHERE subname = {}").format(sql.Literal(dbname)))
+        if errors and rows and any(rows[0]):
+            errors.append(f"pg_stat_subscription_stats: apply_error_count={rows[0][0]}, sync_error_count={rows[0][1]}")
+    return errors
+
+
+def _await_copy(subscriber: Server, dbname: str, offset: int) -> list[str]:
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        states = run(subscriber, "SELECT srsubstate FROM pg_catalog.pg_subscription_rel", dbname=dbname)
+        if all(s[0] == "r" for s in states):
+            return []
+        errors = _subscription_errors(subscriber, dbname, offset)
+        if errors:
+            return errors
+        time.sleep(POLL_S)
+    return _subscription_errors(subscriber, dbname, offset) or ["initial copy did not finish within the deadline"]
+
+
+def _await_rows(subscriber: Server, dbname: str, tables: list[str], offset: int) -> list[str]:
+    deadline = time.monotonic() + DEADLINE_S
+    missing = tables
+    while time.monotonic() < deadline:
+        missing = [t for t in tables
+                   if run(subscriber, sql.SQL("SELECT id, v FROM {} ORDER BY id").format(qualified(t)), dbname=dbname) != AFTER_DML]
+        if not missing:
+            return []
+        errors = _subscription_errors(subscriber, dbname, offset)
+        if errors:
+            return errors
+        time.sleep(POLL_S)
+    found = {t: run(subscriber, sql.SQL("SELECT id, v FROM {} ORDER BY id").format(qualified(t)), dbname=dbname) for t in missing}
+    return [f"changes not delivered: {t} on the subscriber is {rows}, expected {AFTER_DML}" for t, rows in found.items()]
+
+
+def _drop_subscription(source: Server, subscriber: Server, name: str) -> None:
+    sub_dsn = local(subscriber).admin_dsn(name)
+    with psycopg.connect(sub_dsn, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_catalog.pg_subscription WHERE subname = %s", [name]).fetchall():
+            conn.execute(sql.SQL("ALTER SUBSCRIPTION {} DISABLE").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("ALTER SUBSCRIPTION {} SET (slot_name = NONE)").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("DROP SUBSCRIPTION {}").format(sql.Identifier(name)))
+    end_walsenders(source, name)
+    for (slot,) in run(source, sql.SQL("SELECT slot_name FROM pg_catalog.pg_replication_slots WHERE slot_name LIKE {}")
+                       .format(sql.Literal("pg_%_sync_%"))):
+        drop_slot(source, str(slot))
+    drop_slot(source, name)
+    run(subscriber, sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+# ------------------------------------------------------------------------------------------------- cdc
+
+
+def _pgoutput_changes(rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+    """(table, INSERT/UPDATE/DELETE) from pgoutput protocol 1 messages."""
+    relations: dict[int, str] = {}
+    seen = set()
+    kinds = {b"I": "INSERT", b"U": "UPDATE", b"D": "DELETE"}
+    for (data,) in rows:
+        message = bytes(data)
+        kind, relid = message[:1], int.from_bytes(message[1:5], "big")
+        if kind == b"R":
+            namespace, relname = message[5:].split(b"\0")[:2]
+            relations[relid] = f"{namespace.decode()}.{relname.decode()}"
+        elif kind in kinds:
+            seen.add((relations.get(relid, str(relid)), kinds[kind]))
+    return seen
+
+
+def _text_changes(plugin: str, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+    seen = set()
+    for (data,) in rows:
+        if plugin == "test_decoding":
+            found = re.match(r"table (\S+?): (INSERT|UPDATE|DELETE):", str(data))
+            if found:
+                seen.add((found.group(1), found.group(2)))
+        else:
+            for change in json.loads(str(data)).get("change", []):
+                seen.add((f"{change['schema']}.{change['table']}", str(change["kind"]).upper()))
+    return seen
+
+
+def cdc(source: Server, cdc_dsn: str, plugin: str, receives: Iterable[str], writes: Iterable[str],
+        publication: str | None = None) -> Outcome:
+    """A CDC connector's life: replication connection, slot, snapshot read, then every change arrives."""
+    outcome = Outcome(f"CDC slot ({plugin})")
+    slot = f"oracle_{secrets.token_hex(4)}"
+    receives, writes = list(receives), list(writes)
+    reset(source, writes)
+    try:
+        def create() -> None:
+            with psycopg.connect(cdc_dsn, replication="database", autocommit=True, prepare_threshold=None,
+                                 application_name=slot) as conn:
+                conn.execute(sql.SQL("CREATE_REPLICATION_SLOT {} LOGICAL {}").format(
+                    sql.Identifier(slot), sql.Identifier(plugin)))
+
+        failure = in_background(source, slot, create)
+        if failure:
+            outcome.failures.append(f"CREATE_REPLICATION_SLOT: {failure}")
+            return outcome
+        with psycopg.connect(cdc_dsn, autocommit=True) as conn:
+            for name in receives:
+                try:
+                    conn.execute(sql.SQL("SELECT count(*) FROM {}").format(qualified(name)))
+                except psycopg.Error as exc:
+                    outcome.failures.append(f"snapshot: {str(exc).splitlines()[0]}")
+        outcome.failures.extend(write(source, writes))
+        outcome.failures.extend(_read_changes(cdc_dsn, slot, plugin, publication, receives))
+        return outcome
+    finally:
+        drop_slot(source, slot)
+
+
+def _read_changes(cdc_dsn: str, slot: str, plugin: str, publication: str | None, receives: list[str]) -> list[str]:
+    """Consume the slot until every expected change arrived (the source commits asynchronously: WAL
+    reaches the decoder once flushed) or the deadline passes."""
+    options: sql.Composable
+    if plugin == "pgoutput":
+        options = sql.SQL(", 'proto_version', '1', 'publication_names', {}").format(sql.Literal(publication or ""))
+        query = sql.SQL("SELECT data FROM pg_catalog.pg_logical_slot_get_binary_changes({}, NULL, NULL{})")
+    else:
+        options = sql.SQL("")
+        query = sql.SQL("SELECT data FROM pg_catalog.pg_logical_slot_get_changes({}, NULL, NULL{})")
+    expected = {(name, operation) for name in receives for operation in ("INSERT", "UPDATE", "DELETE")}
+    seen: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + DEADLINE_S / 4
+    with psycopg.connect(cdc_dsn, autocommit=True) as conn:
+        while time.monotonic() < deadline and not expected <= seen:
+            try:
+                rows = conn.execute(query.format(sql.Literal(slot), options)).fetchall()
+            except psycopg.Error as exc:
+                return [f"decoding: {str(exc).splitlines()[0]}"]
+            seen |= _pgoutput_changes(rows) if plugin == "pgoutput" else _text_changes(plugin, rows)
+            time.sleep(POLL_S)
+    return [f"changes not delivered: {operation} on {name}" for name, operation in sorted(expected - seen)]
+
+# ----------------------------------------------------------------------------------------- pg-preflight
+
+
+def preflight(dsn: str, *args: str) -> dict[str, Any]:
+    """The JSON report of ``pg-preflight check``."""
+    result = run_cli("check", dsn, "--format", "json", *args)
+    assert result.exit_code in (0, 1), (result.exit_code, result.stderr)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
+
+
+def failing(report: dict[str, Any]) -> dict[str, list[str]]:
+    """Failing checks and the codes of their error findings."""
+    return {c["id"]: [f["code"] for f in c["findings"] if f["severity"] == "error"]
+            for c in report["checks"] if c["status"] in ("fail", "error")}
+
+
+def script(dsn: str, *args: str) -> str:
+    """The remediation script, ``--format sql``."""
+    result = run_cli("check", dsn, "--format", "sql", *args)
+    assert result.exit_code in (0, 1), (result.exit_code, result.stderr)
+    return str(result.stdout)
+
+
+def statements(text: str) -> list[str]:
+    """The SQL lines of a script (comments dropped)."""
+    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+
+
+def apply(server: Server, text: str) -> str:
+    """Run the script as printed with psql as the superuser; restart when a setting asks for it.
+    Returns psql's errors ('' when every statement ran)."""
+    srv = local(server)
+    path = Path(srv.root) / f"fix-{secrets.token_hex(4)}.sql"
+    path.write_text(text)
+    proc = subprocess.run([str(srv.bindir / "psql"), "-X", "-q", "-d", srv.admin_dsn(), "-f", str(path)],
+                          capture_output=True, text=True)
+    if "ALTER SYSTEM" in text:
+        server.restart()  # every setting this tool recommends takes effect by then
+    return "\n".join(line for line in proc.stderr.splitlines() if "ERROR" in line)
+
+
+def extension_dir(server: Server) -> Path:
+    """The server's share/extension directory (writable here: the Debian package's as root, or the cache)."""
+    out = subprocess.run([str(local(server).bindir / "pg_config"), "--sharedir"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    return Path(out) / "extension"

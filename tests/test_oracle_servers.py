@@ -1,0 +1,373 @@
+"""Differential suite: pg-preflight's verdict against what PostgreSQL does when a consumer really replicates.
+
+Each scenario builds a source, asks pg-preflight, replicates with a native subscription from a second
+server and/or a CDC slot (tests/oracle.py), and asserts agreement: ``ready`` exactly when replication
+works, and each failing check naming the failure PostgreSQL raised. Where the report is not ready, the
+printed script is applied as printed (psql, superuser), the source re-checked and replicated again.
+
+Where pg-preflight is wrong today the test still asserts the true behaviour and is marked
+``xfail(strict=True)`` with the class and what goes wrong: the fix must remove the mark.
+docs/oracle.md lists the scenarios.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests import oracle
+from tests.oracle import Outcome, failing, native, preflight, run, script
+from tests.servers import CDC_USER, Server, add_cdc_role
+
+pytestmark = [pytest.mark.server, pytest.mark.only_on("local", "pg17")]
+
+PUB = "cdc_publication"  # the name pg-preflight's printed CREATE PUBLICATION uses
+
+
+@pytest.fixture(scope="module")
+def subscriber(servers: Callable[..., Server]) -> Server:
+    """The second server: one per module, a fresh database per subscription; failed workers retry fast."""
+    return servers(wal_retrieve_retry_interval="200ms")
+
+
+@pytest.fixture()
+def source(servers: Callable[..., Server]) -> Iterator[Server]:
+    """A fresh source per scenario (cheap: a copied template), prepared transactions allowed."""
+    server = servers(max_prepared_transactions="5")
+    yield server
+    server.destroy()
+
+
+def healthy(server: Server, *tables: str, publication: str | None = PUB) -> str:
+    """Tables with keys, the CDC role allowed to read them, the publication the consumer uses: its DSN."""
+    oracle.make_tables(server, *tables)
+    dsn = add_cdc_role(server)
+    for name in tables:
+        run(server, psycopg.sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+            psycopg.sql.Identifier(name.partition(".")[0]), psycopg.sql.Identifier(CDC_USER)))
+        run(server, psycopg.sql.SQL("GRANT SELECT ON {} TO {}").format(oracle.qualified(name),
+                                                                         psycopg.sql.Identifier(CDC_USER)))
+    if publication:
+        run(server, psycopg.sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
+            psycopg.sql.Identifier(publication), psycopg.sql.SQL(", ").join(oracle.qualified(t) for t in tables)))
+    return dsn
+
+
+def replicate(source: Server, subscriber: Server, dsn: str, tables: list[str], writes: list[str] | None = None,
+              publication: str = PUB) -> list[Outcome]:
+    """Both consumers with pgoutput and the same publication."""
+    writes = writes or tables
+    return [native(source, subscriber, dsn, publication, writes),
+            oracle.cdc(source, dsn, "pgoutput", tables, writes, publication)]
+
+
+def agree(report: dict[str, object], outcomes: list[Outcome]) -> None:
+    """ready exactly when every consumer's replication works."""
+    works = all(o.works for o in outcomes)
+    assert (report["status"] == "ready") == works, (report["status"], failing(report), [str(o) for o in outcomes])
+
+
+def fix(source: Server, dsn: str, *args: str) -> dict[str, object]:
+    """Apply the printed script as printed (superuser, psql); the re-check's report."""
+    errors = oracle.apply(source, script(dsn, *args))
+    assert errors == "", errors
+    return preflight(dsn, *args)
+
+
+# --------------------------------------------------------------------------------------------- healthy
+
+
+def test_healthy_source_is_ready_and_replicates(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", "app.b")
+    report = preflight(dsn, "-s", "app", "--publication", PUB)
+    outcomes = replicate(source, subscriber, dsn, ["app.a", "app.b"])
+    outcomes.append(oracle.cdc(source, dsn, "test_decoding", ["app.a", "app.b"], ["app.a", "app.b"]))
+    assert all(o.works for o in outcomes), [str(o) for o in outcomes]
+    assert report["status"] == "ready", failing(report)
+    assert preflight(dsn, "-s", "app", "--publication", PUB, "--plugin", "test_decoding")["status"] == "ready"
+
+
+def test_healthy_source_audited_by_a_dba_with_role_is_ready(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a")
+    report = preflight(source.dsn(), "-s", "app", "--publication", PUB, "--role", CDC_USER)
+    outcomes = replicate(source, subscriber, dsn, ["app.a"])
+    assert all(o.works for o in outcomes), [str(o) for o in outcomes]
+    agree(report, outcomes)
+
+
+@pytest.mark.only_on("local")  # wal2json is installed for Debian's server only
+def test_healthy_source_with_wal2json(source: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    outcome = oracle.cdc(source, dsn, "wal2json", ["app.a"], ["app.a"])
+    assert outcome.works, outcome
+    assert preflight(dsn, "-s", "app", "--plugin", "wal2json", "--probe")["status"] == "ready"
+
+
+# -------------------------------------------------------------------------------- transactions blocking
+
+
+@pytest.mark.xfail(strict=True, reason="transactions blocking slot creation: a prepared transaction younger than --max-xact-age leaves the report ready while CREATE SUBSCRIPTION and CREATE_REPLICATION_SLOT wait for it")
+def test_prepared_transaction_blocks_slot_creation(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a")
+    run(source, "CREATE TABLE public.side (i int)")  # the transaction's table is not replicated: its xid blocks
+    run(source, "BEGIN; INSERT INTO public.side VALUES (1); PREPARE TRANSACTION 'oracle_prepared'")
+    try:
+        report = preflight(dsn, "-s", "app", "--publication", PUB)
+        outcomes = replicate(source, subscriber, dsn, ["app.a"])
+        assert all(o.said("slot creation waits for a transaction") for o in outcomes), [str(o) for o in outcomes]
+        agree(report, outcomes)
+        assert "long_transactions" in failing(report)
+    finally:
+        run(source, "ROLLBACK PREPARED 'oracle_prepared'")  # the manual step: no SQL fix can decide it
+    assert preflight(dsn, "-s", "app", "--publication", PUB)["status"] == "ready"
+    assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"]))
+
+
+@pytest.mark.xfail(strict=True, reason="transactions blocking slot creation: an idle-in-transaction session holding an xid, younger than --max-xact-age, leaves the report ready while CREATE_REPLICATION_SLOT waits for it")
+def test_idle_in_transaction_holding_xid_blocks_slot_creation(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a")
+    run(source, "CREATE TABLE public.side (i int)")
+    with psycopg.connect(oracle.local(source).admin_dsn()) as idle:
+        idle.execute("INSERT INTO public.side VALUES (1)")  # holds an xid, stays idle in transaction
+        report = preflight(dsn, "-s", "app", "--publication", PUB)
+        outcome = oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB)
+        assert outcome.said("slot creation waits for a transaction"), outcome
+        agree(report, [outcome])
+        assert "long_transactions" in failing(report)
+        idle.rollback()
+    assert preflight(dsn, "-s", "app", "--publication", PUB)["status"] == "ready"
+    assert oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB).works
+
+
+# ---------------------------------------------------------------------------- publication beyond selection
+
+
+@pytest.mark.xfail(strict=True, reason="publication reach: FOR ALL TABLES publishes a keyless table outside -s; UPDATE/DELETE on it fail on the source while the report is ready")
+def test_for_all_tables_reaches_a_keyless_table_outside_the_selection(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    oracle.make_tables(source, "other.log", keyless=["other.log"])
+    run(source, "GRANT USAGE ON SCHEMA other TO cdc", "GRANT SELECT ON other.log TO cdc")
+    run(source, "CREATE PUBLICATION allpub FOR ALL TABLES")
+    args = ("-s", "app", "--publication", "allpub")
+    report = preflight(dsn, *args)
+    outcome = native(source, subscriber, dsn, "allpub", ["app.a", "other.log"])
+    assert outcome.said('cannot update table "log" because it does not have a replica identity'), outcome
+    agree(report, [outcome])
+    assert "table_keys" in failing(report)
+
+
+@pytest.mark.xfail(strict=True, reason="publication reach: FOR TABLES IN SCHEMA publishes a table outside -t that the CDC role cannot SELECT; the initial copy fails while the report is ready")
+@pytest.mark.only_on("local", "pg17")
+def test_for_tables_in_schema_reaches_a_table_the_role_cannot_read(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    oracle.make_tables(source, "app.secret")  # not granted to the CDC role, outside -t
+    run(source, "CREATE PUBLICATION schemapub FOR TABLES IN SCHEMA app")
+    args = ("-t", "app.a", "--publication", "schemapub")
+    report = preflight(dsn, *args)
+    outcome = native(source, subscriber, dsn, "schemapub", ["app.a", "app.secret"])
+    assert outcome.said('permission denied for table secret'), outcome
+    agree(report, [outcome])
+    assert "grants" in failing(report)
+
+
+@pytest.mark.xfail(strict=True, reason="missing publication: --publication naming no publication is ready; subscriber and slot fail with 'publication does not exist'")
+def test_named_publication_that_does_not_exist(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    args = ("-s", "app", "--publication", "nope")
+    report = preflight(dsn, *args)
+    outcomes = replicate(source, subscriber, dsn, ["app.a"], publication="nope")
+    assert all(o.said('publication "nope" does not exist') for o in outcomes), [str(o) for o in outcomes]
+    agree(report, outcomes)
+    assert "publication" in failing(report)
+    again = fix(source, dsn, *args)
+    assert again["status"] == "ready", failing(again)
+    assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"], publication="nope"))
+
+
+@pytest.mark.xfail(strict=True, reason="insert-only publication: only a warning while UPDATE and DELETE never reach the consumer")
+def test_insert_only_publication_drops_updates_and_deletes(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    run(source, "CREATE PUBLICATION inserts FOR TABLE app.a WITH (publish = 'insert')")
+    report = preflight(dsn, "-s", "app", "--publication", "inserts")
+    outcomes = replicate(source, subscriber, dsn, ["app.a"], publication="inserts")
+    assert all(o.said("changes not delivered") for o in outcomes), [str(o) for o in outcomes]
+    agree(report, outcomes)
+    assert "publication" in failing(report)
+
+
+# ------------------------------------------------------------------------------- slots, senders, settings
+
+
+@pytest.mark.xfail(strict=True, reason="sync workers: slot_capacity needs one free slot and sender; a native subscription's table sync needs 1 + max_sync_workers_per_subscription, so table sync fails while the report is ready")
+def test_slots_and_senders_at_used_plus_one_starve_table_sync(servers: Callable[..., Server],
+                                                              subscriber: Server) -> None:
+    source = servers(max_replication_slots="2", max_wal_senders="1")
+    try:
+        dsn = healthy(source, "app.a", "app.b")
+        run(source, "SELECT pg_catalog.pg_create_logical_replication_slot('someone_else', 'pgoutput')")
+        args = ("-s", "app", "--publication", PUB)
+        report = preflight(dsn, *args)
+        outcome = native(source, subscriber, dsn, PUB, ["app.a", "app.b"])
+        assert not outcome.works, outcome  # each table sync worker needs its own slot and walsender
+        agree(report, [outcome])
+        assert "slot_capacity" in failing(report)
+        again = fix(source, dsn, *args)
+        assert again["status"] == "ready", failing(again)
+        assert native(source, subscriber, dsn, PUB, ["app.a", "app.b"]).works
+    finally:
+        source.destroy()
+
+
+def exhausted_source(servers: Callable[..., Server]) -> tuple[Server, str]:
+    """Every replication slot in use (by someone else's slot); the CDC role's DSN."""
+    source = servers(max_replication_slots="1", max_wal_senders="2")
+    dsn = healthy(source, "app.a")
+    run(source, "SELECT pg_catalog.pg_create_logical_replication_slot('someone_else', 'pgoutput')")
+    return source, dsn
+
+
+def test_exhausted_slots_script_sets_each_setting_once_and_a_slot_then_works(servers: Callable[..., Server]) -> None:
+    source, dsn = exhausted_source(servers)
+    try:
+        args = ("-s", "app", "--publication", PUB)
+        report = preflight(dsn, *args)
+        outcome = oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB)
+        assert outcome.said("all replication slots are in use"), outcome
+        agree(report, [outcome])
+        assert "slot_capacity" in failing(report)
+        printed = oracle.statements(script(dsn, *args))
+        settings = [s.split("=")[0] for s in printed if s.startswith("ALTER SYSTEM SET")]
+        assert settings and len(settings) == len(set(settings)), printed
+        again = fix(source, dsn, *args)
+        assert again["status"] == "ready", failing(again)
+        assert oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB).works
+    finally:
+        source.destroy()
+
+
+@pytest.mark.xfail(strict=True, reason="sync workers: the printed ALTER SYSTEM raises max_replication_slots to used+1 only; the re-check is ready but the native subscription's table sync still finds no free slot")
+def test_exhausted_slots_fixed_as_printed_then_a_native_subscription_works(servers: Callable[..., Server],
+                                                                           subscriber: Server) -> None:
+    source, dsn = exhausted_source(servers)
+    try:
+        args = ("-s", "app", "--publication", PUB)
+        again = fix(source, dsn, *args)
+        assert again["status"] == "ready", failing(again)
+        outcome = native(source, subscriber, dsn, PUB, ["app.a"])
+        assert outcome.works, outcome
+    finally:
+        source.destroy()
+
+
+# ------------------------------------------------------------------------------------ replica identity
+
+
+@pytest.mark.xfail(strict=True, reason="partition decisions: the script sets REPLICA IDENTITY FULL on the leaves but not on the root it publishes with publish_via_partition_root = true; the subscriber's apply of UPDATE/DELETE fails")
+def test_partitioned_table_without_key_fixed_on_every_leaf(source: Server, subscriber: Server,
+                                                           tmp_path: Path) -> None:
+    dsn = add_cdc_role(source)
+    run(source, "CREATE SCHEMA app", "GRANT USAGE ON SCHEMA app TO cdc")
+    run(source, "CREATE TABLE app.m (id int, v text) PARTITION BY RANGE (id)")
+    run(source, "CREATE TABLE app.m1 PARTITION OF app.m FOR VALUES FROM (0) TO (1000)")
+    run(source, "CREATE TABLE app.m2 PARTITION OF app.m FOR VALUES FROM (1000) TO (2000)")
+    run(source, "GRANT SELECT ON ALL TABLES IN SCHEMA app TO cdc")
+    decisions = tmp_path / "decisions.json"
+    decisions.write_text(json.dumps({"decisions": {"app.m": "replica_identity_full"}}))
+    args = ("-s", "app", "--decisions", str(decisions))
+    again = fix(source, dsn, *args)  # no publication yet: the printed script creates it
+    outcome = native(source, subscriber, dsn, PUB, ["app.m"], expect=["app.m"])
+    assert not outcome.said("does not have a replica identity"), outcome
+    assert outcome.works, outcome
+    assert again["status"] == "ready", failing(again)
+
+
+def test_replica_identity_nothing_breaks_updates(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a")
+    run(source, "ALTER TABLE app.a REPLICA IDENTITY NOTHING")
+    args = ("-s", "app", "--publication", PUB)
+    report = preflight(dsn, *args)
+    outcome = native(source, subscriber, dsn, PUB, ["app.a"])
+    assert outcome.said('cannot update table "a" because it does not have a replica identity'), outcome
+    agree(report, [outcome])
+    assert "table_keys" in failing(report)
+
+
+@pytest.mark.xfail(strict=True, reason="column lists / row filters: only a warning while UPDATE/DELETE fail on the source")
+@pytest.mark.only_on("local", "pg17")  # column lists and row filters exist from PostgreSQL 15
+def test_column_list_and_row_filter_leaving_the_key_out_break_updates(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", "app.b", publication=None)
+    run(source, "CREATE PUBLICATION partial FOR TABLE app.a (v), app.b WHERE (v <> 'skip')")
+    report = preflight(dsn, "-s", "app", "--publication", "partial")
+    errors = oracle.write(source, ["app.a", "app.b"])
+    assert any("cannot update table \"a\"" in e for e in errors) and any("cannot update table \"b\"" in e for e in errors), errors
+    agree(report, [Outcome("source writes", errors)])
+    assert "publication" in failing(report)
+
+
+@pytest.mark.xfail(strict=True, reason="script made things worse: CREATE PUBLICATION is printed for a keyless table while table_keys fails; pasting it breaks UPDATE/DELETE on the source")
+def test_table_keys_failing_script_must_not_publish_the_keyless_table(source: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    oracle.make_tables(source, "app.log", keyless=["app.log"])
+    run(source, "GRANT SELECT ON app.log TO cdc")
+    args = ("-s", "app")
+    report = preflight(dsn, *args)
+    assert "table_keys" in failing(report)
+    assert oracle.apply(source, script(dsn, *args)) == ""
+    errors = oracle.write(source, ["app.a", "app.log"])
+    assert errors == [], errors  # pasting the script must not break the application's UPDATE/DELETE
+
+
+# ----------------------------------------------------------------------------------------- selection
+
+
+@pytest.mark.xfail(strict=True, reason="extension members in the default selection: false alarm (table_keys, grants and publication fail on the extension's own table)")
+def test_extension_members_are_not_application_tables(source: Server, subscriber: Server) -> None:
+    share = oracle.extension_dir(source)
+    (share / "oracle_ext.control").write_text("default_version = '1.0'\nrelocatable = false\nschema = oracle_ext\n")
+    (share / "oracle_ext--1.0.sql").write_text("CREATE TABLE oracle_ext.journal (entry text);\n")
+    dsn = healthy(source, "app.a")
+    run(source, "CREATE EXTENSION oracle_ext")
+    report = preflight(dsn, "--publication", PUB)  # default selection: every non-system schema
+    outcomes = replicate(source, subscriber, dsn, ["app.a"])
+    assert all(o.works for o in outcomes), [str(o) for o in outcomes]
+    agree(report, outcomes)
+
+
+@pytest.mark.xfail(strict=True, reason="-t naming a missing table: the report is ready")
+def test_table_that_does_not_exist_is_not_ready(source: Server) -> None:
+    dsn = healthy(source, "app.a")
+    report = preflight(dsn, "-t", "app.nope", "--publication", PUB)
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        run(source, "CREATE PUBLICATION for_nope FOR TABLE app.nope")  # what the consumer's set-up runs into
+    assert report["status"] == "not_ready", failing(report)
+
+
+def test_role_with_table_grants_exactly_the_selected_tables(source: Server, subscriber: Server) -> None:
+    oracle.make_tables(source, "app.a", "app.b")
+    dsn = add_cdc_role(source)
+    admin = source.dsn()
+    args = ("-t", "app.a", "--role", CDC_USER)
+    report = preflight(admin, *args)
+    assert "grants" in failing(report)
+    assert oracle.apply(source, script(admin, *args)) == ""
+    granted = run(source, "SELECT has_table_privilege('cdc', 'app.a', 'SELECT'), has_table_privilege('cdc', 'app.b', 'SELECT')")
+    assert granted == [(True, False)]
+    assert preflight(admin, *args)["status"] == "ready"
+    assert native(source, subscriber, dsn, PUB, ["app.a"]).works
+
+
+@pytest.mark.xfail(strict=True, reason="printed publication not recognised: the next run without --publication prints the same CREATE PUBLICATION again")
+def test_printed_publication_is_recognised_on_the_next_run(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    first = script(dsn, "-s", "app")
+    creates = [s for s in oracle.statements(first) if s.startswith("CREATE PUBLICATION")]
+    assert creates, first
+    assert oracle.apply(source, first) == ""
+    second = preflight(dsn, "-s", "app")
+    assert not [s for s in oracle.statements(script(dsn, "-s", "app")) if s.startswith("CREATE PUBLICATION")]
+    assert second["status"] == "ready", failing(second)
+    assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"]))
