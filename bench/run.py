@@ -30,7 +30,7 @@ from bench.generate import generate
 from preflight.connection import open_session, parse_dsn
 from preflight.facts import FactContext
 from preflight.facts.base import wrap_json
-from preflight.facts.selection import TABLES
+from preflight.facts.selection import TABLES, TableRow
 from preflight.models import CheckStatus
 from preflight.options import Options
 from preflight.pgserver import LocalServer, create_server
@@ -190,10 +190,10 @@ def lock_safety(server: LocalServer, dsn: str, figures: Figures) -> None:
         holder.execute(f'LOCK TABLE "{schema}"."{table}" IN ACCESS EXCLUSIVE MODE')
         options = Options(dsn=dsn, lock_timeout=5, statement_timeout=60)
         started = time.perf_counter()
-        snapshot = take_snapshot(parse_dsn(dsn), options, {"tables"})
+        snapshot = take_snapshot(parse_dsn(dsn), options, [TABLES])
         figures.lock_fact_s = time.perf_counter() - started
-        rows = snapshot.facts.get("tables") or []
-        seen = any(r.get("schema") == schema and r.get("name") == table for r in rows)
+        rows: list[TableRow] = snapshot.facts.get(TABLES.name) or []
+        seen = any(r.schema == schema and r.name == table for r in rows)
         figures.lock_fact_ok = "tables" not in snapshot.failures and seen
         figures.lock_detail = snapshot.failures.get("tables", f"{len(rows)} rows, locked table listed: {seen}")
         _, errors = tool_once(dsn)

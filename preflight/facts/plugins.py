@@ -8,9 +8,24 @@ whether the checker could have seen the row.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class PluginSupport:
+    """The output-plugin allow-list when visible, and whether the checker could have seen it."""
+
+    server_version_num: int
+    in_recovery: bool
+    role: str
+    is_superuser: bool
+    can_read_settings: bool
+    allowlist_visible: bool
+    output_plugin_libraries: str | None = None
+    allowlist_context: str | None = None
 
 # First minor of each major known to have output_plugin_libraries (REFERENCE §1, observed).
 ALLOWLIST_SINCE = {15: 150019, 16: 160015, 17: 170011, 18: 180006}
@@ -46,9 +61,9 @@ def _plugin_support(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-PLUGIN_SUPPORT = SqlFact(
+PLUGIN_SUPPORT = SqlFact.one(
     "plugin_support",
     "output_plugin_libraries when visible, and whether the checker could see it (superuser / pg_read_all_settings)",
+    PluginSupport,
     _plugin_support,
-    "row",
 )

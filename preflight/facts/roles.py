@@ -10,9 +10,38 @@ apart (``hidden_sessions``) so that the check can say "could not see" rather tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, JUDGED_ROLE_NAME, FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFact:
+    """The judged role and the connections it competes for; attributes are None when it does not exist."""
+
+    rolname: str
+    exists: bool
+    checker: str
+    is_checker: bool
+    rolsuper: bool | None
+    rolreplication: bool | None
+    rolcanlogin: bool | None
+    rolinherit: bool | None
+    rolconnlimit: int | None
+    memberships: dict[str, bool | None]
+    provider_roles: list[str] | None
+    replication_via: list[str] | None
+    replication_groups: list[str] | None
+    database: str
+    datconnlimit: int | None
+    can_connect: bool | None
+    can_create: bool | None
+    checker_sees_all: bool
+    client_backends: int
+    hidden_sessions: int
+    role_connections: int
+    database_connections: int
 
 # Roles that grant replication on managed services while rolreplication reads false (REFERENCE §4, §10).
 PROVIDER_REPLICATION_ROLES = ["rds_replication"]
@@ -72,9 +101,9 @@ def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-ROLE = SqlFact(
+ROLE = SqlFact.one(
     "role",
     "the judged role: attributes, memberships, CONNECT/CREATE on the database, connection limits and counts",
+    RoleFact,
     _role,
-    "row",
 )
