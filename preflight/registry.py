@@ -53,6 +53,10 @@ def validate(check: type[Check], known_ids: set[str]) -> None:
 
 def validate_fact(check_id: str, fact: object) -> None:
     """A declared fact is a fact object with a row model; a built-in's name means that built-in."""
+    if isinstance(fact, str):
+        hint = f" (from preflight.facts import {fact.upper()})" if fact in FACTS else ""
+        raise RegistryError(f"check {check_id!r} declares the fact {fact!r} by name: declare the fact object"
+                            f"{hint}; 'pg-preflight list-facts' lists them")
     if not isinstance(fact, SqlFact | ProbeFact):
         raise RegistryError(f"check {check_id!r} declares {fact!r}, which is not a fact (SqlFact or ProbeFact: "
                             "see 'pg-preflight list-facts')")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,9 @@ def list_facts() -> None:
         click.echo(f"    {fact.doc}")
         click.echo(f"    read by: {', '.join(readers.get(name, [])) or '-'}")
         for model in row_models(fact.row):
+            if issubclass(model, Enum):
+                click.echo(f"    {model.__name__}: {', '.join(str(m.value) for m in model)}")
+                continue
             click.echo(f"    {model.__name__}:")
             for field, type_name in row_fields(model):
                 click.echo(f"        {field}: {type_name}")

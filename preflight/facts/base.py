@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from functools import cache
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
@@ -201,15 +201,15 @@ def row_fields(row: type[Any]) -> list[tuple[str, str]]:
 
 
 def row_models(tp: Any) -> list[type[Any]]:
-    """The row model and every dataclass nested in its fields, each once, outermost first."""
+    """The row model and every dataclass and enum in its fields, each once, outermost first."""
     found: list[type[Any]] = []
 
     def visit(t: Any) -> None:
-        if isinstance(t, type) and dataclasses.is_dataclass(t):
+        if isinstance(t, type) and (dataclasses.is_dataclass(t) or issubclass(t, Enum)):
             if t in found:
                 return
             found.append(t)
-            for hint in get_type_hints(t).values():
+            for hint in (get_type_hints(t).values() if dataclasses.is_dataclass(t) else ()):
                 visit(hint)
         for arg in get_args(t):
             visit(arg)
