@@ -82,10 +82,7 @@ class CheckContext:
 
     @cached_property
     def _settings(self) -> dict[str, Setting]:
-        return {row.name: Setting(name=row.name, setting=row.setting, unit=row.unit, vartype=row.vartype or "string",
-                                  context=row.context or "", source=row.source or "",
-                                  pending_restart=bool(row.pending_restart), boot_val=row.boot_val)
-                for row in self.fact(SETTINGS)}
+        return {row.name: Setting.from_row(row) for row in self.fact(SETTINGS)}
 
 
 class Check:
