@@ -182,3 +182,13 @@ def test_list_facts_names_every_fact_with_its_row_fields() -> None:
     assert "read by: slot_capacity, existing_slots" in result.output.split("\nslots: ")[1].split("\n\n")[0]
     assert "    PluginProbeKind: library_missing, not_allowed," in result.output  # enum values are listed
     assert PLUGIN_PROBE.doc in result.output and SLOTS.doc in result.output
+
+
+def test_the_cli_refuses_a_mistyped_snapshot_in_one_line(tmp_path: Path) -> None:
+    path = _saved(tmp_path, tables=[table("public", "t")])
+    _edit(path, "tables", lambda rows: rows[0].update(can_select=["yes"]))
+    result = CliRunner().invoke(main, ["check", "--from-snapshot", str(path)])
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].endswith(f"--from-snapshot {path}: fact 'tables' row 0 field can_select: Input should be a valid boolean")
