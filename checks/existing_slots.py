@@ -7,11 +7,10 @@ until the disk fills (or, with max_slot_wal_keep_size, until they are invalidate
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import SERVER, SETTINGS, SLOTS, WAL_STATS, SlotRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.settings import human_bytes
 from preflight.sqltext import render
@@ -25,26 +24,26 @@ def drop_slot(name: str) -> Remediation:
     return Remediation(sql=[statement], steps=[DROP_STEP], destructive=True)
 
 
-def retained(slot: dict[str, Any]) -> str:
-    value = slot.get("retained_bytes")
-    return "unknown WAL (no restart_lsn)" if value is None else f"{human_bytes(max(int(value), 0))} of WAL"
+def retained(slot: SlotRow) -> str:
+    value = slot.retained_bytes
+    return "unknown WAL (no restart_lsn)" if value is None else f"{human_bytes(max(value, 0))} of WAL"
 
 
-def invalidation(slot: dict[str, Any]) -> str | None:
+def invalidation(slot: SlotRow) -> str | None:
     """Why the slot can no longer be resumed (13+ wal_status, 16+ conflicting, 17+ invalidation_reason)."""
-    if slot.get("invalidation_reason"):
-        return f"invalidated ({slot['invalidation_reason']})"
-    if slot.get("conflicting"):
+    if slot.invalidation_reason:
+        return f"invalidated ({slot.invalidation_reason})"
+    if slot.conflicting:
         return "invalidated by a recovery conflict (conflicting = true)"
-    if slot.get("wal_status") == "lost":
+    if slot.wal_status == "lost":
         return "lost (wal_status = 'lost': the WAL it needs was removed)"
     return None
 
 
-def client_of(slot: dict[str, Any]) -> str:
-    pid = slot.get("active_pid")
+def client_of(slot: SlotRow) -> str:
+    pid = slot.active_pid
     who = f"pid {pid}" if pid is not None else "a process this role could not see"
-    app, addr = slot.get("client_application"), slot.get("client_addr")
+    app, addr = slot.client_application, slot.client_addr
     if app or addr:
         return f"{who} ({', '.join(x for x in (f'application {app!r}' if app else '', f'from {addr}' if addr else '') if x)})"
     return f"{who} (could not see the client: pg_stat_replication needs pg_read_all_stats)"
@@ -55,8 +54,8 @@ class ExistingSlots(Check):
     report_order = 90
     title = "Existing replication slots (already connected?)"
     requires = ("reachability",)
-    facts = ("slots", "settings", "server")
-    optional_facts = ("wal_stats",)
+    facts = (SLOTS, SETTINGS, SERVER)
+    optional_facts = (WAL_STATS,)
     why = (
         "An active slot with the consumer's name means another consumer is connected now; a same-named slot in "
         "another database or with another plugin cannot be used; stale slots retain WAL until the disk fills."
@@ -64,21 +63,21 @@ class ExistingSlots(Check):
     remediation = "Stop the other consumer, choose another slot name, or drop the stale slot (destructive)."
 
     def run(self, ctx: CheckContext) -> Outcome:
-        slots: list[dict[str, Any]] = ctx.fact("slots")
+        slots = ctx.fact(SLOTS)
         threshold = self._threshold(ctx)
         findings: list[Finding] = []
         wanted = ctx.options.slot_name
         if wanted is not None:
-            findings += self._named(ctx, wanted, next((s for s in slots if s["slot_name"] == wanted), None))
+            findings += self._named(ctx, wanted, next((s for s in slots if s.slot_name == wanted), None))
         for slot in slots:
-            if slot["slot_type"] == "logical" and slot["slot_name"] != wanted:
+            if slot.slot_type == "logical" and slot.slot_name != wanted:
                 findings.append(self._other(slot, threshold))
         findings += wal_rate(ctx)
-        logical = [s for s in slots if s["slot_type"] == "logical"]
-        active = sum(1 for s in logical if s["active"])
+        logical = [s for s in slots if s.slot_type == "logical"]
+        active = sum(1 for s in logical if s.active)
         summary = f"{len(logical)} logical slot(s), {active} active"
         if wanted is not None:
-            summary += f"; slot {wanted!r} {'exists' if any(s['slot_name'] == wanted for s in slots) else 'is free'}"
+            summary += f"; slot {wanted!r} {'exists' if any(s.slot_name == wanted for s in slots) else 'is free'}"
         return Outcome(findings, summary)
 
     @staticmethod
@@ -88,7 +87,7 @@ class ExistingSlots(Check):
         size = keep.in_bytes() if keep else None
         return min(GB, size // 2) if size is not None and size > 0 else GB
 
-    def _named(self, ctx: CheckContext, name: str, slot: dict[str, Any] | None) -> list[Finding]:
+    def _named(self, ctx: CheckContext, name: str, slot: SlotRow | None) -> list[Finding]:
         out: list[Finding] = []
         if name.lower().startswith("rds"):
             out.append(Finding(code="slot_name_reserved", severity=Severity.WARNING, object=name,
@@ -98,27 +97,27 @@ class ExistingSlots(Check):
             out.append(Finding(code="slot_name_free", severity=Severity.INFO, object=name,
                                message=f"No slot named {name!r} exists: the consumer can create it."))
             return out
-        here = ctx.fact("server").get("database")
-        if slot["slot_type"] != "logical":
+        here = ctx.fact(SERVER).database
+        if slot.slot_type != "logical":
             out.append(Finding(code="slot_is_physical", severity=Severity.ERROR, object=name, observed="physical",
                                expected="logical",
                                message=f"Slot {name!r} exists and is a physical slot (a standby's); slot names are "
                                        "unique per cluster, so the consumer cannot create its logical slot. "
                                        "Choose another slot name."))
             return out
-        if not slot.get("in_this_database"):
+        if not slot.in_this_database:
             out.append(Finding(code="slot_in_other_database", severity=Severity.ERROR, object=name,
-                               observed=slot.get("database"), expected=here,
-                               message=f"Slot {name!r} belongs to database {slot.get('database')!r}, not {here!r}: a "
+                               observed=slot.database, expected=here,
+                               message=f"Slot {name!r} belongs to database {slot.database!r}, not {here!r}: a "
                                        "logical slot decodes one database only and slot names are unique per "
                                        "cluster. Choose another slot name, or drop that slot if nobody uses it.",
                                remediation=Remediation(steps=["Choose another slot name for this database.",
                                                               *drop_slot(name).steps],
                                                        sql=drop_slot(name).sql, destructive=True)))
-        if slot.get("plugin") != ctx.options.plugin:
+        if slot.plugin != ctx.options.plugin:
             out.append(Finding(code="slot_plugin_mismatch", severity=Severity.ERROR, object=name,
-                               observed=slot.get("plugin"), expected=ctx.options.plugin,
-                               message=f"Slot {name!r} uses plugin {slot.get('plugin')!r}, not {ctx.options.plugin!r}: "
+                               observed=slot.plugin, expected=ctx.options.plugin,
+                               message=f"Slot {name!r} uses plugin {slot.plugin!r}, not {ctx.options.plugin!r}: "
                                        "a slot's plugin is fixed at creation. Choose another name or drop it.",
                                remediation=drop_slot(name)))
         lost = invalidation(slot)
@@ -126,12 +125,12 @@ class ExistingSlots(Check):
             out.append(Finding(code="slot_invalidated", severity=Severity.ERROR, object=name, observed=lost,
                                message=f"Slot {name!r} is {lost}: it cannot be resumed; the consumer must drop it "
                                        "and take a new snapshot.", remediation=drop_slot(name)))
-        elif slot.get("wal_status") == "unreserved":
+        elif slot.wal_status == "unreserved":
             out.append(Finding(code="slot_unreserved", severity=Severity.WARNING, object=name, observed="unreserved",
                                message=f"Slot {name!r} has wal_status 'unreserved': it retains more than "
                                        "max_slot_wal_keep_size and will be lost at the next checkpoint unless its "
                                        "consumer catches up."))
-        if slot["active"]:
+        if slot.active:
             out.append(Finding(code="slot_in_use", severity=Severity.ERROR, object=name, observed="active",
                                expected="no active consumer",
                                message=f"Slot {name!r} is active: another consumer is connected now, held by "
@@ -145,19 +144,19 @@ class ExistingSlots(Check):
         return out
 
     @staticmethod
-    def _other(slot: dict[str, Any], threshold: int) -> Finding:
-        name = slot["slot_name"]
-        where = f"database {slot.get('database')!r}, plugin {slot.get('plugin')!r}"
-        state = "active, " + client_of(slot) if slot["active"] else "inactive"
-        if slot.get("temporary"):
+    def _other(slot: SlotRow, threshold: int) -> Finding:
+        name = slot.slot_name
+        where = f"database {slot.database!r}, plugin {slot.plugin!r}"
+        state = "active, " + client_of(slot) if slot.active else "inactive"
+        if slot.temporary:
             state += ", temporary"
         lost = invalidation(slot)
         if lost:
             return Finding(code="other_slot_invalidated", severity=Severity.WARNING, object=name, observed=lost,
                            message=f"Slot {name!r} ({where}) is {lost}; it still counts against "
                                    "max_replication_slots and cannot be resumed.", remediation=drop_slot(name))
-        size = slot.get("retained_bytes")
-        if not slot["active"] and not slot.get("temporary") and size is not None and int(size) > threshold:
+        size = slot.retained_bytes
+        if not slot.active and not slot.temporary and size is not None and size > threshold:
             return Finding(code="stale_slot_retains_wal", severity=Severity.WARNING, object=name,
                            observed=retained(slot), expected=f"<= {human_bytes(threshold)}",
                            message=f"Slot {name!r} ({where}) is inactive and retains {retained(slot)} "
@@ -169,11 +168,11 @@ class ExistingSlots(Check):
 
 def wal_rate(ctx: CheckContext) -> list[Finding]:
     """WAL generated per hour since the last stats reset, against max_slot_wal_keep_size."""
-    stats = ctx.optional_fact("wal_stats")
-    if not stats or stats.get("wal_bytes") is None or not stats.get("seconds_since_reset"):
+    stats = ctx.optional_fact(WAL_STATS)
+    if stats is None or stats.wal_bytes is None or not stats.seconds_since_reset:
         return []
-    seconds = float(stats["seconds_since_reset"])
-    per_hour = int(stats["wal_bytes"]) * 3600 / seconds
+    seconds = stats.seconds_since_reset
+    per_hour = stats.wal_bytes * 3600 / seconds
     keep = ctx.setting("max_slot_wal_keep_size")
     size = keep.in_bytes() if keep else None
     if size is None or size < 0:
@@ -186,4 +185,4 @@ def wal_rate(ctx: CheckContext) -> list[Finding]:
     short = " (short window: the rate may not be representative)" if seconds < 3600 else ""
     return [Finding(code="wal_rate", severity=Severity.INFO, object="pg_stat_wal", observed=f"{human_bytes(int(per_hour))}/h",
                     message=f"WAL generated: {human_bytes(int(per_hour))} per hour on average since pg_stat_wal was reset "
-                            f"{seconds / 3600:.1f} h ago ({human_bytes(int(stats['wal_bytes']))}){short}; {sizing}.")]
+                            f"{seconds / 3600:.1f} h ago ({human_bytes(stats.wal_bytes)}){short}; {sizing}.")]

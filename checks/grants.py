@@ -8,11 +8,22 @@ come from ``has_*_privilege`` / ``pg_has_role``, which see group grants, PUBLIC 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks import grants_sql
 from preflight.checks.grants_headroom import limit_findings, server_headroom
+from preflight.facts import (
+    REPLICATION_PROBE,
+    ROLE,
+    SCHEMAS,
+    SETTINGS,
+    TABLES,
+    ProbeStatus,
+    ReplicationProbeResult,
+    RoleFact,
+    SchemaRow,
+    TableRow,
+)
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.provider_detection import Provider
@@ -27,8 +38,8 @@ class Grants(Check):
     id = "grants"
     report_order = 80
     title = "Privileges of the CDC role"
-    facts = ("role", "schemas", "tables", "settings")
-    optional_facts = ("replication_probe",)
+    facts = (ROLE, SCHEMAS, TABLES, SETTINGS)
+    optional_facts = (REPLICATION_PROBE,)
     why = (
         "The consumer logs in, opens a replication connection (REPLICATION attribute, or the provider's "
         "replication role), connects to the database, and reads every published table for its initial "
@@ -37,48 +48,48 @@ class Grants(Check):
     remediation = "Run the printed GRANT / ALTER ROLE statements as a superuser, the provider's admin role or the owners."
 
     def run(self, ctx: CheckContext) -> Outcome:
-        role = ctx.fact("role")
-        name = role["rolname"]
-        if not role["exists"]:
+        role = ctx.fact(ROLE)
+        name = role.rolname
+        if not role.exists:
             return Outcome([Finding(
                 code="role_not_found", severity=Severity.ERROR, object=name, observed="absent", expected="a role",
                 message=f"The role {name!r} given with --role does not exist on this server (role names are "
                         "case-sensitive).",
                 remediation=Remediation(steps=["Check the spelling and case of --role, or create the role first."]),
             )], f"role {name} does not exist")
-        probe = ctx.optional_fact("replication_probe")
-        probe_failure = ctx.snapshot.failures.get("replication_probe")
+        probe = ctx.optional_fact(REPLICATION_PROBE)
+        probe_failure = ctx.failure(REPLICATION_PROBE)
         findings = _attributes(role, probe, ctx.provider)
-        findings += _schemas(name, ctx.fact("schemas"))
-        tables = [t for t in ctx.fact("tables") if t["relkind"] in ("r", "p") and t["relpersistence"] == "p"]
+        findings += _schemas(name, ctx.fact(SCHEMAS))
+        tables = [t for t in ctx.fact(TABLES) if t.relkind in ("r", "p") and t.relpersistence == "p"]
         findings += _selects(name, tables)
         findings += _probe(role, probe, probe_failure, findings, ctx.provider)
         headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num, ctx.provider)
         findings += headroom + limit_findings(role)
-        readable = sum(1 for t in tables if t["can_select"])
+        readable = sum(1 for t in tables if t.can_select)
         summary = (f"role {name}: {_replication_source(role, probe) or 'no REPLICATION'}; "
                    f"SELECT on {readable}/{len(tables)} tables; {_probe_words(probe, probe_failure)}; "
                    f"{headroom_summary}")
         return Outcome(findings, summary)
 
 
-def _replication_source(role: dict[str, Any], probe: dict[str, Any] | None) -> str | None:
+def _replication_source(role: RoleFact, probe: ReplicationProbeResult | None) -> str | None:
     """Why the role may replicate, or None: the probe's proof outranks the catalog's hints."""
-    if role.get("rolsuper"):
+    if role.rolsuper:
         return "superuser"
-    if role.get("rolreplication"):
+    if role.rolreplication:
         return "REPLICATION attribute"
-    if role.get("replication_via"):
-        return "member of " + ", ".join(role["replication_via"])
-    if probe and probe.get("status") == "ok":
+    if role.replication_via:
+        return "member of " + ", ".join(role.replication_via)
+    if probe and probe.status is ProbeStatus.OK:
         return "replication connection accepted"
     return None
 
 
-def _attributes(role: dict[str, Any], probe: dict[str, Any] | None, provider: Provider) -> list[Finding]:
-    name, database = role["rolname"], role["database"]
+def _attributes(role: RoleFact, probe: ReplicationProbeResult | None, provider: Provider) -> list[Finding]:
+    name, database = role.rolname, role.database
     out: list[Finding] = []
-    if not role.get("rolcanlogin"):
+    if not role.rolcanlogin:
         out.append(Finding(
             code="no_login", severity=Severity.ERROR, object=name, observed="NOLOGIN", expected="LOGIN",
             message=f"Role {name} cannot log in (NOLOGIN): the consumer could not connect as it.",
@@ -86,7 +97,7 @@ def _attributes(role: dict[str, Any], probe: dict[str, Any] | None, provider: Pr
         ))
     if _replication_source(role, probe) is None:
         out.append(_no_replication(role, provider))
-    if role.get("can_connect") is False:
+    if role.can_connect is False:
         out.append(Finding(
             code="no_connect", severity=Severity.ERROR, object=database, observed="no CONNECT", expected="CONNECT",
             message=f"Role {name} has no CONNECT privilege on database {database} (neither directly, through a "
@@ -97,51 +108,51 @@ def _attributes(role: dict[str, Any], probe: dict[str, Any] | None, provider: Pr
     return out
 
 
-def _no_replication(role: dict[str, Any], provider: Provider) -> Finding:
-    name = role["rolname"]
+def _no_replication(role: RoleFact, provider: Provider) -> Finding:
+    name = role.rolname
     message = f"Role {name} is not a superuser and has no REPLICATION attribute"
-    if role.get("provider_roles"):
-        message += f" and is not a member of {', '.join(role['provider_roles'])}"
+    if role.provider_roles:
+        message += f" and is not a member of {', '.join(role.provider_roles)}"
     message += ": it cannot open a replication connection nor create a replication slot."
-    if role.get("replication_groups"):
-        message += (f" Its group role(s) {', '.join(role['replication_groups'])} have REPLICATION, but role "
+    if role.replication_groups:
+        message += (f" Its group role(s) {', '.join(role.replication_groups)} have REPLICATION, but role "
                     "attributes are not inherited by members.")
     return Finding(code="no_replication", severity=Severity.ERROR, object=name, observed="NOREPLICATION",
                    expected="REPLICATION", message=message,
-                   remediation=grant_replication(provider, name, role.get("provider_roles") or []))
+                   remediation=grant_replication(provider, name, role.provider_roles or []))
 
 
-def _schemas(name: str, schemas: list[dict[str, Any]]) -> list[Finding]:
+def _schemas(name: str, schemas: list[SchemaRow]) -> list[Finding]:
     out: list[Finding] = []
     for schema in schemas:
-        obj = format_name(schema["name"])
-        if not schema["exists"]:
+        obj = format_name(schema.name)
+        if not schema.exists:
             out.append(Finding(
                 code="schema_missing", severity=Severity.ERROR, object=obj, observed="absent", expected="exists",
                 message=f"The selected schema {obj} does not exist in this database (names are case-sensitive).",
                 remediation=Remediation(steps=["Fix the --schema / --table selection, or create the schema."]),
             ))
-        elif not schema["can_use"]:
+        elif not schema.can_use:
             out.append(Finding(
                 code="no_schema_usage", severity=Severity.ERROR, object=obj, observed="no USAGE", expected="USAGE",
                 message=f"Role {name} has no USAGE on schema {obj}: it cannot read any table in it.",
-                remediation=Remediation(sql=[grants_sql.grant_usage(schema["name"], name)],
-                                        steps=[f"Run as the schema owner ({schema['owner']}) or a superuser."]),
+                remediation=Remediation(sql=[grants_sql.grant_usage(schema.name, name)],
+                                        steps=[f"Run as the schema owner ({schema.owner}) or a superuser."]),
             ))
     return out
 
 
-def _selects(name: str, tables: list[dict[str, Any]]) -> list[Finding]:
+def _selects(name: str, tables: list[TableRow]) -> list[Finding]:
     """One finding per table missing SELECT; the schema-wide GRANT when many in a schema miss it."""
-    by_schema: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    by_schema: dict[str, list[TableRow]] = defaultdict(list)
     for table in tables:
-        by_schema[table["schema"]].append(table)
+        by_schema[table.schema].append(table)
     out: list[Finding] = []
     for schema, members in sorted(by_schema.items()):
-        missing = [t for t in members if not t["can_select"]]
+        missing = [t for t in members if not t.can_select]
         if not missing:
             continue
-        owners = sorted({t["owner"] for t in members})
+        owners = sorted({t.owner for t in members})
         many = len(missing) > FEW_TABLES or (len(missing) == len(members) and len(missing) > 1)
         later = [grants_sql.default_select(owner, schema, name) for owner in owners]
         steps = [
@@ -151,12 +162,12 @@ def _selects(name: str, tables: list[dict[str, Any]]) -> list[Finding]:
             "superuser. Without FOR ROLE it would apply only to tables created by the role that runs it.",
         ]
         for table in missing[:MAX_TABLE_FINDINGS]:
-            obj = format_name(schema, table["name"])
+            obj = format_name(schema, table.name)
             grant = (grants_sql.grant_select_schema(schema, name) if many
-                     else grants_sql.grant_select_table(schema, table["name"], name))
+                     else grants_sql.grant_select_table(schema, table.name, name))
             out.append(Finding(
                 code="no_select", severity=Severity.ERROR, object=obj, observed="no SELECT", expected="SELECT",
-                message=f"Role {name} cannot SELECT {obj} (owner {table['owner']}): its initial snapshot would fail.",
+                message=f"Role {name} cannot SELECT {obj} (owner {table.owner}): its initial snapshot would fail.",
                 remediation=Remediation(sql=[grant, *later], steps=steps),
             ))
         if len(missing) > MAX_TABLE_FINDINGS:
@@ -170,47 +181,47 @@ def _selects(name: str, tables: list[dict[str, Any]]) -> list[Finding]:
     return out
 
 
-def _probe(role: dict[str, Any], probe: dict[str, Any] | None, failure: str | None,
+def _probe(role: RoleFact, probe: ReplicationProbeResult | None, failure: str | None,
            findings: list[Finding], provider: Provider) -> list[Finding]:
     """The replication connection: proven, skipped (--role), or failed with its cause and fix."""
     if probe is None:
         if failure:
-            return [Finding(code="replication_probe_error", severity=Severity.ERROR, object=role["rolname"],
+            return [Finding(code="replication_probe_error", severity=Severity.ERROR, object=role.rolname,
                             message=f"The replication connection probe could not run: {failure}")]
-        return [Finding(code="replication_not_proven", severity=Severity.INFO, object=role["rolname"],
+        return [Finding(code="replication_not_proven", severity=Severity.INFO, object=role.rolname,
                         message="The replication connection was not probed (no probe result in this snapshot).")]
-    status = probe.get("status")
-    if status == "skipped":
+    status = probe.status
+    if status is ProbeStatus.SKIPPED:
         return [Finding(
-            code="replication_not_proven", severity=Severity.INFO, object=role["rolname"],
-            message=f"Replication connection not probed: {probe.get('reason')}. The catalog says what the role "
+            code="replication_not_proven", severity=Severity.INFO, object=role.rolname,
+            message=f"Replication connection not probed: {probe.reason}. The catalog says what the role "
                     "may do; pg_hba.conf and poolers are proven only by connecting as it.",
             remediation=Remediation(steps=["Re-run pg-preflight with the CDC role's own DSN to prove the path."]),
         )]
-    if status == "ok":
+    if status is ProbeStatus.OK:
         return [Finding(
-            code="replication_connection_ok", severity=Severity.INFO, object=role["rolname"],
+            code="replication_connection_ok", severity=Severity.INFO, object=role.rolname,
             message=f"A replication=database connection was accepted; IDENTIFY_SYSTEM: system id "
-                    f"{probe.get('systemid')}, timeline {probe.get('timeline')}, WAL position {probe.get('xlogpos')}, "
-                    f"database {probe.get('dbname')}.",
+                    f"{probe.systemid}, timeline {probe.timeline}, WAL position {probe.xlogpos}, "
+                    f"database {probe.dbname}.",
         )]
-    said = f"{probe.get('message')}. Server said: {probe.get('detail')}"
+    said = f"{probe.message}. Server said: {probe.detail}"
     explained = next((f for f in findings if f.code == "no_replication"), None)
-    if probe.get("kind") == "no_replication_privilege" and explained is not None:
+    if probe.kind == "no_replication_privilege" and explained is not None:
         explained.message += f" Confirmed by a replication connection: {said}"
         return []
-    grant = grant_replication(provider, role["rolname"], role.get("provider_roles") or [])
-    sql = grant.sql if probe.get("kind") == "no_replication_privilege" else []
+    grant = grant_replication(provider, role.rolname, role.provider_roles or [])
+    sql = grant.sql if probe.kind == "no_replication_privilege" else []
     return [Finding(
-        code="replication_connection_failed", severity=Severity.ERROR, object=role["rolname"],
-        observed=str(probe.get("kind")), expected="IDENTIFY_SYSTEM answered",
+        code="replication_connection_failed", severity=Severity.ERROR, object=role.rolname,
+        observed=str(probe.kind), expected="IDENTIFY_SYSTEM answered",
         message=f"The replication connection (same DSN with replication=database) failed: {said}",
-        remediation=Remediation(sql=sql, steps=[str(probe.get("advice")), *(grant.steps if sql else [])]),
+        remediation=Remediation(sql=sql, steps=[str(probe.advice), *(grant.steps if sql else [])]),
     )]
 
 
-def _probe_words(probe: dict[str, Any] | None, failure: str | None) -> str:
+def _probe_words(probe: ReplicationProbeResult | None, failure: str | None) -> str:
     if probe is None:
         return "replication probe error" if failure else "replication not probed"
-    return {"ok": "replication connection proven", "skipped": "replication not probed (--role)"}.get(
-        str(probe.get("status")), f"replication connection failed ({probe.get('kind')})")
+    return {ProbeStatus.OK: "replication connection proven", ProbeStatus.SKIPPED: "replication not probed (--role)"}.get(
+        probe.status, f"replication connection failed ({probe.kind})")

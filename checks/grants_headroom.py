@@ -7,9 +7,8 @@ checker cannot see other sessions' types, every such session is counted: the mes
 
 from __future__ import annotations
 
-from typing import Any
-
 from preflight.checks import grants_sql
+from preflight.facts import RoleFact
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import raise_setting
@@ -19,7 +18,7 @@ LOW_HEADROOM = 3  # fewer free server slots than this is a warning
 CONSUMER_CONNECTIONS = 2  # a CDC consumer holds a replication connection plus at least one snapshot connection
 
 
-def server_headroom(role: dict[str, Any], settings: dict[str, Setting], version_num: int,
+def server_headroom(role: RoleFact, settings: dict[str, Setting], version_num: int,
                     provider: Provider) -> tuple[list[Finding], str]:
     """Findings about free server slots, and a short summary of them."""
     max_conn = settings.get("max_connections")
@@ -27,13 +26,13 @@ def server_headroom(role: dict[str, Any], settings: dict[str, Setting], version_
         return [], "max_connections not visible"
     total = max_conn.as_int()
     reserved, reserved_words = _reserved(role, settings, version_num)
-    hidden = int(role.get("hidden_sessions") or 0)
-    in_use = max(int(role.get("client_backends") or 0) + hidden - 1, 0)  # this check's own session will be gone
+    hidden = role.hidden_sessions
+    in_use = max(role.client_backends + hidden - 1, 0)  # this check's own session will be gone
     free = total - reserved - in_use
-    name = role["rolname"]
+    name = role.rolname
     seen = ""
-    if not role.get("checker_sees_all"):
-        seen = (f" (could not see the type of {hidden} other session(s): the checker {role.get('checker')} is not a "
+    if not role.checker_sees_all:
+        seen = (f" (could not see the type of {hidden} other session(s): the checker {role.checker} is not a "
                 "superuser nor a member of pg_read_all_stats, so they are all counted as connections)")
     summary = f"{max(free, 0)}/{total} connections free for {name}"
     if free >= LOW_HEADROOM:
@@ -52,35 +51,35 @@ def server_headroom(role: dict[str, Any], settings: dict[str, Setting], version_
     )], summary
 
 
-def _reserved(role: dict[str, Any], settings: dict[str, Setting], version_num: int) -> tuple[int, str]:
-    if role.get("rolsuper"):
+def _reserved(role: RoleFact, settings: dict[str, Setting], version_num: int) -> tuple[int, str]:
+    if role.rolsuper:
         return 0, " (a superuser may use the reserved slots)"
     su = settings.get("superuser_reserved_connections")
     reserved = su.as_int() if su else 0
     words = " for superusers"
     extra = settings.get("reserved_connections") if version_num >= 160000 else None
-    may_use = bool((role.get("memberships") or {}).get("pg_use_reserved_connections"))
+    may_use = bool(role.memberships.get("pg_use_reserved_connections"))
     if extra is not None and extra.as_int() > 0 and not may_use:
         reserved += extra.as_int()
         words = " for superusers and pg_use_reserved_connections"
     return reserved, words
 
 
-def limit_findings(role: dict[str, Any]) -> list[Finding]:
+def limit_findings(role: RoleFact) -> list[Finding]:
     """The role's and the database's CONNECTION LIMIT (superusers are exempt from both)."""
-    if role.get("rolsuper"):
+    if role.rolsuper:
         return []
-    name, database = role["rolname"], role["database"]
-    own = {"role": 1 if role.get("is_checker") else 0, "database": 1}  # this check's session will be gone
+    name, database = role.rolname, role.database
+    own = {"role": 1 if role.is_checker else 0, "database": 1}  # this check's session will be gone
     out: list[Finding] = []
     for kind, limit, now, obj in (
-        ("role", role.get("rolconnlimit"), role.get("role_connections"), name),
-        ("database", role.get("datconnlimit"), role.get("database_connections"), database),
+        ("role", role.rolconnlimit, role.role_connections, name),
+        ("database", role.datconnlimit, role.database_connections, database),
     ):
-        if limit is None or int(limit) < 0:
+        if limit is None or limit < 0:
             continue
-        used = max(int(now or 0) - own[kind], 0)
-        free = int(limit) - used
+        used = max(now - own[kind], 0)
+        free = limit - used
         if free >= CONSUMER_CONNECTIONS:
             continue
         out.append(Finding(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import PENDING_SETTINGS, SETTINGS, PendingSettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import Profile
 from preflight.provider_detection import Provider
@@ -25,8 +24,8 @@ class LogicalReplication(Check):
     id = "logical_replication"
     report_order = 50
     title = "Logical replication settings"
-    facts = ("settings",)
-    optional_facts = ("pending_settings",)
+    facts = (SETTINGS,)
+    optional_facts = (PENDING_SETTINGS,)
     why = (
         "Logical decoding needs wal_level=logical, at least one replication slot and one walsender; "
         "these change only at a server restart, so they must be right before the migration window."
@@ -38,7 +37,7 @@ class LogicalReplication(Check):
 
     def run(self, ctx: CheckContext) -> Outcome:
         settings = ctx.settings()
-        pending = _pending_values(ctx.optional_fact("pending_settings"))
+        pending = _pending_values(ctx.optional_fact(PENDING_SETTINGS))
         self.provider, self.profile = ctx.provider, ctx.profile
         findings: list[Finding] = []
         findings += self._wal_level(settings.get("wal_level"), pending)
@@ -182,13 +181,13 @@ class LogicalReplication(Check):
         return out
 
 
-def _pending_values(rows: list[dict[str, Any]] | None) -> dict[str, str]:
+def _pending_values(rows: list[PendingSettingRow] | None) -> dict[str, str]:
     """Values written to the configuration files but not applied: the last entry per name wins.
 
     The view is superuser-only and may be absent; then only pg_settings.pending_restart is known.
     """
-    last: dict[str, dict[str, Any]] = {}
+    last: dict[str, PendingSettingRow] = {}
     for row in rows or []:
-        if row.get("name"):
-            last[row["name"]] = row
-    return {name: str(row["setting"]) for name, row in last.items() if not row.get("applied")}
+        if row.name:
+            last[row.name] = row
+    return {name: str(row.setting) for name, row in last.items() if not row.applied}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import PLUGIN_PROBE, PLUGIN_SUPPORT, PluginProbeKind, PluginProbeResult, PluginSupport, ProbeStatus
 from preflight.models import Finding, Remediation, Severity
 from preflight.pg_versions import has_output_plugin_libraries
 from preflight.provider_detection import Provider
@@ -51,7 +50,7 @@ class PluginAvailability(Check):
     id = "plugin_availability"
     report_order = 110
     title = "Output plugin available"
-    facts = ("plugin_support", "plugin_probe")
+    facts = (PLUGIN_SUPPORT, PLUGIN_PROBE)
     why = ("The consumer creates its slot with an output plugin (pgoutput, wal2json, ...). A plugin whose library "
            "is missing, or that output_plugin_libraries does not allow, makes slot creation fail at cutover.")
     remediation = ("Install the plugin's package on the server, add it to output_plugin_libraries where that "
@@ -59,9 +58,9 @@ class PluginAvailability(Check):
 
     def run(self, ctx: CheckContext) -> Outcome:
         plugin = ctx.options.plugin
-        support: dict[str, Any] = ctx.fact("plugin_support")
-        probe: dict[str, Any] = ctx.fact("plugin_probe")
-        version = int(support["server_version_num"])
+        support = ctx.fact(PLUGIN_SUPPORT)
+        probe = ctx.fact(PLUGIN_PROBE)
+        version = support.server_version_num
         findings: list[Finding] = []
         if plugin == BUILT_IN and version < 100000:
             findings.append(Finding(code="pgoutput_needs_10", severity=Severity.ERROR, object=plugin,
@@ -70,11 +69,11 @@ class PluginAvailability(Check):
                                     remediation=Remediation(steps=["Upgrade PostgreSQL."])))
         allow, allow_note = self._allowlist(ctx, plugin, support, probe)
         findings += allow
-        if probe.get("kind") == "not_allowed" and any(f.code == "plugin_not_allowed" for f in allow):
+        if probe.kind is PluginProbeKind.NOT_ALLOWED and any(f.code == "plugin_not_allowed" for f in allow):
             allow[0].message += " Confirmed by the probe."
         else:
             findings += self._probe(plugin, version, probe, support, ctx.provider)
-        if probe["status"] == "skipped" and probe.get("kind") == "not_requested" and plugin != BUILT_IN \
+        if probe.status is ProbeStatus.SKIPPED and probe.kind is PluginProbeKind.NOT_REQUESTED and plugin != BUILT_IN \
                 and not any(f.severity is Severity.ERROR for f in findings):
             findings.append(Finding(
                 code="plugin_not_verified", severity=Severity.WARNING, object=plugin, observed="not verified",
@@ -83,11 +82,11 @@ class PluginAvailability(Check):
                 "with it.", remediation=Remediation(steps=["Re-run with --probe.", *install_steps(plugin, version // 10000)])))
         return Outcome(findings, self._summary(plugin, probe, allow_note))
 
-    def _allowlist(self, ctx: CheckContext, plugin: str, support: dict[str, Any],
-                   probe: dict[str, Any]) -> tuple[list[Finding], str]:
-        version = int(support["server_version_num"])
-        current = support.get("output_plugin_libraries")
-        if support["allowlist_visible"] and current is not None:
+    def _allowlist(self, ctx: CheckContext, plugin: str, support: PluginSupport,
+                   probe: PluginProbeResult) -> tuple[list[Finding], str]:
+        version = support.server_version_num
+        current = support.output_plugin_libraries
+        if support.allowlist_visible and current is not None:
             if plugin in parse_list(current):
                 return [], f"allowed by {ALLOWLIST}"
             return [Finding(
@@ -96,13 +95,13 @@ class PluginAvailability(Check):
                 message=f"{ALLOWLIST} = '{current}' does not include '{plugin}': creating a slot with it fails "
                         f"(SQLSTATE 42501, library \"{plugin}\" may not be used as an output plugin), even for "
                         "superusers and even when the library is installed.",
-                remediation=allowlist_fix(ctx.provider, current, support.get("allowlist_context"), plugin),
+                remediation=allowlist_fix(ctx.provider, current, support.allowlist_context, plugin),
             )], f"not in {ALLOWLIST}"
-        if support["can_read_settings"] or not has_output_plugin_libraries(version):
+        if support.can_read_settings or not has_output_plugin_libraries(version):
             return [], f"no {ALLOWLIST} on this server version"
-        settled = probe.get("status") == "ok" or plugin in DEFAULT_ALLOWED
+        settled = probe.status is ProbeStatus.OK or plugin in DEFAULT_ALLOWED
         severity = Severity.INFO if settled else Severity.WARNING
-        role = str(support["role"])
+        role = support.role
         grant = render(sql.SQL("GRANT pg_read_all_settings TO {};").format(sql.Identifier(role)))
         return [Finding(
             code="allowlist_not_visible", severity=severity, object=ALLOWLIST, observed="could not see",
@@ -114,64 +113,64 @@ class PluginAvailability(Check):
                                                         f"naming {ALLOWLIST}."]),
         )], f"could not see {ALLOWLIST}"
 
-    def _probe(self, plugin: str, version: int, probe: dict[str, Any], support: dict[str, Any],
+    def _probe(self, plugin: str, version: int, probe: PluginProbeResult, support: PluginSupport,
                provider: Provider) -> list[Finding]:
-        status, kind = probe.get("status"), probe.get("kind")
-        if status == "ok" or kind == "not_requested":
+        status, kind = probe.status, probe.kind
+        if status is ProbeStatus.OK or kind is PluginProbeKind.NOT_REQUESTED:
             return []
-        detail = probe.get("detail") or probe.get("reason") or ""
+        detail = probe.detail or probe.reason or ""
         major = version // 10000
-        if kind == "library_missing":
+        if kind is PluginProbeKind.LIBRARY_MISSING:
             return [Finding(code="plugin_library_missing", severity=Severity.ERROR, object=plugin,
                             observed="library missing", expected="installed",
                             message=f"Output plugin '{plugin}' is not installed on the server: the probe's TEMPORARY "
                                     f"slot failed with SQLSTATE 58P01 ({detail}).",
                             remediation=Remediation(steps=install_steps(plugin, major)))]
-        if kind == "not_allowed":
-            current = support.get("output_plugin_libraries")
+        if kind is PluginProbeKind.NOT_ALLOWED:
+            current = support.output_plugin_libraries
             return [Finding(code="plugin_not_allowed_probe", severity=Severity.ERROR, object=ALLOWLIST,
                             observed=current or "refused", expected=f"includes {plugin}",
-                            message=f"The probe was refused with SQLSTATE 42501 ({detail}). {probe.get('hint') or ''}".strip(),
-                            remediation=allowlist_fix(provider, current, support.get("allowlist_context"), plugin)
+                            message=f"The probe was refused with SQLSTATE 42501 ({detail}). {probe.hint or ''}".strip(),
+                            remediation=allowlist_fix(provider, current, support.allowlist_context, plugin)
                             if current else Remediation(
                                 steps=[f"Add '{plugin}' to {ALLOWLIST} (keeping its current "
                                        "entries: SHOW output_plugin_libraries as a superuser), then reload."]))]
-        if kind == "timeout":
+        if kind is PluginProbeKind.TIMEOUT:
             return [self._timeout(plugin, probe)]
         reasons = {
-            "privilege": "the checker's role may not create replication slots (see the grants check)",
-            "wal_level": "wal_level is not logical (see logical_replication)",
-            "in_recovery": "the server is in recovery (see writer_status)",
-            "standby_before_16": "a standby before PostgreSQL 16 cannot create logical slots (see writer_status)",
-            "no_free_slot": "no replication slot is free (see slot_capacity)",
-            "connect": "the probe's own connection failed",
+            PluginProbeKind.PRIVILEGE: "the checker's role may not create replication slots (see the grants check)",
+            PluginProbeKind.WAL_LEVEL: "wal_level is not logical (see logical_replication)",
+            PluginProbeKind.IN_RECOVERY: "the server is in recovery (see writer_status)",
+            PluginProbeKind.STANDBY_BEFORE_16: "a standby before PostgreSQL 16 cannot create logical slots (see writer_status)",
+            PluginProbeKind.NO_FREE_SLOT: "no replication slot is free (see slot_capacity)",
+            PluginProbeKind.CONNECT: "the probe's own connection failed",
         }
-        why = reasons.get(str(kind), "the probe failed")
+        why = reasons.get(kind, "the probe failed") if kind is not None else "the probe failed"
         return [Finding(code="plugin_probe_inconclusive", severity=Severity.WARNING, object=plugin,
                         observed=str(kind), expected="loads",
                         message=f"Could not prove that '{plugin}' loads: {why}" + (f" ({detail})." if detail else "."),
                         remediation=Remediation(steps=["Fix the cause above, then re-run with --probe."]))]
 
-    def _timeout(self, plugin: str, probe: dict[str, Any]) -> Finding:
-        blockers = probe.get("blockers") or {}
-        pids = ", ".join(str(p) for p in blockers.get("pids") or []) or "none visible"
-        oldest = blockers.get("oldest_xact_s")
-        age = f", oldest {oldest:.0f} s" if isinstance(oldest, int | float) else ""
+    def _timeout(self, plugin: str, probe: PluginProbeResult) -> Finding:
+        blockers = probe.blockers
+        pids = ", ".join(str(p) for p in (blockers.pids if blockers else [])) or "none visible"
+        oldest = blockers.oldest_xact_s if blockers else None
+        age = f", oldest {oldest:.0f} s" if oldest is not None else ""
         return Finding(
             code="plugin_probe_timeout", severity=Severity.WARNING, object=plugin, observed="timed out",
             expected="loads",
-            message=f"The probe gave up after {probe.get('wait_bound_s')} s waiting for older transactions to end "
-                    f"(slot creation waits for every transaction holding an xid: {blockers.get('xid_sessions', '?')} "
-                    f"session(s){age}, pids {pids}; {blockers.get('prepared', '?')} prepared transaction(s)). "
+            message=f"The probe gave up after {probe.wait_bound_s} s waiting for older transactions to end "
+                    f"(slot creation waits for every transaction holding an xid: {blockers.xid_sessions if blockers else '?'} "
+                    f"session(s){age}, pids {pids}; {blockers.prepared if blockers else '?'} prepared transaction(s)). "
                     "The consumer's own slot creation will wait the same way. See long_transactions.",
             remediation=Remediation(steps=["End or commit the long transactions (COMMIT PREPARED / ROLLBACK PREPARED "
                                            "for prepared ones), then re-run with --probe."]))
 
-    def _summary(self, plugin: str, probe: dict[str, Any], allow_note: str) -> str:
-        if probe.get("status") == "ok":
+    def _summary(self, plugin: str, probe: PluginProbeResult, allow_note: str) -> str:
+        if probe.status is ProbeStatus.OK:
             state = "loads (probed with a TEMPORARY slot)"
-        elif probe.get("kind") == "not_requested":
+        elif probe.kind is PluginProbeKind.NOT_REQUESTED:
             state = "built in" if plugin == BUILT_IN else "not verified (no --probe)"
         else:
-            state = f"probe: {probe.get('kind')}"
+            state = f"probe: {probe.kind}"
         return f"{plugin}: {state}; {allow_note}"

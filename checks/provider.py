@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import PROVIDER_SIGNALS
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import SELF_MANAGED, provider
 
@@ -24,7 +25,7 @@ class ProviderCheck(Check):
     id = "provider"
     report_order = 30
     title = "Provider (managed service) detected"
-    optional_facts = ("provider_signals",)
+    optional_facts = (PROVIDER_SIGNALS,)
     why = (
         "The right fix depends on where PostgreSQL runs: managed services change wal_level through a "
         "parameter group or flag and a restart, grant replication through their own roles, and some "

@@ -8,11 +8,10 @@ publication: it prints the SQL, and says who can run it.
 
 from __future__ import annotations
 
-from typing import Any
-
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import PUBLICATIONS, TABLES, PublicationMember, PublicationRow, PublicationsFact, TableRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.sqltext import render
@@ -23,33 +22,33 @@ OPS = ("insert", "update", "delete", "truncate")
 Name = tuple[str, str]
 
 
-def publishable(ctx: CheckContext) -> list[dict[str, Any]]:
+def publishable(ctx: CheckContext) -> list[TableRow]:
     """Selected persistent tables (and, 13+, partitioned tables) not decided ``exclude``."""
     kinds = ("r", "p") if ctx.version_num >= 130000 else ("r",)
     decisions = ctx.options.decisions
-    return [t for t in ctx.fact("tables") if t["relkind"] in kinds and t["relpersistence"] == "p"
-            and decisions.get(format_name(t["schema"], t["name"])) != "exclude"]
+    return [t for t in ctx.fact(TABLES) if t.relkind in kinds and t.relpersistence == "p"
+            and decisions.get(format_name(t.schema, t.name)) != "exclude"]
 
 
-def roots_only(tables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def roots_only(tables: list[TableRow]) -> list[TableRow]:
     """Drop partitions whose parent is in the list: adding the parent publishes them."""
-    names = {(t["schema"], t["name"]) for t in tables}
-    return [t for t in tables if not (t.get("is_partition") and (t.get("parent_schema"), t.get("parent_name")) in names)]
+    names = {(t.schema, t.name) for t in tables}
+    return [t for t in tables if not (t.is_partition and (t.parent_schema, t.parent_name) in names)]
 
 
-def table_list(tables: list[dict[str, Any]]) -> sql.Composable:
-    return sql.SQL(", ").join(sql.Identifier(t["schema"], t["name"]) for t in tables)
+def table_list(tables: list[TableRow]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in tables)
 
 
-def create_statement(name: str, tables: list[dict[str, Any]]) -> str:
-    with_root = any(t["relkind"] == "p" for t in tables)
+def create_statement(name: str, tables: list[TableRow]) -> str:
+    with_root = any(t.relkind == "p" for t in tables)
     stmt = sql.SQL("CREATE PUBLICATION {} FOR TABLE {}{};").format(
         sql.Identifier(name), table_list(tables),
         sql.SQL(" WITH (publish_via_partition_root = true)") if with_root else sql.SQL(""))
     return render(stmt)
 
 
-def add_statement(name: str, tables: list[dict[str, Any]]) -> str:
+def add_statement(name: str, tables: list[TableRow]) -> str:
     return render(sql.SQL("ALTER PUBLICATION {} ADD TABLE {};").format(sql.Identifier(name), table_list(tables)))
 
 
@@ -58,7 +57,7 @@ class PublicationCheck(Check):
     report_order = 100
     title = "Publication covers the selection"
     requires = ("reachability",)
-    facts = ("publications", "tables")
+    facts = (PUBLICATIONS, TABLES)
     why = (
         "pgoutput streams only the tables its publication names and only the operations it publishes: a table "
         "left out never replicates, and nobody notices until the data is missing downstream."
@@ -72,58 +71,58 @@ class PublicationCheck(Check):
                                     message=f"Plugin {plugin!r} does not use publications: it decodes every table "
                                             "of the database (filter tables in the consumer).")],
                            f"not needed with {plugin}")
-        fact = ctx.fact("publications")
+        fact = ctx.fact(PUBLICATIONS)
         tables = publishable(ctx)
         name = ctx.options.publication
-        pub = next((p for p in fact["publications"] if p["pubname"] == name), None)
+        pub = next((p for p in fact.publications if p.pubname == name), None)
         if name is not None and pub is not None:
-            return judge_existing(ctx, pub, fact["members"], tables)
+            return judge_existing(ctx, pub, fact.members, tables)
         return creation(fact, tables, name)
 
 
-def judge_existing(ctx: CheckContext, pub: dict[str, Any], members: list[dict[str, Any]],
-                   tables: list[dict[str, Any]]) -> Outcome:
-    name = pub["pubname"]
+def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[PublicationMember],
+                   tables: list[TableRow]) -> Outcome:
+    name = pub.pubname
     findings = operations(pub)
     covered: set[Name] = set()
     for m in members:
-        covered.add((m["schema"], m["name"]))
-        covered.update((r[0], r[1]) for r in m.get("related") or [])
-    missing = [t for t in tables if (t["schema"], t["name"]) not in covered]
+        covered.add((m.schema, m.name))
+        covered.update((r[0], r[1]) for r in m.related or [])
+    missing = [t for t in tables if (t.schema, t.name) not in covered]
     add = roots_only(missing)
     for t in missing:
-        obj = format_name(t["schema"], t["name"])
+        obj = format_name(t.schema, t.name)
         fix = (Remediation(sql=[add_statement(name, [t])]) if t in add else
-               Remediation(steps=[f"Added with its parent {format_name(t['parent_schema'], t['parent_name'])}."]))
+               Remediation(steps=[f"Added with its parent {format_name(t.parent_schema or '', t.parent_name or '')}."]))
         findings.append(Finding(code="table_not_in_publication", severity=Severity.ERROR, object=obj,
                                 observed="not published", expected=f"in publication {name}",
                                 message=f"Table {obj} is selected but publication {name!r} does not include it: "
                                         "its changes would never reach the consumer.", remediation=fix))
-    if not pub.get("pubviaroot") and any(t["relkind"] == "p" for t in tables):
+    if not pub.pubviaroot and any(t.relkind == "p" for t in tables):
         findings.append(Finding(
             code="publish_via_partition_root_off", severity=Severity.INFO, object=name, observed=False,
             message=f"Publication {name!r} has publish_via_partition_root = false: changes of partitioned tables "
                     "arrive under each leaf partition's name. Set it to true if the consumer expects the parent's name.",
             remediation=Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true);")
                                                 .format(sql.Identifier(name)))])))
-    selected = {(t["schema"], t["name"]) for t in tables}
+    selected = {(t.schema, t.name) for t in tables}
     for m in members:
-        if (m["schema"], m["name"]) in selected or any((r[0], r[1]) in selected for r in m.get("related") or []):
+        if (m.schema, m.name) in selected or any((r[0], r[1]) in selected for r in m.related or []):
             findings += filters(pub, m)
     summary = (f"publication {name!r}: {len(tables) - len(missing)}/{len(tables)} selected tables covered; publishes "
-               + (", ".join(op for op in OPS if pub.get(f"pub{op}")) or "nothing"))
+               + (", ".join(op for op in OPS if pub.publishes(op)) or "nothing"))
     return Outcome(findings, summary)
 
 
-def operations(pub: dict[str, Any]) -> list[Finding]:
+def operations(pub: PublicationRow) -> list[Finding]:
     """Insert is required; missing update/delete is a warning that also changes what replica identity means."""
-    name = pub["pubname"]
-    off = [op for op in OPS[:3] if not pub.get(f"pub{op}")]
+    name = pub.pubname
+    off = [op for op in OPS[:3] if not pub.publishes(op)]
     if not off:
-        return [] if pub.get("pubtruncate") else [Finding(
+        return [] if pub.pubtruncate else [Finding(
             code="publication_no_truncate", severity=Severity.INFO, object=name,
             message=f"Publication {name!r} does not publish TRUNCATE: truncates on the source are not replicated.")]
-    wanted = ", ".join(op for op in OPS if op != "truncate" or pub.get("pubtruncate"))
+    wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate)
     fix = Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish = {});").format(
         sql.Identifier(name), sql.Literal(wanted)))])
     identity = ""
@@ -131,37 +130,37 @@ def operations(pub: dict[str, Any]) -> list[Finding]:
         identity = (" It is insert-only: tables without a replica identity cannot break UPDATE/DELETE on the source "
                     "through it, so a missing replica identity is only a warning.")
     return [Finding(code="publication_operations", severity=Severity.ERROR if "insert" in off else Severity.WARNING,
-                    object=name, observed=", ".join(op for op in OPS if pub.get(f"pub{op}")) or "nothing",
+                    object=name, observed=", ".join(op for op in OPS if pub.publishes(op)) or "nothing",
                     expected="insert, update, delete",
                     message=f"Publication {name!r} does not publish {', '.join(off)}: those changes never reach the "
                             f"consumer.{identity}", remediation=fix)]
 
 
-def filters(pub: dict[str, Any], member: dict[str, Any]) -> list[Finding]:
+def filters(pub: PublicationRow, member: PublicationMember) -> list[Finding]:
     """15+: a column list must keep the replica identity columns; a row filter hides rows."""
-    obj = format_name(member["schema"], member["name"])
-    changes = bool(pub.get("pubupdate") or pub.get("pubdelete"))
+    obj = format_name(member.schema, member.name)
+    changes = pub.pubupdate or pub.pubdelete
     out: list[Finding] = []
-    keys, columns = member.get("identity_columns") or [], member.get("attnames")
+    keys, columns = member.identity_columns or [], member.attnames
     left_out = [k for k in keys if columns is not None and k not in columns]
     if left_out:
         out.append(Finding(
             code="column_list_omits_key", severity=Severity.WARNING, object=obj, observed=", ".join(columns or []),
             expected=f"includes {', '.join(keys)}",
-            message=f"Publication {pub['pubname']!r} publishes only columns ({', '.join(columns or [])}) of {obj}, "
+            message=f"Publication {pub.pubname!r} publishes only columns ({', '.join(columns or [])}) of {obj}, "
                     f"leaving out replica identity column(s) {', '.join(left_out)}"
                     + (": UPDATE/DELETE on the table fail on the source." if changes else
                        "; the consumer cannot key its rows.")))
-    if member.get("rowfilter"):
+    if member.rowfilter:
         out.append(Finding(
-            code="row_filter", severity=Severity.WARNING, object=obj, observed=member["rowfilter"],
-            message=f"Publication {pub['pubname']!r} filters {obj} with WHERE {member['rowfilter']}: other rows are "
+            code="row_filter", severity=Severity.WARNING, object=obj, observed=member.rowfilter,
+            message=f"Publication {pub.pubname!r} filters {obj} with WHERE {member.rowfilter}: other rows are "
                     "never replicated" + (", and the filter may use only replica identity columns or UPDATE/DELETE "
                                            "fail on the source." if changes else ".")))
     return out
 
 
-def creation(fact: dict[str, Any], tables: list[dict[str, Any]], requested: str | None) -> Outcome:
+def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | None) -> Outcome:
     """No usable publication: print the CREATE PUBLICATION and say whether the judged role can run it."""
     target = requested or DEFAULT_NAME
     head = (f"Publication {requested!r} does not exist." if requested else
@@ -171,9 +170,9 @@ def creation(fact: dict[str, Any], tables: list[dict[str, Any]], requested: str 
                                 message=f"{head} The selection holds no publishable table.")], "nothing to publish")
     listed = roots_only(tables)
     statement = create_statement(target, listed)
-    role, superuser, can_db = fact["judged_role"], fact["judged_role_is_superuser"], fact["judged_role_can_create"]
-    not_owned = [t for t in listed if not t.get("judged_role_owns")]
-    owners = sorted({str(t.get("owner")) for t in listed})
+    role, superuser, can_db = fact.judged_role, fact.judged_role_is_superuser, fact.judged_role_can_create
+    not_owned = [t for t in listed if not t.judged_role_owns]
+    owners = sorted({t.owner for t in listed})
     name_note = "" if requested else f" (named {target!r} here: use the name your consumer expects)"
     if superuser or (can_db and not not_owned):
         return Outcome([Finding(
@@ -185,7 +184,7 @@ def creation(fact: dict[str, Any], tables: list[dict[str, Any]], requested: str 
     if not can_db:
         reasons.append(f"{role!r} lacks CREATE on the database")
     if not_owned:
-        shown = ", ".join(format_name(t["schema"], t["name"]) for t in not_owned[:5])
+        shown = ", ".join(format_name(t.schema, t.name) for t in not_owned[:5])
         more = f" and {len(not_owned) - 5} more" if len(not_owned) > 5 else ""
         reasons.append(f"{role!r} does not own {shown}{more} (FOR TABLE needs ownership of every table)")
     if len(owners) == 1:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import SETTINGS, SLOTS, WALSENDERS, SlotRow
 from preflight.models import Finding, Severity
 from preflight.remediation import raise_setting
 
@@ -12,7 +13,7 @@ class SlotCapacity(Check):
     report_order = 60
     title = "Free replication slots and walsenders"
     requires = ("reachability", "logical_replication")
-    facts = ("settings", "slots", "walsenders")
+    facts = (SETTINGS, SLOTS, WALSENDERS)
     why = (
         "Every slot counts against max_replication_slots, physical HA slots included, and every streaming "
         "consumer holds a walsender. With none free, slot creation or streaming fails at cutover."
@@ -21,14 +22,14 @@ class SlotCapacity(Check):
 
     def run(self, ctx: CheckContext) -> Outcome:
         settings = ctx.settings()
-        slots = ctx.fact("slots")
-        senders = ctx.fact("walsenders")
+        slots = ctx.fact(SLOTS)
+        senders = ctx.fact(WALSENDERS)
         needed, senders_needed = ctx.options.slots_needed, ctx.options.senders_needed
         findings: list[Finding] = []
 
         max_slots = settings["max_replication_slots"].as_int()
         used = len(slots)
-        inactive = sum(1 for s in slots if not s["active"])
+        inactive = sum(1 for s in slots if not s.active)
         free = max_slots - used
         kinds = _describe(slots)
         source = "" if "slots_needed" in ctx.options.model_fields_set else f" (profile '{ctx.profile.name}')"
@@ -46,9 +47,9 @@ class SlotCapacity(Check):
             ))
 
         max_senders = settings["max_wal_senders"].as_int()
-        in_use = max(int(senders["walsenders"] or 0), int(senders["streaming"] or 0))
+        in_use = max(senders.walsenders, senders.streaming)
         free_senders = max_senders - in_use
-        seen = "" if senders["can_see_all"] else " (could not see every session: this role lacks pg_read_all_stats, so the count may be low)"
+        seen = "" if senders.can_see_all else " (could not see every session: this role lacks pg_read_all_stats, so the count may be low)"
         if free_senders < senders_needed:
             findings.append(Finding(
                 code="no_free_walsender", severity=Severity.ERROR, object="max_wal_senders",
@@ -72,7 +73,7 @@ class SlotCapacity(Check):
         return Outcome(findings, summary)
 
 
-def _describe(slots: list[dict[str, object]]) -> str:
-    logical = sum(1 for s in slots if s["slot_type"] == "logical")
+def _describe(slots: list[SlotRow]) -> str:
+    logical = sum(1 for s in slots if s.slot_type == "logical")
     physical = len(slots) - logical
     return f"{logical} logical, {physical} physical"

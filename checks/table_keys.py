@@ -8,11 +8,12 @@ whose index is gone) makes UPDATE and DELETE fail on the source. Every such tabl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import NOT_REPLICATED, PUBLICATIONS, TABLES, NotReplicatedFact, TableRow
 from preflight.models import (
     Decision,
     Finding,
@@ -40,7 +41,7 @@ CHOICES = '"add_pk" (the owner adds a key first), "replica_identity_full" or "ex
 class Judged:
     """One relation with its report row and, when it has no usable identity, the problem's code."""
 
-    row: dict[str, Any]
+    row: TableRow
     entry: TableEntry
     problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
 
@@ -50,18 +51,18 @@ def alter_identity(schema: str, table: str, what: sql.Composable) -> str:
     return render(sql.SQL("ALTER TABLE {} REPLICA IDENTITY {};").format(sql.Identifier(schema, table), what))
 
 
-def identity_fix(row: dict[str, Any]) -> str | None:
+def identity_fix(row: TableRow) -> str | None:
     """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
-    if row["has_primary_key"]:
-        return alter_identity(row["schema"], row["name"], sql.SQL("DEFAULT"))
-    if row["candidate_index"]:
-        return alter_identity(row["schema"], row["name"], sql.SQL("USING INDEX {}").format(sql.Identifier(row["candidate_index"])))
+    if row.has_primary_key:
+        return alter_identity(row.schema, row.name, sql.SQL("DEFAULT"))
+    if row.candidate_index:
+        return alter_identity(row.schema, row.name, sql.SQL("USING INDEX {}").format(sql.Identifier(row.candidate_index)))
     return None
 
 
-def problem_of(row: dict[str, Any]) -> str | None:
-    ident = row["relreplident"]
-    if ident == "f" or (ident == "d" and row["has_primary_key"]) or (ident == "i" and row["identity_index"]):
+def problem_of(row: TableRow) -> str | None:
+    ident = row.relreplident
+    if ident == "f" or (ident == "d" and row.has_primary_key) or (ident == "i" and row.identity_index):
         return None
     return {"d": "no_replica_identity", "n": "replica_identity_nothing"}.get(ident, "replica_identity_index_missing")
 
@@ -78,8 +79,8 @@ class TableKeys(Check):
     report_order = 70
     title = "Replica identity of every selected table"
     requires = ("reachability",)
-    facts = ("tables",)
-    optional_facts = ("not_replicated", "publications")
+    facts = (TABLES,)
+    optional_facts = (NOT_REPLICATED, PUBLICATIONS)
     why = (
         "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
         "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
@@ -91,9 +92,9 @@ class TableKeys(Check):
     )
 
     def run(self, ctx: CheckContext) -> Outcome:
-        rows: list[dict[str, Any]] = ctx.fact("tables")
+        rows = ctx.fact(TABLES)
         decisions = ctx.options.decisions
-        names = {format_name(r["schema"], r["name"]) for r in rows}
+        names = {format_name(r.schema, r.name) for r in rows}
         findings = [
             Finding(code="decision_matches_no_table", severity=Severity.WARNING, object=key,
                     message=f"The decision {value!r} for {key} matches no table in the selection (typo, or not selected?).",
@@ -113,9 +114,9 @@ class TableKeys(Check):
 def _insert_only_publication(ctx: CheckContext) -> str | None:
     """The --publication, when it exists and publishes neither UPDATE nor DELETE (nothing can fail then)."""
     name = ctx.options.publication
-    facts = ctx.optional_fact("publications") or {}
-    for pub in facts.get("publications") or []:
-        if name and pub.get("pubname") == name and not pub.get("pubupdate") and not pub.get("pubdelete"):
+    facts = ctx.optional_fact(PUBLICATIONS)
+    for pub in facts.publications if facts else []:
+        if name and pub.pubname == name and not pub.pubupdate and not pub.pubdelete:
             return str(name)
     return None
 
@@ -132,30 +133,30 @@ def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
     return findings
 
 
-def _key(row: dict[str, Any]) -> str:
-    return format_name(row["schema"], row["name"])
+def _key(row: TableRow) -> str:
+    return format_name(row.schema, row.name)
 
 
-def _judge(rows: list[dict[str, Any]], decisions: dict[str, Decision]) -> list[Judged]:
+def _judge(rows: list[TableRow], decisions: dict[str, Decision]) -> list[Judged]:
     """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves."""
     by_key = {_key(r): r for r in rows}
 
-    def decision_of(row: dict[str, Any]) -> Decision | None:
+    def decision_of(row: TableRow) -> Decision | None:
         seen: set[str] = set()
-        current: dict[str, Any] | None = row
+        current: TableRow | None = row
         while current is not None and _key(current) not in seen:  # a leaf inherits its parent's decision
             seen.add(_key(current))
             if _key(current) in decisions:
                 return decisions[_key(current)]
-            parent = current.get("parent_name")
-            current = by_key.get(format_name(current["parent_schema"], parent)) if parent else None
+            parent = current.parent_name
+            current = by_key.get(format_name(current.parent_schema or "", parent)) if parent else None
         return None
 
     judged: dict[str, Judged] = {}
     for row in rows:
         decision = decision_of(row)
-        kind = KINDS.get(row["relkind"], "other")
-        persistence = PERSISTENCE.get(row["relpersistence"], "temporary")
+        kind = KINDS.get(row.relkind, "other")
+        persistence = PERSISTENCE.get(row.relpersistence, "temporary")
         problem = problem_of(row) if kind in ("table", "partitioned_table") else None
         status: TableStatus
         if kind not in ("table", "partitioned_table") or persistence != "permanent":
@@ -168,11 +169,11 @@ def _judge(rows: list[dict[str, Any]], decisions: dict[str, Decision]) -> list[J
             status = "needs_decision"
         else:
             status = "decided"
-        entry = TableEntry(schema=row["schema"], name=row["name"], kind=cast(TableKind, kind),
-                           persistence=cast(Persistence, persistence), has_primary_key=bool(row["has_primary_key"]),
-                           replica_identity=cast(ReplicaIdentity, IDENTITY.get(row["relreplident"], "nothing")),
-                           identity_index=row["identity_index"], candidate_index=row["candidate_index"],
-                           decision=decision, status=status, size_bytes=row["size_bytes"])
+        entry = TableEntry(schema=row.schema, name=row.name, kind=cast(TableKind, kind),
+                           persistence=cast(Persistence, persistence), has_primary_key=row.has_primary_key,
+                           replica_identity=cast(ReplicaIdentity, IDENTITY.get(row.relreplident, "nothing")),
+                           identity_index=row.identity_index, candidate_index=row.candidate_index,
+                           decision=decision, status=status, size_bytes=row.size_bytes)
         judged[_key(row)] = Judged(row, entry, problem)
     _roll_up_partitions(judged)
     return list(judged.values())
@@ -182,8 +183,8 @@ def _roll_up_partitions(judged: dict[str, Judged]) -> None:
     """A partitioned table has no rows of its own: its status is its leaves' worst, its findings are theirs."""
     children: dict[str, list[str]] = {}
     for key, item in judged.items():
-        if item.row.get("parent_name"):
-            children.setdefault(format_name(item.row["parent_schema"], item.row["parent_name"]), []).append(key)
+        if item.row.parent_name:
+            children.setdefault(format_name(item.row.parent_schema or "", item.row.parent_name), []).append(key)
     rank = {"needs_decision": 0, "decided": 1, "ok": 2}
 
     def leaves(key: str) -> list[Judged]:
@@ -226,7 +227,7 @@ def _table_findings(item: Judged) -> list[Finding]:
                         expected="primary key, USING INDEX or FULL", message=f"{where} {outage}{how}",
                         remediation=Remediation(sql=[fix] if fix else [], steps=steps))]
     if entry.decision == "replica_identity_full":
-        size = row["size_bytes"] or 0
+        size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
         if size > LARGE_TABLE_BYTES:
             cost = (f"{key} is {size // (1 << 20)} MiB: FULL logs every old column of each UPDATE/DELETE, "
@@ -234,8 +235,8 @@ def _table_findings(item: Judged) -> list[Finding]:
         return [Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
                         observed=entry.replica_identity, expected="full",
                         message=f"{where} Decided: replica_identity_full, not applied yet. {cost}",
-                        remediation=Remediation(sql=[alter_identity(row["schema"], row["name"], sql.SQL("FULL"))]))]
-    steps = [f"The owner of {key} ({row.get('owner') or 'unknown'}) adds a primary key (or a unique index on NOT NULL "
+                        remediation=Remediation(sql=[alter_identity(row.schema, row.name, sql.SQL("FULL"))]))]
+    steps = [f"The owner of {key} ({row.owner or 'unknown'}) adds a primary key (or a unique index on NOT NULL "
              "columns), e.g. CREATE UNIQUE INDEX CONCURRENTLY then ALTER TABLE ... ADD PRIMARY KEY USING INDEX "
              "(ADD PRIMARY KEY alone locks and scans the table).",
              "Then re-run pg-preflight: the table is ok once it has a replica identity."]
@@ -256,7 +257,7 @@ def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
                            message=f"{len(skipped)} relation(s) cannot be published (views, materialized views, foreign, "
                                    f"unlogged or temporary tables) and will not replicate: {_some(skipped)}."))
     for j in judged:
-        if j.entry.kind == "partitioned_table" and not j.row.get("is_partition") and j.entry.status != "not_publishable":
+        if j.entry.kind == "partitioned_table" and not j.row.is_partition and j.entry.status != "not_publishable":
             key = format_name(j.entry.schema_, j.entry.name)
             out.append(Finding(code="partitioned_table", severity=Severity.INFO, object=key,
                                message=f"{key} is partitioned: each leaf partition is judged above. Choose "
@@ -267,22 +268,23 @@ def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
         out.append(Finding(code="ddl_not_replicated", severity=Severity.INFO,
                            message="Logical replication never carries DDL (ALTER TABLE, CREATE INDEX, ...): "
                                    "apply schema changes on the consumer side yourself."))
-    facts = ctx.optional_fact("not_replicated") or {}
-    out += _not_replicated(facts, ctx.version_num, publishable)
+    facts = ctx.optional_fact(NOT_REPLICATED)
+    if facts is not None:
+        out += _not_replicated(facts, ctx.version_num, publishable)
     return out
 
 
-def _not_replicated(facts: dict[str, Any], version_num: int, publishable: list[Judged]) -> list[Finding]:
+def _not_replicated(facts: NotReplicatedFact, version_num: int, publishable: list[Judged]) -> list[Finding]:
     out: list[Finding] = []
-    if facts.get("sequences"):
-        out.append(Finding(code="sequences_not_replicated", severity=Severity.INFO, observed=facts["sequences"],
-                           message=f"{facts['sequences']} sequence(s) in the selection: sequence values are not "
+    if facts.sequences:
+        out.append(Finding(code="sequences_not_replicated", severity=Severity.INFO, observed=facts.sequences,
+                           message=f"{facts.sequences} sequence(s) in the selection: sequence values are not "
                                    "replicated; set them on the target at cutover (setval)."))
-    if facts.get("large_objects"):
-        out.append(Finding(code="large_objects_not_replicated", severity=Severity.INFO, observed=facts["large_objects"],
-                           message=f"{facts['large_objects']} large object(s) (pg_largeobject) in this database: "
+    if facts.large_objects:
+        out.append(Finding(code="large_objects_not_replicated", severity=Severity.INFO, observed=facts.large_objects,
+                           message=f"{facts.large_objects} large object(s) (pg_largeobject) in this database: "
                                    "logical replication never carries them."))
-    generated = [format_name(*g) for g in facts.get("generated_columns") or []]
+    generated = [format_name(*g) for g in facts.generated_columns or []]
     if generated:
         when = ("before PostgreSQL 18 they are never published" if version_num < 180000
                 else "they are published only with the publication option publish_generated_columns = stored")
@@ -290,9 +292,9 @@ def _not_replicated(facts: dict[str, Any], version_num: int, publishable: list[J
                            message=f"{len(generated)} generated column(s) ({_some(generated)}): {when}; "
                                    "the consumer must compute them."))
     keyed = [j for j in publishable if j.entry.status == "ok" and j.entry.replica_identity in ("default", "index")]
-    if facts.get("toast_tables") and keyed:
-        out.append(Finding(code="unchanged_toast_not_sent", severity=Severity.INFO, observed=facts["toast_tables"],
-                           message=f"{facts['toast_tables']} selected table(s) can hold TOASTed values: with a key "
+    if facts.toast_tables and keyed:
+        out.append(Finding(code="unchanged_toast_not_sent", severity=Severity.INFO, observed=facts.toast_tables,
+                           message=f"{facts.toast_tables} selected table(s) can hold TOASTed values: with a key "
                                    "identity, an UPDATE that leaves a large value unchanged does not send it (the "
                                    "consumer sees 'unchanged toast'); FULL sends it."))
     return out

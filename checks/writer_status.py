@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.facts import SERVER, SETTINGS
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
@@ -23,7 +24,7 @@ class WriterStatus(Check):
     id = "writer_status"
     report_order = 40
     title = "Writer (primary), not a standby"
-    facts = ("server", "settings")
+    facts = (SERVER, SETTINGS)
     why = (
         "Logical replication slots and publications are created on the writer. A DSN that points at a "
         "read replica or a reader endpoint makes the consumer fail at slot creation."
@@ -31,11 +32,11 @@ class WriterStatus(Check):
     remediation = "Point the DSN at the primary (writer / cluster endpoint), not at a replica or reader endpoint."
 
     def run(self, ctx: CheckContext) -> Outcome:
-        server = ctx.fact("server")
+        server = ctx.fact(SERVER)
         findings: list[Finding] = []
-        if server["in_recovery"] and ctx.version_num >= 160000 and not ctx.profile.writer_required:
+        if server.in_recovery and ctx.version_num >= 160000 and not ctx.profile.writer_required:
             return self._decoding_standby(ctx)
-        if server["in_recovery"]:
+        if server.in_recovery:
             nuance = STANDBY_16 if ctx.version_num >= 160000 else STANDBY_OLD
             if ctx.profile.writer_required:
                 nuance += f" Profile '{ctx.profile.name}' requires the writer."
@@ -48,11 +49,11 @@ class WriterStatus(Check):
                 remediation=Remediation(steps=[self.remediation]),
             ))
             return Outcome(findings, "standby (in recovery): not the writer")
-        default_ro = server["default_transaction_read_only"] == "on"
+        default_ro = server.default_transaction_read_only == "on"
         if default_ro:
             setting = ctx.setting("default_transaction_read_only")
             source = setting.source if setting else "unknown"
-            statements = _read_write_sql(source, server["database"], server["role"])
+            statements = _read_write_sql(source, server.database, server.role)
             findings.append(Finding(
                 code="default_read_only",
                 severity=Severity.WARNING,

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
+from typing import ClassVar, TypeVar, cast
 
-from preflight.facts import FactUnavailable, Snapshot
+from preflight.facts import PROVIDER_SIGNALS, SETTINGS, Fact, FactUnavailable, ProbeFact, Snapshot, SqlFact
 from preflight.models import Finding, TableEntry
 from preflight.options import Options
 from preflight.profiles import Profile, load_profile
 from preflight.provider_detection import Provider, resolve
 from preflight.provider_detection import provider as provider_info
 from preflight.settings import Setting
+
+V = TypeVar("V")
 
 
 @dataclass
@@ -35,15 +37,19 @@ class CheckContext:
         self.snapshot = snapshot
         self.options = options
 
-    def fact(self, name: str) -> Any:
-        if name in self.snapshot.facts:
-            return self.snapshot.facts[name]
-        cause = self.snapshot.failures.get(name, "not gathered")
-        raise FactUnavailable(name, cause)
+    def fact(self, fact: SqlFact[V] | ProbeFact[V]) -> V:
+        """The fact's rows, typed by its row model (``ctx.fact(TABLES)`` is ``list[TableRow]``)."""
+        if fact.name in self.snapshot.facts:
+            return cast(V, self.snapshot.facts[fact.name])
+        raise FactUnavailable(fact.name, self.failure(fact) or "not gathered")
 
-    def optional_fact(self, name: str) -> Any | None:
+    def optional_fact(self, fact: SqlFact[V] | ProbeFact[V]) -> V | None:
         """A fact whose absence the check can explain itself (e.g. a superuser-only view)."""
-        return self.snapshot.facts.get(name)
+        return cast(V | None, self.snapshot.facts.get(fact.name))
+
+    def failure(self, fact: Fact) -> str | None:
+        """Why a fact could not be gathered, if it failed."""
+        return self.snapshot.failures.get(fact.name)
 
     @cached_property
     def profile(self) -> Profile:
@@ -53,7 +59,7 @@ class CheckContext:
     @cached_property
     def provider_resolution(self) -> tuple[str, str]:
         """(provider, what decided it): ``--provider`` or the detected one."""
-        return resolve(self.options.provider, self.snapshot.facts.get("provider_signals"))
+        return resolve(self.options.provider, self.optional_fact(PROVIDER_SIGNALS))
 
     @property
     def provider(self) -> Provider:
@@ -67,10 +73,16 @@ class CheckContext:
         return self.snapshot.server.version_num
 
     def settings(self) -> dict[str, Setting]:
-        return {row["name"]: Setting.from_row(row) for row in self.fact("settings")}
+        """Every server setting the checker can see, by name (pg_settings)."""
+        return self._settings
 
     def setting(self, name: str) -> Setting | None:
-        return self.settings().get(name)
+        """Any server setting by name; None when the server has no such setting or hides it from the checker."""
+        return self._settings.get(name)
+
+    @cached_property
+    def _settings(self) -> dict[str, Setting]:
+        return {row.name: Setting.from_row(row) for row in self.fact(SETTINGS)}
 
 
 class Check:
@@ -81,8 +93,8 @@ class Check:
     requires: ClassVar[tuple[str, ...]] = ()  # ids of checks that must run first (skipped: this one is too)
     needs_connection: ClassVar[bool] = True  # skipped without a session (only the connection check is not)
     report_order: ClassVar[int] = 1000  # where the check stands in reports (built-ins 10..120; plugins after)
-    facts: ClassVar[tuple[str, ...]] = ()
-    optional_facts: ClassVar[tuple[str, ...]] = ()  # read with ctx.optional_fact(); absence is explained
+    facts: ClassVar[tuple[Fact, ...]] = ()  # the fact objects run() reads with ctx.fact(); a plugin may declare its own
+    optional_facts: ClassVar[tuple[Fact, ...]] = ()  # read with ctx.optional_fact(); absence is explained
     why: ClassVar[str] = ""
     remediation: ClassVar[str] = ""
 

@@ -6,7 +6,8 @@ How each one changes settings and grants replication is ``preflight.remediation`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+
+from preflight.facts.provider_signals import ProviderSignals
 
 SELF_MANAGED = "self-managed"
 
@@ -43,17 +44,17 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in [
 ]}
 
 
-def detect(signals: dict[str, Any] | None) -> tuple[str, str]:
+def detect(signals: ProviderSignals | None) -> tuple[str, str]:
     """(provider name, the signal that decided it). Aurora is tested before RDS: it shows RDS signals too."""
-    if not signals:
+    if signals is None:
         return SELF_MANAGED, "no signals could be read"
-    roles = set(signals.get("roles") or [])
-    settings = set(signals.get("settings") or [])
+    roles = set(signals.roles)
+    settings = set(signals.settings)
 
     def prefixed(prefix: str) -> str | None:
         return next((s for s in sorted(settings) if s.startswith(prefix)), None)
 
-    if signals.get("aurora_function"):
+    if signals.aurora_function:
         return "aurora", "function aurora_version() exists"
     if prefixed("rds.") or "rds_superuser" in roles:
         return "rds", f"setting {prefixed('rds.')}" if prefixed("rds.") else "role rds_superuser"
@@ -67,14 +68,14 @@ def detect(signals: dict[str, Any] | None) -> tuple[str, str]:
         return "supabase", "role supabase_admin"
     if prefixed("neon.") or "neon_superuser" in roles:
         return "neon", f"setting {prefixed('neon.')}" if prefixed("neon.") else "role neon_superuser"
-    if signals.get("aiven_extension") or "avnadmin" in roles:
-        return "aiven", "extension aiven_extras" if signals.get("aiven_extension") else "role avnadmin"
-    if signals.get("heroku_schema"):
+    if signals.aiven_extension or "avnadmin" in roles:
+        return "aiven", "extension aiven_extras" if signals.aiven_extension else "role avnadmin"
+    if signals.heroku_schema:
         return "heroku", "schema heroku_ext (weak signal)"
     return SELF_MANAGED, "no managed-service signal found"
 
 
-def resolve(override: str | None, signals: dict[str, Any] | None) -> tuple[str, str]:
+def resolve(override: str | None, signals: ProviderSignals | None) -> tuple[str, str]:
     """(provider, what decided it): ``--provider`` wins over detection."""
     if override:
         return override, "--provider option"

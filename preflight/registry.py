@@ -9,12 +9,14 @@ checks so that each runs after what it requires.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from preflight.check import Check
-from preflight.facts import FACTS
+from preflight.facts import FACTS, Fact, ProbeFact, SqlFact
 
 ENTRY_POINT_GROUP = "pg_preflight.checks"
 BUILTIN_MODULE_PREFIX = "preflight.checks."
@@ -44,10 +46,37 @@ def validate(check: type[Check], known_ids: set[str]) -> None:
         if need not in known_ids:
             raise RegistryError(f"check {check_id!r} requires unknown check {need!r}")
     for fact in (*check.facts, *getattr(check, "optional_facts", ())):
-        if fact not in FACTS:
-            raise RegistryError(f"check {check_id!r} needs unknown fact {fact!r}")
+        validate_fact(check_id, fact)
     if not callable(getattr(check, "run", None)):
         raise RegistryError(f"check {check_id!r} has no run()")
+
+
+def validate_fact(check_id: str, fact: object) -> None:
+    """A declared fact is a fact object with a row model; a built-in's name means that built-in."""
+    if isinstance(fact, str):
+        hint = f" (from preflight.facts import {fact.upper()})" if fact in FACTS else ""
+        raise RegistryError(f"check {check_id!r} declares the fact {fact!r} by name: declare the fact object"
+                            f"{hint}; 'pg-preflight list-facts' lists them")
+    if not isinstance(fact, SqlFact | ProbeFact):
+        raise RegistryError(f"check {check_id!r} declares {fact!r}, which is not a fact (SqlFact or ProbeFact: "
+                            "see 'pg-preflight list-facts')")
+    if not isinstance(fact.name, str) or not _ID.match(fact.name):
+        raise RegistryError(f"check {check_id!r} declares a fact with an invalid name {fact.name!r}")
+    builtin = FACTS.get(fact.name)
+    if builtin is not None and builtin is not fact:
+        raise RegistryError(f"check {check_id!r} declares its own fact {fact.name!r}, a name the built-in fact has")
+    if not (isinstance(fact.row, type) and (dataclasses.is_dataclass(fact.row) or isinstance(fact, ProbeFact))):
+        raise RegistryError(f"fact {fact.name!r} of check {check_id!r} has no row model (a dataclass)")
+
+
+def declared_facts(checks: Iterable[type[Check]]) -> dict[str, Fact]:
+    """Every fact the checks read, by name: built-ins and the ones plugins declare."""
+    return {fact.name: fact for check in checks for fact in (*check.facts, *check.optional_facts)}
+
+
+def known_facts() -> dict[str, Fact]:
+    """The built-in facts and every fact a registered check declares (what a snapshot may hold)."""
+    return {**FACTS, **declared_facts(all_checks()[0])}
 
 
 def load_registered() -> tuple[list[type[Check]], list[type[Check]], list[BrokenPlugin]]:
@@ -92,9 +121,13 @@ def all_checks(include_plugins: bool = True) -> tuple[list[type[Check]], list[Br
     checks.sort(key=lambda c: getattr(c, "report_order", 1000))  # stable: entry-point order among equals
     ids = {c.id for c in checks}
     valid: list[type[Check]] = []
+    own_facts: dict[str, Fact] = dict(FACTS)
     for check in checks:
         try:
             validate(check, ids)
+            for fact in (*check.facts, *check.optional_facts):
+                if own_facts.setdefault(fact.name, fact) is not fact:
+                    raise RegistryError(f"check {check.id!r} declares a fact {fact.name!r} another check declares too")
             valid.append(check)
         except RegistryError as exc:
             if check in builtin:

@@ -10,7 +10,18 @@ import psycopg
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
-from preflight.facts import FACTS, ConnectOutcome, FactContext, FactUnavailable, ProbeFact, ServerInfo, Snapshot
+from preflight.facts import (
+    PROVIDER_SIGNALS,
+    SERVER,
+    ConnectOutcome,
+    Fact,
+    FactContext,
+    FactUnavailable,
+    ProbeFact,
+    ServerFact,
+    ServerInfo,
+    Snapshot,
+)
 from preflight.facts.alongside import ProbesAlongside
 from preflight.facts.gather import gather
 from preflight.models import (
@@ -27,7 +38,7 @@ from preflight.models import (
 from preflight.options import Options
 from preflight.profiles import apply_profile
 from preflight.provider_detection import resolve
-from preflight.registry import BrokenPlugin, all_checks, select
+from preflight.registry import BrokenPlugin, all_checks, declared_facts, select
 from preflight.waivers import apply_waivers
 
 
@@ -44,13 +55,13 @@ def selected_checks(options: Options) -> tuple[list[type[Check]], list[BrokenPlu
     return select(checks, options.checks, options.skip), [b for b in broken if not options.checks or b.id in options.checks]
 
 
-def take_snapshot(dsn: Dsn, options: Options, fact_names: set[str]) -> Snapshot:
-    """Connect (timed, classified), then gather the named facts in one pipeline. Never raises for I/O.
+def take_snapshot(dsn: Dsn, options: Options, facts_to_read: list[Fact]) -> Snapshot:
+    """Connect (timed, classified), then gather the facts in one pipeline. Never raises for I/O.
 
     The replication-path proof connects on its own thread meanwhile (see ``facts.alongside``).
     """
     secrets = dsn.secrets()
-    to_read = [FACTS[name] for name in sorted(fact_names)]
+    to_read = sorted({f.name: f for f in facts_to_read}.values(), key=lambda f: f.name)
     alongside = ProbesAlongside([f for f in to_read if isinstance(f, ProbeFact)], dsn, options).start()
     started = time.perf_counter()
     try:
@@ -157,14 +168,12 @@ def _scrub_result(result: CheckResult, secrets: list[str]) -> None:
 def _target(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:
     server = snapshot.server
     effective = dsn.effective()
-    in_recovery = None
-    server_fact = snapshot.facts.get("server")
-    if isinstance(server_fact, dict):
-        in_recovery = server_fact.get("in_recovery")
+    server_fact = snapshot.facts.get(SERVER.name)
+    in_recovery = server_fact.in_recovery if isinstance(server_fact, ServerFact) else None
     port = server.port if server and server.port else effective.get("port")
     provider, signal = None, None  # unknown without a connection, unless --provider says
     if options.provider or server is not None:
-        provider, signal = resolve(options.provider, snapshot.facts.get("provider_signals"))
+        provider, signal = resolve(options.provider, snapshot.facts.get(PROVIDER_SIGNALS.name))
     return Target(
         dsn=dsn.masked(),
         host=server.host if server else effective.get("host"),
@@ -185,9 +194,8 @@ def snapshot_for(options: Options, every_check: bool = False) -> tuple[Dsn, Snap
     dsn = parse_dsn(options.dsn)
     options = apply_profile(options)
     checks = all_checks()[0] if every_check else selected_checks(options)[0]
-    fact_names = {name for check in checks for name in (*check.facts, *check.optional_facts)}
-    fact_names |= {"server", "provider_signals"}
-    return dsn, take_snapshot(dsn, options, fact_names)
+    facts = [*declared_facts(checks).values(), SERVER, PROVIDER_SIGNALS]
+    return dsn, take_snapshot(dsn, options, facts)
 
 
 def run_preflight(options: Options) -> Report:

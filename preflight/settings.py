@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from preflight.facts.server import SettingRow
 
 _TIME_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
 _SIZE_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "64kB": 65536, "MB": 1024**2,
@@ -24,12 +25,10 @@ class Setting:
     boot_val: str | None = None
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> Setting:
-        return cls(
-            name=row["name"], setting=str(row["setting"]), unit=row.get("unit"), vartype=row.get("vartype") or "string",
-            context=row.get("context") or "", source=row.get("source") or "",
-            pending_restart=bool(row.get("pending_restart")), boot_val=row.get("boot_val"),
-        )
+    def from_row(cls, row: SettingRow) -> Setting:
+        return cls(name=row.name, setting=row.setting, unit=row.unit, vartype=row.vartype or "string",
+                   context=row.context or "", source=row.source or "", pending_restart=row.pending_restart,
+                   boot_val=row.boot_val)
 
     def as_int(self) -> int:
         return int(float(self.setting))

@@ -3,13 +3,16 @@ checks can be re-run with no server (a support ticket, an air-gapped review)."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from preflight.connection import DsnError, parse_dsn
-from preflight.facts import Snapshot
+from preflight.facts import FACTS, Fact, Snapshot
 from preflight.files import read_json, validated
 
 FORMAT_VERSION = 1
@@ -44,9 +47,12 @@ def save_snapshot(path: Path, snapshot: Snapshot, masked_dsn: str, options: dict
     path.write_text(saved.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
 
-def load_snapshot(path: Path) -> SavedSnapshot:
+def load_snapshot(path: Path, facts: Mapping[str, Fact] = FACTS) -> SavedSnapshot:
     """Read and validate a saved snapshot: untrusted input (it may come from a ticket), so anything
-    malformed, of the wrong type or nested too deeply is a ``SnapshotError`` naming the file."""
+    malformed, of the wrong type or nested too deeply is a ``SnapshotError`` naming the file. Every
+    fact ``facts`` knows is validated strictly against its row model (a string where a bool or a list
+    is expected is an error, not coerced); a fact no installed check declares is kept as it was saved:
+    nothing reads it."""
     raw = read_json(path, SnapshotError)
     if not isinstance(raw, dict) or raw.get("pg_preflight_snapshot") != FORMAT_VERSION:
         raise SnapshotError(f"{path}: not a pg-preflight snapshot (format {FORMAT_VERSION})")
@@ -56,4 +62,25 @@ def load_snapshot(path: Path) -> SavedSnapshot:
         parse_dsn(saved.target_dsn)
     except DsnError as exc:
         raise SnapshotError(f"{path}: target_dsn: {exc}") from None
+    for name, value in saved.snapshot.facts.items():
+        fact = facts.get(name)
+        if fact is not None:
+            saved.snapshot.facts[name] = _typed(path, fact, value)
     return saved
+
+
+@cache
+def _adapter(value_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(value_type)
+
+
+def _typed(path: Path, fact: Fact, value: Any) -> Any:
+    """The saved JSON value as the fact's row models; a mismatch names the fact, the row and the field."""
+    try:
+        return _adapter(fact.value_type).validate_json(json.dumps(value), strict=True)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = list(first["loc"])
+        row = f" row {loc.pop(0)}" if loc and isinstance(loc[0], int) else ""
+        field = f" field {'.'.join(map(str, loc))}" if loc else ""
+        raise SnapshotError(f"{path}: fact {fact.name!r}{row}{field}: {first['msg']}") from None

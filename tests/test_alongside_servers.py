@@ -12,7 +12,7 @@ import pytest
 
 from preflight import runner
 from preflight.connection import APPLICATION_NAME, Dsn, open_session, parse_dsn
-from preflight.facts import FACTS, FactContext, ProbeFact
+from preflight.facts import ROLE, SERVER, WALSENDERS, FactContext, ProbeFact, ProbeStatus, ReplicationProbeResult
 from preflight.facts.replication_probe import REPLICATION_PROBE
 from preflight.options import Options
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
@@ -36,14 +36,14 @@ def test_the_checkers_own_walsender_is_not_counted_as_in_use(logical_server: Ser
     dsn = add_cdc_role(logical_server)
     options = Options(dsn=dsn)
     with walsender(dsn, APPLICATION_NAME), walsender(dsn, "a real consumer"):
-        snapshot = runner.take_snapshot(parse_dsn(dsn), options, {"walsenders", "role"})
+        snapshot = runner.take_snapshot(parse_dsn(dsn), options, [WALSENDERS, ROLE])
     assert snapshot.failures == {}
     senders = snapshot.facts["walsenders"]
-    assert (senders["walsenders"], senders["streaming"]) == (1, 1), senders  # the consumer, not the probe
+    assert (senders.walsenders, senders.streaming) == (1, 1), senders  # the consumer, not the probe
     role = snapshot.facts["role"]
     # the catalog session itself and the consumer's walsender; the held probe-named walsender is left out
-    assert role["role_connections"] == 2, role
-    assert role["database_connections"] >= 2, role
+    assert role.role_connections == 2, role
+    assert role.database_connections >= 2, role
 
 
 def test_the_proof_connects_before_the_catalog_session_does(logical_server: Server,
@@ -60,11 +60,11 @@ def test_the_proof_connects_before_the_catalog_session_does(logical_server: Serv
         seen["probe started first"] = probe_started.wait(WAIT_S)
         return open_session(dsn, *timeouts)
 
-    monkeypatch.setitem(FACTS, "replication_probe", ProbeFact("replication_probe", "test", run_probe))
+    probe = ProbeFact("replication_probe", "test", ReplicationProbeResult, run_probe)
     monkeypatch.setattr(runner, "open_session", open_session_after_the_probe)
-    snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), {"server", "replication_probe"})
+    snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [SERVER, probe])
     assert seen == {"probe started first": True}
-    assert snapshot.facts["replication_probe"]["status"] == "ok", snapshot.facts
+    assert snapshot.facts["replication_probe"].status is ProbeStatus.OK, snapshot.facts
     assert "server" in snapshot.facts
 
 
@@ -75,8 +75,8 @@ def test_a_probe_that_raises_is_that_facts_failure_with_the_password_scrubbed(
     def explode(conn: Any, ctx: FactContext) -> Any:
         raise RuntimeError(f"could not reach the walsender with {CDC_PASSWORD}")
 
-    monkeypatch.setitem(FACTS, "replication_probe", ProbeFact("replication_probe", "test", explode))
-    snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), {"server", "replication_probe"})
+    probe = ProbeFact("replication_probe", "test", ReplicationProbeResult, explode)
+    snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [SERVER, probe])
     assert "replication_probe" not in snapshot.facts
     failure = snapshot.failures["replication_probe"]
     assert failure.startswith("could not reach the walsender with ") and CDC_PASSWORD not in failure, failure
@@ -86,6 +86,6 @@ def test_a_probe_that_raises_is_that_facts_failure_with_the_password_scrubbed(
 def test_a_refused_catalog_session_reports_no_probe(logical_server: Server) -> None:
     add_cdc_role(logical_server)
     dsn = logical_server.dsn(user="cdc", password="not-the-password")
-    snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), {"server", "replication_probe"})
+    snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [SERVER, REPLICATION_PROBE])
     assert not snapshot.connect.ok
     assert snapshot.facts == {} and snapshot.failures == {}

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from preflight import Options, run_checks
-from preflight.facts import ConnectOutcome, Snapshot
+from preflight.facts import ConnectOutcome, PendingSettingRow, Snapshot
 from preflight.models import CheckStatus, Report, Verdict
-from tests.snapshots import make_snapshot, setting_row, slot
+from tests.snapshots import make_snapshot, provider_signals, setting_row, slot, walsenders
 
 ENGINE = ["reachability", "writer_status", "logical_replication", "slot_capacity"]
 
@@ -47,8 +49,8 @@ def test_wal_level_replica_fails_with_restart_remediation() -> None:
 
 def test_pending_restart_names_the_new_value_when_visible() -> None:
     snap = make_snapshot({"wal_level": {"value": "replica", "vartype": "enum", "pending_restart": True}},
-                         pending_settings=[{"name": "wal_level", "setting": "replica", "applied": False, "seqno": 1},
-                                           {"name": "wal_level", "setting": "logical", "applied": False, "seqno": 2}])
+                         pending_settings=[PendingSettingRow("wal_level", "replica", applied=False, seqno=1),
+                                           PendingSettingRow("wal_level", "logical", applied=False, seqno=2)])
     finding = run(snap).check("logical_replication").findings[0]
     assert finding.code == "wal_level_pending_restart"
     assert "to 'logical'" in finding.message
@@ -90,9 +92,9 @@ def test_physical_slots_count_against_capacity() -> None:
 
 
 def test_walsender_headroom() -> None:
-    snap = make_snapshot({"max_wal_senders": "2"}, walsenders={"streaming": 2, "walsenders": 2, "can_see_all": True})
+    snap = make_snapshot({"max_wal_senders": "2"}, walsenders=walsenders(2, 2, can_see_all=True))
     assert codes(run(snap), "slot_capacity") == ["no_free_walsender"]
-    hidden = make_snapshot({"max_wal_senders": "2"}, walsenders={"streaming": 2, "walsenders": 0, "can_see_all": False})
+    hidden = make_snapshot({"max_wal_senders": "2"}, walsenders=walsenders(2, 0, can_see_all=False))
     finding = run(hidden).check("slot_capacity").findings[0]
     assert "could not see" in finding.message
 
@@ -129,14 +131,13 @@ def test_profile_thresholds_name_the_profile() -> None:
 
 
 def test_managed_provider_gets_console_steps_not_alter_system() -> None:
-    signals = {"roles": ["rds_superuser"], "settings": ["rds.extensions", "rds.logical_replication"],
-               "aurora_function": False, "heroku_schema": False, "aiven_extension": False}
+    signals = provider_signals(roles=["rds_superuser"], settings=["rds.extensions", "rds.logical_replication"])
     report = run(make_snapshot({"wal_level": "replica"}, provider_signals=signals))
     finding = report.check("logical_replication").findings[0]
     assert finding.remediation.sql == []
     assert "rds.logical_replication = 1" in finding.remediation.steps[0]
     assert report.target.provider == "rds" and report.target.provider_signal == "setting rds.extensions"
-    aurora = run(make_snapshot(provider_signals={**signals, "aurora_function": True}))
+    aurora = run(make_snapshot(provider_signals=dataclasses.replace(signals, aurora_function=True)))
     assert aurora.target.provider == "aurora"
 
 

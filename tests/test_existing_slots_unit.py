@@ -7,7 +7,7 @@ from typing import Any
 from preflight import Options, run_checks
 from preflight.facts import Snapshot
 from preflight.models import CheckResult, CheckStatus, Finding
-from tests.snapshots import make_snapshot, slot
+from tests.snapshots import make_snapshot, slot, wal_stats
 
 GB = 1024**3
 
@@ -105,7 +105,7 @@ def test_threshold_is_half_of_a_bounded_keep_size() -> None:
 
 def test_wal_rate_from_pg_stat_wal() -> None:
     snap = make_snapshot({"max_slot_wal_keep_size": "10240"},
-                         wal_stats={"wal_bytes": 2 * GB * 24, "stats_reset": "2024-01-01", "seconds_since_reset": 86400.0})
+                         wal_stats=wal_stats(2 * GB * 24, 86400.0))
     finding = only(run(snap), "wal_rate")
     assert finding.observed == "2GB/h"
     assert "about 5.0 h" in finding.message

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from preflight import Options, pgserver, run_preflight
+from preflight.facts import ProbeStatus
 from preflight.facts.replication_probe import identify_system
 from preflight.models import CheckResult, CheckStatus, Report
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
@@ -135,8 +136,8 @@ def test_pg_hba_rejection_of_the_replication_connection_is_classified(server: Se
     hba.write_text("host all cdc 127.0.0.1/32 reject\n" + hba.read_text())
     server.reload()
     probe = identify_system(dsn, 5, 5, 5)
-    assert probe["status"] == "failed" and probe["kind"] == "pg_hba", probe
-    assert "replication=database" in probe["advice"]
+    assert probe.status is ProbeStatus.FAILED and probe.kind == "pg_hba", probe
+    assert "replication=database" in (probe.advice or "")
     assert CDC_PASSWORD not in str(probe)
     whole = report(dsn)
     assert whole.check("grants").status is CheckStatus.SKIP  # the main session is refused first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import psycopg
@@ -9,41 +10,22 @@ import pytest
 
 from preflight import Options, run_checks
 from preflight.checks.grants import FEW_TABLES, MAX_TABLE_FINDINGS
-from preflight.facts import FactContext, Snapshot
+from preflight.facts import FactContext, ProbeStatus, ReplicationProbeResult, RoleFact, SchemaRow, Snapshot, TableRow
 from preflight.facts.replication_probe import REPLICATION_PROBE, classify_replication_failure
 from preflight.models import CheckResult, CheckStatus, Finding, Severity
-from tests.snapshots import make_snapshot
+from tests import snapshots
+from tests.snapshots import make_snapshot, replication_probe, role, schema
 
-OK_PROBE = {"status": "ok", "systemid": "7713", "timeline": 1, "xlogpos": "0/1502000", "dbname": "app"}
+OK_PROBE = replication_probe()
 CONN_SETTINGS = {"max_connections": "100", "superuser_reserved_connections": "3", "reserved_connections": "0"}
 
 
-def role(**over: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "rolname": "cdc", "exists": True, "checker": "cdc", "is_checker": True, "rolsuper": False,
-        "rolreplication": True, "rolcanlogin": True, "rolinherit": True, "rolconnlimit": -1,
-        "memberships": {"pg_read_all_stats": False, "pg_monitor": False, "pg_read_all_data": False},
-        "provider_roles": None, "replication_via": None, "replication_groups": None, "database": "app",
-        "datconnlimit": -1, "can_connect": True, "can_create": False, "checker_sees_all": False,
-        "client_backends": 5, "hidden_sessions": 0, "role_connections": 1, "database_connections": 3,
-    }
-    row.update(over)
-    return row
+def table(schema: str, name: str, can_select: bool = True, **over: Any) -> TableRow:
+    return snapshots.table(schema, name, can_select=can_select, **over)
 
 
-def table(schema: str, name: str, can_select: bool = True, **over: Any) -> dict[str, Any]:
-    row = {"schema": schema, "name": name, "relkind": "r", "relpersistence": "p", "owner": "app",
-           "can_select": can_select, "can_use_schema": True}
-    row.update(over)
-    return row
-
-
-def schema(name: str, can_use: bool | None = True, exists: bool = True, owner: str | None = "app") -> dict[str, Any]:
-    return {"name": name, "exists": exists, "owner": owner, "can_use": can_use, "can_create": False}
-
-
-def snap(role_row: dict[str, Any] | None = None, tables: list[dict[str, Any]] | None = None,
-         schemas: list[dict[str, Any]] | None = None, probe: dict[str, Any] | None = OK_PROBE,
+def snap(role_row: RoleFact | None = None, tables: list[TableRow] | None = None,
+         schemas: list[SchemaRow] | None = None, probe: ReplicationProbeResult | None = OK_PROBE,
          version_num: int = 150000, settings: dict[str, Any] | None = None) -> Snapshot:
     facts: dict[str, Any] = {
         "role": role_row or role(),
@@ -101,8 +83,9 @@ def test_replication_on_a_group_role_is_not_inherited() -> None:
 
 
 def test_walsender_refusal_confirms_the_missing_attribute_in_one_finding() -> None:
-    probe = {"status": "failed", "kind": "no_replication_privilege", "message": "the role may not start a walsender",
-             "advice": "x", "detail": "FATAL:  must be superuser or replication role to start walsender"}
+    probe = replication_probe(ProbeStatus.FAILED, kind="no_replication_privilege",
+                              message="the role may not start a walsender", advice="x",
+                              detail="FATAL:  must be superuser or replication role to start walsender")
     result = grants(snap(role(rolreplication=False), probe=probe))
     assert [f.code for f in result.findings] == ["no_replication"]
     assert "start walsender" in result.findings[0].message
@@ -135,18 +118,18 @@ def test_pg_hba_rejection_of_the_replication_connection_is_an_error_with_cause()
     ('FATAL:  password authentication failed for user "cdc"', "authentication"),
 ])
 def test_replication_failures_are_classified(text: str, kind: str) -> None:
-    assert classify_replication_failure(psycopg.OperationalError(text), [])["kind"] == kind
+    assert classify_replication_failure(psycopg.OperationalError(text), []).kind == kind
 
 
 def test_probe_failure_detail_never_holds_the_password() -> None:
     exc = psycopg.OperationalError("connection to host failed: password=Sup3r-secret-pw rejected")
     probe = classify_replication_failure(exc, ["Sup3r-secret-pw"])
-    assert "Sup3r-secret-pw" not in str(probe) and "***" in probe["detail"]
+    assert "Sup3r-secret-pw" not in str(probe) and "***" in (probe.detail or "")
 
 
 def test_probe_is_skipped_for_a_role_audit_without_connecting() -> None:
     out = REPLICATION_PROBE.run(None, FactContext(150000, Options(dsn="host=203.0.113.1 port=1", role="cdc")))
-    assert out["status"] == "skipped" and "cdc" in out["reason"]
+    assert out.status is ProbeStatus.SKIPPED and "cdc" in (out.reason or "")
     result = grants(snap(probe=out), role="cdc")
     assert by_code(result, "replication_not_proven")[0].severity is Severity.INFO
     assert result.status is CheckStatus.PASS
@@ -237,7 +220,7 @@ def test_reserved_connections_count_from_16_only() -> None:
     assert not by_code(grants(snap(row, settings={"reserved_connections": "5"})), "low_connection_headroom")
     late = grants(snap(row, settings={"reserved_connections": "5"}, version_num=160000))
     assert by_code(late, "low_connection_headroom")[0].observed == "2 free"
-    row["memberships"]["pg_use_reserved_connections"] = True
+    row = dataclasses.replace(row, memberships={**row.memberships, "pg_use_reserved_connections": True})
     assert not by_code(grants(snap(row, settings={"reserved_connections": "5"}, version_num=160000)),
                        "low_connection_headroom")
 

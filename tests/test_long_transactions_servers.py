@@ -18,6 +18,16 @@ def long_check(dsn: str, max_age: float = 0.5) -> CheckResult:
     return report.check("long_transactions")
 
 
+def wait_until_older_than(server: Server, pid: int, seconds: float, timeout: float = 30) -> None:
+    """Poll until the session's transaction and every prepared transaction are older than ``seconds``."""
+    query = ("SELECT (SELECT now() - xact_start FROM pg_stat_activity WHERE pid = {pid}) > {age}"
+             " AND (SELECT COALESCE(bool_and(now() - prepared > {age}), true) FROM pg_prepared_xacts)")
+    deadline = time.monotonic() + timeout
+    while not server.execute(query.format(pid=int(pid), age=f"interval '{seconds} seconds'"))[0][0]:
+        assert time.monotonic() < deadline, "the transactions never got old enough"
+        time.sleep(0.05)
+
+
 @pytest.fixture(scope="module")
 def busy(servers: Callable[..., Server]) -> Iterator[tuple[Server, int]]:
     """A server with one idle-in-transaction session (pid yielded) and one prepared transaction."""
@@ -28,7 +38,7 @@ def busy(servers: Callable[..., Server]) -> Iterator[tuple[Server, int]]:
         prep.execute("INSERT INTO public.t VALUES (2)")
         prep.execute("PREPARE TRANSACTION 'pf_prepared_1'")
         idle.execute("INSERT INTO public.t VALUES (1)")
-        time.sleep(1.0)
+        wait_until_older_than(server, idle.info.backend_pid, seconds=1.0)
         try:
             yield server, idle.info.backend_pid
         finally:

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from preflight import Options, run_checks
+from preflight.facts import ActivityFact
 from preflight.models import CheckResult, CheckStatus
-from tests.snapshots import make_snapshot
+from tests.snapshots import activity, make_snapshot, session
+from tests.snapshots import prepared as prepared_transaction
 
 
-def session(pid: int, age_s: float, state: str = "active", xid: bool = True, user: str = "app") -> dict[str, Any]:
-    return {"pid": pid, "usename": user, "application_name": "billing", "datname": "app", "state": state,
-            "backend_type": "client backend", "has_xid": xid, "has_xmin": True, "xact_age_s": age_s,
-            "state_age_s": age_s / 2}
-
-
-def activity(sessions: list[dict[str, Any]] | None = None, prepared: list[dict[str, Any]] | None = None,
-             can_see_all: bool = True, hidden: int = 0) -> dict[str, Any]:
-    return {"can_see_all": can_see_all, "role": "cdc", "hidden_sessions": hidden, "sessions": sessions or [],
-            "prepared": prepared or []}
-
-
-def check(act: dict[str, Any], max_age: float = 600.0) -> CheckResult:
+def check(act: ActivityFact, max_age: float = 600.0) -> CheckResult:
     report = run_checks(make_snapshot(activity=act), Options(checks=["long_transactions"], max_xact_age=max_age))
     return report.check("long_transactions")
 
@@ -49,7 +37,7 @@ def test_idle_in_transaction_is_named_with_terminate_hint() -> None:
 
 
 def test_prepared_transactions_are_reported_with_quoted_gid() -> None:
-    prepared = [{"gid": "tx'1", "owner": "app", "database": "app", "xid": "777", "age_s": 4000.0}]
+    prepared = [prepared_transaction("tx'1", 4000.0)]
     finding = check(activity(prepared=prepared)).findings[0]
     assert finding.code == "prepared_transaction" and "tx'1" in finding.message and "67min" in finding.message
     assert "COMMIT PREPARED 'tx''1';" in finding.remediation.steps[0]

@@ -5,22 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from preflight import Options, run_checks
+from preflight.facts import PluginProbeKind, PluginProbeResult, ProbeBlockers, ProbeStatus
 from preflight.models import CheckResult, CheckStatus, Severity
 from preflight.pg_versions import has_output_plugin_libraries
-from tests.snapshots import make_snapshot
+from tests.snapshots import make_snapshot, plugin_probe, plugin_support
 
-NOT_REQUESTED = {"status": "skipped", "kind": "not_requested", "reason": "not requested (--probe)"}
-
-
-def support(version: int = 160015, allowlist: str | None = "pgoutput, test_decoding", visible: bool = True,
-            can_read: bool = True, role: str = "cdc") -> dict[str, Any]:
-    return {"server_version_num": version, "in_recovery": False, "role": role, "is_superuser": False,
-            "can_read_settings": can_read, "allowlist_visible": visible,
-            "output_plugin_libraries": allowlist if visible else None, "allowlist_context": "superuser"}
+NOT_REQUESTED = plugin_probe(ProbeStatus.SKIPPED, PluginProbeKind.NOT_REQUESTED, reason="not requested (--probe)")
 
 
-def check(plugin: str = "pgoutput", probe: dict[str, Any] | None = None, **kw: Any) -> CheckResult:
-    snap = make_snapshot(plugin_support=support(**kw), plugin_probe=probe or NOT_REQUESTED)
+def check(plugin: str = "pgoutput", probe: PluginProbeResult | None = None, **kw: Any) -> CheckResult:
+    snap = make_snapshot(plugin_support=plugin_support(**kw), plugin_probe=probe or NOT_REQUESTED)
     report = run_checks(snap, Options(checks=["plugin_availability"], plugin=plugin, probe=probe is not None))
     return report.check("plugin_availability")
 
@@ -85,15 +79,15 @@ def test_allowlist_versions() -> None:
 
 
 def test_probe_ok_passes_and_settles_an_invisible_allowlist() -> None:
-    result = check("wal2json", probe={"status": "ok", "plugin": "wal2json"}, visible=False, can_read=False)
+    result = check("wal2json", probe=plugin_probe(ProbeStatus.OK, plugin="wal2json"), visible=False, can_read=False)
     assert result.status is CheckStatus.PASS
     assert [f.severity for f in result.findings] == [Severity.INFO]
     assert "loads" in result.summary
 
 
 def test_probe_library_missing_fails_with_58p01() -> None:
-    probe = {"status": "failed", "kind": "library_missing", "sqlstate": "58P01",
-             "detail": 'could not access file "nope": No such file or directory'}
+    probe = plugin_probe(ProbeStatus.FAILED, PluginProbeKind.LIBRARY_MISSING, sqlstate="58P01",
+                         detail='could not access file "nope": No such file or directory')
     result = check("nope", probe=probe, version=150018, visible=False)
     assert result.status is CheckStatus.FAIL
     assert codes(result) == ["plugin_library_missing"]
@@ -101,7 +95,8 @@ def test_probe_library_missing_fails_with_58p01() -> None:
 
 
 def test_probe_refused_by_allowlist_is_reported_once() -> None:
-    probe = {"status": "failed", "kind": "not_allowed", "sqlstate": "42501", "detail": "may not be used", "hint": "add it"}
+    probe = plugin_probe(ProbeStatus.FAILED, PluginProbeKind.NOT_ALLOWED, sqlstate="42501", detail="may not be used",
+                         hint="add it")
     assert codes(check("wal2json", probe=probe)) == ["plugin_not_allowed"]
     hidden = check("wal2json", probe=probe, visible=False, can_read=False)
     assert hidden.status is CheckStatus.FAIL
@@ -109,8 +104,8 @@ def test_probe_refused_by_allowlist_is_reported_once() -> None:
 
 
 def test_probe_timeout_names_blockers() -> None:
-    probe = {"status": "failed", "kind": "timeout", "sqlstate": "55P03", "wait_bound_s": 5.0,
-             "blockers": {"xid_sessions": 1, "prepared": 1, "oldest_xact_s": 3600.0, "pids": [4242]}}
+    probe = plugin_probe(ProbeStatus.FAILED, PluginProbeKind.TIMEOUT, sqlstate="55P03", wait_bound_s=5.0,
+                         blockers=ProbeBlockers(xid_sessions=1, prepared=1, oldest_xact_s=3600.0, pids=[4242]))
     result = check("wal2json", probe=probe, version=150018, visible=False)
     assert result.status is CheckStatus.WARN
     message = result.findings[0].message
@@ -118,8 +113,9 @@ def test_probe_timeout_names_blockers() -> None:
 
 
 def test_probe_inconclusive_kinds_warn_and_point_to_the_right_check() -> None:
-    for kind, word in (("wal_level", "wal_level"), ("privilege", "grants"), ("standby_before_16", "standby")):
-        result = check("wal2json", probe={"status": "failed" if kind != "standby_before_16" else "skipped",
-                                          "kind": kind, "detail": "x"}, version=150018, visible=False)
+    for kind, word in ((PluginProbeKind.WAL_LEVEL, "wal_level"), (PluginProbeKind.PRIVILEGE, "grants"),
+                       (PluginProbeKind.STANDBY_BEFORE_16, "standby")):
+        status = ProbeStatus.SKIPPED if kind is PluginProbeKind.STANDBY_BEFORE_16 else ProbeStatus.FAILED
+        result = check("wal2json", probe=plugin_probe(status, kind, detail="x"), version=150018, visible=False)
         assert result.status is CheckStatus.WARN, kind
         assert word in result.findings[0].message

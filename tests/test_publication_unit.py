@@ -5,38 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from preflight import Options, run_checks
-from preflight.facts import Snapshot
+from preflight.facts import PublicationMember, PublicationRow, Snapshot, TableRow
 from preflight.models import CheckResult, CheckStatus, Finding
-from tests.snapshots import make_snapshot
+from tests import snapshots
+from tests.snapshots import make_snapshot, member, publications
+from tests.snapshots import publication as pub
 
 
-def table(schema: str, name: str, relkind: str = "r", owns: bool = True, owner: str = "app", **more: Any) -> dict[str, Any]:
-    row = {"schema": schema, "name": name, "relkind": relkind, "relpersistence": "p", "relreplident": "d",
-           "has_primary_key": True, "is_partition": False, "parent_schema": None, "parent_name": None,
-           "owner": owner, "judged_role_owns": owns}
-    row.update(more)
-    return row
+def table(schema: str, name: str, relkind: str = "r", owns: bool = True, owner: str = "app", **more: Any) -> TableRow:
+    return snapshots.table(schema, name, relkind=relkind, owner=owner, judged_role_owns=owns, **more)
 
 
-def pub(name: str, **more: Any) -> dict[str, Any]:
-    row = {"pubname": name, "owner": "app", "puballtables": False, "pubinsert": True, "pubupdate": True,
-           "pubdelete": True, "pubtruncate": True, "pubviaroot": False}
-    row.update(more)
-    return row
-
-
-def member(schema: str, name: str, **more: Any) -> dict[str, Any]:
-    row = {"schema": schema, "name": name, "attnames": None, "rowfilter": None, "relreplident": "d",
-           "identity_columns": ["id"], "related": None}
-    row.update(more)
-    return row
-
-
-def snap(tables: list[dict[str, Any]], pubs: list[dict[str, Any]] | None = None, members: list[dict[str, Any]] | None = None,
+def snap(tables: list[TableRow], pubs: list[PublicationRow] | None = None, members: list[PublicationMember] | None = None,
          can_create: bool = True, superuser: bool = False) -> Snapshot:
-    fact = {"requested": None, "judged_role": "cdc", "judged_role_is_superuser": superuser,
-            "judged_role_can_create": can_create, "publications": pubs or [], "members": members or []}
-    return make_snapshot(tables=tables, publications=fact)
+    return make_snapshot(tables=tables, publications=publications(pubs, members, can_create, superuser))
 
 
 def run(snapshot: Snapshot, **options: Any) -> CheckResult:

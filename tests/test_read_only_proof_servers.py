@@ -4,6 +4,7 @@ server holds exactly the same objects, slots and publications afterwards."""
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from collections.abc import Callable
 
@@ -29,6 +30,16 @@ INVENTORY = [
 
 def inventory(server: Server) -> list[object]:
     return [server.execute(q)[0][0] for q in INVENTORY]
+
+
+def wait_for_log(server: pgserver.LocalServer, timeout: float = 20) -> None:
+    """Poll until the log shows a statement sent after the run, so every line of the run is in the file."""
+    marker = f"pg-preflight test marker {secrets.token_hex(6)}"
+    server.execute(f"SELECT '{marker}'")
+    deadline = time.monotonic() + timeout
+    while marker not in (server.root / "server.log").read_text(errors="replace"):
+        assert time.monotonic() < deadline, "the server log never showed the marker statement"
+        time.sleep(0.05)
 
 
 def logged_statements(server: pgserver.LocalServer, since: int) -> list[str]:
@@ -69,7 +80,7 @@ def test_full_check_only_reads(logged: pgserver.LocalServer) -> None:
     since = len((logged.root / "server.log").read_text(errors="replace"))
     result = run_cli("check", dsn, "-s", "app", "--slot-name", "cdc", "--publication", "pub", "--format", "json")
     assert "Traceback" not in result.output
-    time.sleep(0.3)  # let the logger flush
+    wait_for_log(logged)
     statements = logged_statements(logged, since)
     assert len(statements) >= 5, "the log shows the checker's statements"
     writes = [s for s in statements if not READS.match(s)]
@@ -82,7 +93,7 @@ def test_probe_creates_only_a_temporary_slot_that_is_gone_afterwards(logged: pgs
     since = len((logged.root / "server.log").read_text(errors="replace"))
     result = run_cli("check", logged.dsn(), "--plugin", "test_decoding", "--probe", "--format", "json")
     assert "Traceback" not in result.output
-    time.sleep(0.3)
+    wait_for_log(logged)
     statements = logged_statements(logged, since)
     creates = [s for s in statements if "pg_create_logical_replication_slot" in s]
     assert len(creates) == 1 and "temporary" in creates[0].lower()

@@ -11,6 +11,7 @@ from preflight.remediation import change_setting, grant_replication, raise_setti
 from preflight.reports.sql import remediation_lines
 from preflight.setting_text import RELOAD, parse_alter_system
 from preflight.settings import Setting
+from tests import snapshots
 from tests.snapshots import make_snapshot, slot
 
 RDS_SIGNALS = {"roles": ["rds_superuser"], "settings": ["rds.extensions"], "aurora_function": False}
@@ -147,8 +148,7 @@ def test_a_plugin_alter_system_written_its_own_way_still_gets_its_reload() -> No
 def test_connection_headroom_fix_follows_the_provider(provider: str, fixed_by_sql: bool) -> None:
     from preflight.checks.grants_headroom import server_headroom
 
-    role = {"rolname": "cdc", "rolsuper": False, "client_backends": 11, "hidden_sessions": 0, "checker_sees_all": True,
-            "memberships": {}}
+    role = snapshots.role(rolsuper=False, client_backends=11, hidden_sessions=0, checker_sees_all=True, memberships={})
     settings = {"max_connections": Setting(name="max_connections", setting="10", vartype="integer",
                                            context="postmaster")}
     findings, _ = server_headroom(role, settings, 150000, PROVIDERS[provider])

@@ -9,24 +9,24 @@ from psycopg import sql
 
 from preflight import Options, run_checks
 from preflight.checks.table_keys import alter_identity, template
+from preflight.facts import TableRow
 from preflight.models import CheckResult, CheckStatus, Decision, Report, Severity, TableEntry
-from tests.snapshots import make_snapshot
+from tests import snapshots
+from tests.snapshots import make_snapshot, not_replicated
 
 
 def table(name: str, schema: str = "public", relkind: str = "r", relpersistence: str = "p", relreplident: str = "d",
           has_primary_key: bool = False, identity_index: str | None = None, candidate_index: str | None = None,
-          parent: tuple[str, str] | None = None, size_bytes: int = 8192, **more: Any) -> dict[str, Any]:
-    row = {"schema": schema, "name": name, "relkind": relkind, "relpersistence": relpersistence,
-           "relreplident": relreplident, "is_partition": parent is not None,
-           "parent_schema": parent[0] if parent else None, "parent_name": parent[1] if parent else None,
-           "has_primary_key": has_primary_key, "identity_index": identity_index, "candidate_index": candidate_index,
-           "size_bytes": size_bytes, "estimated_rows": 10, "owner": "app_owner", "judged_role_owns": False,
-           "can_use_schema": True, "can_select": True}
-    row.update(more)
-    return row
+          parent: tuple[str, str] | None = None, size_bytes: int = 8192, **more: Any) -> TableRow:
+    fields: dict[str, Any] = {"owner": "app_owner", "judged_role_owns": False, **more}
+    return snapshots.table(schema, name, relkind=relkind, relpersistence=relpersistence, relreplident=relreplident,
+                           is_partition=parent is not None, parent_schema=parent[0] if parent else None,
+                           parent_name=parent[1] if parent else None, has_primary_key=has_primary_key,
+                           identity_index=identity_index, candidate_index=candidate_index, size_bytes=size_bytes,
+                           **fields)
 
 
-def run(rows: list[dict[str, Any]], decisions: dict[str, Decision] | None = None, **facts: Any) -> Report:
+def run(rows: list[TableRow], decisions: dict[str, Decision] | None = None, **facts: Any) -> Report:
     snap = make_snapshot(tables=rows, **facts)
     return run_checks(snap, Options(checks=["table_keys"], decisions=decisions or {}))
 
@@ -55,9 +55,9 @@ def finding(report: Report, obj: str, severity: Severity | None = None) -> Any:
     (table("mv", relkind="m"), "not_publishable"),
     (table("ft", relkind="f"), "not_publishable"),
 ])
-def test_status_by_identity(row: dict[str, Any], status: str) -> None:
+def test_status_by_identity(row: TableRow, status: str) -> None:
     report = run([row])
-    assert entry(report, row["name"]).status == status
+    assert entry(report, row.name).status == status
     expected = CheckStatus.FAIL if status == "needs_decision" else CheckStatus.PASS
     assert check(report).status is expected
 
@@ -139,7 +139,7 @@ def test_partition_inheriting_primary_key_is_ok() -> None:
 
 
 def test_not_replicated_notes_are_info() -> None:
-    facts = {"sequences": 3, "large_objects": 2, "generated_columns": [["public", "t", "total"]], "toast_tables": 1}
+    facts = not_replicated(sequences=3, large_objects=2, generated_columns=[["public", "t", "total"]], toast_tables=1)
     report = run([table("t", has_primary_key=True)], not_replicated=facts)
     codes = {f.code for f in check(report).findings}
     assert {"sequences_not_replicated", "large_objects_not_replicated", "generated_columns_not_replicated",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,11 @@ from preflight.cli.options import (
 )
 from preflight.cli.output import emit, output_choice, parse_outputs
 from preflight.connection import DsnError, parse_dsn
+from preflight.facts import ProbeFact
+from preflight.facts.base import describe_type, row_fields, row_models
 from preflight.models import ExitCode, FailOn, Report, exit_code
 from preflight.options import Options
-from preflight.registry import RegistryError, all_checks
+from preflight.registry import RegistryError, all_checks, known_facts
 from preflight.request import RequestError, load_request
 from preflight.runner import run_checks, run_preflight, snapshot_for
 from preflight.snapshot_io import SnapshotError, load_snapshot
@@ -80,7 +83,7 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
         if dsn or request_file or save_snapshot:
             usage_error("--from-snapshot runs without a server: give no DSN, --request or --save-snapshot")
         try:
-            saved = load_snapshot(Path(from_snapshot))
+            saved = load_snapshot(Path(from_snapshot), known_facts())
         except SnapshotError as exc:
             usage_error(f"--from-snapshot {exc}")
         preset = {k: saved.options[k] for k in ("schemas", "tables", "role") if saved.options.get(k)}
@@ -128,7 +131,30 @@ def explain(check_id: str) -> None:
     echo(f"Why: {c.why}\n")
     echo(f"Remediation: {c.remediation}\n")
     echo(f"Requires: {', '.join(c.requires) or '-'}")
-    echo(f"Reads: {', '.join((*c.facts, *c.optional_facts)) or 'the connection only'}")
+    echo(f"Reads: {', '.join(f.name for f in (*c.facts, *c.optional_facts)) or 'the connection only'}")
+
+
+@main.command("list-facts", context_settings=CONTEXT)
+def list_facts() -> None:
+    """List every fact a check can read (built-in and plugins'): its value type, row fields and what it holds."""
+    checks, _ = all_checks()
+    readers: dict[str, list[str]] = {}
+    for c in checks:
+        for f in (*c.facts, *c.optional_facts):
+            readers.setdefault(f.name, []).append(c.id)
+    for name, fact in sorted(known_facts().items()):
+        kind = "probe" if isinstance(fact, ProbeFact) else "catalog query"
+        echo(f"{name}: {describe_type(fact.value_type)} ({kind})")
+        echo(f"    {fact.doc}")
+        echo(f"    read by: {', '.join(readers.get(name, [])) or '-'}")
+        for model in row_models(fact.row):
+            if issubclass(model, Enum):
+                echo(f"    {model.__name__}: {', '.join(str(m.value) for m in model)}")
+                continue
+            echo(f"    {model.__name__}:")
+            for field, type_name in row_fields(model):
+                echo(f"        {field}: {type_name}")
+        echo("")
 
 
 @main.command(context_settings=CONTEXT)

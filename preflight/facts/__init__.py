@@ -1,27 +1,28 @@
-"""Facts: the explicit list of everything the checks can ask the snapshot for."""
+"""Facts: the explicit list of everything the checks can ask the snapshot for, each with its row model."""
 
-from preflight.facts.activity import ACTIVITY
+from preflight.facts.activity import ACTIVITY, ActivityFact, OpenTransaction, PreparedTransaction
 from preflight.facts.base import (
     ConnectOutcome,
     Fact,
     FactContext,
     FactUnavailable,
     ProbeFact,
+    ProbeStatus,
     ServerInfo,
     Snapshot,
     SqlFact,
 )
-from preflight.facts.objects import NOT_REPLICATED
-from preflight.facts.plugin_probe import PLUGIN_PROBE
-from preflight.facts.plugins import PLUGIN_SUPPORT
-from preflight.facts.provider_signals import PROVIDER_SIGNALS
-from preflight.facts.publications import PUBLICATIONS
-from preflight.facts.replication import SLOTS, WALSENDERS
-from preflight.facts.replication_probe import REPLICATION_PROBE
-from preflight.facts.roles import ROLE
-from preflight.facts.selection import SCHEMAS, TABLES
-from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS
-from preflight.facts.wal import WAL_STATS
+from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
+from preflight.facts.plugin_probe import PLUGIN_PROBE, PluginProbeKind, PluginProbeResult, ProbeBlockers
+from preflight.facts.plugins import PLUGIN_SUPPORT, PluginSupport
+from preflight.facts.provider_signals import PROVIDER_SIGNALS, ProviderSignals
+from preflight.facts.publications import PUBLICATIONS, PublicationMember, PublicationRow, PublicationsFact
+from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFact
+from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
+from preflight.facts.roles import ROLE, RoleFact
+from preflight.facts.selection import SCHEMAS, TABLES, SchemaRow, TableRow
+from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS, PendingSettingRow, ServerFact, SettingRow
+from preflight.facts.wal import WAL_STATS, WalStats
 
 _ALL: list[Fact] = [
     SERVER,
@@ -42,15 +43,55 @@ _ALL: list[Fact] = [
     ACTIVITY,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
+"""The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
 
 __all__ = [
+    "ACTIVITY",
     "FACTS",
+    "NOT_REPLICATED",
+    "PENDING_SETTINGS",
+    "PLUGIN_PROBE",
+    "PLUGIN_SUPPORT",
+    "PROVIDER_SIGNALS",
+    "PUBLICATIONS",
+    "REPLICATION_PROBE",
+    "ROLE",
+    "SCHEMAS",
+    "SERVER",
+    "SETTINGS",
+    "SLOTS",
+    "TABLES",
+    "WALSENDERS",
+    "WAL_STATS",
+    "ActivityFact",
     "ConnectOutcome",
     "Fact",
     "FactContext",
     "FactUnavailable",
+    "NotReplicatedFact",
+    "OpenTransaction",
+    "PendingSettingRow",
+    "PluginProbeKind",
+    "PluginProbeResult",
+    "PluginSupport",
+    "PreparedTransaction",
+    "ProbeBlockers",
     "ProbeFact",
+    "ProbeStatus",
+    "ProviderSignals",
+    "PublicationMember",
+    "PublicationRow",
+    "PublicationsFact",
+    "ReplicationProbeResult",
+    "RoleFact",
+    "SchemaRow",
+    "ServerFact",
     "ServerInfo",
+    "SettingRow",
+    "SlotRow",
     "Snapshot",
     "SqlFact",
+    "TableRow",
+    "WalStats",
+    "WalsendersFact",
 ]

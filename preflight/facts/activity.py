@@ -15,9 +15,49 @@ only after the catalog reads, and a caller that opens one earlier passes its pid
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTransaction:
+    """Another session's open transaction (columns read NULL for sessions the checker cannot see)."""
+
+    pid: int
+    has_xid: bool
+    has_xmin: bool
+    usename: str | None = None
+    application_name: str | None = None
+    datname: str | None = None
+    state: str | None = None
+    backend_type: str | None = None
+    xact_age_s: float | None = None
+    state_age_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedTransaction:
+    """A prepared (two-phase) transaction waiting for COMMIT / ROLLBACK PREPARED."""
+
+    gid: str
+    owner: str | None = None
+    database: str | None = None
+    xid: str | None = None
+    age_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityFact:
+    """The oldest open and prepared transactions (at most ROW_LIMIT each) and how many sessions were hidden."""
+
+    can_see_all: bool
+    role: str
+    hidden_sessions: int
+    sessions: list[OpenTransaction]
+    prepared: list[PreparedTransaction]
+
 
 ROW_LIMIT = 200  # the oldest ones are what matter; counts stay exact
 
@@ -63,9 +103,9 @@ def _activity(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return ACTIVITY_SQL, activity_params()
 
 
-ACTIVITY = SqlFact(
+ACTIVITY = SqlFact.one(
     "activity",
     "other sessions' open transactions (age, state, xid) and prepared transactions; hidden sessions counted",
+    ActivityFact,
     _activity,
-    "row",
 )

@@ -36,7 +36,7 @@ GRACE_S = 5.0
 
 @dataclass
 class _Running:
-    probe: ProbeFact
+    probe: ProbeFact[Any]
     thread: threading.Thread
     result: dict[str, Any]
 
@@ -44,7 +44,7 @@ class _Running:
 class ProbesAlongside:
     """``start()`` before the catalog session connects, ``finish()`` after its reads: (facts, failures)."""
 
-    def __init__(self, probes: list[ProbeFact], dsn: Dsn, options: Options) -> None:
+    def __init__(self, probes: list[ProbeFact[Any]], dsn: Dsn, options: Options) -> None:
         self.probes = [p for p in probes if p.name in ALONGSIDE]
         self.names = {p.name for p in self.probes}
         self._secrets = dsn.secrets()
@@ -64,7 +64,7 @@ class ProbesAlongside:
             thread.start()
         return self
 
-    def _run(self, probe: ProbeFact, ctx: FactContext, result: dict[str, Any]) -> None:
+    def _run(self, probe: ProbeFact[Any], ctx: FactContext, result: dict[str, Any]) -> None:
         try:
             result["fact"] = probe.run(None, ctx)
         except Exception as exc:  # a probe is foreign I/O: any failure is that fact's cause

@@ -1,15 +1,20 @@
 """The catalog snapshot: named facts, gathered once, and the snapshot the checks read.
 
-Each fact is named, with version-specific SQL chosen explicitly from
-``server_version_num``. Its query returns one JSON value, so a snapshot is plain data that can be
-saved, reviewed and re-checked without a server.
+Each fact is named, with version-specific SQL chosen explicitly from ``server_version_num``, and
+declares its row model beside its SQL: a frozen, slotted dataclass whose fields are the query's
+columns. A snapshot holds those rows; saved, it is plain JSON that can be reviewed and re-checked
+without a server, and is validated against the row models when loaded.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from enum import Enum, StrEnum
+from functools import cache
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,7 +50,8 @@ class ConnectOutcome(BaseModel):
 
 
 class Snapshot(BaseModel):
-    """Everything the checks may read. A failed fact is kept as its failure (the cause)."""
+    """Everything the checks may read: each fact's value is its row model(s). A failed fact is kept as its
+    failure (the cause)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -53,6 +59,14 @@ class Snapshot(BaseModel):
     server: ServerInfo | None = None
     facts: dict[str, Any] = Field(default_factory=dict)
     failures: dict[str, str] = Field(default_factory=dict)
+
+
+class ProbeStatus(StrEnum):
+    """How a probe ended: proven, failed (with a kind), or not run (with a reason)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class FactUnavailable(Exception):
@@ -72,8 +86,6 @@ class FactContext:
     options: Options
 
 
-# "rows": a JSON array built by the server; "row": one JSON object; "records": plain result rows read
-# as dicts (for the per-table facts: no JSON text to hold and parse, a third of the bytes on the wire).
 # SQL shared by the facts that judge a role or read pg_stat_activity.
 # The judged role (--role, else the session's role) by name, and by OID: the OID form yields NULL for a
 # role that does not exist, so has_*_privilege / pg_has_role return NULL instead of failing the fact.
@@ -90,33 +102,141 @@ CHECKER_SEES_ALL_SESSIONS = (
 # Takes the parameter %(app)s (``APPLICATION_NAME``); ``a`` is the pg_stat_activity row.
 NOT_THE_CHECKERS_PROBE = "(a.backend_type IS DISTINCT FROM 'walsender' OR a.application_name IS DISTINCT FROM %(app)s)"
 
-Shape = Literal["rows", "row", "records"]
+# "rows": a JSON array built by the server; "row": one JSON object (one row always comes back);
+# "optional_row": one JSON object or null; "records": plain result rows built straight into the row model
+# (for the per-table facts: no JSON text to hold and parse, a third of the bytes on the wire).
+Shape = Literal["rows", "row", "optional_row", "records"]
+
+V = TypeVar("V")  # what a fact holds: list[Row], Row, or Row | None
+R = TypeVar("R")  # the row model: a frozen, slotted dataclass
+BuildSql = Callable[[FactContext], tuple[str, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
-class SqlFact:
-    """One fact read by one catalog query; ``shape`` says whether it returns a list or one object."""
+class SqlFact(Generic[V]):
+    """One fact read by one catalog query into its row model; ``ctx.fact(F)`` is typed by ``V``.
+
+    Build one with ``SqlFact.rows`` (a list of rows), ``SqlFact.one`` (exactly one row) or
+    ``SqlFact.optional`` (one row or none). The column names of the query are the row model's fields.
+    """
 
     name: str
     doc: str
-    build: Callable[[FactContext], tuple[str, dict[str, Any]]]
+    row: type[Any]
+    build: BuildSql
     shape: Shape = "rows"
+
+    @staticmethod
+    def rows(name: str, doc: str, row: type[R], build: BuildSql, *, records: bool = False) -> SqlFact[list[R]]:
+        """Many rows; ``records=True`` reads plain result rows (cheapest per row: for per-table facts)."""
+        return SqlFact[list[R]](name, doc, row, build, "records" if records else "rows")
+
+    @staticmethod
+    def one(name: str, doc: str, row: type[R], build: BuildSql) -> SqlFact[R]:
+        """A query that always returns exactly one row."""
+        return SqlFact[R](name, doc, row, build, "row")
+
+    @staticmethod
+    def optional(name: str, doc: str, row: type[R], build: BuildSql) -> SqlFact[R | None]:
+        """A query that returns one row or none (e.g. a view this version does not have)."""
+        return SqlFact[R | None](name, doc, row, build, "optional_row")
+
+    @property
+    def value_type(self) -> Any:
+        """The type of the value held in a snapshot (what a saved snapshot is validated against)."""
+        if self.shape in ("rows", "records"):
+            return list[self.row]  # type: ignore[name-defined]
+        return self.row if self.shape == "row" else self.row | None
+
+    def decode(self, value: Any) -> V:
+        """Row models from the server's JSON (no validation: the query is ours, its types are known)."""
+        build = decoder(self.value_type)
+        return cast(V, value if build is None else build(value))
 
 
 @dataclass(frozen=True)
-class ProbeFact:
+class ProbeFact(Generic[V]):
     """A fact that is not a catalog read (its own connection, a temporary slot): bounded and leak-free."""
 
     name: str
     doc: str
-    run: Callable[[Any, FactContext], Any]
+    row: type[V]
+    run: Callable[[Any, FactContext], V]
+
+    @property
+    def value_type(self) -> Any:
+        return self.row
 
 
-Fact = SqlFact | ProbeFact
+Fact = SqlFact[Any] | ProbeFact[Any]
+
+
+@cache
+def decoder(tp: Any) -> Callable[[Any], Any] | None:
+    """A function building ``tp`` (dataclasses, lists and optionals of them) from JSON values; None: as is.
+
+    Built once per type: per row it is one constructor call per dataclass, nothing else.
+    """
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        hints = get_type_hints(tp)
+        nested = {f.name: d for f in dataclasses.fields(tp) if (d := decoder(hints[f.name])) is not None}
+        if not nested:
+            return lambda value: tp(**value)
+
+        def build(value: dict[str, Any]) -> Any:
+            return tp(**{k: (nested[k](v) if k in nested else v) for k, v in value.items()})
+
+        return build
+    origin, args = get_origin(tp), get_args(tp)
+    if origin is list:
+        inner = decoder(args[0])
+        return None if inner is None else (lambda value: None if value is None else [inner(x) for x in value])
+    if origin in (Union, UnionType):
+        decoders = [d for a in args if a is not type(None) and (d := decoder(a)) is not None]
+        if len(decoders) == 1:
+            only = decoders[0]
+            return lambda value: None if value is None else only(value)
+    return None
+
+
+def row_fields(row: type[Any]) -> list[tuple[str, str]]:
+    """(field, type) of a row model, for ``list-facts``."""
+    hints = get_type_hints(row)
+    return [(f.name, describe_type(hints[f.name])) for f in dataclasses.fields(row)]
+
+
+def row_models(tp: Any) -> list[type[Any]]:
+    """The row model and every dataclass and enum in its fields, each once, outermost first."""
+    found: list[type[Any]] = []
+
+    def visit(t: Any) -> None:
+        if isinstance(t, type) and (dataclasses.is_dataclass(t) or issubclass(t, Enum)):
+            if t in found:
+                return
+            found.append(t)
+            for hint in (get_type_hints(t).values() if dataclasses.is_dataclass(t) else ()):
+                visit(hint)
+        for arg in get_args(t):
+            visit(arg)
+
+    visit(tp)
+    return found
+
+
+def describe_type(tp: Any) -> str:
+    """A type as a plugin author writes it: ``list[TableRow]``, ``str | None``."""
+    origin, args = get_origin(tp), get_args(tp)
+    if origin in (Union, UnionType):
+        return " | ".join(describe_type(a) for a in args)
+    if origin is not None:
+        return f"{getattr(origin, '__name__', str(origin))}[{', '.join(describe_type(a) for a in args)}]"
+    if tp is type(None):
+        return "None"
+    return tp.__name__ if isinstance(tp, type) else str(tp)
 
 
 def wrap_json(query: str, shape: Shape) -> str:
     """Make a query return one JSON value: an array of row objects, or one object (null if none)."""
-    if shape == "row":
+    if shape in ("row", "optional_row"):
         return f"SELECT pg_catalog.row_to_json(q) FROM ({query}) AS q LIMIT 1"
     return f"SELECT COALESCE(pg_catalog.json_agg(q), '[]'::pg_catalog.json) FROM ({query}) AS q"

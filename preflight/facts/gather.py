@@ -8,10 +8,12 @@ pipeline: the worst case is one round per fact, never one per table.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import RowMaker
 
 from preflight.connection import scrub
 from preflight.facts.base import Fact, FactContext, ProbeFact, SqlFact, wrap_json
@@ -25,8 +27,32 @@ def describe_error(exc: BaseException, secrets: list[str]) -> str:
     return scrub(f"{prefix}{text}", secrets)
 
 
+def row_model_factory(row: type[Any]) -> Callable[[psycopg.Cursor[Any]], RowMaker[Any]]:
+    """A psycopg row factory building ``row`` from each result row: positionally when the columns are the
+    model's fields in order (one constructor call per row, no dict), by name otherwise."""
+    names = [f.name for f in dataclasses.fields(row)]
+
+    def factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
+        columns = [c.name for c in cursor.description or []]
+        if columns == names[: len(columns)]:
+            return lambda values: row(*values)
+        return lambda values: row(**dict(zip(columns, values, strict=True)))
+
+    return factory
+
+
+def _store(fact: SqlFact[Any], cursor: psycopg.Cursor[Any]) -> Any:
+    if fact.shape == "records":
+        return cursor.fetchall()
+    row: Sequence[Any] | None = cursor.fetchone()
+    value = row[0] if row else None
+    if value is None and fact.shape == "row":
+        raise psycopg.DataError(f"fact {fact.name!r}: the query returned no row")
+    return fact.decode(value)
+
+
 def _one_round(
-    conn: psycopg.Connection[Any], pending: list[SqlFact], ctx: FactContext, facts: dict[str, Any]
+    conn: psycopg.Connection[Any], pending: list[SqlFact[Any]], ctx: FactContext, facts: dict[str, Any]
 ) -> tuple[int, BaseException | None]:
     """Send ``pending`` in one pipeline; store results; return how many succeeded and the error."""
     cursors: list[psycopg.Cursor[Any]] = []
@@ -40,7 +66,7 @@ def _one_round(
             for fact in pending:
                 query, params = fact.build(ctx)
                 if fact.shape == "records":
-                    cursors.append(conn.cursor(row_factory=dict_row).execute(query, params))
+                    cursors.append(conn.cursor(row_factory=row_model_factory(fact.row)).execute(query, params))
                 else:
                     cursors.append(conn.cursor().execute(wrap_json(query, fact.shape), params))
     except psycopg.Error as exc:
@@ -48,12 +74,9 @@ def _one_round(
     done = 0
     for fact, cursor in zip(pending, cursors, strict=False):
         try:
-            if fact.shape == "records":
-                facts[fact.name] = cursor.fetchall()
-            else:
-                row = cursor.fetchone()
-                facts[fact.name] = row[0] if row else None
-        except psycopg.Error:
+            facts[fact.name] = _store(fact, cursor)
+        except psycopg.Error as exc:
+            error = error or exc
             break
         done += 1
     if error is None and done < len(pending):
@@ -65,7 +88,7 @@ def _one_round(
 
 
 def gather_sql(
-    conn: psycopg.Connection[Any], sql_facts: list[SqlFact], ctx: FactContext, secrets: list[str]
+    conn: psycopg.Connection[Any], sql_facts: list[SqlFact[Any]], ctx: FactContext, secrets: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Run every SQL fact; return (facts, failures)."""
     facts: dict[str, Any] = {}
@@ -86,7 +109,7 @@ def gather_sql(
 
 
 def gather_probes(
-    conn: psycopg.Connection[Any], probes: list[ProbeFact], ctx: FactContext, secrets: list[str]
+    conn: psycopg.Connection[Any], probes: list[ProbeFact[Any]], ctx: FactContext, secrets: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Run each probe on its own; a probe's exception is cached as that fact's failure."""
     facts: dict[str, Any] = {}

@@ -7,10 +7,22 @@ Counts only (plus a few generated column names): one cheap row whatever the data
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
 from preflight.facts.selection import SELECTED, SYSTEM_SCHEMA_FILTER, selection_params
+
+
+@dataclass(frozen=True, slots=True)
+class NotReplicatedFact:
+    """Counts of what the change stream never carries; generated columns as [schema, table, column]."""
+
+    sequences: int
+    large_objects: int
+    toast_tables: int
+    generated_columns: list[list[str]] | None = None
+
 
 # A sequence (s, in schema n) is selected when its schema is, or when a selected table owns it (serial/identity);
 # inside EXISTS, n and c are the owning table's, as SELECTED expects.
@@ -52,9 +64,9 @@ def _not_replicated(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return query, selection_params(ctx)
 
 
-NOT_REPLICATED = SqlFact(
+NOT_REPLICATED = SqlFact.one(
     "not_replicated",
     "what logical replication never carries: sequences, large objects, generated columns; TOAST-bearing tables",
+    NotReplicatedFact,
     _not_replicated,
-    shape="row",
 )

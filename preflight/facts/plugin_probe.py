@@ -13,13 +13,58 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
-from preflight.facts.base import FactContext, ProbeFact
+from preflight.facts.base import FactContext, ProbeFact, ProbeStatus
+
+
+class PluginProbeKind(StrEnum):
+    """Why the probe did not prove the plugin (or was not run)."""
+
+    LIBRARY_MISSING = "library_missing"
+    NOT_ALLOWED = "not_allowed"
+    PRIVILEGE = "privilege"
+    TIMEOUT = "timeout"
+    IN_RECOVERY = "in_recovery"
+    WAL_LEVEL = "wal_level"
+    NO_FREE_SLOT = "no_free_slot"
+    OTHER = "other"
+    CONNECT = "connect"
+    STANDBY_BEFORE_16 = "standby_before_16"
+    NOT_REQUESTED = "not_requested"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeBlockers:
+    """Transactions holding an xid when the probe started: slot creation waits for them."""
+
+    xid_sessions: int
+    prepared: int
+    oldest_xact_s: float | None = None
+    pids: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PluginProbeResult:
+    """The plugin probe's outcome: ok, failed (kind, SQLSTATE, scrubbed detail and hint) or skipped (kind, reason)."""
+
+    status: ProbeStatus
+    plugin: str
+    kind: PluginProbeKind | None = None
+    wait_bound_s: float | None = None
+    blockers: ProbeBlockers | None = None
+    slot_name: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    sqlstate: str | None = None
+    detail: str | None = None
+    hint: str | None = None
 
 PROBE_PREFIX = "pg_preflight_probe_"
 
@@ -42,22 +87,22 @@ def probe_slot_name() -> str:
     return f"{PROBE_PREFIX}{os.getpid()}_{secrets.token_hex(4)}"
 
 
-def classify_probe_error(exc: psycopg.Error, text: str) -> str:
+def classify_probe_error(exc: psycopg.Error, text: str) -> PluginProbeKind:
     """The kind of a failed slot creation, from its SQLSTATE (and message where states are shared)."""
     state = exc.sqlstate or ""
     if state == "58P01":
-        return "library_missing"
+        return PluginProbeKind.LIBRARY_MISSING
     if state == "42501":
-        return "not_allowed" if "output plugin" in text else "privilege"
+        return PluginProbeKind.NOT_ALLOWED if "output plugin" in text else PluginProbeKind.PRIVILEGE
     if state in ("55P03", "57014"):
-        return "timeout"
+        return PluginProbeKind.TIMEOUT
     if state == "0A000" or "recovery" in text:
-        return "in_recovery"
+        return PluginProbeKind.IN_RECOVERY
     if state == "55000":
-        return "wal_level"
+        return PluginProbeKind.WAL_LEVEL
     if state == "53400":
-        return "no_free_slot"
-    return "other"
+        return PluginProbeKind.NO_FREE_SLOT
+    return PluginProbeKind.OTHER
 
 
 def _create_and_drop(conn: psycopg.Connection[Any], plugin: str) -> str:
@@ -70,48 +115,51 @@ def _create_and_drop(conn: psycopg.Connection[Any], plugin: str) -> str:
 
 
 def probe_plugin(dsn_text: str | None, plugin: str, connect_timeout: float, statement_timeout: float,
-                 lock_timeout: float) -> dict[str, Any]:
+                 lock_timeout: float) -> PluginProbeResult:
     """Create and drop a TEMPORARY slot with ``plugin``; the outcome (ok / kind of failure) as data."""
     dsn = parse_dsn(dsn_text)
     hidden = dsn.secrets()
     kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
     bound = min(statement_timeout, lock_timeout)
-    result: dict[str, Any] = {"plugin": plugin, "wait_bound_s": bound}
     try:
         conn = psycopg.connect(dsn.raw or "", autocommit=True, prepare_threshold=None, **kwargs)
     except (psycopg.Error, OSError) as exc:
         failure = classify(exc, hidden)
-        return {**result, "status": "failed", "kind": "connect", "message": failure.message, "detail": failure.detail}
+        return PluginProbeResult(ProbeStatus.FAILED, plugin, PluginProbeKind.CONNECT, wait_bound_s=bound,
+                                 message=failure.message, detail=failure.detail)
+    blockers: ProbeBlockers | None = None
     try:
         row = conn.execute(_BLOCKERS_SQL).fetchone()
         assert row is not None
         xid_sessions, prepared, oldest, pids, in_recovery, version_num = row
-        result["blockers"] = {"xid_sessions": xid_sessions, "prepared": prepared, "oldest_xact_s": oldest,
-                              "pids": list(pids or [])[:20]}
+        blockers = ProbeBlockers(xid_sessions, prepared, oldest, list(pids or [])[:20])
         if in_recovery and version_num < 160000:
-            return {**result, "status": "skipped", "kind": "standby_before_16",
-                    "reason": "a standby before PostgreSQL 16 cannot create logical slots: not probed"}
-        result["slot_name"] = _create_and_drop(conn, plugin)
-        return {**result, "status": "ok"}
+            return PluginProbeResult(
+                ProbeStatus.SKIPPED, plugin, PluginProbeKind.STANDBY_BEFORE_16, wait_bound_s=bound, blockers=blockers,
+                reason="a standby before PostgreSQL 16 cannot create logical slots: not probed")
+        slot_name = _create_and_drop(conn, plugin)
+        return PluginProbeResult(ProbeStatus.OK, plugin, wait_bound_s=bound, blockers=blockers, slot_name=slot_name)
     except psycopg.Error as exc:
         text = scrub(str(exc).strip(), hidden)
         hint = scrub(exc.diag.message_hint or "", hidden) if exc.diag else ""
-        return {**result, "status": "failed", "kind": classify_probe_error(exc, text), "sqlstate": exc.sqlstate,
-                "detail": text.splitlines()[0] if text else type(exc).__name__, "hint": hint}
+        return PluginProbeResult(ProbeStatus.FAILED, plugin, classify_probe_error(exc, text), wait_bound_s=bound,
+                                 blockers=blockers, sqlstate=exc.sqlstate,
+                                 detail=text.splitlines()[0] if text else type(exc).__name__, hint=hint)
     finally:
         conn.close()  # a temporary slot still there (drop failed) goes with the session
 
 
-def _plugin_probe(conn: Any, ctx: FactContext) -> dict[str, Any]:
+def _plugin_probe(conn: Any, ctx: FactContext) -> PluginProbeResult:
     opts = ctx.options
     if not opts.probe:
-        return {"status": "skipped", "kind": "not_requested", "plugin": opts.plugin,
-                "reason": "not requested (--probe)"}
+        return PluginProbeResult(ProbeStatus.SKIPPED, opts.plugin, PluginProbeKind.NOT_REQUESTED,
+                                 reason="not requested (--probe)")
     return probe_plugin(opts.dsn, opts.plugin, opts.connect_timeout, opts.statement_timeout, opts.lock_timeout)
 
 
 PLUGIN_PROBE = ProbeFact(
     "plugin_probe",
     "with --probe: create and drop a TEMPORARY logical slot with --plugin on a separate connection",
+    PluginProbeResult,
     _plugin_probe,
 )

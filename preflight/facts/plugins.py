@@ -8,9 +8,24 @@ whether the checker could have seen the row.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class PluginSupport:
+    """The output-plugin allow-list when visible, and whether the checker could have seen it."""
+
+    server_version_num: int
+    in_recovery: bool
+    role: str
+    is_superuser: bool
+    can_read_settings: bool
+    allowlist_visible: bool
+    output_plugin_libraries: str | None = None
+    allowlist_context: str | None = None
 
 
 def _plugin_support(ctx: FactContext) -> tuple[str, dict[str, Any]]:
@@ -34,9 +49,9 @@ def _plugin_support(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-PLUGIN_SUPPORT = SqlFact(
+PLUGIN_SUPPORT = SqlFact.one(
     "plugin_support",
     "output_plugin_libraries when visible, and whether the checker could see it (superuser / pg_read_all_settings)",
+    PluginSupport,
     _plugin_support,
-    "row",
 )

@@ -9,9 +9,24 @@ not evidence of anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSignals:
+    """What tells a managed service apart: its roles, settings, functions, schemas and extensions."""
+
+    roles: list[str]
+    settings: list[str]
+    aurora_function: bool
+    heroku_schema: bool
+    aiven_extension: bool
+    rds_logical_replication: str | None = None
+    cloudsql_logical_decoding: str | None = None
+    alloydb_logical_decoding: str | None = None
 
 SIGNAL_ROLES = ["rds_superuser", "rds_replication", "cloudsqlsuperuser", "alloydbsuperuser", "azure_pg_admin",
                 "supabase_admin", "supabase_replication_admin", "neon_superuser", "avnadmin"]
@@ -56,5 +71,6 @@ def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-PROVIDER_SIGNALS = SqlFact("provider_signals", "roles, settings, functions and schemas that identify a managed service",
-                           _signals, "row")
+PROVIDER_SIGNALS = SqlFact.one("provider_signals",
+                               "roles, settings, functions and schemas that identify a managed service",
+                               ProviderSignals, _signals)

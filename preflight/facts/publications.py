@@ -8,9 +8,56 @@ gaps are judged without one query per table. One query, whatever the table count
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import JUDGED_ROLE, JUDGED_ROLE_NAME, FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationRow:
+    """One pg_publication row (pubviaroot is false before 13)."""
+
+    pubname: str
+    owner: str
+    puballtables: bool
+    pubinsert: bool
+    pubupdate: bool
+    pubdelete: bool
+    pubtruncate: bool
+    pubviaroot: bool = False
+
+    def publishes(self, operation: str) -> bool:
+        """Whether it publishes ``insert``, ``update``, ``delete`` or ``truncate``."""
+        return {"insert": self.pubinsert, "update": self.pubupdate, "delete": self.pubdelete,
+                "truncate": self.pubtruncate}[operation]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationMember:
+    """A table the requested publication carries, with its column list and row filter (15+), its replica
+    identity columns and the other relations of its partition tree ([schema, name] pairs)."""
+
+    schema: str
+    name: str
+    relreplident: str
+    attnames: list[str] | None = None
+    rowfilter: str | None = None
+    identity_columns: list[str] | None = None
+    related: list[list[str]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationsFact:
+    """Every publication, the requested one's members, and whether the judged role may create one."""
+
+    requested: str | None
+    judged_role: str
+    judged_role_is_superuser: bool
+    judged_role_can_create: bool
+    publications: list[PublicationRow]
+    members: list[PublicationMember]
+
 
 # The replica identity columns of relation c: the primary key (default), the chosen index, or all (full).
 _IDENTITY_COLUMNS = """
@@ -79,9 +126,9 @@ def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-PUBLICATIONS = SqlFact(
+PUBLICATIONS = SqlFact.one(
     "publications",
     "every publication, the requested one's effective tables, and whether the judged role may create one",
+    PublicationsFact,
     _publications,
-    "row",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.connection import APPLICATION_NAME
@@ -12,6 +13,44 @@ _CURRENT_LSN = (
     "THEN COALESCE(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn()) "
     "ELSE pg_catalog.pg_current_wal_lsn() END"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class SlotRow:
+    """One replication slot; columns a server version lacks stay None."""
+
+    slot_name: str
+    slot_type: str
+    active: bool
+    plugin: str | None = None
+    database: str | None = None
+    temporary: bool = False
+    active_pid: int | None = None
+    xmin: str | None = None
+    catalog_xmin: str | None = None
+    restart_lsn: str | None = None
+    confirmed_flush_lsn: str | None = None
+    wal_status: str | None = None  # 13+
+    safe_wal_size: int | None = None  # 13+
+    two_phase: bool | None = None  # 14+
+    conflicting: bool | None = None  # 16+
+    inactive_since: str | None = None  # 17+
+    invalidation_reason: str | None = None  # 17+
+    failover: bool | None = None  # 17+
+    synced: bool | None = None  # 17+
+    in_this_database: bool | None = None
+    retained_bytes: int | None = None
+    client_application: str | None = None
+    client_addr: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalsendersFact:
+    """Walsender processes: streaming ones, all of them, and whether the checker sees every session."""
+
+    streaming: int
+    walsenders: int
+    can_see_all: bool
 
 
 def slot_columns(version_num: int) -> list[str]:
@@ -58,5 +97,6 @@ def _walsenders(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-SLOTS = SqlFact("slots", "every replication slot of the cluster, with retained WAL", _slots)
-WALSENDERS = SqlFact("walsenders", "walsender processes in use (streaming and starting), not the checker's own probe", _walsenders, "row")
+SLOTS = SqlFact.rows("slots", "every replication slot of the cluster, with retained WAL", SlotRow, _slots)
+WALSENDERS = SqlFact.one("walsenders", "walsender processes in use (streaming and starting), not the checker's own probe",
+                         WalsendersFact, _walsenders)

@@ -9,12 +9,30 @@ changes nothing on the server.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
 from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
-from preflight.facts.base import FactContext, ProbeFact
+from preflight.facts.base import FactContext, ProbeFact, ProbeStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationProbeResult:
+    """The replication path: proven (IDENTIFY_SYSTEM's answer), failed (kind, plain words, advice, the
+    server's scrubbed message) or skipped (reason)."""
+
+    status: ProbeStatus
+    kind: str | None = None
+    message: str | None = None
+    advice: str | None = None
+    detail: str | None = None
+    reason: str | None = None
+    systemid: str | None = None
+    timeline: int | None = None
+    xlogpos: str | None = None
+    dbname: str | None = None
 
 # (kind, substrings of the server's or the pooler's message, plain words, what to do); first match wins.
 _REPLICATION_FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
@@ -42,20 +60,20 @@ HBA_NOTE = (
 )
 
 
-def classify_replication_failure(exc: BaseException, secrets: list[str]) -> dict[str, Any]:
+def classify_replication_failure(exc: BaseException, secrets: list[str]) -> ReplicationProbeResult:
     """The failure as data: kind, plain words, advice, and the scrubbed server message."""
     text = scrub(str(exc).strip() or type(exc).__name__, secrets)
     for kind, needles, message, advice in _REPLICATION_FAILURES:
         if any(n in text for n in needles):
-            return {"status": "failed", "kind": kind, "message": message, "advice": advice, "detail": text}
+            return ReplicationProbeResult(ProbeStatus.FAILED, kind=kind, message=message, advice=advice, detail=text)
     failure = classify(exc, secrets)
     advice = failure.advice + (HBA_NOTE if failure.kind == "pg_hba" else "")
-    return {"status": "failed", "kind": failure.kind, "message": failure.message, "advice": advice,
-            "detail": failure.detail}
+    return ReplicationProbeResult(ProbeStatus.FAILED, kind=failure.kind, message=failure.message, advice=advice,
+                                  detail=failure.detail)
 
 
 def identify_system(dsn_text: str | None, connect_timeout: float, statement_timeout: float,
-                    lock_timeout: float) -> dict[str, Any]:
+                    lock_timeout: float) -> ReplicationProbeResult:
     """Open a ``replication=database`` connection and run IDENTIFY_SYSTEM; never raises for I/O."""
     dsn = parse_dsn(dsn_text)
     secrets = dsn.secrets()
@@ -72,24 +90,26 @@ def identify_system(dsn_text: str | None, connect_timeout: float, statement_time
         if conn is not None:
             conn.close()
     if row is None:
-        return {"status": "failed", "kind": "other", "message": "IDENTIFY_SYSTEM returned no row",
-                "advice": "Check that the endpoint is PostgreSQL itself, not a proxy.", "detail": ""}
+        return ReplicationProbeResult(ProbeStatus.FAILED, kind="other", message="IDENTIFY_SYSTEM returned no row",
+                                      advice="Check that the endpoint is PostgreSQL itself, not a proxy.", detail="")
     systemid, timeline, xlogpos, dbname = row[0], row[1], row[2], row[3]
-    return {"status": "ok", "systemid": str(systemid), "timeline": int(timeline), "xlogpos": str(xlogpos),
-            "dbname": dbname}
+    return ReplicationProbeResult(ProbeStatus.OK, systemid=str(systemid), timeline=int(timeline),
+                                  xlogpos=str(xlogpos), dbname=dbname)
 
 
-def _replication_probe(conn: Any, ctx: FactContext) -> dict[str, Any]:
+def _replication_probe(conn: Any, ctx: FactContext) -> ReplicationProbeResult:
     opts = ctx.options
     if opts.role:
-        return {"status": "skipped",
-                "reason": f"--role audit: the checker's own DSN does not log in as {opts.role}, so it cannot "
-                          "prove that role's replication connection"}
+        return ReplicationProbeResult(
+            ProbeStatus.SKIPPED,
+            reason=f"--role audit: the checker's own DSN does not log in as {opts.role}, so it cannot "
+                   "prove that role's replication connection")
     return identify_system(opts.dsn, opts.connect_timeout, opts.statement_timeout, opts.lock_timeout)
 
 
 REPLICATION_PROBE = ProbeFact(
     "replication_probe",
     "a replication=database connection with the same DSN running IDENTIFY_SYSTEM (skipped with --role)",
+    ReplicationProbeResult,
     _replication_probe,
 )

@@ -10,6 +10,7 @@ apart (``hidden_sessions``) so that the check can say "could not see" rather tha
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.connection import APPLICATION_NAME
@@ -20,6 +21,34 @@ from preflight.facts.base import (
     FactContext,
     SqlFact,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RoleFact:
+    """The judged role and the connections it competes for; attributes are None when it does not exist."""
+
+    rolname: str
+    exists: bool
+    checker: str
+    is_checker: bool
+    rolsuper: bool | None
+    rolreplication: bool | None
+    rolcanlogin: bool | None
+    rolinherit: bool | None
+    rolconnlimit: int | None
+    memberships: dict[str, bool | None]
+    provider_roles: list[str] | None
+    replication_via: list[str] | None
+    replication_groups: list[str] | None
+    database: str
+    datconnlimit: int | None
+    can_connect: bool | None
+    can_create: bool | None
+    checker_sees_all: bool
+    client_backends: int
+    hidden_sessions: int
+    role_connections: int
+    database_connections: int
 
 # Roles that grant replication on managed services while rolreplication reads false (RDS/Aurora's
 # rds_replication; docs/field-notes.md).
@@ -81,9 +110,9 @@ def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-ROLE = SqlFact(
+ROLE = SqlFact.one(
     "role",
     "the judged role: attributes, memberships, CONNECT/CREATE on the database, connection limits and counts",
+    RoleFact,
     _role,
-    "row",
 )

@@ -8,9 +8,44 @@ queue behind any ACCESS EXCLUSIVE lock held by a migration).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import JUDGED_ROLE, FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaRow:
+    """A selected schema; the privileges are NULL when it does not exist (or the judged role does not)."""
+
+    name: str
+    exists: bool
+    owner: str | None = None
+    can_use: bool | None = None
+    can_create: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TableRow:
+    """A selected relation. Fields are in the query's column order: rows are built positionally."""
+
+    schema: str
+    name: str
+    relkind: str
+    relpersistence: str
+    relreplident: str
+    is_partition: bool
+    parent_schema: str | None
+    parent_name: str | None
+    has_primary_key: bool
+    identity_index: str | None
+    candidate_index: str | None
+    size_bytes: int
+    estimated_rows: int
+    owner: str
+    judged_role_owns: bool | None
+    can_use_schema: bool | None
+    can_select: bool | None
 
 SYSTEM_SCHEMA_FILTER = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
@@ -103,6 +138,7 @@ def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-SCHEMAS = SqlFact("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role", _schemas)
-TABLES = SqlFact("tables", "every relation in the selection: kind, persistence, keys, identity, grants, size", _tables,
-                 "records")
+SCHEMAS = SqlFact.rows("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role",
+                       SchemaRow, _schemas)
+TABLES = SqlFact.rows("tables", "every relation in the selection: kind, persistence, keys, identity, grants, size",
+                      TableRow, _tables, records=True)

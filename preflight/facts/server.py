@@ -2,12 +2,58 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
 
-# Settings the checks (and later ones: providers, profiles) read. Provider prefixes are matched by
-# pattern so that a managed service's own GUCs are visible without any query that could fail.
+
+@dataclass(frozen=True, slots=True)
+class ServerFact:
+    """The session and the server it reached."""
+
+    in_recovery: bool
+    role: str
+    login_role: str
+    database: str
+    version: str
+    server_version_num: int
+    server_version: str
+    default_transaction_read_only: str
+    transaction_read_only: str
+    is_superuser: bool
+    has_replication_attribute: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SettingRow:
+    """One pg_settings row (every setting the checker may see)."""
+
+    name: str
+    setting: str
+    unit: str | None = None
+    vartype: str = "string"
+    context: str = ""
+    source: str = ""
+    boot_val: str | None = None
+    reset_val: str | None = None
+    pending_restart: bool = False
+    min_val: str | None = None
+    max_val: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingSettingRow:
+    """One pg_file_settings entry: a value in a configuration file, applied or not."""
+
+    name: str
+    setting: str | None
+    applied: bool
+    error: str | None = None
+    seqno: int | None = None
+
+
+# Settings whose configuration-file entries are read for pending changes (the ones the checks judge).
 SETTING_NAMES = [
     "wal_level", "max_replication_slots", "max_wal_senders", "wal_sender_timeout", "max_slot_wal_keep_size",
     "wal_keep_size", "max_connections", "superuser_reserved_connections", "reserved_connections",
@@ -17,7 +63,6 @@ SETTING_NAMES = [
     "server_version_num", "server_version", "primary_slot_name", "sync_replication_slots",
     "synchronized_standby_slots", "logical_decoding_work_mem",
 ]
-SETTING_PATTERNS = ["rds.%", "cloudsql.%", "alloydb.%", "azure.%", "neon.%", "aurora.%", "apg_%", "supautils.%"]
 
 
 def _server(ctx: FactContext) -> tuple[str, dict[str, Any]]:
@@ -42,14 +87,15 @@ def _server(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 
 def _settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """Every row of pg_settings (about 350: cheap), so a plugin can read any setting it needs."""
     return (
         """
         SELECT s.name, s.setting, s.unit, s.vartype, s.context, s.source, s.boot_val, s.reset_val,
                s.pending_restart, s.min_val, s.max_val
           FROM pg_catalog.pg_settings AS s
-         WHERE s.name = ANY(%(names)s) OR s.name LIKE ANY(%(patterns)s)
+         ORDER BY s.name
         """,
-        {"names": SETTING_NAMES, "patterns": SETTING_PATTERNS},
+        {},
     )
 
 
@@ -67,8 +113,9 @@ def _pending_settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-SERVER = SqlFact("server", "recovery state, session and login role, version, read-only defaults", _server, "row")
-SETTINGS = SqlFact("settings", "pg_settings rows the checks read, provider GUCs included", _settings)
-PENDING_SETTINGS = SqlFact(
-    "pending_settings", "configuration-file values not applied yet (superuser only)", _pending_settings
-)
+SERVER = SqlFact.one("server", "recovery state, session and login role, version, read-only defaults", ServerFact,
+                     _server)
+SETTINGS = SqlFact.rows("settings", "every pg_settings row the checker can see, provider settings included",
+                        SettingRow, _settings, records=True)
+PENDING_SETTINGS = SqlFact.rows("pending_settings", "configuration-file values not applied yet (superuser only)",
+                                PendingSettingRow, _pending_settings)

@@ -5,9 +5,19 @@ Before 14 the view does not exist: the query returns no row, so the fact is null
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
+
+
+@dataclass(frozen=True, slots=True)
+class WalStats:
+    """WAL generated since pg_stat_wal was last reset."""
+
+    wal_bytes: int | None
+    stats_reset: str | None = None
+    seconds_since_reset: float | None = None
 
 
 def _wal_stats(ctx: FactContext) -> tuple[str, dict[str, Any]]:
@@ -24,4 +34,5 @@ def _wal_stats(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-WAL_STATS = SqlFact("wal_stats", "WAL bytes generated since pg_stat_wal was reset (14+, else null)", _wal_stats, "row")
+WAL_STATS = SqlFact.optional("wal_stats", "WAL bytes generated since pg_stat_wal was reset (14+, else null)", WalStats,
+                              _wal_stats)
