@@ -14,7 +14,7 @@ from preflight.settings import Setting
 from tests import snapshots
 from tests.snapshots import make_snapshot, slot
 
-RDS_SIGNALS = {"roles": ["rds_superuser"], "settings": ["rds.extensions"], "aurora_function": False}
+RDS_SIGNALS = snapshots.provider_signals(roles=["rds_superuser"], settings=["rds.extensions"])
 SLOTS = Setting(name="max_replication_slots", setting="4", vartype="integer", context="postmaster")
 TIMEOUT = Setting(name="wal_sender_timeout", setting="0", unit="ms", vartype="integer", context="sighup")
 
@@ -162,7 +162,7 @@ def test_connection_headroom_fix_follows_the_provider(provider: str, fixed_by_sq
 
 def test_standby_feedback_fix_on_a_managed_standby_is_not_alter_system() -> None:
     snap = make_snapshot({"hot_standby_feedback": {"value": "off", "vartype": "bool"}}, version_num=160000,
-                         server={"in_recovery": True}, provider_signals={"roles": ["azure_pg_admin"]})
+                         server={"in_recovery": True}, provider_signals=snapshots.provider_signals(roles=["azure_pg_admin"]))
     result = run_checks(snap, Options(profile="generic")).check("writer_status")
     fix = next(f for f in result.findings if f.code == "hot_standby_feedback_off").remediation
     assert fix.sql == [] and "server parameter hot_standby_feedback = on" in fix.steps[0]
