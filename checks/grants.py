@@ -65,7 +65,9 @@ class Grants(Check):
         findings += _selects(name, tables)
         findings += _probe(role, probe, probe_failure, findings, ctx.provider)
         headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num, ctx.provider)
-        findings += headroom + limit_findings(role)
+        consumer = ctx.profile.consumer
+        findings += headroom + limit_findings(role, consumer.connections_needed, f"a {consumer.kind} consumer",
+                                              probe.backend_pid if probe else None)
         readable = sum(1 for t in tables if t.can_select)
         summary = (f"role {name}: {_replication_source(role, probe) or 'no REPLICATION'}; "
                    f"SELECT on {readable}/{len(tables)} tables; {_probe_words(probe, probe_failure)}; "

@@ -149,7 +149,7 @@ def test_role_connection_limit_below_what_a_consumer_needs_warns(server: Server)
     result = grants(dsn)
     finding = next(f for f in result.findings if f.code == "role_connection_limit")
     assert finding.observed == "0/1 used" and finding.severity.value == "warning"
-    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH CONNECTION LIMIT 3;']
+    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH CONNECTION LIMIT 5;']  # 4 needed (generic) + 1
     assert result.status is CheckStatus.WARN
 
 
