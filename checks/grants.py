@@ -11,8 +11,10 @@ from collections import defaultdict
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks import grants_sql
+from preflight.checks.grants_hba import hba_findings
 from preflight.checks.grants_headroom import limit_findings, server_headroom
 from preflight.facts import (
+    HBA_RULES,
     REPLICATION_PROBE,
     ROLE,
     SCHEMAS,
@@ -39,7 +41,7 @@ class Grants(Check):
     report_order = 80
     title = "Privileges of the CDC role"
     facts = (ROLE, SCHEMAS, TABLES, SETTINGS)
-    optional_facts = (REPLICATION_PROBE,)
+    optional_facts = (REPLICATION_PROBE, HBA_RULES)
     why = (
         "The consumer logs in, opens a replication connection (REPLICATION attribute, or the provider's "
         "replication role), connects to the database, and reads every published table for its initial "
@@ -64,6 +66,7 @@ class Grants(Check):
         tables = [t for t in ctx.fact(TABLES) if t.relkind in ("r", "p") and t.relpersistence == "p"]
         findings += _selects(name, tables)
         findings += _probe(role, probe, probe_failure, findings, ctx.provider)
+        findings = hba_findings(ctx.optional_fact(HBA_RULES), findings)  # --role: pg_hba.conf instead of "not proven"
         headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num, ctx.provider)
         consumer = ctx.profile.consumer
         findings += headroom + limit_findings(role, consumer.connections_needed, f"a {consumer.kind} consumer",

@@ -12,6 +12,7 @@ from preflight.facts.base import (
     Snapshot,
     SqlFact,
 )
+from preflight.facts.hba import HBA_RULES, HbaLine, HbaRules
 from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
 from preflight.facts.plugin_probe import PLUGIN_PROBE, PluginProbeKind, PluginProbeResult, ProbeBlockers
 from preflight.facts.plugins import PLUGIN_SUPPORT, PluginSupport
@@ -35,6 +36,7 @@ _ALL: list[Fact] = [
     TABLES,
     ROLE,
     REPLICATION_PROBE,
+    HBA_RULES,
     NOT_REPLICATED,
     WAL_STATS,
     PUBLICATIONS,
@@ -48,6 +50,7 @@ FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 __all__ = [
     "ACTIVITY",
     "FACTS",
+    "HBA_RULES",
     "NOT_REPLICATED",
     "PENDING_SETTINGS",
     "PLUGIN_PROBE",
@@ -68,6 +71,8 @@ __all__ = [
     "Fact",
     "FactContext",
     "FactUnavailable",
+    "HbaLine",
+    "HbaRules",
     "NotReplicatedFact",
     "OpenTransaction",
     "PendingSettingRow",
