@@ -79,15 +79,16 @@ def hba_sql(version_num: int) -> str:
 
 
 def read_hba(conn: Any, version_num: int, role: str | None) -> HbaRules:
-    """The judged role's view of pg_hba.conf, or ``readable = False`` (one privilege query, nothing fails)."""
-    readable = conn.execute(
-        "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT')").fetchone()[0]
+    """The judged role's view of pg_hba.conf, or ``readable = False``: a privilege query first, so nothing fails
+    (two round trips, only under ``--role``)."""
+    readable, database = conn.execute(
+        "SELECT pg_catalog.has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT'),"
+        " pg_catalog.current_database()::pg_catalog.text").fetchone()
     if not readable:
         return HbaRules(readable=False)
     cursor = conn.execute(hba_sql(version_num), {"role": role})
     names = [c.name for c in cursor.description]
     lines = [HbaLine(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
-    database = conn.execute("SELECT pg_catalog.current_database()::pg_catalog.text").fetchone()[0]
     return HbaRules(readable=True, role=role, database=database, lines=lines)
 
 
