@@ -10,8 +10,10 @@ see" rather than "none". ``backend_xid`` stays visible on hidden rows: how many 
 check, so a saved snapshot can be judged again with another ``--max-xact-age``.
 
 The tool's own sessions are left out by process id, never by ``application_name``: any tenant can
-name a session ``pg-preflight``. This session is ``pg_backend_pid()``; the probes' connections open
-only after the catalog reads, and a caller that opens one earlier passes its pid (``own_pids``).
+name a session ``pg-preflight``. This session is ``pg_backend_pid()``; the plugin probe connects only
+after the catalog reads, and the replication proof beside them is a walsender that never holds an xid
+(neither a client backend nor a transaction: it is not among these rows). A caller that opens a session
+of its own earlier passes its pid (``own_pids``).
 """
 
 from __future__ import annotations
