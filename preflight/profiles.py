@@ -88,6 +88,8 @@ class Profile(BaseModel):
     min_version_num: int = Field(100000, ge=90400)
     plugin: str = "pgoutput"
     consumer: Consumer = GENERIC
+    free_slots: int | None = Field(None, ge=0)  # overrides the consumer's sizing (profile files written before it)
+    free_senders: int | None = Field(None, ge=0)
     min_max_replication_slots: int = Field(1, ge=0)
     min_max_wal_senders: int = Field(1, ge=0)
     writer_required: bool = False
@@ -98,11 +100,11 @@ class Profile(BaseModel):
 
     @property
     def slots_needed(self) -> int:
-        return self.consumer.slots_needed
+        return self.consumer.slots_needed if self.free_slots is None else self.free_slots
 
     @property
     def senders_needed(self) -> int:
-        return self.consumer.senders_needed
+        return self.consumer.senders_needed if self.free_senders is None else self.free_senders
 
 
 BUILTIN: dict[str, Profile] = {p.name: p for p in [
