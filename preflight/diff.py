@@ -120,5 +120,6 @@ def render_estate_diff(diff: EstateDiff) -> str:
         lines.append(f"- {name}: fixed {', '.join(checks)}")
     worse = sorted({name for name, old, new in diff.verdicts if VERDICT_RANK[new] > VERDICT_RANK[old]}
                    | {s.name for s in diff.added if s.verdict is not Verdict.READY} | {name for name, _ in diff.new_failing})
-    lines.append(f"result: WORSE ({len(worse)} servers: {', '.join(worse)})" if worse else "result: not worse")
+    servers = "server" if len(worse) == 1 else "servers"
+    lines.append(f"result: WORSE ({len(worse)} {servers}: {', '.join(worse)})" if worse else "result: not worse")
     return "\n".join(lines) + "\n"
