@@ -88,7 +88,7 @@ def parse_service_file(path: Path, taken: set[str] | None = None) -> list[FleetE
     The connection parameters (passwords included) stay in the file: libpq reads them when it
     connects, so the caller points ``PGSERVICEFILE`` at ``path`` for the run.
     """
-    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",),
+    parser = configparser.ConfigParser(interpolation=None, strict=False, delimiters=("=",), default_section="\x00",
                                        comment_prefixes=("#",), inline_comment_prefixes=None)
     try:
         parser.read_string(read_text(path, FleetFileError), source=str(path))
