@@ -82,7 +82,8 @@ def fleet(ctx: click.Context, /, dsn_file: str | None, service_file: str | None,
     services = Path(service_file) if service_file is not None else (
         default_service_file() if use_default_service_file else None)
     if dsn_file is None and services is None:
-        usage_error("fleet needs an inventory: --dsn-file FILE and/or --service-file FILE (or --default-service-file)")
+        usage_error("fleet needs an inventory: --dsn-file FILE and/or --service-file FILE (or --default-service-file); "
+                    "see 'pg-preflight fleet -h'")
     try:
         select(all_checks()[0], options.checks, options.skip)
         taken: set[str] = set()
