@@ -27,6 +27,7 @@ from preflight.models import (
 )
 from preflight.reports.estate import ESTATE_FORMATS
 from preflight.settings import bytes_from_human, human_bytes
+from tests.conftest import run_cli
 from tests.test_bad_input_files import one_line_usage_error
 
 
@@ -183,3 +184,10 @@ def test_merge_input_errors_are_one_line(tmp_path: Path) -> None:
     assert "estate report" in one_line_usage_error("merge", str(tmp_path / "estate.json"))
     (tmp_path / "one.json").write_text(_report(Verdict.READY, []).to_json())
     assert "two of a kind" in one_line_usage_error("diff", str(tmp_path / "estate.json"), str(tmp_path / "one.json"))
+
+
+def test_an_empty_shard_checks_nothing_and_exits_0(tmp_path: Path) -> None:
+    (tmp_path / "f.txt").write_text("a=postgresql://u@127.0.0.1:1/db\n")  # "a" is in shard 3 of 4
+    result = run_cli("fleet", "--dsn-file", str(tmp_path / "f.txt"), "--shard", "1/4")
+    assert result.exit_code == 0 and "0/0 servers ready" in result.stderr
+    assert run_cli("fleet", "--dsn-file", str(tmp_path / "f.txt"), "--shard", "3/4", "--connect-timeout", "2").exit_code == 1
