@@ -17,8 +17,8 @@ from preflight.files import read_json, validated
 from preflight.models import CheckStatus, Estate, EstateServer, Report, SlotRisk, ToolInfo, Verdict
 from preflight.settings import bytes_from_human
 
-SLOT_CHECK = "existing_slots"
-# existing_slots findings whose ``observed`` is the slot's retained WAL (``human_bytes`` + " of WAL").
+# The slot findings' codes (the existing-slots check's): those whose ``observed`` is the slot's retained
+# WAL (``human_bytes`` + " of WAL"), and those of a slot lost or about to be.
 RETAINING = {"slot_stale", "stale_slot_retains_wal", "other_slot"}
 LOST = {"slot_invalidated", "other_slot_invalidated"}
 UNRESERVED = {"slot_unreserved"}
@@ -60,11 +60,7 @@ def report_files(paths: list[Path]) -> list[tuple[Path, Report]]:
 
 def slot_risk(report: Report) -> SlotRisk:
     risk = SlotRisk()
-    try:
-        findings = report.check(SLOT_CHECK).findings
-    except KeyError:
-        return risk
-    for finding in findings:
+    for finding in (f for check in report.checks for f in check.findings):
         name = finding.object or "?"
         if finding.code in LOST:
             risk.lost_slots.append(name)
