@@ -48,9 +48,13 @@ class Judged:
     problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
 
 
+# Composed directly rather than by ``SQL.format`` (which parses its template again on every call): one per table.
+_ALTER, _IDENTITY, _END = sql.SQL("ALTER TABLE "), sql.SQL(" REPLICA IDENTITY "), sql.SQL(";")
+
+
 def alter_identity(schema: str, table: str, what: sql.Composable) -> str:
     """``ALTER TABLE "s"."t" REPLICA IDENTITY ...;`` with every identifier quoted by psycopg."""
-    return render(sql.SQL("ALTER TABLE {} REPLICA IDENTITY {};").format(sql.Identifier(schema, table), what))
+    return render(sql.Composed([_ALTER, sql.Identifier(schema, table), _IDENTITY, what, _END]))
 
 
 def identity_fix(row: TableRow) -> str | None:

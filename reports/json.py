@@ -23,7 +23,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from preflight.models import CheckResult, Finding, Report, TableEntry
+from preflight.models import CheckResult, Finding, Remediation, Report, Severity, TableEntry
 from preflight.terminal import json_visible
 
 _FINDING = TypeAdapter(Finding)
@@ -88,18 +88,90 @@ def _record(record: Any, indent: int) -> str:
     return "{" + body + "\n" + " " * indent + "}"
 
 
-def _fast_or_model(adapter: TypeAdapter[Any]) -> Callable[[Any, int], str]:
+# The two records written by the hundred thousand get a writer with their fields spelled out (four times
+# faster than ``_record``); it is used only while the model's fields are exactly these, in this order.
+_TABLE_FIELDS = ("schema_", "name", "kind", "persistence", "has_primary_key", "replica_identity", "identity_index",
+                 "candidate_index", "decision", "status", "size_bytes")
+_FINDING_FIELDS = ("code", "severity", "message", "object", "observed", "expected", "remediation", "waived",
+                   "waiver_reason")
+_REMEDIATION_FIELDS = ("sql", "steps", "requires_restart", "destructive")
+
+
+def _str(value: Any) -> str:
+    if type(value) is not str:
+        raise _Unusual
+    encoded = encode_basestring(value)
+    return encoded if value.isprintable() else json_visible(encoded)
+
+
+def _opt(value: Any) -> str:
+    return "null" if value is None else _str(value)
+
+
+def _bool(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    raise _Unusual
+
+
+def _table(t: TableEntry, indent: int) -> str:
+    p = ",\n" + " " * (indent + 2)
+    size = t.size_bytes
+    return (f'{{{p[1:]}"schema": {_str(t.schema_)}{p}"name": {_str(t.name)}{p}"kind": {_str(t.kind)}{p}'
+            f'"persistence": {_str(t.persistence)}{p}"has_primary_key": {_bool(t.has_primary_key)}{p}'
+            f'"replica_identity": {_str(t.replica_identity)}{p}"identity_index": {_opt(t.identity_index)}{p}'
+            f'"candidate_index": {_opt(t.candidate_index)}{p}"decision": {_opt(t.decision)}{p}"status": {_str(t.status)}'
+            f'{p}"size_bytes": {"null" if size is None else _value(size, 0)}\n{" " * indent}}}')
+
+
+def _strings(values: Any, indent: int) -> str:
+    if type(values) is not list:
+        raise _Unusual
+    if not values:
+        return "[]"
+    pad = "\n" + " " * (indent + 2)
+    return "[" + ",".join(pad + _str(v) for v in values) + "\n" + " " * indent + "]"
+
+
+def _finding(f: Finding, indent: int) -> str:
+    p = ",\n" + " " * (indent + 2)
+    q = ",\n" + " " * (indent + 4)
+    r = f.remediation
+    severity = f.severity
+    if type(severity) is not Severity or type(r) is not Remediation:
+        raise _Unusual
+    return (f'{{{p[1:]}"code": {_str(f.code)}{p}"severity": "{severity.value}"{p}"message": {_str(f.message)}{p}'
+            f'"object": {_opt(f.object)}{p}"observed": {_value(f.observed, indent + 2)}{p}'
+            f'"expected": {_value(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_strings(r.sql, indent + 4)}'
+            f'{q}"steps": {_strings(r.steps, indent + 4)}{q}"requires_restart": {_bool(r.requires_restart)}{q}'
+            f'"destructive": {_bool(r.destructive)}\n{" " * (indent + 2)}}}{p}"waived": {_bool(f.waived)}{p}'
+            f'"waiver_reason": {_opt(f.waiver_reason)}\n{" " * indent}}}')
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    return tuple(attr for attr, _ in _fields(cls))
+
+
+_SPELLED_OUT = (_names(TableEntry) == _TABLE_FIELDS and _names(Finding) == _FINDING_FIELDS
+                and _names(Remediation) == _REMEDIATION_FIELDS)
+
+
+def _fast_or_model(adapter: TypeAdapter[Any], spelled: Callable[[Any, int], str]) -> Callable[[Any, int], str]:
+    fast = spelled if _SPELLED_OUT else _record
+
     def write(record: Any, indent: int) -> str:
         try:
-            return _record(record, indent)
+            return fast(record, indent)
         except _Unusual:
             return _dump(adapter.dump_python(record, mode="json", by_alias=True), indent)
 
     return write
 
 
-write_finding = _fast_or_model(_FINDING)
-write_table = _fast_or_model(_TABLE)
+write_finding = _fast_or_model(_FINDING, _finding)
+write_table = _fast_or_model(_TABLE, _table)
 
 
 def model_finding(finding: Finding, indent: int) -> str:
