@@ -19,11 +19,23 @@ from collections.abc import Callable, Iterable, Iterator
 from enum import Enum
 from functools import cache
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import TypeAdapter
 
-from preflight.models import CheckResult, Finding, Remediation, Report, Severity, TableEntry
+from preflight.models import (
+    CheckResult,
+    Decision,
+    Finding,
+    Persistence,
+    Remediation,
+    ReplicaIdentity,
+    Report,
+    Severity,
+    TableEntry,
+    TableKind,
+    TableStatus,
+)
 from preflight.terminal import json_visible
 
 _FINDING = TypeAdapter(Finding)
@@ -104,6 +116,18 @@ def _str(value: Any) -> str:
     return encoded if value.isprintable() else json_visible(encoded)
 
 
+# The values of the enumerated fields (kind, status, ...) written once, not per table.
+_WORDS: dict[Any, str] = {None: "null", **{w: encode_basestring(w) for w in (
+    *get_args(TableKind), *get_args(Persistence), *get_args(ReplicaIdentity), *get_args(TableStatus), *get_args(Decision))}}
+
+
+def _word(value: Any) -> str:
+    try:
+        return _WORDS[value]
+    except (KeyError, TypeError):  # not one of them (or not even hashable): written, or left to the model
+        return _str(value)
+
+
 def _opt(value: Any) -> str:
     return "null" if value is None else _str(value)
 
@@ -119,10 +143,10 @@ def _bool(value: Any) -> str:
 def _table(t: TableEntry, indent: int) -> str:
     p = ",\n" + " " * (indent + 2)
     size = t.size_bytes
-    return (f'{{{p[1:]}"schema": {_str(t.schema_)}{p}"name": {_str(t.name)}{p}"kind": {_str(t.kind)}{p}'
-            f'"persistence": {_str(t.persistence)}{p}"has_primary_key": {_bool(t.has_primary_key)}{p}'
-            f'"replica_identity": {_str(t.replica_identity)}{p}"identity_index": {_opt(t.identity_index)}{p}'
-            f'"candidate_index": {_opt(t.candidate_index)}{p}"decision": {_opt(t.decision)}{p}"status": {_str(t.status)}'
+    return (f'{{{p[1:]}"schema": {_str(t.schema_)}{p}"name": {_str(t.name)}{p}"kind": {_word(t.kind)}{p}'
+            f'"persistence": {_word(t.persistence)}{p}"has_primary_key": {_bool(t.has_primary_key)}{p}'
+            f'"replica_identity": {_word(t.replica_identity)}{p}"identity_index": {_opt(t.identity_index)}{p}'
+            f'"candidate_index": {_opt(t.candidate_index)}{p}"decision": {_word(t.decision)}{p}"status": {_word(t.status)}'
             f'{p}"size_bytes": {"null" if size is None else _value(size, 0)}\n{" " * indent}}}')
 
 
