@@ -50,6 +50,7 @@ class Judged:
 
 # Composed directly rather than by ``SQL.format`` (which parses its template again on every call): one per table.
 _ALTER, _IDENTITY, _END = sql.SQL("ALTER TABLE "), sql.SQL(" REPLICA IDENTITY "), sql.SQL(";")
+_USING_INDEX = sql.SQL("USING INDEX ")
 
 
 def alter_identity(schema: str, table: str, what: sql.Composable) -> str:
@@ -62,7 +63,7 @@ def identity_fix(row: TableRow) -> str | None:
     if row.has_primary_key:
         return alter_identity(row.schema, row.name, sql.SQL("DEFAULT"))
     if row.candidate_index:
-        return alter_identity(row.schema, row.name, sql.SQL("USING INDEX {}").format(sql.Identifier(row.candidate_index)))
+        return alter_identity(row.schema, row.name, sql.Composed([_USING_INDEX, sql.Identifier(row.candidate_index)]))
     return None
 
 
