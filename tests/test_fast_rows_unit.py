@@ -22,7 +22,7 @@ def test_builder_builds_what_init_builds(row: type) -> None:
     expected = row(*values)
     assert built == expected and type(built) is row
     assert [getattr(built, f.name) for f in dataclasses.fields(row)] == values
-    if row.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+    if row.__dataclass_params__.frozen:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(built, dataclasses.fields(row)[0].name, "changed")
         assert hash(built) == hash(expected)
