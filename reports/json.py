@@ -110,6 +110,7 @@ _REMEDIATION_FIELDS = ("sql", "steps", "requires_restart", "destructive")
 
 
 def _str(value: Any) -> str:
+    """``_text`` inlined, for a field that must hold a ``str`` (anything else goes to the model)."""
     if type(value) is not str:
         raise _Unusual
     encoded = encode_basestring(value)
