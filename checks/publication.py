@@ -27,7 +27,7 @@ def publishable(ctx: CheckContext) -> list[TableRow]:
     kinds = ("r", "p") if ctx.version_num >= 130000 else ("r",)
     decisions = ctx.options.decisions
     return [t for t in ctx.fact(TABLES) if t.relkind in kinds and t.relpersistence == "p"
-            and decisions.get(format_name(t.schema, t.name)) != "exclude"]
+            and not (decisions and decisions.get(format_name(t.schema, t.name)) == "exclude")]
 
 
 def roots_only(tables: list[TableRow]) -> list[TableRow]:

@@ -37,18 +37,25 @@ IDENTITY = {"d": "default", "i": "index", "f": "full", "n": "nothing"}
 CHOICES = '"add_pk" (the owner adds a key first), "replica_identity_full" or "exclude"'
 
 
-@dataclass
+@dataclass(slots=True)
 class Judged:
-    """One relation with its report row and, when it has no usable identity, the problem's code."""
+    """One relation with its name (``schema.table``), its report row and, when it has no usable identity, the
+    problem's code."""
 
+    key: str
     row: TableRow
     entry: TableEntry
     problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
 
 
+# Composed directly rather than by ``SQL.format`` (which parses its template again on every call): one per table.
+_ALTER, _IDENTITY, _END = sql.SQL("ALTER TABLE "), sql.SQL(" REPLICA IDENTITY "), sql.SQL(";")
+_USING_INDEX = sql.SQL("USING INDEX ")
+
+
 def alter_identity(schema: str, table: str, what: sql.Composable) -> str:
     """``ALTER TABLE "s"."t" REPLICA IDENTITY ...;`` with every identifier quoted by psycopg."""
-    return render(sql.SQL("ALTER TABLE {} REPLICA IDENTITY {};").format(sql.Identifier(schema, table), what))
+    return render(sql.Composed([_ALTER, sql.Identifier(schema, table), _IDENTITY, what, _END]))
 
 
 def identity_fix(row: TableRow) -> str | None:
@@ -56,7 +63,7 @@ def identity_fix(row: TableRow) -> str | None:
     if row.has_primary_key:
         return alter_identity(row.schema, row.name, sql.SQL("DEFAULT"))
     if row.candidate_index:
-        return alter_identity(row.schema, row.name, sql.SQL("USING INDEX {}").format(sql.Identifier(row.candidate_index)))
+        return alter_identity(row.schema, row.name, sql.Composed([_USING_INDEX, sql.Identifier(row.candidate_index)]))
     return None
 
 
@@ -94,7 +101,8 @@ class TableKeys(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         rows = ctx.fact(TABLES)
         decisions = ctx.options.decisions
-        names = {format_name(r.schema, r.name) for r in rows}
+        judged = _judge(rows, decisions)
+        names = {item.key for item in judged}
         findings = [
             Finding(code="decision_matches_no_table", severity=Severity.WARNING, object=key,
                     message=f"The decision {value!r} for {key} matches no table in the selection (typo, or not selected?).",
@@ -102,7 +110,6 @@ class TableKeys(Check):
                                                    "add the table to the selection."]))
             for key, value in decisions.items() if key not in names
         ]
-        judged = _judge(rows, decisions)
         insert_only = _insert_only_publication(ctx)
         for item in judged:
             findings += _soften(_table_findings(item), insert_only)
@@ -133,28 +140,26 @@ def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
     return findings
 
 
-def _key(row: TableRow) -> str:
-    return format_name(row.schema, row.name)
-
-
 def _judge(rows: list[TableRow], decisions: dict[str, Decision]) -> list[Judged]:
     """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves."""
-    by_key = {_key(r): r for r in rows}
+    keys = [format_name(r.schema, r.name) for r in rows]
+    by_key = dict(zip(keys, rows, strict=True))
 
-    def decision_of(row: TableRow) -> Decision | None:
+    def decision_of(row: TableRow, key: str) -> Decision | None:
         seen: set[str] = set()
         current: TableRow | None = row
-        while current is not None and _key(current) not in seen:  # a leaf inherits its parent's decision
-            seen.add(_key(current))
-            if _key(current) in decisions:
-                return decisions[_key(current)]
+        while current is not None and key not in seen:  # a leaf inherits its parent's decision
+            seen.add(key)
+            if key in decisions:
+                return decisions[key]
             parent = current.parent_name
-            current = by_key.get(format_name(current.parent_schema or "", parent)) if parent else None
+            key = format_name(current.parent_schema or "", parent) if parent else ""
+            current = by_key.get(key) if parent else None
         return None
 
     judged: dict[str, Judged] = {}
-    for row in rows:
-        decision = decision_of(row)
+    for row, key in zip(rows, keys, strict=True):
+        decision = decision_of(row, key) if decisions else None
         kind = KINDS.get(row.relkind, "other")
         persistence = PERSISTENCE.get(row.relpersistence, "temporary")
         problem = problem_of(row) if kind in ("table", "partitioned_table") else None
@@ -169,12 +174,10 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision]) -> list[Judged]
             status = "needs_decision"
         else:
             status = "decided"
-        entry = TableEntry(schema=row.schema, name=row.name, kind=cast(TableKind, kind),
-                           persistence=cast(Persistence, persistence), has_primary_key=row.has_primary_key,
-                           replica_identity=cast(ReplicaIdentity, IDENTITY.get(row.relreplident, "nothing")),
-                           identity_index=row.identity_index, candidate_index=row.candidate_index,
-                           decision=decision, status=status, size_bytes=row.size_bytes)
-        judged[_key(row)] = Judged(row, entry, problem)
+        entry = TableEntry.trusted(row.schema, row.name, cast(TableKind, kind), cast(Persistence, persistence),
+                                   row.has_primary_key, cast(ReplicaIdentity, IDENTITY.get(row.relreplident, "nothing")),
+                                   row.identity_index, row.candidate_index, decision, status, row.size_bytes)
+        judged[key] = Judged(key, row, entry, problem)
     _roll_up_partitions(judged)
     return list(judged.values())
 
@@ -204,8 +207,7 @@ def _roll_up_partitions(judged: dict[str, Judged]) -> None:
 
 
 def _table_findings(item: Judged) -> list[Finding]:
-    entry, row, problem = item.entry, item.row, item.problem
-    key = _key(row)
+    entry, row, problem, key = item.entry, item.row, item.problem, item.key
     if problem is None:
         if entry.decision and entry.status == "ok":
             return [Finding(code="decision_not_needed", severity=Severity.INFO, object=key,
@@ -223,9 +225,8 @@ def _table_findings(item: Judged) -> list[Finding]:
         if fix is None:
             steps = [f"Decide for {key} in --decisions FILE: {CHOICES} ('pg-preflight decisions' writes a template)."]
         how = "" if fix is None else " The fix below changes only the identity (no table rewrite)."
-        return [Finding(code=problem, severity=Severity.ERROR, object=key, observed=entry.replica_identity,
-                        expected="primary key, USING INDEX or FULL", message=f"{where} {outage}{how}",
-                        remediation=Remediation(sql=[fix] if fix else [], steps=steps))]
+        return [Finding.trusted(problem, Severity.ERROR, f"{where} {outage}{how}", key, entry.replica_identity,
+                                "primary key, USING INDEX or FULL", Remediation.trusted([fix] if fix else [], steps))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
@@ -251,14 +252,14 @@ def _table_findings(item: Judged) -> list[Finding]:
 def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
     """Info: what is listed but not published, partitioned tables, and what replication never carries."""
     out: list[Finding] = []
-    skipped = [format_name(j.entry.schema_, j.entry.name) for j in judged if j.entry.status == "not_publishable"]
+    skipped = [j.key for j in judged if j.entry.status == "not_publishable"]
     if skipped:
         out.append(Finding(code="not_publishable", severity=Severity.INFO, observed=len(skipped),
                            message=f"{len(skipped)} relation(s) cannot be published (views, materialized views, foreign, "
                                    f"unlogged or temporary tables) and will not replicate: {_some(skipped)}."))
     for j in judged:
         if j.entry.kind == "partitioned_table" and not j.row.is_partition and j.entry.status != "not_publishable":
-            key = format_name(j.entry.schema_, j.entry.name)
+            key = j.key
             out.append(Finding(code="partitioned_table", severity=Severity.INFO, object=key,
                                message=f"{key} is partitioned: each leaf partition is judged above. Choose "
                                        "publish_via_partition_root on the publication: true = changes arrive under "

@@ -11,6 +11,8 @@ encoding cannot be written exactly at all: no statement is printed for it, only 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from psycopg import sql
 
 from preflight.terminal import undecodable, visible
@@ -40,8 +42,10 @@ def _unicode_escaped(text: str, quote: str) -> str:
     return f"U&{quote}{''.join(out)}{quote}"
 
 
+@lru_cache(maxsize=1 << 16)
 def identifier(name: str) -> str:
-    """One identifier part: psycopg's quoting when printable, else ``U&"..."``."""
+    """One identifier part: psycopg's quoting when printable, else ``U&"..."``. Cached: the same schema (and,
+    with a schema per tenant, the same table names) recurs in the statements for every one of its tables."""
     if undecodable(name):
         raise Unwritable(name)
     if name.isprintable():
@@ -60,14 +64,21 @@ def literal(value: object) -> str:
     return sql.Literal(value).as_string(None)
 
 
-def _pieces(statement: sql.Composable) -> list[str]:
-    if isinstance(statement, sql.Composed):
-        return [piece for part in statement._obj for piece in _pieces(part)]
-    if isinstance(statement, sql.Identifier):
-        return [".".join(identifier(part) for part in statement._obj)]
-    if isinstance(statement, sql.Literal):
-        return [literal(statement._obj)]
-    return [statement.as_string(None)]
+def _pieces(statement: sql.Composable, out: list[str]) -> list[str]:
+    """Append the text of ``statement`` to ``out``. The exact classes are tried first: ``isinstance`` on
+    psycopg's abstract ``Composable`` subclasses costs a microsecond each, 400k times for 100k tables."""
+    kind = type(statement)
+    if kind is sql.Composed or (kind is not sql.SQL and kind is not sql.Identifier and isinstance(statement, sql.Composed)):
+        for part in statement._obj:
+            _pieces(part, out)
+    elif kind is sql.Identifier or (kind is not sql.SQL and isinstance(statement, sql.Identifier)):
+        parts = statement._obj
+        out.append(identifier(parts[0]) if len(parts) == 1 else ".".join([identifier(part) for part in parts]))
+    elif kind is not sql.SQL and isinstance(statement, sql.Literal):
+        out.append(literal(statement._obj))
+    else:
+        out.append(statement.as_string(None))
+    return out
 
 
 def render(statement: sql.Composable) -> str:
@@ -76,13 +87,15 @@ def render(statement: sql.Composable) -> str:
     A statement naming an object that cannot be written exactly becomes a comment that says so.
     """
     try:
-        pieces = _pieces(statement)
+        pieces = _pieces(statement, [])
     except Unwritable as exc:
         return ("-- not written: the name " + visible(str(exc), keep="")
                 + " is not valid text in the client encoding, so no SQL can name it exactly; fix it by hand")
-    out = ""
+    out: list[str] = []  # joined once: a CREATE PUBLICATION for 100k tables has 400k pieces
+    last = ""  # the last character written so far
     for piece in pieces:
-        if piece.startswith("U&") and out and (out[-1].isalnum() or out[-1] in _WORD_END):
-            out += " "
-        out += piece
-    return out
+        if piece.startswith("U&") and last and (last.isalnum() or last in _WORD_END):
+            out.append(" ")
+        out.append(piece)
+        last = piece[-1] if piece else last
+    return "".join(out)

@@ -36,8 +36,9 @@ def decode(data: bytes, encoding: str = "utf-8") -> str:
 
 
 def undecodable(text: str) -> bool:
-    """Whether ``text`` holds bytes that were not valid in the client encoding."""
-    return any(ord(ch) >= UNDECODABLE_BASE for ch in text)
+    """Whether ``text`` holds bytes that were not valid in the client encoding (never when it is printable:
+    those code points are private-use, so the per-character scan is needed only for the rare rest)."""
+    return not text.isprintable() and any(ord(ch) >= UNDECODABLE_BASE for ch in text)
 
 
 def escape_char(ch: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import psycopg
 from psycopg.rows import RowMaker
@@ -27,13 +28,33 @@ def describe_error(exc: BaseException, secrets: list[str]) -> str:
     return scrub(f"{prefix}{text}", secrets)
 
 
-def row_model_factory(row: type[Any]) -> Callable[[psycopg.Cursor[Any]], RowMaker[Any]]:
-    """A psycopg row factory building ``row`` from each result row: positionally when the columns are the
-    model's fields in order (one constructor call per row, no dict), by name otherwise."""
+@cache
+def positional_builder(row: type) -> Callable[[Sequence[Any]], Any]:
+    """Build a frozen slotted row from all its fields' values, in order, as its ``__init__`` would.
+
+    The dataclass ``__init__`` of a frozen class sets each field through ``object.__setattr__`` (2-3 us per
+    row of 17 fields; 100k rows per table fact); this sets the slots directly, the same way ``dataclasses``
+    writes its own ``__init__``: generated source naming only the model's own field names.
+    """
     names = [f.name for f in dataclasses.fields(row)]
+    if "__slots__" not in vars(row) or not names or getattr(row, "__post_init__", None) is not None:
+        return lambda values: row(*values)
+    env: dict[str, Any] = {"new": object.__new__, "cls": row, **{f"set_{n}": getattr(row, n).__set__ for n in names}}
+    body = "".join(f"    set_{n}(o, {n})\n" for n in names)
+    exec(f"def build(values):\n    ({', '.join(names)},) = values\n    o = new(cls)\n{body}    return o\n", env)
+    return cast(Callable[[Sequence[Any]], Any], env["build"])
+
+
+def row_model_factory(row: type[Any]) -> Callable[[psycopg.Cursor[Any]], RowMaker[Any]]:
+    """A psycopg row factory building ``row`` from each result row: positionally when the columns are all the
+    model's fields in order (no dict), by name otherwise."""
+    names = [f.name for f in dataclasses.fields(row)]
+    model: type = row
 
     def factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
         columns = [c.name for c in cursor.description or []]
+        if columns == names:
+            return positional_builder(model)
         if columns == names[: len(columns)]:
             return lambda values: row(*values)
         return lambda values: row(**dict(zip(columns, values, strict=True)))
