@@ -80,7 +80,8 @@ def test_every_identity_case_is_judged(scenario: str) -> None:
     result = table_keys(report)
     assert result["status"] == "fail"
     errors = {f["object"]: f for f in result["findings"] if f["severity"] == "error"}
-    assert set(errors) == {"public.nokey", "public.cand", "public.pk_nothing", "public.gone",
+    # the root too: the printed CREATE PUBLICATION publishes via the root, whose identity the subscriber applies with
+    assert set(errors) == {"public.nokey", "public.cand", "public.pk_nothing", "public.gone", "public.events",
                            "public.events_2024", "public.events_2025"}
     assert errors["public.cand"]["remediation"]["sql"] == ['ALTER TABLE "public"."cand" REPLICA IDENTITY USING INDEX "cand_a_key";']
     assert errors["public.pk_nothing"]["remediation"]["sql"] == ['ALTER TABLE "public"."pk_nothing" REPLICA IDENTITY DEFAULT;']
@@ -121,7 +122,8 @@ def test_decisions_command_writes_a_template_that_check_accepts(scenario: str, t
     result = run_cli("decisions", scenario, "-o", str(path))
     assert result.exit_code == 0, result.stderr
     document = json.loads(path.read_text())
-    assert document == {"decisions": {"public.cand": "add_pk", "public.events_2024": "replica_identity_full",
+    assert document == {"decisions": {"public.cand": "add_pk", "public.events": "replica_identity_full",
+                                      "public.events_2024": "replica_identity_full",
                                       "public.events_2025": "replica_identity_full", "public.gone": "replica_identity_full",
                                       "public.nokey": "replica_identity_full", "public.pk_nothing": "add_pk"}}
     assert "# public.cand: add_pk" in result.stderr
@@ -173,7 +175,7 @@ def test_printed_remediation_runs_on_hostile_names_and_prevents_the_outage(serve
     assert {f.object for f in result.findings if f.severity.value == "error"} == {
         "Sales EU.Ünïcode Tæble", '"my.schema".select'}
     statements = [s for f in result.findings for s in f.remediation.sql]
-    assert len(statements) == 5, statements
+    assert len(statements) == 6, statements  # five tables and the partitioned root "Part"
     server.execute(*statements, dbname=db)  # exactly as printed
 
     after = run_keys(server.dsn(dbname=db), HOSTILE_DECISIONS)
