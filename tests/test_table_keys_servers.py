@@ -182,3 +182,20 @@ def test_printed_remediation_runs_on_hostile_names_and_prevents_the_outage(serve
     assert after.check("table_keys").status is CheckStatus.PASS, after.check("table_keys").findings
     assert {t.status for t in after.tables} == {"ok"}
     server.execute(*UPDATES, dbname=db)  # and the source now takes UPDATE/DELETE
+
+
+def test_publication_reach_is_judged_and_other_publications_warn(logical_server: Server) -> None:
+    db = fresh_db(logical_server, "CREATE SCHEMA app", "CREATE TABLE app.a (id int PRIMARY KEY)",
+                  "CREATE SCHEMA other", "CREATE TABLE other.log (v text)",
+                  "CREATE TABLE other.m (id int, v text) PARTITION BY RANGE (id)",
+                  "CREATE TABLE other.m1 PARTITION OF other.m FOR VALUES FROM (0) TO (10)",
+                  "CREATE PUBLICATION allpub FOR ALL TABLES WITH (publish_via_partition_root = true)")
+    dsn = logical_server.dsn(dbname=db)
+    unused, _ = check_json(dsn, "-s", "app")  # the consumer's own publication: cdc_publication, still to be created
+    warned = {f["object"]: f for f in table_keys(unused)["findings"] if f["code"] == "unkeyed_in_other_publication"}
+    assert set(warned) == {"other.log", "other.m1"} and warned["other.log"]["severity"] == "warning"
+    assert table_keys(unused)["status"] == "warn"
+    used, code = check_json(dsn, "-s", "app", "--publication", "allpub")
+    errors = {f["object"] for f in table_keys(used)["findings"] if f["severity"] == "error"}
+    assert code == 1 and errors == {"other.log", "other.m", "other.m1"}  # the root too: published via the root
+    assert {t["name"] for t in used["tables"]} == {"a", "log", "m", "m1"}
