@@ -12,8 +12,10 @@ from collections import defaultdict
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks import grants_sql
+from preflight.checks.grants_hba import hba_findings
 from preflight.checks.grants_headroom import limit_findings, server_headroom
 from preflight.facts import (
+    HBA_RULES,
     PUBLISHED_TABLES,
     REPLICATION_PROBE,
     ROLE,
@@ -41,7 +43,7 @@ class Grants(Check):
     report_order = 80
     title = "Privileges of the CDC role"
     facts = (ROLE, SCHEMAS, TABLES, SETTINGS)
-    optional_facts = (REPLICATION_PROBE, PUBLISHED_TABLES)
+    optional_facts = (REPLICATION_PROBE, HBA_RULES, PUBLISHED_TABLES)
     why = (
         "The consumer logs in, opens a replication connection (REPLICATION attribute, or the provider's "
         "replication role), connects to the database, and reads every published table for its initial "
@@ -68,8 +70,11 @@ class Grants(Check):
         findings += _outside_schemas(name, ctx.fact(SCHEMAS), tables)
         findings += _selects(name, tables)
         findings += _probe(role, probe, probe_failure, findings, ctx.provider)
+        findings = hba_findings(ctx.optional_fact(HBA_RULES), findings)  # --role: pg_hba.conf instead of "not proven"
         headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num, ctx.provider)
-        findings += headroom + limit_findings(role)
+        consumer = ctx.profile.consumer
+        findings += headroom + limit_findings(role, consumer.connections_needed, f"a {consumer.kind} consumer",
+                                              probe.backend_pid if probe else None)
         readable = sum(1 for t in tables if t.can_select)
         summary = (f"role {name}: {_replication_source(role, probe) or 'no REPLICATION'}; "
                    f"SELECT on {readable}/{len(tables)} tables; {_probe_words(probe, probe_failure)}; "

@@ -65,31 +65,36 @@ def _reserved(role: RoleFact, settings: dict[str, Setting], version_num: int) ->
     return reserved, words
 
 
-def limit_findings(role: RoleFact) -> list[Finding]:
-    """The role's and the database's CONNECTION LIMIT (superusers are exempt from both)."""
+def limit_findings(role: RoleFact, needed: int, consumer: str, probe_pid: int | None = None) -> list[Finding]:
+    """The role's and the database's CONNECTION LIMIT (superusers are exempt from both).
+
+    ``needed``: the consumer's connections at once (walsenders count against these limits too);
+    ``probe_pid``: the checker's own replication proof, left out of the counts by its process id.
+    """
     if role.rolsuper:
         return []
     name, database = role.rolname, role.database
     own = {"role": 1 if role.is_checker else 0, "database": 1}  # this check's session will be gone
+    role_now, database_now = role.connections_without(probe_pid)
     out: list[Finding] = []
     for kind, limit, now, obj in (
-        ("role", role.rolconnlimit, role.role_connections, name),
-        ("database", role.datconnlimit, role.database_connections, database),
+        ("role", role.rolconnlimit, role_now, name),
+        ("database", role.datconnlimit, database_now, database),
     ):
         if limit is None or limit < 0:
             continue
         used = max(now - own[kind], 0)
         free = limit - used
-        if free >= CONSUMER_CONNECTIONS:
+        if free >= needed:
             continue
         out.append(Finding(
             code=f"{kind}_connection_limit", object=obj,
             severity=Severity.ERROR if free <= 0 else Severity.WARNING,
-            observed=f"{used}/{limit} used", expected=f">= {CONSUMER_CONNECTIONS} free",
+            observed=f"{used}/{limit} used", expected=f">= {needed} free",
             message=f"The {kind} {obj} has CONNECTION LIMIT {limit} and {used} other connection(s) now "
                     "(not counting this check's own session): "
-                    f"{max(free, 0)} left, and a CDC consumer needs {CONSUMER_CONNECTIONS} (replication + snapshot).",
-            remediation=Remediation(sql=[_raise_limit(kind, obj, used + CONSUMER_CONNECTIONS + 1)]),
+                    f"{max(free, 0)} left, and {consumer} needs {needed} at once.",
+            remediation=Remediation(sql=[_raise_limit(kind, obj, used + needed + 1)]),
         ))
     return out
 

@@ -1,9 +1,14 @@
-"""Is there a free replication slot and a free walsender for the new consumer?"""
+"""Are there free replication slots and walsenders for the new consumer, its initial copy included?
+
+How many it needs comes from the profile's consumer assumptions (``preflight/profiles.py``): a native
+subscription's table-sync workers each hold a temporary slot and a walsender during the initial copy,
+so "one free" is not enough. The checker's own replication proof is left out by its process id.
+"""
 
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import SETTINGS, SLOTS, WALSENDERS, SlotRow
+from preflight.facts import REPLICATION_PROBE, SETTINGS, SLOTS, WALSENDERS, SlotRow
 from preflight.models import Finding, Severity
 from preflight.remediation import raise_setting
 
@@ -14,6 +19,7 @@ class SlotCapacity(Check):
     title = "Free replication slots and walsenders"
     requires = ("reachability", "logical_replication")
     facts = (SETTINGS, SLOTS, WALSENDERS)
+    optional_facts = (REPLICATION_PROBE,)
     why = (
         "Every slot counts against max_replication_slots, physical HA slots included, and every streaming "
         "consumer holds a walsender. With none free, slot creation or streaming fails at cutover."
@@ -25,6 +31,12 @@ class SlotCapacity(Check):
         slots = ctx.fact(SLOTS)
         senders = ctx.fact(WALSENDERS)
         needed, senders_needed = ctx.options.slots_needed, ctx.options.senders_needed
+        probe = ctx.optional_fact(REPLICATION_PROBE)
+        explicit = ctx.options.model_fields_set
+        slots_why = ("" if "slots_needed" in explicit
+                     else f" (profile '{ctx.profile.name}': {ctx.profile.consumer.describe()})")
+        senders_why = ("" if "senders_needed" in explicit
+                       else f" (profile '{ctx.profile.name}': {ctx.profile.consumer.describe()})")
         findings: list[Finding] = []
 
         max_slots = settings["max_replication_slots"].as_int()
@@ -32,7 +44,6 @@ class SlotCapacity(Check):
         inactive = sum(1 for s in slots if not s.active)
         free = max_slots - used
         kinds = _describe(slots)
-        source = "" if "slots_needed" in ctx.options.model_fields_set else f" (profile '{ctx.profile.name}')"
         if free < needed:
             remediation = raise_setting(ctx.provider, settings["max_replication_slots"], used + needed)
             if inactive:
@@ -42,28 +53,31 @@ class SlotCapacity(Check):
                 code="no_free_slot", severity=Severity.ERROR, object="max_replication_slots",
                 observed=f"{used}/{max_slots} used", expected=f">= {needed} free",
                 message=f"{used}/{max_slots} replication slots used ({kinds}), {max(free, 0)} free; "
-                        f"{needed} needed{source}.",
+                        f"{needed} needed{slots_why}.",
                 remediation=remediation,
             ))
 
         max_senders = settings["max_wal_senders"].as_int()
-        in_use = max(senders.walsenders, senders.streaming)
+        in_use = senders.in_use(probe.backend_pid if probe else None)
         free_senders = max_senders - in_use
-        seen = "" if senders.can_see_all else " (could not see every session: this role lacks pg_read_all_stats, so the count may be low)"
+        seen = "" if senders.can_see_all or senders.pids is not None else " (could not see every session: this role lacks pg_read_all_stats, so the count may be low)"
         if free_senders < senders_needed:
             findings.append(Finding(
                 code="no_free_walsender", severity=Severity.ERROR, object="max_wal_senders",
                 observed=f"{in_use}/{max_senders} in use", expected=f">= {senders_needed} free",
                 message=f"{in_use}/{max_senders} walsenders in use, {max(free_senders, 0)} free; "
-                        f"{senders_needed} needed{seen}.",
-                remediation=raise_setting(ctx.provider, settings["max_wal_senders"], in_use + senders_needed),
+                        f"{senders_needed} needed{senders_why}{seen}.",
+                # one statement that also covers every slot streaming at once (no second finding after the fix)
+                remediation=raise_setting(ctx.provider, settings["max_wal_senders"],
+                                          max(in_use + senders_needed, used + needed)),
             ))
         elif max_senders < used + needed:
             findings.append(Finding(
                 code="senders_below_slots", severity=Severity.WARNING, object="max_wal_senders",
                 observed=max_senders, expected=f">= {used + needed}",
                 message=f"max_wal_senders ({max_senders}) is below the slots that may stream at once "
-                        f"({used} existing + {needed} new): if every slot's consumer connects, one is refused.",
+                        f"({used} existing + {needed} new{slots_why}): if every slot's consumer connects, one "
+                        "is refused.",
                 remediation=raise_setting(ctx.provider, settings["max_wal_senders"], used + needed),
             ))
         elif seen:

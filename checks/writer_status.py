@@ -17,6 +17,7 @@ STANDBY_16 = (
     "the primary and this standby, hot_standby_feedback=on, and slots there can be invalidated by "
     "recovery conflicts; publications must still be created on the primary."
 )
+STANDBY_SNAPSHOT = "SELECT pg_catalog.pg_log_standby_snapshot();"
 STANDBY_OLD = " Before PostgreSQL 16 a standby cannot create logical slots at all (logical decoding cannot be used while in recovery)."
 
 
@@ -79,8 +80,13 @@ class WriterStatus(Check):
             message="The server is a standby (PostgreSQL 16+): logical decoding works here, but slots can be "
                     "invalidated by recovery conflicts, publications must be created on the primary, and the "
                     "primary must run with wal_level=logical (not visible from here: check it on the primary).",
-            remediation=Remediation(steps=["Prefer the primary for CDC; if you stay on the standby, keep "
-                                           "hot_standby_feedback=on and a physical slot from the standby to the primary."]),
+            remediation=Remediation(steps=[
+                "Prefer the primary for CDC; if you stay on the standby, keep hot_standby_feedback=on and a physical "
+                "slot from the standby to the primary.",
+                "The standby is read-only: CREATE PUBLICATION, GRANT / ALTER ROLE and ALTER TABLE run on the "
+                "primary (the script's steps say which), and wal_level = logical must be set there too.",
+                f"If creating the slot on the standby waits (it needs a running-transactions record from the "
+                f"primary, which a quiet primary writes rarely), run on the primary: {STANDBY_SNAPSHOT}"]),
         )]
         feedback = settings.get("hot_standby_feedback")
         if feedback is None or feedback.setting != "on":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from preflight.models import CheckStatus, Finding, Report, Severity, Verdict
+from preflight.models import CheckStatus, Estate, EstateServer, Finding, Report, Severity, Verdict
 
 STATUS_RANK = {CheckStatus.PASS: 0, CheckStatus.SKIP: 0, CheckStatus.WARN: 1, CheckStatus.ERROR: 2, CheckStatus.FAIL: 3}
 VERDICT_RANK = {Verdict.READY: 0, Verdict.INCOMPLETE: 1, Verdict.NOT_READY: 2}
@@ -65,4 +65,61 @@ def render_diff(diff: ReportDiff) -> str:
     for key, old_value, new_value in diff.changed_values:
         lines.append(f"~ changed: {_key(key)}: {old_value} -> {new_value}")
     lines.append("result: WORSE" if diff.worse else "result: not worse")
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class EstateDiff:
+    """Which servers got better or worse between two estate reports."""
+
+    added: list[EstateServer] = field(default_factory=list)
+    removed: list[EstateServer] = field(default_factory=list)
+    verdicts: list[tuple[str, Verdict, Verdict]] = field(default_factory=list)
+    new_failing: list[tuple[str, list[str]]] = field(default_factory=list)
+    fixed: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    @property
+    def worse(self) -> bool:
+        """A server's verdict worse, a new server that is not ready, or a check newly failing on a server."""
+        return (any(VERDICT_RANK[new] > VERDICT_RANK[old] for _, old, new in self.verdicts)
+                or any(s.verdict is not Verdict.READY for s in self.added) or bool(self.new_failing))
+
+
+def diff_estates(old: Estate, new: Estate) -> EstateDiff:
+    before = {s.name: s for s in old.servers}
+    after = {s.name: s for s in new.servers}
+    result = EstateDiff(added=[s for name, s in after.items() if name not in before],
+                        removed=[s for name, s in before.items() if name not in after])
+    for name, now in after.items():
+        was = before.get(name)
+        if was is None:
+            continue
+        if was.verdict != now.verdict:
+            result.verdicts.append((name, was.verdict, now.verdict))
+        failing = [c for c in now.failing_checks if c not in was.failing_checks]
+        if failing:
+            result.new_failing.append((name, failing))
+        fixed = [c for c in was.failing_checks if c not in now.failing_checks]
+        if fixed:
+            result.fixed.append((name, fixed))
+    return result
+
+
+def render_estate_diff(diff: EstateDiff) -> str:
+    lines: list[str] = []
+    for name, old, new in diff.verdicts:
+        lines.append(f"server {name}: {old.value} -> {new.value}")
+    for server in diff.added:
+        failing = f" (failing: {', '.join(server.failing_checks)})" if server.failing_checks else ""
+        lines.append(f"+ new server {server.name}: {server.verdict.value}{failing}")
+    for server in diff.removed:
+        lines.append(f"- server gone: {server.name} (was {server.verdict.value})")
+    for name, checks in diff.new_failing:
+        lines.append(f"+ {name}: now failing {', '.join(checks)}")
+    for name, checks in diff.fixed:
+        lines.append(f"- {name}: fixed {', '.join(checks)}")
+    worse = sorted({name for name, old, new in diff.verdicts if VERDICT_RANK[new] > VERDICT_RANK[old]}
+                   | {s.name for s in diff.added if s.verdict is not Verdict.READY} | {name for name, _ in diff.new_failing})
+    servers = "server" if len(worse) == 1 else "servers"
+    lines.append(f"result: WORSE ({len(worse)} {servers}: {', '.join(worse)})" if worse else "result: not worse")
     return "\n".join(lines) + "\n"

@@ -273,3 +273,65 @@ def exit_code(report: Report, fail_on: FailOn = FailOn.ERROR) -> ExitCode:
     if CheckStatus.ERROR in statuses:
         return ExitCode.INCOMPLETE
     return ExitCode.OK
+
+
+class SlotRisk(Strict):
+    """The riskiest of a server's existing replication slots, as its ``existing_slots`` findings say."""
+
+    worst_slot: str | None = None
+    retained_bytes: int | None = None
+    retained: str | None = None
+    lost_slots: list[str] = Field(default_factory=list)
+    unreserved_slots: list[str] = Field(default_factory=list)
+
+    def rank(self) -> tuple[int, int, int]:
+        """Bigger is riskier: lost slots, then slots about to be lost, then retained WAL."""
+        return len(self.lost_slots), len(self.unreserved_slots), self.retained_bytes or 0
+
+    def describe(self) -> str:
+        """Short text for a cell: the worst retained WAL and the lost / unreserved slots, or ``-``."""
+        parts = [f"{self.retained} ({self.worst_slot})"] if self.retained and self.worst_slot else []
+        if self.lost_slots:
+            parts.append(f"{len(self.lost_slots)} lost")
+        if self.unreserved_slots:
+            parts.append(f"{len(self.unreserved_slots)} unreserved")
+        return "; ".join(parts) or "-"
+
+
+class EstateServer(Strict):
+    """One server of an estate report: the headline of its own report, and where that report is."""
+
+    name: str
+    report: str
+    html_report: str | None = None
+    dsn: str
+    generated_at: datetime
+    verdict: Verdict
+    failing_checks: list[str] = Field(default_factory=list)
+    provider: str | None = None
+    server_version: str | None = None
+    slot_risk: SlotRisk = Field(default_factory=SlotRisk)
+
+    def version(self) -> str:
+        """The version number alone (``15.8``), or ``-``."""
+        return self.server_version.split()[0] if self.server_version else "-"
+
+
+class Estate(Strict):
+    """Many servers' reports merged (``pg-preflight merge``): its own document, ``kind`` "estate"."""
+
+    kind: Literal["estate"] = "estate"
+    schema_version: Literal["1"] = "1"
+    tool: ToolInfo
+    generated_at: datetime
+    servers: list[EstateServer]
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return self.model_dump_json(by_alias=True, indent=indent)
+
+    def counts(self) -> dict[Verdict, int]:
+        """How many servers have each verdict."""
+        out = {v: 0 for v in Verdict}
+        for server in self.servers:
+            out[server.verdict] += 1
+        return out

@@ -1,7 +1,7 @@
 """Profiles: what "ready" means for a given consumer. Data, not code: consumers disagree on thresholds,
 so every finding that applies one says which profile demanded it.
 
-Built in: ``generic`` (the default), ``ardent`` (the minimums a hosted CDC product, Ardent, publishes), ``debezium``,
+Built in: ``generic`` (the default), ``native``, ``ardent`` (the minimums a hosted CDC product, Ardent, publishes), ``debezium``,
 ``aws-dms``. A user's own profile is a TOML file with the same keys (``--profile path/to/profile.toml``).
 """
 
@@ -22,6 +22,64 @@ class ProfileError(ValueError):
     """An unknown profile name or an invalid profile file (one line)."""
 
 
+class Consumer(BaseModel):
+    """What the consumer opens on the source: every capacity check sizes its demand from this.
+
+    ``slots`` / ``senders``: held while streaming. ``sync_workers``: during the initial copy, each holds
+    a temporary slot and a walsender of its own (a native subscription's table synchronisation workers,
+    up to the subscriber's ``max_sync_workers_per_subscription``, default 2). ``snapshot_connections``:
+    ordinary connections reading tables during the initial copy. ``operations``: the changes the
+    consumer expects to receive.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: str = "generic"
+    slots: int = Field(1, ge=0)
+    senders: int = Field(1, ge=0)
+    sync_workers: int = Field(0, ge=0)
+    snapshot_connections: int = Field(0, ge=0)
+    operations: tuple[str, ...] = ("insert", "update", "delete")
+
+    @property
+    def slots_needed(self) -> int:
+        """Free replication slots at once: streaming plus the initial copy's temporary ones."""
+        return self.slots + self.sync_workers
+
+    @property
+    def senders_needed(self) -> int:
+        """Free walsenders at once: streaming plus one per sync worker."""
+        return self.senders + self.sync_workers
+
+    @property
+    def connections_needed(self) -> int:
+        """Connections as the role at once (walsenders count against CONNECTION LIMIT too)."""
+        return self.senders + self.sync_workers + self.snapshot_connections
+
+    def describe(self) -> str:
+        """One line for findings: where the numbers come from."""
+        parts = [f"{self.slots} slot and {self.senders} walsender for streaming"]
+        if self.sync_workers:
+            parts.append(f"{self.sync_workers} table-sync worker(s), each with a temporary slot and a walsender")
+        if self.snapshot_connections:
+            parts.append(f"{self.snapshot_connections} snapshot connection(s)")
+        return f"a {self.kind} consumer: " + ", ".join(parts)
+
+
+# A native subscription (CREATE SUBSCRIPTION): the apply worker's slot and walsender, plus the subscriber's
+# default max_sync_workers_per_subscription (2) table-sync workers during the initial copy.
+NATIVE = Consumer(kind="native subscription", sync_workers=2)
+# Generic must be safe for a native subscriber and for a connector that snapshots over its own connection.
+GENERIC = Consumer(kind="logical replication (native subscription or CDC connector)", sync_workers=2,
+                   snapshot_connections=1)
+# Debezium: one slot and walsender; its initial snapshot reads over one ordinary JDBC connection.
+DEBEZIUM = Consumer(kind="Debezium", snapshot_connections=1, operations=("insert", "update", "delete", "truncate"))
+# AWS DMS: one slot and walsender for CDC; full load reads tables in parallel (MaxFullLoadSubTasks, default 8).
+DMS = Consumer(kind="AWS DMS", snapshot_connections=8)
+# A hosted CDC product: one wal2json slot and walsender, one snapshot connection.
+ARDENT = Consumer(kind="hosted CDC (wal2json)", snapshot_connections=1)
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,8 +87,9 @@ class Profile(BaseModel):
     description: str = ""
     min_version_num: int = Field(100000, ge=90400)
     plugin: str = "pgoutput"
-    free_slots: int = Field(1, ge=0)
-    free_senders: int = Field(1, ge=0)
+    consumer: Consumer = GENERIC
+    free_slots: int | None = Field(None, ge=0)  # overrides the consumer's sizing (profile files written before it)
+    free_senders: int | None = Field(None, ge=0)
     min_max_replication_slots: int = Field(1, ge=0)
     min_max_wal_senders: int = Field(1, ge=0)
     writer_required: bool = False
@@ -39,16 +98,28 @@ class Profile(BaseModel):
     wal_sender_timeout_zero_ok: bool = False
     max_xact_age_s: float = Field(600.0, gt=0)
 
+    @property
+    def slots_needed(self) -> int:
+        return self.consumer.slots_needed if self.free_slots is None else self.free_slots
+
+    @property
+    def senders_needed(self) -> int:
+        return self.consumer.senders_needed if self.free_senders is None else self.free_senders
+
 
 BUILTIN: dict[str, Profile] = {p.name: p for p in [
-    Profile(name="generic", description="Any logical replication consumer: pgoutput, one free slot and walsender."),
+    Profile(name="generic", description="Any logical replication consumer, a native subscription included: pgoutput, "
+                                        "a slot and walsender plus two for the initial copy's table sync."),
     Profile(name="ardent", description="A hosted CDC product's published minimums: 13+, TLS, wal2json, 10 slots and senders.", min_version_num=130000,
-            plugin="wal2json", min_max_replication_slots=10, min_max_wal_senders=10, writer_required=True,
-            ssl_required=True),
+            plugin="wal2json", consumer=ARDENT, min_max_replication_slots=10, min_max_wal_senders=10,
+            writer_required=True, ssl_required=True),
     Profile(name="debezium", description="Debezium's PostgreSQL connector (pgoutput).", min_version_num=100000,
-            writer_required=False, wal_sender_timeout_zero_ok=False),
+            consumer=DEBEZIUM, writer_required=False, wal_sender_timeout_zero_ok=False),
     Profile(name="aws-dms", description="AWS DMS premigration assessment thresholds.", min_version_num=120000,
-            plugin="test_decoding", writer_required=True, wal_sender_timeout_min_ms=10000, max_xact_age_s=600.0),
+            plugin="test_decoding", consumer=DMS, writer_required=True, wal_sender_timeout_min_ms=10000,
+            max_xact_age_s=600.0),
+    Profile(name="native", description="A PostgreSQL subscriber (CREATE SUBSCRIPTION) with default sync workers.",
+            consumer=NATIVE),
 ]}
 
 
@@ -66,7 +137,7 @@ def load_profile(spec: str) -> Profile:
 
 
 # Options a profile supplies unless the user set them explicitly (pydantic's model_fields_set).
-PROFILE_OPTIONS = {"plugin": "plugin", "slots_needed": "free_slots", "senders_needed": "free_senders",
+PROFILE_OPTIONS = {"plugin": "plugin", "slots_needed": "slots_needed", "senders_needed": "senders_needed",
                    "max_xact_age": "max_xact_age_s"}
 
 

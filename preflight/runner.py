@@ -39,6 +39,7 @@ from preflight.options import Options
 from preflight.profiles import apply_profile
 from preflight.provider_detection import resolve
 from preflight.registry import BrokenPlugin, all_checks, declared_facts, select
+from preflight.standby import route_to_primary
 from preflight.waivers import apply_waivers
 
 
@@ -132,6 +133,9 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
         CheckResult(id=b.id, title=b.title, status=CheckStatus.ERROR, summary="plugin failed to load", error=b.error)
         for b in broken
     ]
+    server = snapshot.facts.get(SERVER.name)
+    if server is not None and server.in_recovery:  # a standby: what it refuses is said to run on the primary
+        route_to_primary(ordered)
     secrets = dsn.secrets()
     for result in ordered:
         _scrub_result(result, secrets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from preflight.facts.server import SettingRow
@@ -77,3 +78,15 @@ def human_bytes(size: int | float) -> str:
         if size >= factor:
             return f"{int(size // factor)}{unit}" if size % factor == 0 else f"{size / factor:.1f}{unit}"
     return f"{int(size)}B"
+
+
+_HUMAN_BYTES = re.compile(r"^(\d+(?:\.\d+)?)(TB|GB|MB|kB|B)?\b")
+_FACTORS = {"TB": 1024**4, "GB": 1024**3, "MB": 1024**2, "kB": 1024, "B": 1, None: 1}
+
+
+def bytes_from_human(text: str) -> int | None:
+    """The inverse of ``human_bytes`` (to one decimal) for text that starts with its output, else None."""
+    match = _HUMAN_BYTES.match(text)
+    if not match:
+        return None
+    return int(float(match.group(1)) * _FACTORS[match.group(2)])

@@ -72,6 +72,12 @@ def create_standby(primary: pgserver.LocalServer, settings: dict[str, str] | Non
     if proc.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
         raise pgserver.ServerError(f"pg_basebackup failed: {proc.stderr.strip()}")
+    # pg_basebackup -R writes every option its libpq knows (sslnegotiation, ...); the server's walreceiver may
+    # link an older libpq that refuses them and never streams: keep only what identifies the primary.
+    conninfo = (f"user={pgserver.SUPERUSER} password={primary.superuser_password} host={primary.host} "
+                f"port={primary.port}")
+    with (root / "data" / "postgresql.auto.conf").open("w") as auto:  # rewritten in place: ownership kept
+        auto.write(f"primary_conninfo = '{conninfo}'\n")
     merged = dict(primary.settings)
     merged.update(settings or {})
     standby = pgserver.LocalServer(primary.bindir, root, pgserver.free_port(), merged, primary.version,

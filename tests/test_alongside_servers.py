@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from preflight import runner
+from preflight import run_preflight, runner
 from preflight.connection import APPLICATION_NAME, Dsn, open_session, parse_dsn
 from preflight.facts import ROLE, SERVER, WALSENDERS, FactContext, ProbeFact, ProbeStatus, ReplicationProbeResult
 from preflight.facts.replication_probe import REPLICATION_PROBE
@@ -32,18 +32,32 @@ def walsender(dsn: str, application_name: str) -> Iterator[psycopg.Connection[An
         conn.close()
 
 
-def test_the_checkers_own_walsender_is_not_counted_as_in_use(logical_server: Server) -> None:
+def test_a_tenant_walsender_named_like_the_tool_is_counted_the_tools_own_probe_is_not(
+        logical_server: Server) -> None:
     dsn = add_cdc_role(logical_server)
     options = Options(dsn=dsn)
-    with walsender(dsn, APPLICATION_NAME), walsender(dsn, "a real consumer"):
+    with walsender(dsn, APPLICATION_NAME) as impostor, walsender(dsn, "a real consumer") as consumer, \
+            walsender(dsn, "stands in for the probe") as probe:
         snapshot = runner.take_snapshot(parse_dsn(dsn), options, [WALSENDERS, ROLE])
+        pids = {impostor.info.backend_pid, consumer.info.backend_pid, probe.info.backend_pid}
+        own = probe.info.backend_pid
     assert snapshot.failures == {}
     senders = snapshot.facts["walsenders"]
-    assert (senders.walsenders, senders.streaming) == (1, 1), senders  # the consumer, not the probe
+    assert set(senders.pids or []) == pids, senders
+    assert senders.in_use(own) == 2  # the tenant's "pg-preflight" and the consumer; not the tool's probe
     role = snapshot.facts["role"]
-    # the catalog session itself and the consumer's walsender; the held probe-named walsender is left out
-    assert role.role_connections == 2, role
-    assert role.database_connections >= 2, role
+    # the catalog session and the three walsenders, of which the probe is left out by its pid
+    assert role.connections_without(own)[0] == 3, role
+    assert role.connections_without(None)[0] == 4, role
+
+
+def test_the_tools_own_probe_is_not_counted_by_a_whole_run(logical_server: Server) -> None:
+    """A whole run with the probe alongside the catalog reads: only the tenant's walsender is in use."""
+    dsn = add_cdc_role(logical_server)
+    with walsender(dsn, APPLICATION_NAME):
+        report = run_preflight(Options(dsn=dsn, checks=["slot_capacity"]))
+    probe = report.check("slot_capacity")
+    assert ", 1/" in probe.summary and "walsenders in use" in probe.summary, probe.summary
 
 
 def test_the_proof_connects_before_the_catalog_session_does(logical_server: Server,

@@ -100,7 +100,7 @@ def test_a_path_with_a_colon_is_written_with_a_slash(tmp_path: Path, monkeypatch
 
 
 @pytest.mark.parametrize("args", [
-    ["check", "--bogus"], ["check", CLOSED, "--format", "yaml"], ["diff"], ["fleet"], ["nosuchcommand"],
+    ["check", "--bogus"], ["check", CLOSED, "--format", "yaml"], ["diff"], ["fleet"], ["merge"], ["nosuchcommand"],
     ["decisions", CLOSED, "--connect-timeout", "x"], ["explain"],
 ])
 def test_click_errors_are_one_line(args: list[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import psycopg
 import pytest
 
 from preflight import Options, pgserver, run_preflight
@@ -114,8 +115,9 @@ def test_role_audit_as_superuser_judges_the_role_without_probing(server: Server)
     add_cdc_role(server, replication=False)
     server.execute(*APP_TABLES)
     result = grants(server.dsn(), role="cdc", schemas=["app"])
-    assert {"no_replication", "no_schema_usage", "no_select", "replication_not_proven"} <= codes(result)
-    assert "replication_connection_ok" not in codes(result)
+    # a superuser reads pg_hba_file_rules: the lines that take the role's connections replace "not proven"
+    assert {"no_replication", "no_schema_usage", "no_select", "hba_lines"} <= codes(result)
+    assert not {"replication_connection_ok", "replication_not_proven"} & codes(result)
     assert all(f.object != "postgres" for f in result.findings)
     missing = grants(server.dsn(), role="Nobody Here")
     assert [(f.code, f.object) for f in missing.findings] == [("role_not_found", "Nobody Here")]
@@ -149,7 +151,7 @@ def test_role_connection_limit_below_what_a_consumer_needs_warns(server: Server)
     result = grants(dsn)
     finding = next(f for f in result.findings if f.code == "role_connection_limit")
     assert finding.observed == "0/1 used" and finding.severity.value == "warning"
-    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH CONNECTION LIMIT 3;']
+    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH CONNECTION LIMIT 5;']  # 4 needed (generic) + 1
     assert result.status is CheckStatus.WARN
 
 
@@ -185,3 +187,32 @@ def test_remediation_runs_as_printed_on_hostile_names(server: Server) -> None:
     assert "replication_connection_ok" in codes(again)
     server.execute(f"SET ROLE \"{owner}\"", 'CREATE TABLE "Sales EU"."later" (id int)', dbname=db)
     assert grants(as_role).status is CheckStatus.PASS  # default privileges cover tables created later
+
+
+def test_role_audit_reads_pg_hba_instead_of_not_proven(server: Server) -> None:
+    """A superuser auditing --role learns which pg_hba.conf lines take that role's TCP connections."""
+    assert isinstance(server, pgserver.LocalServer) or pytest.skip("needs the local server's pg_hba.conf")
+    add_cdc_role(server)
+    audit = grants(server.dsn(), role="cdc")
+    assert "replication_not_proven" not in codes(audit)
+    lines = [f for f in audit.findings if f.code == "hba_lines"]
+    assert lines and all(f.severity.value == "info" for f in lines), audit.findings
+    assert "127.0.0.1/32" in lines[0].message and "scram-sha-256" in lines[0].message
+    # an unprivileged checker cannot read the view: it still says "not proven", and nothing fails
+    unprivileged = grants(add_cdc_role(server), role="cdc")
+    assert "replication_not_proven" in codes(unprivileged) and not codes(unprivileged) & {"hba_lines", "hba_no_line"}
+
+
+def test_role_audit_sees_a_reject_line_that_refuses_the_role(server: Server) -> None:
+    assert isinstance(server, pgserver.LocalServer) or pytest.skip("needs the local server's pg_hba.conf")
+    dsn = add_cdc_role(server)
+    hba = server.data / "pg_hba.conf"
+    hba.write_text("host all cdc all reject\n" + hba.read_text())
+    audit = grants(server.dsn(), role="cdc")
+    rejects = [f for f in audit.findings if f.code == "hba_rejects"]
+    assert len(rejects) == 2 and all(f.severity.value == "error" for f in rejects), audit.findings
+    assert audit.status is CheckStatus.FAIL
+    server.reload()  # PostgreSQL agrees: the role's TCP connections, replication=database included, are refused
+    for conninfo in (dsn, f"{dsn} replication=database"):
+        with pytest.raises(psycopg.OperationalError, match="rejects connection"):
+            psycopg.connect(conninfo, connect_timeout=10).close()

@@ -230,10 +230,10 @@ def test_role_and_database_connection_limits() -> None:
     result = grants(snap(row))
     by_role = by_code(result, "role_connection_limit")[0]
     assert by_role.severity is Severity.ERROR and "own session" in by_role.message
-    assert by_role.remediation.sql == ['ALTER ROLE "CDC Reader" WITH CONNECTION LIMIT 4;']
+    assert by_role.remediation.sql == ['ALTER ROLE "CDC Reader" WITH CONNECTION LIMIT 6;']  # 1 used + 4 needed (generic) + 1
     by_db = by_code(result, "database_connection_limit")[0]
     assert by_db.severity is Severity.WARNING
-    assert by_db.remediation.sql == ['ALTER DATABASE "app" WITH CONNECTION LIMIT 6;']
+    assert by_db.remediation.sql == ['ALTER DATABASE "app" WITH CONNECTION LIMIT 8;']  # 3 used + 4 needed + 1
 
 
 def test_tables_the_publication_reaches_outside_the_selection_need_select_and_usage() -> None:

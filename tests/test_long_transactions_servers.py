@@ -56,16 +56,19 @@ def test_quiet_server_passes(servers: Callable[..., Server]) -> None:
 def test_idle_session_and_prepared_transaction_are_named(busy: tuple[Server, int]) -> None:
     server, pid = busy
     result = long_check(server.dsn())
-    assert result.status is CheckStatus.WARN, result
+    assert result.status is CheckStatus.FAIL, result
     by_code = {f.code: f for f in result.findings}
     idle = by_code["idle_in_transaction"]
-    assert idle.object == f"pid {pid}" and f"pid {pid}" in idle.message
+    assert idle.object == f"pid {pid}" and f"pid {pid}" in idle.message and idle.severity.value == "error"
     assert "user postgres" in idle.message and "idle in transaction" in idle.message
     assert "holds a transaction ID" in idle.message
     prepared = by_code["prepared_transaction"]
     assert "pf_prepared_1" in prepared.message and "owner postgres" in prepared.message
+    assert prepared.severity.value == "error"
     assert "sessions_not_visible" not in by_code
-    assert long_check(server.dsn(), max_age=3600).status is CheckStatus.PASS  # threshold applies
+    # age is irrelevant to what blocks slot creation: a larger --max-xact-age changes nothing
+    assert {f.code for f in long_check(server.dsn(), max_age=3600).findings} == {"idle_in_transaction",
+                                                                                   "prepared_transaction"}
 
 
 def test_unprivileged_role_says_could_not_see(busy: tuple[Server, int]) -> None:
@@ -73,6 +76,10 @@ def test_unprivileged_role_says_could_not_see(busy: tuple[Server, int]) -> None:
     result = long_check(add_cdc_role(server))
     codes = [f.code for f in result.findings]
     assert "sessions_not_visible" in codes and "idle_in_transaction" not in codes
+    # the fixture's two sessions are the hidden client backends: the server's background processes are not
+    assert "Could not see 2 client session(s)" in next(f.message for f in result.findings
+                                                       if f.code == "sessions_not_visible")
+    assert "hidden_sessions_hold_xid" in codes  # its backend_xid is visible to every role
     hidden = next(f for f in result.findings if f.code == "sessions_not_visible")
     assert "Could not see" in hidden.message
     assert "prepared_transaction" in codes  # pg_prepared_xacts is readable by everyone

@@ -110,7 +110,6 @@ def test_healthy_source_with_wal2json(source: Server) -> None:
 # -------------------------------------------------------------------------------- transactions blocking
 
 
-@pytest.mark.xfail(strict=True, reason="transactions blocking slot creation: a prepared transaction younger than --max-xact-age leaves the report ready while CREATE SUBSCRIPTION and CREATE_REPLICATION_SLOT wait for it")
 def test_prepared_transaction_blocks_slot_creation(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a")
     run(source, "CREATE TABLE public.side (i int)")  # the transaction's table is not replicated: its xid blocks
@@ -127,7 +126,6 @@ def test_prepared_transaction_blocks_slot_creation(source: Server, subscriber: S
     assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"]))
 
 
-@pytest.mark.xfail(strict=True, reason="transactions blocking slot creation: an idle-in-transaction session holding an xid, younger than --max-xact-age, leaves the report ready while CREATE_REPLICATION_SLOT waits for it")
 def test_idle_in_transaction_holding_xid_blocks_slot_creation(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a")
     run(source, "CREATE TABLE public.side (i int)")
@@ -198,7 +196,6 @@ def test_insert_only_publication_drops_updates_and_deletes(source: Server, subsc
 # ------------------------------------------------------------------------------- slots, senders, settings
 
 
-@pytest.mark.xfail(strict=True, reason="sync workers: slot_capacity needs one free slot and sender; a native subscription's table sync needs 1 + max_sync_workers_per_subscription, so table sync fails while the report is ready")
 def test_slots_and_senders_at_used_plus_one_starve_table_sync(servers: Callable[..., Server],
                                                               subscriber: Server) -> None:
     source = servers(max_replication_slots="2", max_wal_senders="1")
@@ -245,7 +242,6 @@ def test_exhausted_slots_script_sets_each_setting_once_and_a_slot_then_works(ser
         source.destroy()
 
 
-@pytest.mark.xfail(strict=True, reason="sync workers: the printed ALTER SYSTEM raises max_replication_slots to used+1 only; the re-check is ready but the native subscription's table sync still finds no free slot")
 def test_exhausted_slots_fixed_as_printed_then_a_native_subscription_works(servers: Callable[..., Server],
                                                                            subscriber: Server) -> None:
     source, dsn = exhausted_source(servers)

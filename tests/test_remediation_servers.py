@@ -41,7 +41,8 @@ def test_on_a_fake_rds_the_fixes_are_parameter_group_steps_and_the_rds_replicati
     assert not [s for s in printed if "ALTER SYSTEM" in s or "pg_reload_conf" in s], printed
     slots = before.check("slot_capacity").findings[0]
     assert slots.code == "no_free_slot"
-    assert "DB parameter group set max_replication_slots = 2" in " ".join(slots.remediation.steps)
+    # 1 used + 3 for the generic profile's consumer (its slot and two table-sync workers' temporary slots)
+    assert "DB parameter group set max_replication_slots = 4" in " ".join(slots.remediation.steps)
     grant = next(f for f in before.check("grants").findings if f.code == "no_replication")
     assert grant.remediation.sql == [f'GRANT "rds_replication" TO "{CDC_USER}";']
     assert "rds_superuser" in grant.remediation.steps[0]

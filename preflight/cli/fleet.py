@@ -8,10 +8,12 @@ joined at interpreter exit, i.e. after the slowest connect timeout).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +30,17 @@ from preflight.cli.options import (
     selection_options,
     session_options,
 )
-from preflight.fleet import FleetEntry, FleetFileError, parse_dsn_file, summary_row
+from preflight.fleet import (
+    FleetEntry,
+    FleetFileError,
+    ShardError,
+    default_service_file,
+    in_shard,
+    parse_dsn_file,
+    parse_service_file,
+    parse_shard,
+    summary_row,
+)
 from preflight.models import ExitCode, Report, exit_code
 from preflight.options import Options
 from preflight.registry import RegistryError, all_checks, select
@@ -38,8 +50,14 @@ from preflight.terminal import echo, visible
 
 
 @click.command(context_settings=CONTEXT)
-@click.option("--dsn-file", required=True, metavar="FILE",
+@click.option("--dsn-file", default=None, metavar="FILE",
               help="One DSN per line, or NAME=URI (NAME a plain word); '#' comments.")
+@click.option("--service-file", default=None, metavar="FILE",
+              help="Every service of this libpq service file, named after the service.")
+@click.option("--default-service-file", "use_default_service_file", is_flag=True,
+              help="Every service of libpq's default service file (PGSERVICEFILE, else ~/.pg_service.conf).")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Check only shard I of N (1 <= I <= N): a stable split by server name, for CI matrices and indexed jobs.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=8, show_default=True, help="Servers checked at once.")
 @click.option("--output-dir", default=None, metavar="DIR", help="Write each server's report here as NAME.FORMAT.")
 @click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True,
@@ -49,18 +67,32 @@ from preflight.terminal import echo, visible
 @consumer_options
 @session_options
 @click.pass_context
-def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | None, fmt: str, **_: object) -> None:
-    """Check every server of a DSN file concurrently; one summary row each; exit 1 if any is not ready.
+def fleet(ctx: click.Context, /, dsn_file: str | None, service_file: str | None, use_default_service_file: bool,
+          shard: str | None, jobs: int, output_dir: str | None, fmt: str, **_: object) -> None:
+    """Check every server of the inventory concurrently; one summary row each; exit 1 if any is not ready.
 
-    The check options apply to every server; each server has its own session and timeouts, so one that
-    hangs or refuses never stalls the rest.
+    The inventory is a DSN file and/or the services of a libpq service file. The check options apply to
+    every server; each server has its own session and timeouts, so one that hangs or refuses never
+    stalls the rest.
     """
     config = read_config(ctx.params.get("config_file"))
     options = build_options(ctx, config)
+    if service_file is not None and use_default_service_file:
+        usage_error("--service-file and --default-service-file: give one of them")
+    services = Path(service_file) if service_file is not None else (
+        default_service_file() if use_default_service_file else None)
+    if dsn_file is None and services is None:
+        usage_error("fleet needs an inventory: --dsn-file FILE and/or --service-file FILE (or --default-service-file); "
+                    "see 'pg-preflight fleet -h'")
     try:
         select(all_checks()[0], options.checks, options.skip)
-        entries = parse_dsn_file(Path(dsn_file))
-    except (RegistryError, FleetFileError) as exc:
+        taken: set[str] = set()
+        entries = parse_dsn_file(Path(dsn_file), taken) if dsn_file is not None else []
+        if services is not None:
+            entries += parse_service_file(services, taken)
+        if shard is not None:
+            entries = in_shard(entries, *parse_shard(shard))
+    except (RegistryError, FleetFileError, ShardError) as exc:
         usage_error(str(exc))
     out = Path(output_dir) if output_dir else None
     if out is not None:
@@ -79,13 +111,14 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
         if out is not None:
             (out / f"{entry.name}.{fmt}").write_text(FORMATS[fmt](report), encoding="utf-8")
 
-    run = run_fleet(entries, options, jobs, progress)
+    with service_file_env(services):
+        run = run_fleet(entries, options, jobs, progress)
     results = run.results
     if tty:
         echo("", err=True)
     rows = [[visible(cell, keep="") for cell in summary_row(entry, report)] for entry, report in results]
     echo(tabulate(rows, headers=["server", "verdict", "failing checks", "provider", "version"], tablefmt="plain"))
-    codes = {exit_code(report, options.fail_on) for _, report in results}
+    codes = {exit_code(report, options.fail_on) for _, report in results} or {ExitCode.OK}
     ready = sum(1 for _, r in results if r.status.value == "ready")
     echo(f"\n{ready}/{len(results)} servers ready", err=True)
     if run.interrupt is not None:
@@ -93,6 +126,24 @@ def fleet(ctx: click.Context, /, dsn_file: str, jobs: int, output_dir: str | Non
         interrupted(run.interrupt, f"fleet interrupted; {len(run.not_checked)} of {len(entries)} servers "
                                    f"not checked: {skipped}")
     sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 2, ExitCode.INCOMPLETE: 1, ExitCode.OK: 0}.get(c, 0)))
+
+
+@contextlib.contextmanager
+def service_file_env(path: Path | None) -> Iterator[None]:
+    """``PGSERVICEFILE`` pointing at the inventory's service file while the servers are checked, so libpq
+    takes each service's parameters (and password) from it and never from the command line."""
+    if path is None:
+        yield
+        return
+    before = os.environ.get("PGSERVICEFILE")
+    os.environ["PGSERVICEFILE"] = str(path.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PGSERVICEFILE", None)
+        else:
+            os.environ["PGSERVICEFILE"] = before
 
 
 @dataclass

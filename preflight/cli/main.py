@@ -15,6 +15,7 @@ from preflight.cli.decisions import decisions_command
 from preflight.cli.diff import diff
 from preflight.cli.errors import OneLineGroup, interrupted, usage_error
 from preflight.cli.fleet import fleet
+from preflight.cli.merge import merge
 from preflight.cli.options import (
     CONTEXT,
     build_options,
@@ -198,3 +199,4 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
 main.add_command(decisions_command)
 main.add_command(fleet)
 main.add_command(diff)
+main.add_command(merge)

@@ -12,6 +12,7 @@ from preflight.facts.base import (
     Snapshot,
     SqlFact,
 )
+from preflight.facts.hba import HBA_RULES, HbaLine, HbaRules
 from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
 from preflight.facts.plugin_probe import PLUGIN_PROBE, PluginProbeKind, PluginProbeResult, ProbeBlockers
 from preflight.facts.plugins import PLUGIN_SUPPORT, PluginSupport
@@ -44,6 +45,7 @@ _ALL: list[Fact] = [
     TABLES,
     ROLE,
     REPLICATION_PROBE,
+    HBA_RULES,
     NOT_REPLICATED,
     WAL_STATS,
     PUBLICATIONS,
@@ -59,6 +61,7 @@ __all__ = [
     "ACTIVITY",
     "DEFAULT_NAME",
     "FACTS",
+    "HBA_RULES",
     "NOT_REPLICATED",
     "NO_PUBLICATION_PLUGINS",
     "PENDING_SETTINGS",
@@ -81,6 +84,8 @@ __all__ = [
     "Fact",
     "FactContext",
     "FactUnavailable",
+    "HbaLine",
+    "HbaRules",
     "NotReplicatedFact",
     "OpenTransaction",
     "PendingSettingRow",

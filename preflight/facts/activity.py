@@ -3,13 +3,17 @@
 Creating a logical slot waits until every transaction that holds a transaction ID when it starts
 has ended, prepared ones included, and the slot's initial snapshot is held back meanwhile.
 Other roles' ``pg_stat_activity`` rows read ``<insufficient privilege>`` unless the checker is a
-superuser or a ``pg_read_all_stats`` (``pg_monitor``) member: those are counted, so that a check
-can say "could not see" rather than "none". Ages are raw seconds: the threshold is applied by the
+superuser or a ``pg_read_all_stats`` (``pg_monitor``) member: those that are client backends (not the
+server's own background processes, not walsenders) are counted, so that a check can say "could not
+see" rather than "none". ``backend_xid`` stays visible on hidden rows: how many of them hold an xid
+(and so would make slot creation wait) is known even when their age and state are not. Ages are raw seconds: the threshold is applied by the
 check, so a saved snapshot can be judged again with another ``--max-xact-age``.
 
 The tool's own sessions are left out by process id, never by ``application_name``: any tenant can
-name a session ``pg-preflight``. This session is ``pg_backend_pid()``; the probes' connections open
-only after the catalog reads, and a caller that opens one earlier passes its pid (``own_pids``).
+name a session ``pg-preflight``. This session is ``pg_backend_pid()``; the plugin probe connects only
+after the catalog reads, and the replication proof beside them is a walsender that never holds an xid
+(neither a client backend nor a transaction: it is not among these rows). A caller that opens a session
+of its own earlier passes its pid (``own_pids``).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, HIDDEN_CLIENT_SESSION, FactContext, SqlFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +61,7 @@ class ActivityFact:
     hidden_sessions: int
     sessions: list[OpenTransaction]
     prepared: list[PreparedTransaction]
+    hidden_xid_sessions: int = 0  # hidden sessions holding an xid: backend_xid is visible to every role
 
 
 ROW_LIMIT = 200  # the oldest ones are what matter; counts stay exact
@@ -88,8 +93,10 @@ ACTIVITY_SQL = f"""
     )
     SELECT {CHECKER_SEES_ALL_SESSIONS} AS can_see_all,
            CURRENT_USER::pg_catalog.text AS role,
-           (SELECT pg_catalog.count(*) FROM others AS o
-             WHERE o.query = '<insufficient privilege>')::pg_catalog.int4 AS hidden_sessions,
+           (SELECT pg_catalog.count(*) FROM others AS a WHERE {HIDDEN_CLIENT_SESSION})::pg_catalog.int4
+             AS hidden_sessions,
+           (SELECT pg_catalog.count(*) FROM others AS a
+             WHERE {HIDDEN_CLIENT_SESSION} AND a.backend_xid IS NOT NULL)::pg_catalog.int4 AS hidden_xid_sessions,
            (SELECT COALESCE(pg_catalog.json_agg(x), '[]'::pg_catalog.json) FROM open_xacts AS x) AS sessions,
            (SELECT COALESCE(pg_catalog.json_agg(p), '[]'::pg_catalog.json) FROM prepared AS p) AS prepared
 """

@@ -97,10 +97,14 @@ CHECKER_SEES_ALL_SESSIONS = (
     " OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE'))"
 )
 
-# The checker's own replication-path proof: a walsender named like the session. It connects while the
-# catalog is read (to overlap the two connections' set-up), so the connection counts leave it out.
-# Takes the parameter %(app)s (``APPLICATION_NAME``); ``a`` is the pg_stat_activity row.
-NOT_THE_CHECKERS_PROBE = "(a.backend_type IS DISTINCT FROM 'walsender' OR a.application_name IS DISTINCT FROM %(app)s)"
+# A pg_stat_activity row ``a`` the checker may not see (its columns read NULL) that is a client backend
+# of another role, as far as the visible columns tell: auxiliary processes and launchers have no user or
+# no database, and walsenders are known by pid to everyone (pg_stat_get_wal_senders shows every pid).
+# Autovacuum and parallel workers cannot be told apart from client backends without pg_read_all_stats.
+HIDDEN_CLIENT_SESSION = (
+    "(a.query = '<insufficient privilege>' AND a.usesysid IS NOT NULL AND a.datid IS NOT NULL"
+    " AND a.pid <> ALL(ARRAY(SELECT w.pid FROM pg_catalog.pg_stat_get_wal_senders() AS w)))"
+)
 
 # "rows": a JSON array built by the server; "row": one JSON object (one row always comes back);
 # "optional_row": one JSON object or null; "records": plain result rows built straight into the row model

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.connection import APPLICATION_NAME
-from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, NOT_THE_CHECKERS_PROBE, FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
 
 _CURRENT_LSN = (
     "CASE WHEN pg_catalog.pg_is_in_recovery() "
@@ -46,11 +45,23 @@ class SlotRow:
 
 @dataclass(frozen=True, slots=True)
 class WalsendersFact:
-    """Walsender processes: streaming ones, all of them, and whether the checker sees every session."""
+    """Walsender processes: streaming ones, all of them, their pids, and whether the checker sees every session.
+
+    The checker's own replication-path proof may be one of them (it runs beside the catalog reads): the
+    check leaves it out by its process id (``pids``), never by its application_name, which any tenant
+    can copy.
+    """
 
     streaming: int
     walsenders: int
     can_see_all: bool
+    pids: list[int] | None = None  # every walsender's pid (visible to every role); None in older snapshots
+
+    def in_use(self, own_pid: int | None) -> int:
+        """Walsenders in use, without the checker's own probe."""
+        if self.pids is None:
+            return max(self.walsenders, self.streaming)
+        return len(set(self.pids) - {own_pid})
 
 
 def slot_columns(version_num: int) -> list[str]:
@@ -87,16 +98,18 @@ def _slots(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 def _walsenders(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
         f"""
-        SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication AS r
-                 WHERE r.application_name IS DISTINCT FROM %(app)s)::pg_catalog.int4 AS streaming,
+        SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_replication AS r)::pg_catalog.int4 AS streaming,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.backend_type = 'walsender' AND {NOT_THE_CHECKERS_PROBE})::pg_catalog.int4 AS walsenders,
-               {CHECKER_SEES_ALL_SESSIONS} AS can_see_all
+                 WHERE a.backend_type = 'walsender')::pg_catalog.int4 AS walsenders,
+               {CHECKER_SEES_ALL_SESSIONS} AS can_see_all,
+               ARRAY(SELECT w.pid FROM pg_catalog.pg_stat_get_wal_senders() AS w
+                     UNION SELECT a.pid FROM pg_catalog.pg_stat_activity AS a WHERE a.backend_type = 'walsender'
+                     ORDER BY 1) AS pids
         """,
-        {"app": APPLICATION_NAME},
+        {},
     )
 
 
 SLOTS = SqlFact.rows("slots", "every replication slot of the cluster, with retained WAL", SlotRow, _slots)
-WALSENDERS = SqlFact.one("walsenders", "walsender processes in use (streaming and starting), not the checker's own probe",
+WALSENDERS = SqlFact.one("walsenders", "walsender processes in use (streaming and starting) and their pids",
                          WalsendersFact, _walsenders)

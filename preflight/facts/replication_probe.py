@@ -9,6 +9,7 @@ changes nothing on the server.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ class ReplicationProbeResult:
     timeline: int | None = None
     xlogpos: str | None = None
     dbname: str | None = None
+    backend_pid: int | None = None  # the probe's walsender: the connection counts leave it out by this pid
 
 # (kind, substrings of the server's or the pooler's message, plain words, what to do); first match wins.
 _REPLICATION_FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
@@ -83,18 +85,21 @@ def identify_system(dsn_text: str | None, connect_timeout: float, statement_time
         # The replication protocol refuses prepared statements: prepare_threshold=None, autocommit.
         conn = psycopg.connect(dsn.raw or "", autocommit=True, prepare_threshold=None, replication="database",
                                **kwargs)
+        pid = conn.info.backend_pid
         row = conn.execute("IDENTIFY_SYSTEM").fetchone()
     except (psycopg.Error, OSError) as exc:
-        return classify_replication_failure(exc, secrets)
+        failed = classify_replication_failure(exc, secrets)
+        return failed if conn is None else dataclasses.replace(failed, backend_pid=conn.info.backend_pid)
     finally:
         if conn is not None:
             conn.close()
     if row is None:
         return ReplicationProbeResult(ProbeStatus.FAILED, kind="other", message="IDENTIFY_SYSTEM returned no row",
-                                      advice="Check that the endpoint is PostgreSQL itself, not a proxy.", detail="")
+                                      advice="Check that the endpoint is PostgreSQL itself, not a proxy.", detail="",
+                                      backend_pid=pid)
     systemid, timeline, xlogpos, dbname = row[0], row[1], row[2], row[3]
     return ReplicationProbeResult(ProbeStatus.OK, systemid=str(systemid), timeline=int(timeline),
-                                  xlogpos=str(xlogpos), dbname=dbname)
+                                  xlogpos=str(xlogpos), dbname=dbname, backend_pid=pid)
 
 
 def _replication_probe(conn: Any, ctx: FactContext) -> ReplicationProbeResult:

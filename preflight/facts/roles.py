@@ -5,7 +5,9 @@ Attributes, predefined and provider role memberships and database privileges are
 not exist comes back as ``exists = false`` instead of failing the whole fact.
 Connection counts come from ``pg_stat_activity``, whose ``backend_type`` is NULL for other roles'
 sessions unless the checker is a superuser or a member of ``pg_read_all_stats``: those are counted
-apart (``hidden_sessions``) so that the check can say "could not see" rather than "none".
+apart (``hidden_sessions``: client backends of other roles only, never the server's background
+processes) so that the check can say "could not see" rather than "none". The checker's own
+replication probe is left out of the counts by its process id (``walsender_pids``), by the check.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.connection import APPLICATION_NAME
 from preflight.facts.base import (
     CHECKER_SEES_ALL_SESSIONS,
+    HIDDEN_CLIENT_SESSION,
     JUDGED_ROLE_NAME,
-    NOT_THE_CHECKERS_PROBE,
     FactContext,
     SqlFact,
 )
@@ -49,6 +50,17 @@ class RoleFact:
     hidden_sessions: int
     role_connections: int
     database_connections: int
+    walsender_pids: list[int] | None = None  # every walsender's pid: the checker's own probe is left out by pid
+
+    def connections_without(self, own_pid: int | None) -> tuple[int, int]:
+        """(role's, database's) connections without the checker's replication probe, if it was counted.
+
+        The probe logs in as the checker to this database, so it counts in the database's connections,
+        and in the role's when the judged role is the checker.
+        """
+        if own_pid is None or own_pid not in (self.walsender_pids or []):
+            return self.role_connections, self.database_connections
+        return self.role_connections - (1 if self.is_checker else 0), self.database_connections - 1
 
 # Roles that grant replication on managed services while rolreplication reads false (RDS/Aurora's
 # rds_replication; docs/field-notes.md).
@@ -94,19 +106,19 @@ def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
                  WHERE a.backend_type = 'client backend')::pg_catalog.int4 AS client_backends,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datid IS NOT NULL)::pg_catalog.int4
+                 WHERE {HIDDEN_CLIENT_SESSION})::pg_catalog.int4
                  AS hidden_sessions,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.usesysid = r.oid AND {NOT_THE_CHECKERS_PROBE})::pg_catalog.int4 AS role_connections,
+                 WHERE a.usesysid = r.oid)::pg_catalog.int4 AS role_connections,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.datid = db.oid AND a.usesysid IS NOT NULL AND {NOT_THE_CHECKERS_PROBE})::pg_catalog.int4
-                 AS database_connections
+                 WHERE a.datid = db.oid AND a.usesysid IS NOT NULL)::pg_catalog.int4 AS database_connections,
+               ARRAY(SELECT w.pid FROM pg_catalog.pg_stat_get_wal_senders() AS w ORDER BY 1) AS walsender_pids
           FROM judged AS j
           CROSS JOIN db
           LEFT JOIN pg_catalog.pg_roles AS r ON r.rolname = j.name
         """,
         {"role": ctx.options.role, "predefined": predefined_roles(ctx.version_num),
-         "providers": PROVIDER_REPLICATION_ROLES, "app": APPLICATION_NAME},
+         "providers": PROVIDER_REPLICATION_ROLES},
     )
 
 
