@@ -1,6 +1,7 @@
-"""Can the CDC role log in, replicate, connect, and read every selected table, with connections to spare?
+"""Can the CDC role log in, replicate, connect, and read every table it receives, with connections to spare?
 
-Judged for ``current_user`` or for ``--role`` (a DBA auditing the CDC role as an admin). Privileges
+The tables it receives are the selection plus whatever the consumer's existing publication publishes
+outside it (FOR ALL TABLES, FOR TABLES IN SCHEMA): the initial copy reads every one of them. Judged for ``current_user`` or for ``--role`` (a DBA auditing the CDC role as an admin). Privileges
 come from ``has_*_privilege`` / ``pg_has_role``, which see group grants, PUBLIC and
 ``pg_read_all_data``; the replication path is proven by the ``replication_probe`` (skipped with ``--role``).
 """
@@ -15,6 +16,7 @@ from preflight.checks.grants_hba import hba_findings
 from preflight.checks.grants_headroom import limit_findings, server_headroom
 from preflight.facts import (
     HBA_RULES,
+    PUBLISHED_TABLES,
     REPLICATION_PROBE,
     ROLE,
     SCHEMAS,
@@ -41,7 +43,7 @@ class Grants(Check):
     report_order = 80
     title = "Privileges of the CDC role"
     facts = (ROLE, SCHEMAS, TABLES, SETTINGS)
-    optional_facts = (REPLICATION_PROBE, HBA_RULES)
+    optional_facts = (REPLICATION_PROBE, HBA_RULES, PUBLISHED_TABLES)
     why = (
         "The consumer logs in, opens a replication connection (REPLICATION attribute, or the provider's "
         "replication role), connects to the database, and reads every published table for its initial "
@@ -63,7 +65,9 @@ class Grants(Check):
         probe_failure = ctx.failure(REPLICATION_PROBE)
         findings = _attributes(role, probe, ctx.provider)
         findings += _schemas(name, ctx.fact(SCHEMAS))
-        tables = [t for t in ctx.fact(TABLES) if t.relkind in ("r", "p") and t.relpersistence == "p"]
+        received = [*ctx.fact(TABLES), *(ctx.optional_fact(PUBLISHED_TABLES) or [])]  # the publication's reach too
+        tables = [t for t in received if t.relkind in ("r", "p") and t.relpersistence == "p"]
+        findings += _outside_schemas(name, ctx.fact(SCHEMAS), tables)
         findings += _selects(name, tables)
         findings += _probe(role, probe, probe_failure, findings, ctx.provider)
         findings = hba_findings(ctx.optional_fact(HBA_RULES), findings)  # --role: pg_hba.conf instead of "not proven"
@@ -145,6 +149,20 @@ def _schemas(name: str, schemas: list[SchemaRow]) -> list[Finding]:
                                         steps=[f"Run as the schema owner ({schema.owner}) or a superuser."]),
             ))
     return out
+
+
+def _outside_schemas(name: str, schemas: list[SchemaRow], tables: list[TableRow]) -> list[Finding]:
+    """USAGE on the schemas of published tables outside the selection (the selected ones are judged above)."""
+    judged = {s.name for s in schemas}
+    missing = sorted({t.schema for t in tables if t.can_use_schema is False and t.schema not in judged})
+    return [Finding(
+        code="no_schema_usage", severity=Severity.ERROR, object=format_name(schema), observed="no USAGE",
+        expected="USAGE",
+        message=f"Role {name} has no USAGE on schema {format_name(schema)}, whose tables the consumer's publication "
+                "publishes: the initial copy cannot read them.",
+        remediation=Remediation(sql=[grants_sql.grant_usage(schema, name)],
+                                steps=["Run as the schema owner or a superuser."]),
+    ) for schema in missing]
 
 
 def _selects(name: str, tables: list[TableRow]) -> list[Finding]:

@@ -1,9 +1,13 @@
 """Does the publication the consumer will use exist, publish every operation and cover the selection?
 
-pgoutput streams only what a publication names. A missing table silently never replicates; an
-insert-only publication drops updates and deletes (and makes a missing replica identity harmless);
-15+ column lists and row filters can leave out key columns. The checker never creates or alters a
-publication: it prints the SQL, and says who can run it.
+pgoutput streams only what a publication names. A missing table silently never replicates; a
+publication named with ``--publication`` that does not exist fails the consumer's streaming; an
+insert-only publication silently drops updates and deletes (a consumer that wants only inserts by
+design waives ``publication_operations``); 15+ column lists and row filters that leave replica
+identity columns out make UPDATE/DELETE fail on the source. Without ``--publication`` the
+publication this check's own script creates (``cdc_publication``) is recognised once it exists. The
+checker never creates or alters a publication: it prints the SQL, and says who can run it; a
+statement that would publish a table without a replica identity waits for that table's fix.
 """
 
 from __future__ import annotations
@@ -11,13 +15,21 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import PUBLICATIONS, TABLES, PublicationMember, PublicationRow, PublicationsFact, TableRow
-from preflight.models import Finding, Remediation, Severity
+from preflight.checks.table_keys import problem_of
+from preflight.facts import (
+    DEFAULT_NAME,
+    NO_PUBLICATION_PLUGINS,
+    PUBLICATIONS,
+    TABLES,
+    PublicationMember,
+    PublicationRow,
+    PublicationsFact,
+    TableRow,
+)
+from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
 from preflight.sqltext import render
 
-NO_PUBLICATION_PLUGINS = ("wal2json", "test_decoding", "decoderbufs")
-DEFAULT_NAME = "cdc_publication"
 OPS = ("insert", "update", "delete", "truncate")
 Name = tuple[str, str]
 
@@ -34,6 +46,24 @@ def roots_only(tables: list[TableRow]) -> list[TableRow]:
     """Drop partitions whose parent is in the list: adding the parent publishes them."""
     names = {(t.schema, t.name) for t in tables}
     return [t for t in tables if not (t.is_partition and (t.parent_schema, t.parent_name) in names)]
+
+
+def unkeyed_first(tables: list[TableRow]) -> list[FindingRef]:
+    """Publishing a table without a replica identity breaks its UPDATE/DELETE at once: its table_keys
+    finding must be fixed first (a partitioned table's leaves are in the list with it)."""
+    return [FindingRef(check="table_keys", object=format_name(t.schema, t.name)) for t in tables
+            if problem_of(t) is not None]
+
+
+def descendants(tables: list[TableRow], listed: list[TableRow]) -> list[TableRow]:
+    """``listed`` and every table of ``tables`` below one of them (adding a parent publishes its partitions)."""
+    names = {(t.schema, t.name) for t in listed}
+    grew = True
+    while grew:
+        below = {(t.schema, t.name) for t in tables if (t.parent_schema, t.parent_name) in names}
+        grew = not below <= names
+        names |= below
+    return [t for t in tables if (t.schema, t.name) in names]
 
 
 def table_list(tables: list[TableRow]) -> sql.Composable:
@@ -73,17 +103,22 @@ class PublicationCheck(Check):
                            f"not needed with {plugin}")
         fact = ctx.fact(PUBLICATIONS)
         tables = publishable(ctx)
-        name = ctx.options.publication
+        name = ctx.options.publication or DEFAULT_NAME
         pub = next((p for p in fact.publications if p.pubname == name), None)
-        if name is not None and pub is not None:
+        if pub is not None:
             return judge_existing(ctx, pub, fact.members, tables)
-        return creation(fact, tables, name)
+        return creation(fact, tables, ctx.options.publication)
 
 
 def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[PublicationMember],
                    tables: list[TableRow]) -> Outcome:
     name = pub.pubname
-    findings = operations(pub)
+    findings = operations(pub, members)
+    if ctx.options.publication is None:
+        findings.append(Finding(
+            code="publication_recognised", severity=Severity.INFO, object=name,
+            message=f"No --publication given: publication {name!r} (the name this tool's script creates) exists and "
+                    "is judged as the consumer's. Configure the consumer with that name."))
     covered: set[Name] = set()
     for m in members:
         covered.add((m.schema, m.name))
@@ -92,7 +127,8 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
     add = roots_only(missing)
     for t in missing:
         obj = format_name(t.schema, t.name)
-        fix = (Remediation(sql=[add_statement(name, [t])]) if t in add else
+        fix = (Remediation(sql=[add_statement(name, [t])], after=unkeyed_first(descendants(tables, [t])))
+               if t in add else
                Remediation(steps=[f"Added with its parent {format_name(t.parent_schema or '', t.parent_name or '')}."]))
         findings.append(Finding(code="table_not_in_publication", severity=Severity.ERROR, object=obj,
                                 observed="not published", expected=f"in publication {name}",
@@ -105,17 +141,19 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
                     "arrive under each leaf partition's name. Set it to true if the consumer expects the parent's name.",
             remediation=Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true);")
                                                 .format(sql.Identifier(name)))])))
-    selected = {(t.schema, t.name) for t in tables}
-    for m in members:
-        if (m.schema, m.name) in selected or any((r[0], r[1]) in selected for r in m.related or []):
-            findings += filters(pub, m)
+    for m in members:  # every member: a bad column list breaks the source whether or not it is selected
+        findings += filters(pub, m)
     summary = (f"publication {name!r}: {len(tables) - len(missing)}/{len(tables)} selected tables covered; publishes "
                + (", ".join(op for op in OPS if pub.publishes(op)) or "nothing"))
     return Outcome(findings, summary)
 
 
-def operations(pub: PublicationRow) -> list[Finding]:
-    """Insert is required; missing update/delete is a warning that also changes what replica identity means."""
+def operations(pub: PublicationRow, members: list[PublicationMember]) -> list[Finding]:
+    """Insert, update and delete are required: a consumer streams them all, and one left out is silently lost.
+
+    Adding UPDATE/DELETE makes them fail on the source for every member without a replica identity:
+    the statement waits for those tables' fixes.
+    """
     name = pub.pubname
     off = [op for op in OPS[:3] if not pub.publishes(op)]
     if not off:
@@ -123,62 +161,92 @@ def operations(pub: PublicationRow) -> list[Finding]:
             code="publication_no_truncate", severity=Severity.INFO, object=name,
             message=f"Publication {name!r} does not publish TRUNCATE: truncates on the source are not replicated.")]
     wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate)
+    unkeyed = [FindingRef(check="table_keys", object=format_name(m.schema, m.name)) for m in members
+               if m.identity_columns is None]
     fix = Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish = {});").format(
-        sql.Identifier(name), sql.Literal(wanted)))])
+        sql.Identifier(name), sql.Literal(wanted)))], after=unkeyed if off != ["insert"] else [],
+        steps=["A consumer that wants only these operations by design: waive publication_operations for "
+               f"{name} instead (a [[tool.pg-preflight.waivers]] entry in the config file)."])
     identity = ""
     if "update" in off and "delete" in off:
         identity = (" It is insert-only: tables without a replica identity cannot break UPDATE/DELETE on the source "
-                    "through it, so a missing replica identity is only a warning.")
-    return [Finding(code="publication_operations", severity=Severity.ERROR if "insert" in off else Severity.WARNING,
+                    "through it yet, so a missing replica identity is only a warning until it publishes them.")
+    return [Finding(code="publication_operations", severity=Severity.ERROR,
                     object=name, observed=", ".join(op for op in OPS if pub.publishes(op)) or "nothing",
                     expected="insert, update, delete",
                     message=f"Publication {name!r} does not publish {', '.join(off)}: those changes never reach the "
-                            f"consumer.{identity}", remediation=fix)]
+                            f"consumer, silently.{identity}", remediation=fix)]
 
 
 def filters(pub: PublicationRow, member: PublicationMember) -> list[Finding]:
-    """15+: a column list must keep the replica identity columns; a row filter hides rows."""
+    """15+: a column list must keep the replica identity columns, a row filter may read only them, when the
+    publication publishes UPDATE or DELETE (PostgreSQL refuses them on the source otherwise)."""
     obj = format_name(member.schema, member.name)
     changes = pub.pubupdate or pub.pubdelete
     out: list[Finding] = []
     keys, columns = member.identity_columns or [], member.attnames
     left_out = [k for k in keys if columns is not None and k not in columns]
+    name = sql.Identifier(pub.pubname)
+    table = sql.Identifier(member.schema, member.name)
     if left_out:
+        fix = render(sql.SQL("ALTER PUBLICATION {} SET TABLE {} ({});").format(
+            name, table, sql.SQL(", ").join(sql.Identifier(c) for c in [*(columns or []), *left_out])))
         out.append(Finding(
-            code="column_list_omits_key", severity=Severity.WARNING, object=obj, observed=", ".join(columns or []),
-            expected=f"includes {', '.join(keys)}",
+            code="column_list_omits_key", severity=Severity.ERROR if changes else Severity.WARNING, object=obj,
+            observed=", ".join(columns or []), expected=f"includes {', '.join(keys)}",
             message=f"Publication {pub.pubname!r} publishes only columns ({', '.join(columns or [])}) of {obj}, "
                     f"leaving out replica identity column(s) {', '.join(left_out)}"
-                    + (": UPDATE/DELETE on the table fail on the source." if changes else
-                       "; the consumer cannot key its rows.")))
+                    + (": UPDATE/DELETE on the table fail on the source (\"Column list used by the publication "
+                       "does not cover the replica identity\")." if changes else "; the consumer cannot key its rows."),
+            remediation=Remediation(sql=[fix], steps=[
+                "The statement adds the identity columns to the column list. ALTER PUBLICATION ... SET TABLE "
+                "replaces the publication's whole table list: list its other tables too when it has several, "
+                f"or use ALTER PUBLICATION ... DROP TABLE then ADD TABLE for {obj}."])))
     if member.rowfilter:
+        outside = [c for c in member.rowfilter_columns or [] if c not in keys]
+        breaks = changes and (bool(outside) or member.rowfilter_columns is None)
+        known = member.rowfilter_columns is not None
+        if changes and outside:
+            text = (f", and it reads column(s) {', '.join(outside)} outside the replica identity: UPDATE/DELETE on the "
+                    "table fail on the source (\"Column used in the publication WHERE expression is not part of the "
+                    "replica identity\").")
+        elif breaks:
+            text = ", and the filter may use only replica identity columns or UPDATE/DELETE fail on the source."
+        else:
+            text = "."
+        filter_fix = Remediation(steps=[
+            f"Rewrite the filter to read only replica identity columns ({', '.join(keys) or 'none'}), or drop it: "
+            f"ALTER PUBLICATION ... SET TABLE {format_name(member.schema, member.name)} WHERE (...), or widen the "
+            "replica identity (REPLICA IDENTITY FULL covers every column)."]) if changes and outside else Remediation()
         out.append(Finding(
-            code="row_filter", severity=Severity.WARNING, object=obj, observed=member.rowfilter,
+            code="row_filter", severity=Severity.ERROR if changes and known and outside else Severity.WARNING,
+            object=obj, observed=member.rowfilter,
             message=f"Publication {pub.pubname!r} filters {obj} with WHERE {member.rowfilter}: other rows are "
-                    "never replicated" + (", and the filter may use only replica identity columns or UPDATE/DELETE "
-                                           "fail on the source." if changes else ".")))
+                    f"never replicated{text}", remediation=filter_fix))
     return out
 
 
 def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | None) -> Outcome:
     """No usable publication: print the CREATE PUBLICATION and say whether the judged role can run it."""
     target = requested or DEFAULT_NAME
-    head = (f"Publication {requested!r} does not exist." if requested else
-            "No --publication given.")
+    head = (f"Publication {requested!r} does not exist: the consumer's streaming would fail with "
+            f"'publication \"{requested}\" does not exist'." if requested else "No --publication given.")
+    severity = Severity.ERROR if requested else None
     if not tables:
-        return Outcome([Finding(code="nothing_to_publish", severity=Severity.INFO, object=requested,
+        return Outcome([Finding(code="nothing_to_publish", severity=severity or Severity.INFO, object=requested,
                                 message=f"{head} The selection holds no publishable table.")], "nothing to publish")
     listed = roots_only(tables)
     statement = create_statement(target, listed)
+    first = unkeyed_first(tables)
     role, superuser, can_db = fact.judged_role, fact.judged_role_is_superuser, fact.judged_role_can_create
     not_owned = [t for t in listed if not t.judged_role_owns]
     owners = sorted({t.owner for t in listed})
     name_note = "" if requested else f" (named {target!r} here: use the name your consumer expects)"
     if superuser or (can_db and not not_owned):
         return Outcome([Finding(
-            code="publication_can_create", severity=Severity.WARNING if requested else Severity.INFO, object=target,
+            code="publication_can_create", severity=severity or Severity.INFO, object=target,
             message=f"{head} Role {role!r} can create a publication{name_note} for the {len(tables)} selected table(s).",
-            remediation=Remediation(sql=[statement]))], f"{role} can create the publication")
+            remediation=Remediation(sql=[statement], after=first))], f"{role} can create the publication")
     reasons = []
     steps = []
     if not can_db:
@@ -194,7 +262,8 @@ def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | No
                      "all of them, or as a superuser / the provider's admin role.")
     steps.append("FOR ALL TABLES and FOR TABLES IN SCHEMA need a superuser.")
     return Outcome([Finding(
-        code="publication_cannot_create", severity=Severity.WARNING, object=target, observed="; ".join(reasons),
+        code="publication_cannot_create", severity=severity or Severity.WARNING, object=target,
+        observed="; ".join(reasons),
         message=f"{head} Role {'; '.join(reasons)}, so it cannot create the publication{name_note}: "
                 f"a table owner must run the statement below.",
-        remediation=Remediation(sql=[statement], steps=steps))], f"{role} cannot create the publication")
+        remediation=Remediation(sql=[statement], steps=steps, after=first))], f"{role} cannot create the publication")

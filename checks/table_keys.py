@@ -2,7 +2,14 @@
 
 A published table with no replica identity (default without a primary key, NOTHING, or USING INDEX
 whose index is gone) makes UPDATE and DELETE fail on the source. Every such table needs a decision;
-``--decisions`` settles them. Partitioned tables are judged on their leaves.
+``--decisions`` settles them. Partitioned tables are judged on their leaves and, when the consumer's
+publication publishes through the root (publish_via_partition_root, as the printed CREATE PUBLICATION
+does), on the root too: the subscriber applies changes with the root's replica identity.
+
+The judged set is what the consumer receives: the selection plus every table the consumer's existing
+publication publishes outside it (FOR ALL TABLES, FOR TABLES IN SCHEMA). PostgreSQL refuses UPDATE and
+DELETE on a table without identity in ANY publication that publishes them, consumed or not: such tables
+in other publications are reported as warnings (the source is broken already; this consumer is not).
 """
 
 from __future__ import annotations
@@ -13,7 +20,16 @@ from typing import cast
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import NOT_REPLICATED, PUBLICATIONS, TABLES, NotReplicatedFact, TableRow
+from preflight.facts import (
+    NOT_REPLICATED,
+    PUBLICATIONS,
+    PUBLISHED_TABLES,
+    TABLES,
+    NotReplicatedFact,
+    PublicationsFact,
+    TableRow,
+    consumer_publication,
+)
 from preflight.models import (
     Decision,
     Finding,
@@ -46,6 +62,7 @@ class Judged:
     row: TableRow
     entry: TableEntry
     problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
+    published_by: str | None = None  # outside the selection, received through this publication
 
 
 # Composed directly rather than by ``SQL.format`` (which parses its template again on every call): one per table.
@@ -87,7 +104,7 @@ class TableKeys(Check):
     title = "Replica identity of every selected table"
     requires = ("reachability",)
     facts = (TABLES,)
-    optional_facts = (NOT_REPLICATED, PUBLICATIONS)
+    optional_facts = (NOT_REPLICATED, PUBLICATIONS, PUBLISHED_TABLES)
     why = (
         "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
         "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
@@ -99,9 +116,12 @@ class TableKeys(Check):
     )
 
     def run(self, ctx: CheckContext) -> Outcome:
-        rows = ctx.fact(TABLES)
+        selected = ctx.fact(TABLES)
+        outside = ctx.optional_fact(PUBLISHED_TABLES) or []
+        rows = [*selected, *outside]
         decisions = ctx.options.decisions
-        judged = _judge(rows, decisions)
+        publications = ctx.optional_fact(PUBLICATIONS)
+        judged = _judge(rows, decisions, _via_root(ctx, publications))
         names = {item.key for item in judged}
         findings = [
             Finding(code="decision_matches_no_table", severity=Severity.WARNING, object=key,
@@ -110,22 +130,51 @@ class TableKeys(Check):
                                                    "add the table to the selection."]))
             for key, value in decisions.items() if key not in names
         ]
+        consumer = consumer_publication(ctx.options)
+        for item in judged[len(selected):]:
+            item.published_by = consumer
         insert_only = _insert_only_publication(ctx)
         for item in judged:
             findings += _soften(_table_findings(item), insert_only)
+        findings += _unkeyed_elsewhere(publications, names)
         findings += _notes(judged, ctx)
         entries = [item.entry for item in judged]
         return Outcome(findings, _summary(entries), entries)
 
 
 def _insert_only_publication(ctx: CheckContext) -> str | None:
-    """The --publication, when it exists and publishes neither UPDATE nor DELETE (nothing can fail then)."""
-    name = ctx.options.publication
+    """The consumer's publication, when it exists and publishes neither UPDATE nor DELETE (nothing can fail then)."""
+    name = consumer_publication(ctx.options)
     facts = ctx.optional_fact(PUBLICATIONS)
     for pub in facts.publications if facts else []:
         if name and pub.pubname == name and not pub.pubupdate and not pub.pubdelete:
             return str(name)
     return None
+
+
+def _via_root(ctx: CheckContext, facts: PublicationsFact | None) -> bool:
+    """Whether partitioned tables reach the consumer under the root's name, with the root's replica identity:
+    the consumer's publication says so, and the printed CREATE PUBLICATION sets it."""
+    name = consumer_publication(ctx.options)
+    if name is None or ctx.version_num < 130000:
+        return False
+    pub = next((p for p in facts.publications if p.pubname == name), None) if facts else None
+    return pub.pubviaroot if pub else True
+
+
+def _unkeyed_elsewhere(facts: PublicationsFact | None, judged: set[str]) -> list[Finding]:
+    """Tables outside the judged set that another publication already breaks (UPDATE/DELETE fail now)."""
+    by_table: dict[str, list[str]] = {}
+    for pubname, schema, name in facts.unkeyed_elsewhere or [] if facts else []:
+        by_table.setdefault(format_name(schema, name), []).append(pubname)
+    return [Finding(
+        code="unkeyed_in_other_publication", severity=Severity.WARNING, object=key, observed="no replica identity",
+        message=f"{key} has no usable replica identity and publication(s) {', '.join(sorted(set(pubs)))} publish its "
+                "UPDATE/DELETE: they fail on the source right now (PostgreSQL refuses them for any publication that "
+                "publishes them, consumed or not). This consumer does not receive it, so it does not fail this check.",
+        remediation=Remediation(steps=[f"Give {key} a replica identity (a primary key, USING INDEX, or FULL), or "
+                                       "remove it from those publications.",]))
+        for key, pubs in sorted(by_table.items()) if key not in judged]
 
 
 def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
@@ -140,8 +189,10 @@ def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
     return findings
 
 
-def _judge(rows: list[TableRow], decisions: dict[str, Decision]) -> list[Judged]:
-    """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves."""
+def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool = False) -> list[Judged]:
+    """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves (and,
+    published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
+    the leaves' the root)."""
     keys = [format_name(r.schema, r.name) for r in rows]
     by_key = dict(zip(keys, rows, strict=True))
 
@@ -178,12 +229,13 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision]) -> list[Judged]
                                    row.has_primary_key, cast(ReplicaIdentity, IDENTITY.get(row.relreplident, "nothing")),
                                    row.identity_index, row.candidate_index, decision, status, row.size_bytes)
         judged[key] = Judged(key, row, entry, problem)
-    _roll_up_partitions(judged)
+    _roll_up_partitions(judged, via_root)
     return list(judged.values())
 
 
-def _roll_up_partitions(judged: dict[str, Judged]) -> None:
-    """A partitioned table has no rows of its own: its status is its leaves' worst, its findings are theirs."""
+def _roll_up_partitions(judged: dict[str, Judged], via_root: bool) -> None:
+    """A partitioned table has no rows of its own: its status is its leaves' worst, its findings are theirs;
+    a root published via itself also keeps its own status and finding."""
     children: dict[str, list[str]] = {}
     for key, item in judged.items():
         if item.row.parent_name:
@@ -201,9 +253,11 @@ def _roll_up_partitions(judged: dict[str, Judged]) -> None:
             continue
         if not children.get(key):
             continue  # no partition in the selection: judged on its own identity (new partitions inherit a PK)
-        statuses = [leaf.entry.status for leaf in leaves(key) if leaf.entry.status in rank]
+        own = via_root and not item.row.is_partition
+        statuses = [leaf.entry.status for leaf in leaves(key) + ([item] if own else []) if leaf.entry.status in rank]
         item.entry.status = min(statuses, key=rank.__getitem__) if statuses else "ok"
-        item.problem = None
+        if not own:
+            item.problem = None
 
 
 def _table_findings(item: Judged) -> list[Finding]:
@@ -220,6 +274,9 @@ def _table_findings(item: Judged) -> list[Finding]:
               f"... because it does not have a replica identity and publishes updates\").")
     fix = identity_fix(row)
     where = f"{key} {PROBLEM_TEXT[problem]}."
+    if item.published_by:
+        where += (f" It is outside the selection, but publication {item.published_by!r} publishes it: the consumer "
+                  "receives it and its UPDATE/DELETE fail on the source now.")
     if entry.status == "needs_decision":
         steps = [f"Or record a decision for {key} in --decisions FILE: {CHOICES} ('pg-preflight decisions' writes a template)."]
         if fix is None:

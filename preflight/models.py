@@ -75,13 +75,27 @@ _new = object.__new__
 
 
 @dataclass(slots=True, kw_only=True, config=_RECORD)
+class FindingRef:
+    """The findings of one check on one object (any code): what a remediation must wait for."""
+
+    check: str
+    object: str
+
+
+@dataclass(slots=True, kw_only=True, config=_RECORD)
 class Remediation:
-    """How to fix a finding: SQL safe to paste, manual steps, and what applying it costs."""
+    """How to fix a finding: SQL safe to paste, manual steps, and what applying it costs.
+
+    ``after``: findings that must be fixed before ``sql`` runs, because running it first would break
+    the source (publishing a table before it has a replica identity). Formats print the statements
+    after those fixes, or withhold them (commented out, saying why) while one of them has no SQL fix.
+    """
 
     sql: list[str] = Field(default_factory=list)
     steps: list[str] = Field(default_factory=list)
     requires_restart: bool = False
     destructive: bool = False
+    after: list[FindingRef] = Field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not self.sql and not self.steps

@@ -167,6 +167,10 @@ def _finding(check: CheckResult, f: Finding) -> str:
         parts.append('<div class="flag">Requires a server restart.</div>')
     if rem.destructive:
         parts.append('<div class="flag">Destructive: review before running.</div>')
+    if rem.after:
+        after = ", ".join(f"{ref.check} on {ref.object}" for ref in rem.after)
+        parts.append(f'<div class="flag">Run only after fixing {e(after)}: run earlier, it breaks UPDATE/DELETE '
+                     "on the source (the script orders it after their fixes, or withholds it).</div>")
     if rem.sql:  # destructive statements commented out, as in the script: pasting never destroys
         sql = [line for stmt in rem.sql for line in (comment(stmt) if rem.destructive else [stmt])]
         parts.append("<pre>" + e("\n".join(sql)) + "</pre>")

@@ -1,14 +1,17 @@
 """The remediation script alone: commented per check, restart-requiring and destructive statements flagged.
 
 Destructive statements are written commented out, so that pasting the whole script never drops
-anything by accident; a reviewer uncomments what they mean to run.
+anything by accident; a reviewer uncomments what they mean to run. So are withheld ones: a
+remediation whose ``after`` findings are still open, with no SQL fix printed before it, would break
+the source if run now (publishing a table that has no replica identity yet); the comment names the
+finding to fix first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from preflight.models import CheckResult, Finding, Report
+from preflight.models import CheckResult, Finding, Remediation, Report, Severity
 from preflight.setting_text import RELOAD, parse_alter_system
 from preflight.terminal import visible
 
@@ -30,11 +33,22 @@ class _Script:
 
     def __init__(self, report: Report) -> None:
         self.seen: set[str] = set()
+        self.fixed: set[int] = set()  # id() of findings whose SQL fix is printed (runnable) above
+        self.open: dict[tuple[str, str | None], list[Finding]] = {}
+        for result in report.checks:
+            for finding in result.findings:
+                if finding.severity is not Severity.INFO:
+                    self.open.setdefault((result.id, finding.object), []).append(finding)
         self.settings_done: set[str] = set()
         self.reload_due = False
         remediations = [f.remediation for result in report.checks for f in result.findings]
         self.largest = _largest(s for rem in remediations if not rem.destructive for s in rem.sql)
         self.largest_step = _largest(s for rem in remediations for s in rem.steps if _is_setting_step(s))
+
+    def blockers(self, rem: Remediation) -> list[str]:
+        """The open findings ``rem`` must wait for whose fix is not printed above, as 'check code on object'."""
+        return [f"{ref.check} {finding.code} on {ref.object}" for ref in rem.after
+                for finding in self.open.get((ref.check, ref.object), []) if id(finding) not in self.fixed]
 
     def step(self, step: str) -> list[str]:
         """A manual step; a provider's setting change is merged like a statement (one per setting, largest)."""
@@ -117,6 +131,15 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
     out = comment(head) + comment(finding.message, "--   ")
     if rem.requires_restart:
         out.append("-- RESTART REQUIRED: takes effect only after a server restart")
+    blockers = script.blockers(rem) if rem.sql else []
+    if blockers:
+        shown = "; ".join(blockers[:5]) + (f"; and {len(blockers) - 5} more" if len(blockers) > 5 else "")
+        out += comment(f"WITHHELD: running this now would make UPDATE/DELETE fail on the source. Fix first: {shown}; "
+                       "then re-run pg-preflight, which prints it uncommented.")
+        out += [line for statement in rem.sql for line in comment(statement)]
+        rem = Remediation(steps=rem.steps)
+    elif rem.sql and not rem.destructive:
+        script.fixed.add(id(finding))
     for statement in rem.sql:
         if visible(statement) != statement:  # only a plugin's hand-made SQL can get here
             out += comment("not printed, it holds non-printable characters: " + statement)

@@ -138,9 +138,11 @@ def member(schema: str, name: str, **over: Any) -> PublicationMember:
 
 
 def publications(pubs: list[PublicationRow] | None = None, members: list[PublicationMember] | None = None,
-                 can_create: bool = True, superuser: bool = False) -> PublicationsFact:
+                 can_create: bool = True, superuser: bool = False,
+                 unkeyed_elsewhere: list[list[str]] | None = None) -> PublicationsFact:
     return PublicationsFact(requested=None, judged_role="cdc", judged_role_is_superuser=superuser,
-                            judged_role_can_create=can_create, publications=pubs or [], members=members or [])
+                            judged_role_can_create=can_create, publications=pubs or [], members=members or [],
+                            unkeyed_elsewhere=unkeyed_elsewhere or [])
 
 
 def session(pid: int, age_s: float, state: str = "active", xid: bool = True, user: str = "app") -> OpenTransaction:

@@ -234,3 +234,15 @@ def test_role_and_database_connection_limits() -> None:
     by_db = by_code(result, "database_connection_limit")[0]
     assert by_db.severity is Severity.WARNING
     assert by_db.remediation.sql == ['ALTER DATABASE "app" WITH CONNECTION LIMIT 8;']  # 3 used + 4 needed + 1
+
+
+def test_tables_the_publication_reaches_outside_the_selection_need_select_and_usage() -> None:
+    base = snap(tables=[table("app", "a")], schemas=[schema("app")])
+    base.facts["published_tables"] = [table("app", "secret", can_select=False),
+                                      table("other", "log", can_use_schema=False)]
+    result = grants(base)
+    assert result.status is CheckStatus.FAIL
+    assert [f.object for f in by_code(result, "no_select")] == ["app.secret"]
+    usage = by_code(result, "no_schema_usage")
+    assert [f.object for f in usage] == ["other"] and "publishes" in usage[0].message
+    assert "SELECT on 2/3 tables" in result.summary

@@ -144,7 +144,6 @@ def test_idle_in_transaction_holding_xid_blocks_slot_creation(source: Server, su
 # ---------------------------------------------------------------------------- publication beyond selection
 
 
-@pytest.mark.xfail(strict=True, reason="publication reach: FOR ALL TABLES publishes a keyless table outside -s; UPDATE/DELETE on it fail on the source while the report is ready")
 def test_for_all_tables_reaches_a_keyless_table_outside_the_selection(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
     oracle.make_tables(source, "other.log", keyless=["other.log"])
@@ -158,7 +157,6 @@ def test_for_all_tables_reaches_a_keyless_table_outside_the_selection(source: Se
     assert "table_keys" in failing(report)
 
 
-@pytest.mark.xfail(strict=True, reason="publication reach: FOR TABLES IN SCHEMA publishes a table outside -t that the CDC role cannot SELECT; the initial copy fails while the report is ready")
 @pytest.mark.only_on("local", "pg17")
 def test_for_tables_in_schema_reaches_a_table_the_role_cannot_read(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
@@ -172,7 +170,6 @@ def test_for_tables_in_schema_reaches_a_table_the_role_cannot_read(source: Serve
     assert "grants" in failing(report)
 
 
-@pytest.mark.xfail(strict=True, reason="missing publication: --publication naming no publication is ready; subscriber and slot fail with 'publication does not exist'")
 def test_named_publication_that_does_not_exist(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
     args = ("-s", "app", "--publication", "nope")
@@ -186,7 +183,6 @@ def test_named_publication_that_does_not_exist(source: Server, subscriber: Serve
     assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"], publication="nope"))
 
 
-@pytest.mark.xfail(strict=True, reason="insert-only publication: only a warning while UPDATE and DELETE never reach the consumer")
 def test_insert_only_publication_drops_updates_and_deletes(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
     run(source, "CREATE PUBLICATION inserts FOR TABLE app.a WITH (publish = 'insert')")
@@ -262,7 +258,6 @@ def test_exhausted_slots_fixed_as_printed_then_a_native_subscription_works(serve
 # ------------------------------------------------------------------------------------ replica identity
 
 
-@pytest.mark.xfail(strict=True, reason="partition decisions: the script sets REPLICA IDENTITY FULL on the leaves but not on the root it publishes with publish_via_partition_root = true; the subscriber's apply of UPDATE/DELETE fails")
 def test_partitioned_table_without_key_fixed_on_every_leaf(source: Server, subscriber: Server,
                                                            tmp_path: Path) -> None:
     dsn = add_cdc_role(source)
@@ -292,7 +287,6 @@ def test_replica_identity_nothing_breaks_updates(source: Server, subscriber: Ser
     assert "table_keys" in failing(report)
 
 
-@pytest.mark.xfail(strict=True, reason="column lists / row filters: only a warning while UPDATE/DELETE fail on the source")
 @pytest.mark.only_on("local", "pg17")  # column lists and row filters exist from PostgreSQL 15
 def test_column_list_and_row_filter_leaving_the_key_out_break_updates(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", "app.b", publication=None)
@@ -304,7 +298,6 @@ def test_column_list_and_row_filter_leaving_the_key_out_break_updates(source: Se
     assert "publication" in failing(report)
 
 
-@pytest.mark.xfail(strict=True, reason="script made things worse: CREATE PUBLICATION is printed for a keyless table while table_keys fails; pasting it breaks UPDATE/DELETE on the source")
 def test_table_keys_failing_script_must_not_publish_the_keyless_table(source: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
     oracle.make_tables(source, "app.log", keyless=["app.log"])
@@ -356,7 +349,6 @@ def test_role_with_table_grants_exactly_the_selected_tables(source: Server, subs
     assert native(source, subscriber, dsn, PUB, ["app.a"]).works
 
 
-@pytest.mark.xfail(strict=True, reason="printed publication not recognised: the next run without --publication prints the same CREATE PUBLICATION again")
 def test_printed_publication_is_recognised_on_the_next_run(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
     first = script(dsn, "-s", "app")

@@ -57,13 +57,13 @@ def test_missing_tables_listed_and_add_table_runs_as_printed(server: Server) -> 
         server.execute("DROP PUBLICATION IF EXISTS somep")
 
 
-def test_for_all_tables_covers_everything_and_insert_only_is_noted(server: Server) -> None:
+def test_for_all_tables_covers_everything_and_insert_only_fails(server: Server) -> None:
     server.execute("CREATE PUBLICATION everything FOR ALL TABLES",
                    "CREATE PUBLICATION inserts FOR ALL TABLES WITH (publish = 'insert')")
     try:
         assert check(server, publication="everything").status is CheckStatus.PASS
         result = check(server, publication="inserts")
-        assert result.status is CheckStatus.WARN
+        assert result.status is CheckStatus.FAIL  # updates and deletes would be silently lost
         finding = only(result, "publication_operations")
         assert "insert-only" in finding.message and finding.observed == "insert"
         assert not [f for f in result.findings if f.code == "table_not_in_publication"]
@@ -104,13 +104,15 @@ def test_partitions_are_covered_through_their_leaves(server: Server) -> None:
 
 
 @pytest.mark.only_on("local", "pg16", "pg17", "pg18")  # column lists exist from PostgreSQL 15
-def test_column_list_without_key_warns(server: Server) -> None:
+def test_column_list_without_key_fails_and_its_fix_works(server: Server) -> None:
     server.execute("CREATE PUBLICATION cols FOR TABLE shop.orders (v), shop.items, \"Sales EU\".\"a\"\"b; DROP\"")
     try:
         result = check(server, publication="cols")
-        assert result.status is CheckStatus.WARN
+        assert result.status is CheckStatus.FAIL  # UPDATE/DELETE on shop.orders fail on the source
         finding = only(result, "column_list_omits_key")
         assert finding.object == "shop.orders" and "id" in finding.message
+        server.execute(*finding.remediation.sql)
+        assert not [f for f in check(server, publication="cols").findings if f.code == "column_list_omits_key"]
     finally:
         server.execute("DROP PUBLICATION cols")
 

@@ -72,25 +72,36 @@ def test_partitions_covered_through_leaves_or_root() -> None:
     assert by_object["public.pt1"].sql == [] and "parent" in by_object["public.pt1"].steps[0]
 
 
-def test_insert_only_publication_is_noted() -> None:
-    result = run(snap([table("public", "a")], [pub("p", pubupdate=False, pubdelete=False)], [member("public", "a")]),
-                 publication="p")
-    assert result.status is CheckStatus.WARN
+def test_insert_only_publication_fails_and_its_fix_waits_for_unkeyed_members() -> None:
+    members = [member("public", "a"), member("public", "k", identity_columns=None)]
+    result = run(snap([table("public", "a"), table("public", "k")], [pub("p", pubupdate=False, pubdelete=False)],
+                      members), publication="p")
+    assert result.status is CheckStatus.FAIL  # updates and deletes never reach the consumer
     finding = only(result, "publication_operations")
-    assert "insert-only" in finding.message and "only a warning" in finding.message
+    assert "insert-only" in finding.message and "silently" in finding.message
     assert finding.remediation.sql == ["ALTER PUBLICATION \"p\" SET (publish = 'insert, update, delete, truncate');"]
+    assert [(r.check, r.object) for r in finding.remediation.after] == [("table_keys", "public.k")]
+    assert "waive publication_operations" in finding.remediation.steps[0]
     no_insert = run(snap([table("public", "a")], [pub("p", pubinsert=False)], [member("public", "a")]), publication="p")
     assert no_insert.status is CheckStatus.FAIL
 
 
-def test_column_list_without_key_and_row_filter_warn() -> None:
-    members = [member("public", "a", attnames=["v"], identity_columns=["id"], rowfilter="(v > 0)")]
+def test_column_list_without_key_and_row_filter_outside_identity_fail() -> None:
+    members = [member("public", "a", attnames=["v"], identity_columns=["id"], rowfilter="(v > 0)",
+                      rowfilter_columns=["v"])]
     result = run(snap([table("public", "a")], [pub("p")], members), publication="p")
-    assert result.status is CheckStatus.WARN
-    assert "id" in only(result, "column_list_omits_key").message
-    assert only(result, "row_filter").observed == "(v > 0)"
-    keyed = [member("public", "a", attnames=["id", "v"])]
-    assert run(snap([table("public", "a")], [pub("p")], keyed), publication="p").status is CheckStatus.PASS
+    assert result.status is CheckStatus.FAIL
+    omits = only(result, "column_list_omits_key")
+    assert omits.severity.value == "error" and "id" in omits.message
+    assert omits.remediation.sql == ['ALTER PUBLICATION "p" SET TABLE "public"."a" ("v", "id");']
+    flt = only(result, "row_filter")
+    assert flt.observed == "(v > 0)" and flt.severity.value == "error" and "reads column(s) v" in flt.message
+    keyed = [member("public", "a", attnames=["id", "v"], rowfilter="(id > 0)", rowfilter_columns=["id"])]
+    on_key = run(snap([table("public", "a")], [pub("p")], keyed), publication="p")
+    assert on_key.status is CheckStatus.WARN and only(on_key, "row_filter").severity.value == "warning"
+    insert_only = run(snap([table("public", "a")], [pub("p", pubupdate=False, pubdelete=False)], members),
+                      publication="p")
+    assert only(insert_only, "column_list_omits_key").severity.value == "warning"  # nothing fails on the source
 
 
 def test_no_publication_role_can_create() -> None:
@@ -100,9 +111,9 @@ def test_no_publication_role_can_create() -> None:
         'CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "Sales EU"."b";']
 
 
-def test_named_publication_missing_warns_even_when_creatable() -> None:
+def test_named_publication_missing_fails_even_when_creatable() -> None:
     result = run(snap([table("public", "a")]), publication="gone")
-    assert result.status is CheckStatus.WARN
+    assert result.status is CheckStatus.FAIL  # the consumer's streaming: publication "gone" does not exist
     finding = only(result, "publication_can_create")
     assert "'gone' does not exist" in finding.message
     assert finding.remediation.sql == ['CREATE PUBLICATION "gone" FOR TABLE "public"."a";']
@@ -124,3 +135,32 @@ def test_plugins_without_publications_pass_with_note() -> None:
         result = run(snap([table("public", "a")]), plugin=plugin, publication="gone")
         assert result.status is CheckStatus.PASS
         assert codes(result) == ["publication_not_needed"]
+
+
+def test_printed_publication_is_recognised_without_the_option() -> None:
+    tables = [table("public", "a")]
+    result = run(snap(tables, [pub("cdc_publication")], [member("public", "a")]))
+    assert result.status is CheckStatus.PASS
+    assert "publication_can_create" not in codes(result)
+    assert only(result, "publication_recognised").object == "cdc_publication"
+    other = run(snap(tables, [pub("someone_elses")], []))
+    assert "publication_can_create" in codes(other)  # only the name the script creates is recognised
+
+
+def test_create_waits_for_the_fix_of_every_unkeyed_table_and_partition_root() -> None:
+    tables = [table("public", "a"), table("public", "log", has_primary_key=False),
+              table("public", "m", relkind="p", relreplident="f", has_primary_key=False),
+              table("public", "m1", is_partition=True, parent_schema="public", parent_name="m", has_primary_key=False)]
+    finding = only(run(snap(tables)), "publication_can_create")
+    assert finding.remediation.sql == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "public"."log", '
+                                       '"public"."m" WITH (publish_via_partition_root = true);']
+    assert [r.object for r in finding.remediation.after] == ["public.log", "public.m1"]
+
+
+def test_add_table_waits_for_the_partitions_it_publishes() -> None:
+    tables = [table("public", "m", relkind="p", relreplident="f", has_primary_key=False),
+              table("public", "m1", is_partition=True, parent_schema="public", parent_name="m", has_primary_key=False)]
+    result = run(snap(tables, [pub("p", pubviaroot=True)], []), publication="p")
+    add = [f for f in result.findings if f.code == "table_not_in_publication" and f.remediation.sql]
+    assert [f.object for f in add] == ["public.m"]
+    assert [r.object for r in add[0].remediation.after] == ["public.m1"]

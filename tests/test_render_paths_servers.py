@@ -185,10 +185,10 @@ def test_every_rendering_carries_the_same_script_and_it_changes_only_the_intende
     args = check_args(server, tmp_path)
     files = {fmt: tmp_path / f"report.{fmt}" for fmt in ("sql", "markdown", "html", "junit")}
     written = cli(*args, *(arg for fmt, path in files.items() for arg in ("-o", f"{fmt}:{path}")))
-    assert written.returncode == 0, written.stderr  # decided tables and a missing publication only warn
+    assert written.returncode == 1, written.stderr  # decided tables warn; the named publication does not exist yet
     piped = cli(*args, "--format", "sql")
     terminal, terminal_err, terminal_rc = on_terminal(*args, "--format", "sql")
-    assert piped.returncode == terminal_rc == 0, (piped.stderr, terminal_err)
+    assert piped.returncode == terminal_rc == 1, (piped.stderr, terminal_err)
 
     scripts = {
         "sql file": from_first_block(files["sql"].read_text(encoding="utf-8")),

@@ -80,7 +80,8 @@ def test_every_identity_case_is_judged(scenario: str) -> None:
     result = table_keys(report)
     assert result["status"] == "fail"
     errors = {f["object"]: f for f in result["findings"] if f["severity"] == "error"}
-    assert set(errors) == {"public.nokey", "public.cand", "public.pk_nothing", "public.gone",
+    # the root too: the printed CREATE PUBLICATION publishes via the root, whose identity the subscriber applies with
+    assert set(errors) == {"public.nokey", "public.cand", "public.pk_nothing", "public.gone", "public.events",
                            "public.events_2024", "public.events_2025"}
     assert errors["public.cand"]["remediation"]["sql"] == ['ALTER TABLE "public"."cand" REPLICA IDENTITY USING INDEX "cand_a_key";']
     assert errors["public.pk_nothing"]["remediation"]["sql"] == ['ALTER TABLE "public"."pk_nothing" REPLICA IDENTITY DEFAULT;']
@@ -121,7 +122,8 @@ def test_decisions_command_writes_a_template_that_check_accepts(scenario: str, t
     result = run_cli("decisions", scenario, "-o", str(path))
     assert result.exit_code == 0, result.stderr
     document = json.loads(path.read_text())
-    assert document == {"decisions": {"public.cand": "add_pk", "public.events_2024": "replica_identity_full",
+    assert document == {"decisions": {"public.cand": "add_pk", "public.events": "replica_identity_full",
+                                      "public.events_2024": "replica_identity_full",
                                       "public.events_2025": "replica_identity_full", "public.gone": "replica_identity_full",
                                       "public.nokey": "replica_identity_full", "public.pk_nothing": "add_pk"}}
     assert "# public.cand: add_pk" in result.stderr
@@ -173,10 +175,27 @@ def test_printed_remediation_runs_on_hostile_names_and_prevents_the_outage(serve
     assert {f.object for f in result.findings if f.severity.value == "error"} == {
         "Sales EU.Ünïcode Tæble", '"my.schema".select'}
     statements = [s for f in result.findings for s in f.remediation.sql]
-    assert len(statements) == 5, statements
+    assert len(statements) == 6, statements  # five tables and the partitioned root "Part"
     server.execute(*statements, dbname=db)  # exactly as printed
 
     after = run_keys(server.dsn(dbname=db), HOSTILE_DECISIONS)
     assert after.check("table_keys").status is CheckStatus.PASS, after.check("table_keys").findings
     assert {t.status for t in after.tables} == {"ok"}
     server.execute(*UPDATES, dbname=db)  # and the source now takes UPDATE/DELETE
+
+
+def test_publication_reach_is_judged_and_other_publications_warn(logical_server: Server) -> None:
+    db = fresh_db(logical_server, "CREATE SCHEMA app", "CREATE TABLE app.a (id int PRIMARY KEY)",
+                  "CREATE SCHEMA other", "CREATE TABLE other.log (v text)",
+                  "CREATE TABLE other.m (id int, v text) PARTITION BY RANGE (id)",
+                  "CREATE TABLE other.m1 PARTITION OF other.m FOR VALUES FROM (0) TO (10)",
+                  "CREATE PUBLICATION allpub FOR ALL TABLES WITH (publish_via_partition_root = true)")
+    dsn = logical_server.dsn(dbname=db)
+    unused, _ = check_json(dsn, "-s", "app")  # the consumer's own publication: cdc_publication, still to be created
+    warned = {f["object"]: f for f in table_keys(unused)["findings"] if f["code"] == "unkeyed_in_other_publication"}
+    assert set(warned) == {"other.log", "other.m1"} and warned["other.log"]["severity"] == "warning"
+    assert table_keys(unused)["status"] == "warn"
+    used, code = check_json(dsn, "-s", "app", "--publication", "allpub")
+    errors = {f["object"] for f in table_keys(used)["findings"] if f["severity"] == "error"}
+    assert code == 1 and errors == {"other.log", "other.m", "other.m1"}  # the root too: published via the root
+    assert {t["name"] for t in used["tables"]} == {"a", "log", "m", "m1"}

@@ -124,12 +124,18 @@ def test_partitioned_table_judged_on_leaves_and_inherits_decision() -> None:
     report = run(rows)
     assert entry(report, "m").status == "needs_decision"
     assert entry(report, "m_1").status == "needs_decision" and entry(report, "m_2").status == "ok"
-    assert {f.object for f in check(report).findings if f.severity is Severity.ERROR} == {"public.m_1"}
+    # the printed CREATE PUBLICATION publishes via the root: the root's own identity is judged too
+    assert {f.object for f in check(report).findings if f.severity is Severity.ERROR} == {"public.m", "public.m_1"}
     advice = finding(report, "public.m", Severity.INFO)
     assert advice.code == "partitioned_table" and "publish_via_partition_root" in advice.message
     decided = run(rows, {"public.m": "replica_identity_full"})
     assert entry(decided, "m_1").status == "decided" and entry(decided, "m").status == "decided"
     assert finding(decided, "public.m_1").remediation.sql == ['ALTER TABLE "public"."m_1" REPLICA IDENTITY FULL;']
+    assert finding(decided, "public.m").remediation.sql == ['ALTER TABLE "public"."m" REPLICA IDENTITY FULL;']
+    leaves_only = run(rows, publications=snapshots.publications([snapshots.publication("cdc_publication")]))
+    assert {f.object for f in check(leaves_only).findings if f.severity is Severity.ERROR} == {"public.m_1"}
+    via_root = run(rows, publications=snapshots.publications([snapshots.publication("cdc_publication", pubviaroot=True)]))
+    assert {f.object for f in check(via_root).findings if f.severity is Severity.ERROR} == {"public.m", "public.m_1"}
 
 
 def test_partition_inheriting_primary_key_is_ok() -> None:
@@ -174,3 +180,30 @@ def test_template_suggests_sensible_decisions() -> None:
     assert document == {"decisions": {"public.small": "replica_identity_full", "public.huge": "add_pk",
                                       "public.cand": "add_pk", "public.n": "add_pk"}}
     assert len(notes) == 4
+
+
+def test_tables_the_publication_reaches_outside_the_selection_are_judged() -> None:
+    outside = [table("log", schema="other")]
+    report = run([table("a", has_primary_key=True)], published_tables=outside,
+                 publications=snapshots.publications([snapshots.publication("allpub", puballtables=True)]))
+    assert check(report).status is CheckStatus.FAIL
+    f = finding(report, "other.log")
+    assert f.code == "no_replica_identity" and "outside the selection" in f.message and "'cdc_publication'" in f.message
+    assert entry(report, "log").status == "needs_decision"
+
+
+def test_unkeyed_tables_of_other_publications_warn_only() -> None:
+    pubs = snapshots.publications([snapshots.publication("allpub", puballtables=True)],
+                                  unkeyed_elsewhere=[["allpub", "other", "log"], ["allpub", "public", "t"]])
+    report = run([table("t")], publications=pubs)
+    elsewhere = [f for f in check(report).findings if f.code == "unkeyed_in_other_publication"]
+    assert [f.object for f in elsewhere] == ["other.log"]  # public.t is judged (and fails) as a selected table
+    assert elsewhere[0].severity is Severity.WARNING and "allpub" in elsewhere[0].message
+    assert finding(report, "public.t").severity is Severity.ERROR
+
+
+def test_insert_only_consumer_publication_softens_missing_identity() -> None:
+    pubs = snapshots.publications([snapshots.publication("cdc_publication", pubupdate=False, pubdelete=False)])
+    report = run([table("t")], publications=pubs)
+    assert finding(report, "public.t").severity is Severity.WARNING
+    assert check(report).status is CheckStatus.WARN

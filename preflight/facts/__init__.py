@@ -17,7 +17,16 @@ from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
 from preflight.facts.plugin_probe import PLUGIN_PROBE, PluginProbeKind, PluginProbeResult, ProbeBlockers
 from preflight.facts.plugins import PLUGIN_SUPPORT, PluginSupport
 from preflight.facts.provider_signals import PROVIDER_SIGNALS, ProviderSignals
-from preflight.facts.publications import PUBLICATIONS, PublicationMember, PublicationRow, PublicationsFact
+from preflight.facts.publications import (
+    DEFAULT_NAME,
+    NO_PUBLICATION_PLUGINS,
+    PUBLICATIONS,
+    PUBLISHED_TABLES,
+    PublicationMember,
+    PublicationRow,
+    PublicationsFact,
+    consumer_publication,
+)
 from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFact
 from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
 from preflight.facts.roles import ROLE, RoleFact
@@ -40,6 +49,7 @@ _ALL: list[Fact] = [
     NOT_REPLICATED,
     WAL_STATS,
     PUBLICATIONS,
+    PUBLISHED_TABLES,
     PLUGIN_SUPPORT,
     PLUGIN_PROBE,
     ACTIVITY,
@@ -49,14 +59,17 @@ FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 
 __all__ = [
     "ACTIVITY",
+    "DEFAULT_NAME",
     "FACTS",
     "HBA_RULES",
     "NOT_REPLICATED",
+    "NO_PUBLICATION_PLUGINS",
     "PENDING_SETTINGS",
     "PLUGIN_PROBE",
     "PLUGIN_SUPPORT",
     "PROVIDER_SIGNALS",
     "PUBLICATIONS",
+    "PUBLISHED_TABLES",
     "REPLICATION_PROBE",
     "ROLE",
     "SCHEMAS",
@@ -99,4 +112,5 @@ __all__ = [
     "TableRow",
     "WalStats",
     "WalsendersFact",
+    "consumer_publication",
 ]

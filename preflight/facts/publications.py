@@ -1,17 +1,34 @@
-"""Publications: every pg_publication row, and the requested one's effective membership.
+"""Publications: every pg_publication row, and the consumer's publication's effective membership.
 
-Membership comes from pg_publication_tables, which resolves FOR ALL TABLES, (15+) FOR TABLES IN
-SCHEMA and partitions (leaves, or the root with publish_via_partition_root). Each member also
-carries the partition tree around it and its replica identity columns, so coverage and column-list
-gaps are judged without one query per table. One query, whatever the table count.
+The consumer's publication is ``--publication``, else the name pg-preflight's printed
+``CREATE PUBLICATION`` uses (recognised when it exists), and none for plugins that use no
+publication. Membership comes from pg_publication_tables, which resolves FOR ALL TABLES, (15+) FOR
+TABLES IN SCHEMA and partitions (leaves, or the root with publish_via_partition_root). Each member
+also carries the partition tree around it and its replica identity columns, so coverage and
+column-list gaps are judged without one query per table. ``published_tables`` reads the members
+outside the selection as table rows: the consumer receives them, so they are judged like selected ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.facts.base import JUDGED_ROLE, JUDGED_ROLE_NAME, FactContext, SqlFact
+from preflight.facts.selection import SELECTED, TableRow, selection_params, table_rows_sql
+
+if TYPE_CHECKING:
+    from preflight.options import Options
+
+DEFAULT_NAME = "cdc_publication"  # the name of the publication pg-preflight's script creates
+NO_PUBLICATION_PLUGINS = ("wal2json", "test_decoding", "decoderbufs")
+
+
+def consumer_publication(options: Options) -> str | None:
+    """The publication the consumer streams: ``--publication``, else the one the printed script creates."""
+    if options.plugin in NO_PUBLICATION_PLUGINS:
+        return None
+    return options.publication or DEFAULT_NAME
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +52,9 @@ class PublicationRow:
 
 @dataclass(frozen=True, slots=True)
 class PublicationMember:
-    """A table the requested publication carries, with its column list and row filter (15+), its replica
-    identity columns and the other relations of its partition tree ([schema, name] pairs)."""
+    """A table the consumer's publication carries, with its column list and row filter (15+) and the
+    columns that filter reads, its replica identity columns (none: no usable identity) and the other
+    relations of its partition tree ([schema, name] pairs)."""
 
     schema: str
     name: str
@@ -45,11 +63,17 @@ class PublicationMember:
     rowfilter: str | None = None
     identity_columns: list[str] | None = None
     related: list[list[str]] | None = None
+    rowfilter_columns: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PublicationsFact:
-    """Every publication, the requested one's members, and whether the judged role may create one."""
+    """Every publication, the consumer's one's members, and whether the judged role may create one.
+
+    ``unkeyed_elsewhere``: [publication, schema, table] for tables without a usable replica identity
+    that another publication publishing UPDATE or DELETE carries: their UPDATE/DELETE fail on the
+    source already, whoever consumes that publication.
+    """
 
     requested: str | None
     judged_role: str
@@ -57,6 +81,7 @@ class PublicationsFact:
     judged_role_can_create: bool
     publications: list[PublicationRow]
     members: list[PublicationMember]
+    unkeyed_elsewhere: list[list[str]] | None = None
 
 
 # The replica identity columns of relation c: the primary key (default), the chosen index, or all (full).
@@ -72,6 +97,25 @@ _IDENTITY_COLUMNS = """
              WHERE i.indrelid = c.oid
                AND CASE c.relreplident WHEN 'd' THEN i.indisprimary ELSE i.indisreplident END)
     END
+"""
+
+# Relation c has no usable replica identity: default without a primary key, nothing, or a dropped index.
+_NO_IDENTITY = """
+    (c.relreplident = 'n'
+     OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                                              WHERE i.indrelid = c.oid AND i.indisprimary))
+     OR (c.relreplident = 'i' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                                              WHERE i.indrelid = c.oid AND i.indisreplident)))
+"""
+
+# The columns a member's row filter reads (15+): the Var nodes of its stored expression.
+_ROWFILTER_COLUMNS = """
+    (SELECT pg_catalog.array_agg(DISTINCT a.attname::pg_catalog.text)
+       FROM pg_catalog.pg_publication_rel AS pr
+       JOIN pg_catalog.pg_publication AS pp ON pp.oid = pr.prpubid
+      CROSS JOIN LATERAL pg_catalog.regexp_matches(pr.prqual::pg_catalog.text, ':varattno ([0-9]+)', 'g') AS v(m)
+       JOIN pg_catalog.pg_attribute AS a ON a.attrelid = pr.prrelid AND a.attnum = v.m[1]::pg_catalog.int2
+      WHERE pp.pubname = %(pub)s AND pr.prrelid = c.oid)
 """
 
 # Every relation in the same partition tree as c (ancestors and descendants), as [schema, name] pairs.
@@ -94,11 +138,33 @@ def _columns(version_num: int) -> tuple[str, str]:
     return pub, member
 
 
+def _unkeyed_elsewhere(version_num: int) -> str:
+    """Tables without identity published with UPDATE or DELETE by another publication (a root: its leaves)."""
+    leaves = ("UNION ALL SELECT t.relid FROM pg_catalog.pg_partition_tree(m.oid) AS t "
+              "WHERE t.isleaf AND m.relkind = 'p'") if version_num >= 130000 else ""
+    return f"""
+        (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(u.pubname, u.schema, u.name)
+                                              ORDER BY u.schema, u.name, u.pubname), '[]'::pg_catalog.json)
+           FROM (SELECT DISTINCT pt.pubname::pg_catalog.text AS pubname, n.nspname::pg_catalog.text AS schema,
+                        c.relname::pg_catalog.text AS name
+                   FROM pg_catalog.pg_publication_tables AS pt
+                   JOIN pg_catalog.pg_publication AS p ON p.pubname = pt.pubname
+                   JOIN pg_catalog.pg_namespace AS mn ON mn.nspname = pt.schemaname
+                   JOIN pg_catalog.pg_class AS m ON m.relnamespace = mn.oid AND m.relname = pt.tablename
+                  CROSS JOIN LATERAL (SELECT m.oid AS relid WHERE m.relkind = 'r' {leaves}) AS r
+                   JOIN pg_catalog.pg_class AS c ON c.oid = r.relid
+                   JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+                  WHERE (p.pubupdate OR p.pubdelete) AND pt.pubname IS DISTINCT FROM %(pub)s
+                    AND {_NO_IDENTITY}) AS u)
+    """
+
+
 def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     pub_cols, member_cols = _columns(ctx.version_num)
     identity, related = _IDENTITY_COLUMNS, _RELATED
     if ctx.version_num < 120000:  # no generated columns, no pg_partition_tree()
         identity, related = identity.replace("AND a.attgenerated = ''", ""), "NULL::pg_catalog.json"
+    rowfilter = _ROWFILTER_COLUMNS if ctx.version_num >= 150000 else "NULL::pg_catalog.text[]"
     return (
         f"""
         SELECT %(pub)s::pg_catalog.text AS requested,
@@ -116,14 +182,31 @@ def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                          {member_cols},
                          c.relreplident::pg_catalog.text AS relreplident,
                          {identity} AS identity_columns,
-                         {related} AS related
+                         {related} AS related,
+                         {rowfilter} AS rowfilter_columns
                     FROM pg_catalog.pg_publication_tables AS pt
                     JOIN pg_catalog.pg_namespace AS n ON n.nspname = pt.schemaname
                     JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = pt.tablename
-                   WHERE pt.pubname = %(pub)s) AS m) AS members
+                   WHERE pt.pubname = %(pub)s) AS m) AS members,
+               {_unkeyed_elsewhere(ctx.version_num)} AS unkeyed_elsewhere
         """,
-        {"pub": ctx.options.publication, "role": ctx.options.role},
+        {"pub": consumer_publication(ctx.options), "role": ctx.options.role},
     )
+
+
+def _published_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """Table rows for the consumer's publication's members outside the selection, with their partition trees."""
+    members = """
+        SELECT c0.oid FROM pg_catalog.pg_publication_tables AS pt
+          JOIN pg_catalog.pg_namespace AS n0 ON n0.nspname = pt.schemaname
+          JOIN pg_catalog.pg_class AS c0 ON c0.relnamespace = n0.oid AND c0.relname = pt.tablename
+         WHERE pt.pubname = %(pub)s
+    """
+    tree = members
+    if ctx.version_num >= 120000:
+        tree += f" UNION SELECT t.relid FROM ({members}) AS pm, pg_catalog.pg_partition_tree(pm.oid) AS t"
+    where = f"c.oid IN ({tree}) AND NOT ({SELECTED})"
+    return table_rows_sql(where), selection_params(ctx) | {"pub": consumer_publication(ctx.options)}
 
 
 PUBLICATIONS = SqlFact.one(
@@ -131,4 +214,11 @@ PUBLICATIONS = SqlFact.one(
     "every publication, the requested one's effective tables, and whether the judged role may create one",
     PublicationsFact,
     _publications,
+)
+PUBLISHED_TABLES = SqlFact.rows(
+    "published_tables",
+    "relations the consumer's publication publishes outside the selection (with their partition trees), as table rows",
+    TableRow,
+    _published_tables,
+    records=True,
 )

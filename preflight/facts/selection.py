@@ -95,10 +95,10 @@ def _schemas(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
-    """Every relation in the selection with what replica identity, keys, grants and publishing need."""
-    return (
-        f"""
+def table_rows_sql(where: str) -> str:
+    """The query building ``TableRow``s for the relations matching ``where`` (``c`` is pg_class, ``n`` its
+    namespace; the judged role is ``%(role)s``): the selection's, and the published tables outside it."""
+    return f"""
         SELECT n.nspname AS schema, c.relname AS name, c.relkind::pg_catalog.text AS relkind,
                c.relpersistence::pg_catalog.text AS relpersistence,
                c.relreplident::pg_catalog.text AS relreplident,
@@ -131,11 +131,14 @@ def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
           FROM pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
-           AND ({SELECTED})
+           AND ({where})
          ORDER BY n.nspname, c.relname
-        """,
-        selection_params(ctx),
-    )
+        """
+
+
+def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """Every relation in the selection with what replica identity, keys, grants and publishing need."""
+    return table_rows_sql(SELECTED), selection_params(ctx)
 
 
 SCHEMAS = SqlFact.rows("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role",
