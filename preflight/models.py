@@ -105,6 +105,7 @@ class Remediation:
         """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
         remediation = _new(cls)
         remediation.sql, remediation.steps, remediation.requires_restart, remediation.destructive = sql, steps, False, False
+        remediation.after = []
         return remediation
 
 
