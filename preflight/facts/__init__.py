@@ -23,6 +23,7 @@ from preflight.facts.roles import ROLE, RoleFact
 from preflight.facts.selection import SCHEMAS, TABLES, SchemaRow, TableRow
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS, PendingSettingRow, ServerFact, SettingRow
 from preflight.facts.wal import WAL_STATS, WalStats
+from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
 _ALL: list[Fact] = [
     SERVER,
@@ -37,6 +38,7 @@ _ALL: list[Fact] = [
     REPLICATION_PROBE,
     NOT_REPLICATED,
     WAL_STATS,
+    WAL_SAMPLE,
     PUBLICATIONS,
     PLUGIN_SUPPORT,
     PLUGIN_PROBE,
@@ -62,6 +64,7 @@ __all__ = [
     "SLOTS",
     "TABLES",
     "WALSENDERS",
+    "WAL_SAMPLE",
     "WAL_STATS",
     "ActivityFact",
     "ConnectOutcome",
@@ -92,6 +95,7 @@ __all__ = [
     "Snapshot",
     "SqlFact",
     "TableRow",
+    "WalSample",
     "WalStats",
     "WalsendersFact",
 ]
