@@ -54,7 +54,7 @@ def _check(check: CheckResult, indent: int) -> Iterator[str]:
 
 def chunks(report: Report) -> Iterator[str]:
     """The report as indent-2 JSON, in pieces."""
-    head = report.model_dump(mode="json", by_alias=True, exclude={"checks", "tables"})
+    head = report.model_dump(mode="json", by_alias=True, exclude={"checks", "tables", *report.absent_fields()})
 
     def value(name: str) -> Iterator[str]:
         if name == "checks":
@@ -63,7 +63,7 @@ def chunks(report: Report) -> Iterator[str]:
             return _array((iter([_dump(_TABLE.dump_python(t, mode="json", by_alias=True), 4)]) for t in report.tables), 2)
         return iter([_dump(head[name], 2)])
 
-    yield from _object(((name, value(name)) for name in Report.model_fields), 0)
+    yield from _object(((name, value(name)) for name in Report.model_fields if name in head or name in ("checks", "tables")), 0)
     yield "\n"
 
 

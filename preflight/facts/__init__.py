@@ -12,6 +12,7 @@ from preflight.facts.base import (
     Snapshot,
     SqlFact,
 )
+from preflight.facts.databases import DATABASES, DatabaseRow
 from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
 from preflight.facts.plugin_probe import PLUGIN_PROBE, PluginProbeKind, PluginProbeResult, ProbeBlockers
 from preflight.facts.plugins import PLUGIN_SUPPORT, PluginSupport
@@ -43,12 +44,14 @@ _ALL: list[Fact] = [
     PLUGIN_SUPPORT,
     PLUGIN_PROBE,
     ACTIVITY,
+    DATABASES,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
 
 __all__ = [
     "ACTIVITY",
+    "DATABASES",
     "FACTS",
     "NOT_REPLICATED",
     "PENDING_SETTINGS",
@@ -68,6 +71,7 @@ __all__ = [
     "WAL_STATS",
     "ActivityFact",
     "ConnectOutcome",
+    "DatabaseRow",
     "Fact",
     "FactContext",
     "FactUnavailable",
