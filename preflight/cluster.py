@@ -17,6 +17,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
@@ -27,11 +28,13 @@ from preflight.models import (
     CheckResult,
     CheckStatus,
     DatabaseReport,
+    DatabaseStatus,
     Finding,
     Report,
     Severity,
     TableEntry,
     ToolInfo,
+    Verdict,
     status_from_findings,
     summarize,
     verdict,
@@ -48,6 +51,7 @@ from preflight.runner import (
     target_of,
     tool_version,
 )
+from preflight.sqltext import render
 from preflight.waivers import apply_waivers
 
 MAX_SESSIONS = 4  # database sessions open at once, besides the cluster's own
@@ -92,7 +96,7 @@ def run_all_databases(options: Options) -> Report:
     scrub_results(everything, dsn)
     waivers = apply_waivers(everything, options.waivers, date.today())
     for db in databases:  # waived findings may change a database's verdict
-        db.verdict, db.summary = verdict(db.checks), summarize(db.checks)
+        db.verdict, db.summary = _verdict(db.status, db.checks), summarize(db.checks)
     if main.failures.get(DATABASES.name):
         ordered.append(_access_result(Severity.ERROR, "databases_unlisted", None,
                                       f"could not list the databases: {main.failures[DATABASES.name]}"))
@@ -126,6 +130,11 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
                                 f"The checking role has no CONNECT privilege on database {row.datname!r}: it was not "
                                 "checked, and a consumer logging in as this role cannot replicate it. GRANT CONNECT "
                                 "to check and replicate it, or leave it out of the plan.")
+        user = main.server.user if main.server else None
+        if user:
+            grant = sql.SQL("GRANT CONNECT ON DATABASE {} TO {};").format(sql.Identifier(row.datname),
+                                                                         sql.Identifier(user))
+            result.findings[0].remediation.sql.append(render(grant))
         return _section(row.datname, "no_connect_privilege", [result], [])
     if not snapshot.connect.ok:
         result = CheckResult(id=ACCESS_CHECK[0], title=ACCESS_CHECK[1], status=CheckStatus.ERROR,
@@ -140,9 +149,14 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
     return _section(row.datname, "checked", list(results.values()), tables)
 
 
-def _section(dbname: str, status: str, checks: list[CheckResult], tables: list[TableEntry]) -> DatabaseReport:
-    return DatabaseReport(dbname=dbname, status=status, verdict=verdict(checks), summary=summarize(checks),
+def _section(dbname: str, status: DatabaseStatus, checks: list[CheckResult], tables: list[TableEntry]) -> DatabaseReport:
+    return DatabaseReport(dbname=dbname, status=status, verdict=_verdict(status, checks), summary=summarize(checks),
                           checks=checks, tables=tables)
+
+
+def _verdict(status: DatabaseStatus, checks: list[CheckResult]) -> Verdict:
+    """A database that was not checked is never called ready (the whole report counts its finding)."""
+    return verdict(checks) if status == "checked" else Verdict.INCOMPLETE
 
 
 def _access_result(severity: Severity, code: str, dbname: str | None, message: str) -> CheckResult:
