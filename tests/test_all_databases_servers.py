@@ -134,3 +134,19 @@ def test_hostile_database_name_reaches_the_right_database(cluster: tuple[Server,
         assert next(db for db in checked.databases if db.dbname == name).status == "checked"
     finally:
         server.execute('DROP DATABASE IF EXISTS "host=nowhere o\'hara \\x"')
+
+
+def test_a_database_that_refuses_the_connection_is_reported_not_raised(cluster: tuple[Server, str]) -> None:
+    server, dsn = cluster
+    server.execute("DROP DATABASE IF EXISTS full_db", "CREATE DATABASE full_db CONNECTION LIMIT 0")
+    try:
+        report = run_all_databases(Options(dsn=dsn, all_databases=True, checks=["table_keys"]))
+        assert report.databases is not None
+        full = next(db for db in report.databases if db.dbname == "full_db")
+        assert full.status == "connect_failed" and full.verdict.value == "incomplete"
+        assert full.checks[0].status.value == "error" and full.checks[0].error
+        assert CDC_PASSWORD not in report.to_json()
+        assert report.status.value == "not_ready"  # shop's keyless table fails; the refused database adds an error
+        assert report.summary.error == 1
+    finally:
+        server.execute("DROP DATABASE IF EXISTS full_db")
