@@ -15,7 +15,7 @@ import pytest
 from preflight import Options, run_preflight
 from preflight.facts.wal_sample import lsn_bytes
 from preflight.models import Finding
-from tests.servers import Server
+from tests.servers import Backend, Server
 
 KEEP_MB = 100 * 1024
 SAMPLE_S = 1.5
@@ -126,3 +126,19 @@ def test_without_sample_the_rate_comes_from_pg_stat_wal(limited: Server) -> None
     budget = next(f for f in report.check("slot_budget").findings if f.code in ("slot_budget", "slot_budget_low"))
     assert "pg_stat_wal average since its reset" in budget.message
     assert "measured over" not in budget.message
+
+
+def test_on_a_standby_the_received_position_is_sampled(limited: Server, backend: Backend) -> None:
+    standby = backend.standby_of(limited)
+    try:
+        with generating_wal(limited):
+            before = current_lsn(limited)
+            report = run_preflight(Options(dsn=standby.dsn(), checks=["slot_budget"], sample=SAMPLE_S))
+            written = current_lsn(limited) - before
+        budget = next(f for f in report.check("slot_budget").findings if f.code in ("slot_budget", "slot_budget_low"))
+        match = SOURCE.search(budget.message)
+        assert match, budget.message
+        assert 0 < lsn_bytes(match[3]) - lsn_bytes(match[2]) <= written
+        assert report.target.in_recovery is True
+    finally:
+        standby.destroy()
