@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from preflight import Options
+from preflight import Options, pgserver
 from preflight.cluster import run_all_databases
 from preflight.models import Report
 from preflight.reports import FORMATS
+from preflight.sqltext import psql_connect
 from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
+
+
+def psql_binary() -> Path:
+    """psql beside the local server binaries the suite starts its servers with."""
+    bindir = pgserver.find_bindir()
+    assert bindir is not None and (bindir / "psql").exists(), "psql is installed with the server binaries"
+    return bindir / "psql"
 
 
 @pytest.fixture(scope="module")
@@ -106,23 +114,17 @@ def test_sql_script_connects_to_each_database_before_its_statements(cluster: tup
     server, _ = cluster
     probe = tmp_path / "probe.sql"
     probe.write_text(connect + "\nSELECT current_database();\n")
-    psql = Path("/usr/lib/postgresql/15/bin/psql")
-    if not psql.exists():
-        pytest.skip("psql not installed")
+    psql = psql_binary()
     out = subprocess.run([str(psql), server.dsn(), "-X", "-At", "-f", str(probe)], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip().splitlines()[-1] == "shop"
 
 
 def test_hostile_database_name_reaches_the_right_database(cluster: tuple[Server, str], tmp_path: Path) -> None:
-    from preflight.sqltext import psql_connect
-
     server, _ = cluster
     name = "host=nowhere o'hara \\x"
     server.execute('DROP DATABASE IF EXISTS "host=nowhere o\'hara \\x"', 'CREATE DATABASE "host=nowhere o\'hara \\x"')
-    psql = Path("/usr/lib/postgresql/15/bin/psql")
-    if not psql.exists():
-        pytest.skip("psql not installed")
+    psql = psql_binary()
     probe = tmp_path / "probe.sql"
     probe.write_text(psql_connect(name) + "\nSELECT current_database();\n")
     try:
