@@ -15,7 +15,8 @@ import pytest
 from preflight import Options, run_preflight
 from preflight.facts.wal_sample import lsn_bytes
 from preflight.models import Finding
-from tests.servers import Backend, Server
+from tests.conftest import LOGICAL
+from tests.servers import LocalBackend, Server
 
 KEEP_MB = 100 * 1024
 SAMPLE_S = 1.5
@@ -128,13 +129,29 @@ def test_without_sample_the_rate_comes_from_pg_stat_wal(limited: Server) -> None
     assert "measured over" not in budget.message
 
 
-def test_on_a_standby_the_received_position_is_sampled(limited: Server, backend: Backend) -> None:
-    standby = backend.standby_of(limited)
+def wait_until_streaming(primary: Server, standby: Server, timeout: float = 60) -> None:
+    """Poll until the standby has received WAL the primary wrote after this call (its walreceiver is up)."""
+    target = current_lsn(primary)
+    deadline = time.monotonic() + timeout
+    while True:
+        received = standby.execute("SELECT pg_last_wal_receive_lsn()::text")[0][0]
+        if received is not None and lsn_bytes(str(received)) >= target:
+            return
+        assert time.monotonic() < deadline, "the standby never streamed"
+        time.sleep(0.05)
+
+
+def test_on_a_standby_the_received_position_is_sampled() -> None:
+    """On the local binaries only: there a pg_basebackup standby streams (the receive position moves)."""
+    backend = LocalBackend()
+    primary = backend.start({**LOGICAL, "max_slot_wal_keep_size": f"{KEEP_MB}MB"})
+    standby = backend.standby_of(primary)
     try:
-        with generating_wal(limited):
-            before = current_lsn(limited)
+        with generating_wal(primary):
+            wait_until_streaming(primary, standby)
+            before = current_lsn(primary)
             report = run_preflight(Options(dsn=standby.dsn(), checks=["slot_budget"], sample=SAMPLE_S))
-            written = current_lsn(limited) - before
+            written = current_lsn(primary) - before
         budget = next(f for f in report.check("slot_budget").findings if f.code in ("slot_budget", "slot_budget_low"))
         match = SOURCE.search(budget.message)
         assert match, budget.message
@@ -142,3 +159,4 @@ def test_on_a_standby_the_received_position_is_sampled(limited: Server, backend:
         assert report.target.in_recovery is True
     finally:
         standby.destroy()
+        primary.destroy()
