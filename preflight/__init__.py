@@ -4,6 +4,7 @@
     report = run_preflight(Options(dsn="postgresql://cdc@db/app", schemas=["public"]))
 """
 
+from preflight.cluster import run_all_databases
 from preflight.models import CheckStatus, ExitCode, FailOn, Finding, Report, Severity, Verdict, exit_code
 from preflight.options import Options
 from preflight.runner import run_checks, run_preflight
@@ -18,6 +19,7 @@ __all__ = [
     "Severity",
     "Verdict",
     "exit_code",
+    "run_all_databases",
     "run_checks",
     "run_preflight",
 ]

@@ -238,8 +238,24 @@ class WaiverOutcome(Strict):
     matched: int = 0
 
 
+DatabaseStatus = Literal["checked", "no_connect_privilege", "connect_failed"]
+
+
+class DatabaseReport(Strict):
+    """One database of an ``--all-databases`` run: its per-database checks and tables, or why it was not checked."""
+
+    dbname: str
+    status: DatabaseStatus
+    verdict: Verdict
+    summary: Summary
+    checks: list[CheckResult] = Field(default_factory=list)
+    tables: list[TableEntry] = Field(default_factory=list)
+
+
 class Report(Strict):
-    """The whole report: the stable JSON contract."""
+    """The whole report: the stable JSON contract. ``databases`` is present only with ``--all-databases``:
+    then ``checks`` holds the cluster-wide checks and each database its own (``status`` and ``summary``
+    count them all)."""
 
     schema_version: Literal["1"] = "1"
     tool: ToolInfo
@@ -251,9 +267,27 @@ class Report(Strict):
     checks: list[CheckResult]
     tables: list[TableEntry] = Field(default_factory=list)
     waivers: list[WaiverOutcome] = Field(default_factory=list)
+    databases: list[DatabaseReport] | None = Field(
+        None, description="only with --all-databases: every connectable, non-template database, by name")
 
     def to_json(self, indent: int | None = 2) -> str:
-        return self.model_dump_json(by_alias=True, indent=indent)
+        return self.model_dump_json(by_alias=True, indent=indent, exclude=self.absent_fields())
+
+    def absent_fields(self) -> set[str]:
+        """Optional sections left out of the JSON when unused, so a single-database report is unchanged."""
+        return {"databases"} if self.databases is None else set()
+
+    def database_views(self) -> list[tuple[DatabaseReport, Report]]:
+        """Each database's section as a report of its own (its checks, tables and verdict; the target's
+        ``dbname`` is that database), which every format renders under the database's heading."""
+        return [(db, self.model_copy(update={
+            "target": self.target.model_copy(update={"dbname": db.dbname}), "status": db.verdict,
+            "summary": db.summary, "checks": db.checks, "tables": db.tables, "waivers": [], "databases": None,
+        })) for db in self.databases or []]
+
+    def all_checks(self) -> list[CheckResult]:
+        """Every check result: the cluster-wide ones and each database's."""
+        return self.checks + [c for db in self.databases or [] for c in db.checks]
 
     def check(self, check_id: str) -> CheckResult:
         """The result of one check, by id (KeyError when it was not selected)."""
@@ -297,7 +331,7 @@ def verdict(checks: list[CheckResult]) -> Verdict:
 
 def exit_code(report: Report, fail_on: FailOn = FailOn.ERROR) -> ExitCode:
     """Apply ``--fail-on``: 1 when a finding reaches the threshold, else 3 on an errored check, else 0."""
-    statuses = {c.status for c in report.checks}
+    statuses = {c.status for c in report.all_checks()}
     if fail_on is FailOn.ERROR and CheckStatus.FAIL in statuses:
         return ExitCode.FINDINGS
     if fail_on is FailOn.WARNING and statuses & {CheckStatus.FAIL, CheckStatus.WARN}:

@@ -40,6 +40,8 @@ class Options(BaseModel):
     max_xact_age: float = Field(600.0, gt=0, le=10**7, description="seconds before a transaction counts as long")
     waivers: list[Waiver] = Field(default_factory=list)
     provider: str | None = Field(None, description="override provider detection (e.g. rds, cloudsql, self-managed)")
+    sample: float = Field(0.0, ge=0, le=3600, description="seconds to measure the WAL rate over (0: not measured)")
+    all_databases: bool = Field(False, description="check every connectable database of the cluster")
 
     @field_validator("tables", mode="before")
     @classmethod
@@ -95,4 +97,6 @@ class Options(BaseModel):
             "decisions": dict(self.decisions),
             "max_xact_age": self.max_xact_age,
             "provider": self.provider,
+            "sample": self.sample,
+            "all_databases": self.all_databases,
         }

@@ -97,6 +97,7 @@ class Profile(BaseModel):
     wal_sender_timeout_min_ms: int = Field(10000, ge=0)
     wal_sender_timeout_zero_ok: bool = False
     max_xact_age_s: float = Field(600.0, gt=0)
+    min_slot_budget_hours: float = Field(24.0, ge=0)  # how long the consumer may be down before its slot is lost
 
     @property
     def slots_needed(self) -> int:

@@ -117,18 +117,7 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
     dsn = dsn or parse_dsn(options.dsn)
     options = apply_profile(options)
     checks, broken = selected_checks(options)
-    results: dict[str, CheckResult] = {}
-    tables: list[TableEntry] = []
-    ctx = CheckContext(snapshot, options)
-    for check_cls in checks:
-        reason = _skip_reason(check_cls, results, snapshot)
-        if reason:
-            results[check_cls.id] = CheckResult(id=check_cls.id, title=check_cls.title, status=CheckStatus.SKIP,
-                                                summary="skipped", skip_reason=reason)
-            continue
-        result, check_tables = _run_one(check_cls(), ctx)
-        results[check_cls.id] = result
-        tables.extend(check_tables or [])
+    results, tables = execute_checks(checks, snapshot, options)
     ordered = list(results.values()) + [
         CheckResult(id=b.id, title=b.title, status=CheckStatus.ERROR, summary="plugin failed to load", error=b.error)
         for b in broken
@@ -136,14 +125,12 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
     server = snapshot.facts.get(SERVER.name)
     if server is not None and server.in_recovery:  # a standby: what it refuses is said to run on the primary
         route_to_primary(ordered)
-    secrets = dsn.secrets()
-    for result in ordered:
-        _scrub_result(result, secrets)
+    scrub_results(ordered, dsn)
     waivers = apply_waivers(ordered, options.waivers, date.today())
     return Report(
         tool=ToolInfo(version=tool_version()),
         generated_at=datetime.now(UTC),
-        target=_target(dsn, snapshot, options),
+        target=target_of(dsn, snapshot, options),
         options=options.report_view(),
         status=verdict(ordered),
         summary=summarize(ordered),
@@ -151,6 +138,32 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
         tables=tables,
         waivers=waivers,
     )
+
+
+def execute_checks(checks: list[type[Check]], snapshot: Snapshot, options: Options,
+                   earlier: dict[str, CheckResult] | None = None) -> tuple[dict[str, CheckResult], list[TableEntry]]:
+    """Run ``checks`` in order on one snapshot (options resolved); ``earlier`` results (e.g. the cluster-wide
+    checks of an ``--all-databases`` run) decide skips but are not returned."""
+    seen: dict[str, CheckResult] = dict(earlier or {})
+    results: dict[str, CheckResult] = {}
+    tables: list[TableEntry] = []
+    ctx = CheckContext(snapshot, options)
+    for check_cls in checks:
+        reason = _skip_reason(check_cls, seen, snapshot)
+        if reason:
+            result = CheckResult(id=check_cls.id, title=check_cls.title, status=CheckStatus.SKIP,
+                                 summary="skipped", skip_reason=reason)
+        else:
+            result, check_tables = _run_one(check_cls(), ctx)
+            tables.extend(check_tables or [])
+        results[check_cls.id] = seen[check_cls.id] = result
+    return results, tables
+
+
+def scrub_results(results: list[CheckResult], dsn: Dsn) -> None:
+    secrets = dsn.secrets()
+    for result in results:
+        _scrub_result(result, secrets)
 
 
 def _skip_reason(check: type[Check], results: dict[str, CheckResult], snapshot: Snapshot) -> str | None:
@@ -169,7 +182,7 @@ def _scrub_result(result: CheckResult, secrets: list[str]) -> None:
         result.error = scrub(result.error, secrets)
 
 
-def _target(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:
+def target_of(dsn: Dsn, snapshot: Snapshot, options: Options) -> Target:
     server = snapshot.server
     effective = dsn.effective()
     server_fact = snapshot.facts.get(SERVER.name)
@@ -208,4 +221,5 @@ def run_preflight(options: Options) -> Report:
     return run_checks(snapshot, options, dsn)
 
 
-__all__ = ["run_checks", "run_preflight", "snapshot_for", "take_snapshot"]
+__all__ = ["execute_checks", "run_checks", "run_preflight", "scrub_results", "snapshot_for", "take_snapshot",
+           "target_of"]

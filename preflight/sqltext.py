@@ -99,3 +99,29 @@ def render(statement: sql.Composable) -> str:
         out.append(piece)
         last = piece[-1] if piece else last
     return "".join(out)
+
+
+def _psql_quoted(text: str) -> str:
+    """``text`` as one single-quoted psql meta-command argument: quotes doubled, backslashes and every
+    non-printable character written as psql's backslash escapes (octal bytes), so the line stays one line."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "'":
+            out.append("''")
+        elif ch == "\\":
+            out.append("\\\\")
+        elif visible(ch, keep="") != ch:
+            out.append("".join(f"\\{byte:03o}" for byte in ch.encode("utf-8")))
+        else:
+            out.append(ch)
+    return "'" + "".join(out) + "'"
+
+
+def psql_connect(dbname: str) -> str:
+    """A psql ``\\connect`` to ``dbname`` on the same server as the same user. The name goes inside a
+    ``dbname=`` conninfo (psql reads a bare name holding ``=`` or a URI prefix as a whole connection
+    string), and ``-reuse-previous=on`` keeps the host, port and user of the current connection."""
+    if undecodable(dbname):
+        raise Unwritable("the database name holds bytes that are not valid text")
+    conninfo = "dbname='" + dbname.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return "\\connect -reuse-previous=on " + _psql_quoted(conninfo)

@@ -13,7 +13,7 @@ import hashlib
 import html
 from string import Template
 
-from preflight.models import VERDICT_WORDS, CheckResult, Finding, Report, Severity, TableEntry
+from preflight.models import VERDICT_WORDS, CheckResult, DatabaseReport, Finding, Report, Severity, TableEntry
 from preflight.names import format_name
 from preflight.reports.sql import comment, remediation_lines
 from preflight.terminal import visible
@@ -224,11 +224,20 @@ def _script(report: Report) -> str:
             f" destructive statements are commented out.</p>\n<pre>{body}</pre>")
 
 
+def _database(section: tuple[DatabaseReport, Report]) -> str:
+    """One database of an --all-databases run: its heading, then its checks, findings, tables and script."""
+    db, view = section
+    parts = (_checks(view), _findings(view), _tables(view), _script(view))
+    return (f'<section class="database"><h2>Database <code>{e(db.dbname)}</code> '
+            f'{_badge(VERDICT_WORDS[db.verdict.value], db.verdict.value)} <span class="muted">{e(db.status)}</span></h2>\n'
+            + "\n".join(p for p in parts if p) + "\n</section>")
+
+
 def render(report: Report) -> str:
     s = report.summary
     counts = f"{s.pass_} passed, {s.warn} warned, {s.fail} failed, {s.error} errored, {s.skip} skipped"
     body = "\n".join(p for p in (_target(report), _checks(report), _findings(report), _tables(report),
-                                 _script(report)) if p)
+                                 _script(report), *map(_database, report.database_views())) if p)
     return PAGE.substitute(
         script_hash=SCRIPT_HASH, verdict=VERDICT_WORDS[report.status.value], verdict_class=e(report.status.value),
         dsn=e(report.target.dsn), style=STYLE, counts=e(counts), body=body, docs=DOCS, script=SCRIPT,

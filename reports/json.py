@@ -236,7 +236,7 @@ def _check(check: CheckResult, indent: int, finding: Callable[[Finding, int], st
 
 
 def _pieces(report: Report, finding: Callable[[Finding, int], str], table: Callable[[TableEntry, int], str]) -> Iterator[str]:
-    head = report.model_dump(mode="json", by_alias=True, exclude={"checks", "tables"})
+    head = report.model_dump(mode="json", by_alias=True, exclude={"checks", "tables", *report.absent_fields()})
 
     def value(name: str) -> Iterator[str]:
         if name == "checks":
@@ -245,7 +245,7 @@ def _pieces(report: Report, finding: Callable[[Finding, int], str], table: Calla
             return _array((iter([table(t, 4)]) for t in report.tables), 2)
         return iter([_dump(head[name], 2)])
 
-    yield from _object(((name, value(name)) for name in Report.model_fields), 0)
+    yield from _object(((name, value(name)) for name in Report.model_fields if name in head or name in ("checks", "tables")), 0)
     yield "\n"
 
 

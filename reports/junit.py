@@ -10,7 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from preflight.models import CheckResult, CheckStatus, Finding, Report, Severity
+from preflight.models import CheckResult, CheckStatus, Finding, Report, Severity, summarize
 from preflight.terminal import visible
 
 
@@ -78,12 +78,25 @@ def _testcase(suite: ET.Element, check: CheckResult, classname: str) -> None:
 
 
 def render(report: Report) -> str:
+    """One testsuite; with ``--all-databases`` the cluster-wide one and one per database (its name and
+    classname carry the database's name)."""
     s = report.summary
-    total = len(report.checks)
-    time = _seconds(sum(c.duration_ms for c in report.checks))
-    counts = {"tests": str(total), "failures": str(s.fail), "errors": str(s.error), "skipped": str(s.skip)}
+    everything = report.all_checks()
+    time = _seconds(sum(c.duration_ms for c in everything))
+    counts = {"tests": str(len(everything)), "failures": str(s.fail), "errors": str(s.error), "skipped": str(s.skip)}
     root = ET.Element("testsuites", {"name": "pg-preflight", **counts, "time": time})
-    suite_attrs = {"name": "pg-preflight", **counts, "time": time,
+    scope = "cluster" if report.databases is not None else report.target.dbname or report.target.host or "server"
+    _suite(root, report, "pg-preflight", "pg-preflight." + scope, None)
+    for db, view in report.database_views():
+        _suite(root, view, f"pg-preflight database {db.dbname}", f"pg-preflight.{db.dbname}", db.dbname)
+    ET.indent(root, space="  ")
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _suite(root: ET.Element, report: Report, name: str, classname: str, database: str | None) -> None:
+    s = summarize(report.checks)
+    counts = {"tests": str(len(report.checks)), "failures": str(s.fail), "errors": str(s.error), "skipped": str(s.skip)}
+    suite_attrs = {"name": name, **counts, "time": _seconds(sum(c.duration_ms for c in report.checks)),
                    "timestamp": _timestamp(report.generated_at)}
     if report.target.host:
         suite_attrs["hostname"] = report.target.host
@@ -91,10 +104,9 @@ def render(report: Report) -> str:
     properties = _sub(suite, "properties")
     props = {"verdict": report.status.value, "server_version": report.target.server_version or "",
              "dsn": report.target.dsn, "tool_version": report.tool.version}
-    for name, value in props.items():
-        _sub(properties, "property", name=name, value=value)
-    classname = "pg-preflight." + (report.target.dbname or report.target.host or "server")
+    if database is not None:
+        props["database"] = database
+    for prop, value in props.items():
+        _sub(properties, "property", name=prop, value=value)
     for check in report.checks:
         _testcase(suite, check, classname)
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

@@ -139,4 +139,7 @@ def _script(report: Report) -> list[str]:
 
 def render(report: Report) -> str:
     lines = _header(report) + _checks(report) + _findings(report) + _tables(report) + _script(report)
+    for db, view in report.database_views():
+        lines += ["", f"## Database {code(db.dbname)}: {VERDICT_WORDS[db.verdict.value]} ({db.status})"]
+        lines += _checks(view) + _findings(view) + _tables(view) + _script(view)
     return "\n".join(lines) + "\n"

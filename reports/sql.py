@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from preflight.models import CheckResult, Finding, Remediation, Report, Severity
 from preflight.setting_text import RELOAD, parse_alter_system
+from preflight.sqltext import Unwritable, psql_connect
 from preflight.terminal import visible
 
 
@@ -165,7 +166,27 @@ def render(report: Report) -> str:
         "-- Review before running. Run as a superuser (or the role each comment names).",
         "",
     ]
+    if report.databases is not None:
+        header[-1:] = ["-- A psql script: each database's statements follow a \\connect to that database.",
+                       "-- In another client, run each section connected to the database its header names.", ""]
     body = remediation_lines(report)
+    for db, view in report.database_views():
+        body += _database_section(db.dbname, remediation_lines(view))
     if not body:
         body = ["-- Nothing to remediate.", ""]
     return "\n".join(header + body)
+
+
+def _database_section(dbname: str, lines: list[str]) -> list[str]:
+    """A database's statements after a comment naming it and the psql meta-command that connects to it.
+    For a name no text can reproduce there is no ``\\connect``: its statements are written commented out,
+    so that pasting never runs them in the previous section's database."""
+    if not lines:
+        return []
+    head = comment(f"======== database {dbname} ========")
+    try:
+        return head + [psql_connect(dbname), ""] + lines
+    except Unwritable:
+        note = ["-- (no \\connect: the name holds bytes that are not valid text; connect to it yourself and "
+                "run these uncommented)"]
+        return head + note + [line if not line or line.startswith("--") else "-- " + line for line in lines]

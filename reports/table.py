@@ -63,6 +63,16 @@ def _tables_section(report: Report) -> list[str]:
 
 
 def render(report: Report) -> str:
+    """The checklist; with ``--all-databases`` the cluster-wide checks first, then one section per database."""
+    text = _render_one(report)
+    for db, view in report.database_views():
+        heading = f"Database {visible(db.dbname, keep='')}: {VERDICT_WORDS[db.verdict.value]} ({db.status})"
+        text += "\n" + "=" * len(heading) + "\n" + heading + "\n" + "=" * len(heading) + "\n"
+        text += _render_one(view).split("\n", 2)[2]  # its header would repeat the cluster's target line
+    return text
+
+
+def _render_one(report: Report) -> str:
     rows = [[MARKS[c.status], visible(c.id, keep=""), c.status.value, visible(c.summary, keep="")] for c in report.checks]
     lines = _header(report)
     lines += tabulate(rows, headers=["", "check", "status", "observed"], tablefmt="plain").splitlines()

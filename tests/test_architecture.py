@@ -43,7 +43,7 @@ def in_package(module: str, package: str) -> bool:
 def layer(module: str) -> int:
     if module == "preflight.__main__" or in_package(module, "preflight.cli"):
         return CLI
-    if module in ("preflight", "preflight.runner", "preflight.registry"):
+    if module in ("preflight", "preflight.runner", "preflight.registry", "preflight.cluster"):
         return API
     if in_package(module, "preflight.checks") or in_package(module, "preflight.reports"):
         return PLUGINS

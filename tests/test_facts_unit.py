@@ -179,7 +179,7 @@ def test_list_facts_names_every_fact_with_its_row_fields() -> None:
     assert "        has_primary_key: bool\n" in result.output
     assert "        blockers: ProbeBlockers | None\n" in result.output
     assert "    ProbeBlockers:\n" in result.output  # nested row models are listed too
-    assert "read by: slot_capacity, existing_slots" in result.output.split("\nslots: ")[1].split("\n\n")[0]
+    assert "read by: slot_capacity, slot_budget, existing_slots" in result.output.split("\nslots: ")[1].split("\n\n")[0]
     assert "    PluginProbeKind: library_missing, not_allowed," in result.output  # enum values are listed
     assert PLUGIN_PROBE.doc in result.output and SLOTS.doc in result.output
 

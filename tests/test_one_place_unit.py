@@ -29,7 +29,8 @@ def test_every_options_field_is_a_config_key(tmp_path: Path) -> None:
               "slot_name": '"s"', "publication": '"p"', "profile": '"debezium"', "slots_needed": "2",
               "senders_needed": "2", "checks": '["grants"]', "skip": '["grants"]', "connect_timeout": "3",
               "statement_timeout": "3", "lock_timeout": "3", "fail_on": '"never"', "role": '"cdc"', "probe": "true",
-              "decisions": '"d.json"', "max_xact_age": "5", "provider": '"rds"'}
+              "decisions": '"d.json"', "max_xact_age": "5", "provider": '"rds"',
+              "sample": "30", "all_databases": "true"}
     assert set(sample) == set(Options.model_fields) - {"waivers"}, "a new Options field needs a sample here"
     path = tmp_path / "pg-preflight.toml"
     path.write_text("".join(f"{key} = {value}\n" for key, value in sample.items()))

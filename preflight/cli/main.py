@@ -18,6 +18,7 @@ from preflight.cli.fleet import fleet
 from preflight.cli.merge import merge
 from preflight.cli.options import (
     CONTEXT,
+    all_databases_option,
     build_options,
     consumer_options,
     output_options,
@@ -28,6 +29,7 @@ from preflight.cli.options import (
     split_list,
 )
 from preflight.cli.output import emit, output_choice, parse_outputs
+from preflight.cluster import run_all_databases
 from preflight.connection import DsnError, parse_dsn
 from preflight.facts import ProbeFact
 from preflight.facts.base import describe_type, row_fields, row_models
@@ -56,6 +58,7 @@ def main() -> None:
 @main.command(context_settings=CONTEXT)
 @click.argument("dsn", required=False)
 @selection_options
+@all_databases_option
 @output_options
 @run_options
 @consumer_options
@@ -89,10 +92,14 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
             usage_error(f"--from-snapshot {exc}")
         preset = {k: saved.options[k] for k in ("schemas", "tables", "role") if saved.options.get(k)}
     options = build_options(ctx, config, preset)
+    if options.all_databases and (from_snapshot or save_snapshot):
+        usage_error("--all-databases reads several databases: it cannot be combined with --from-snapshot or --save-snapshot")
     fmt, outputs = output_choice(ctx, config)
     targets = parse_outputs(outputs, fmt)
     try:
-        if from_snapshot:
+        if options.all_databases:
+            report = run_all_databases(options)
+        elif from_snapshot:
             report = run_checks(saved.snapshot, options, parse_dsn(saved.target_dsn))
         elif save_snapshot:
             target, snapshot = snapshot_for(options, every_check=True)

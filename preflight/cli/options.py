@@ -67,6 +67,12 @@ selection_options = _apply([
                  help="Judge this role's privileges (a DBA auditing the CDC role while connected as an admin)."),
 ])
 
+# Only `check` takes it: a fleet entry or a decisions file is about one database.
+all_databases_option = click.option(
+    "--all-databases", is_flag=True, default=default("all_databases"),
+    help="Check every connectable, non-template database of the cluster (cluster-wide facts read once; "
+         "--slots-needed and the walsenders then count per database).")
+
 session_options = _apply([
     click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=default("connect_timeout"), show_default=True,
                  metavar="SECONDS", help="Give up connecting after this long."),
@@ -90,6 +96,8 @@ consumer_options = _apply([
                  help="Free replication slots the consumer needs."),
     click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=default("max_xact_age"), show_default=True,
                  metavar="SECONDS", help="Transactions older than this delay slot creation: reported."),
+    click.option("--sample", type=click.FloatRange(0, 3600), default=default("sample"), metavar="SECONDS",
+                 help="Measure the WAL rate over this window to size the slot's downtime budget (default: off)."),
     click.option("--decisions", "decisions_file", default=None, metavar="FILE",
                  help='Replica-identity decisions: {"decisions": {"schema.table": "exclude|add_pk|replica_identity_full"}}.'),
     click.option("--config", "config_file", default=None, metavar="FILE",

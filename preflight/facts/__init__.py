@@ -12,6 +12,7 @@ from preflight.facts.base import (
     Snapshot,
     SqlFact,
 )
+from preflight.facts.databases import DATABASES, DatabaseRow
 from preflight.facts.hba import HBA_RULES, HbaLine, HbaRules
 from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
 from preflight.facts.plugin_probe import PLUGIN_PROBE, PluginProbeKind, PluginProbeResult, ProbeBlockers
@@ -33,6 +34,7 @@ from preflight.facts.roles import ROLE, RoleFact
 from preflight.facts.selection import SCHEMAS, TABLES, SchemaRow, TableRow
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS, PendingSettingRow, ServerFact, SettingRow
 from preflight.facts.wal import WAL_STATS, WalStats
+from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
 _ALL: list[Fact] = [
     SERVER,
@@ -48,17 +50,20 @@ _ALL: list[Fact] = [
     HBA_RULES,
     NOT_REPLICATED,
     WAL_STATS,
+    WAL_SAMPLE,
     PUBLICATIONS,
     PUBLISHED_TABLES,
     PLUGIN_SUPPORT,
     PLUGIN_PROBE,
     ACTIVITY,
+    DATABASES,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
 
 __all__ = [
     "ACTIVITY",
+    "DATABASES",
     "DEFAULT_NAME",
     "FACTS",
     "HBA_RULES",
@@ -78,9 +83,11 @@ __all__ = [
     "SLOTS",
     "TABLES",
     "WALSENDERS",
+    "WAL_SAMPLE",
     "WAL_STATS",
     "ActivityFact",
     "ConnectOutcome",
+    "DatabaseRow",
     "Fact",
     "FactContext",
     "FactUnavailable",
@@ -110,6 +117,7 @@ __all__ = [
     "Snapshot",
     "SqlFact",
     "TableRow",
+    "WalSample",
     "WalStats",
     "WalsendersFact",
     "consumer_publication",

@@ -1,0 +1,154 @@
+"""--all-databases on a real cluster of three databases: ``postgres``, ``shop`` and ``vault``, which the CDC
+role may not CONNECT to. Cluster-wide checks appear once, database-scoped ones per database, and every
+format names the database a finding is about."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from preflight import Options, pgserver
+from preflight.cluster import run_all_databases
+from preflight.models import Report
+from preflight.reports import FORMATS
+from preflight.sqltext import psql_connect
+from tests.conftest import run_cli
+from tests.servers import CDC_PASSWORD, Server, add_cdc_role
+
+
+def psql_binary() -> Path:
+    """psql beside the local server binaries the suite starts its servers with."""
+    bindir = pgserver.find_bindir()
+    assert bindir is not None and (bindir / "psql").exists(), "psql is installed with the server binaries"
+    return bindir / "psql"
+
+
+@pytest.fixture(scope="module")
+def cluster(servers: Callable[..., Server]) -> tuple[Server, str]:
+    server = servers(max_replication_slots="10")
+    dsn = add_cdc_role(server)
+    server.execute("DROP DATABASE IF EXISTS shop", "DROP DATABASE IF EXISTS vault",
+                   "CREATE DATABASE shop", "CREATE DATABASE vault", "REVOKE CONNECT ON DATABASE vault FROM PUBLIC")
+    # shop: a keyless table the role may not read (table_keys and grants findings in shop only)
+    server.execute("CREATE TABLE public.orders (id int, note text)", dbname="shop")
+    server.execute("CREATE TABLE public.settled (id int PRIMARY KEY)", "GRANT SELECT ON public.settled TO cdc")
+    return server, dsn
+
+
+@pytest.fixture(scope="module")
+def report(cluster: tuple[Server, str]) -> Report:
+    return run_all_databases(Options(dsn=cluster[1], all_databases=True))
+
+
+def test_every_connectable_database_has_a_section(report: Report) -> None:
+    assert report.databases is not None
+    by_name = {db.dbname: db for db in report.databases}
+    assert sorted(by_name) == ["postgres", "shop", "vault"]  # template0/template1 are not visited
+    assert by_name["vault"].status == "no_connect_privilege" and by_name["vault"].verdict.value == "incomplete"
+    assert [f.code for c in by_name["vault"].checks for f in c.findings] == ["no_connect_privilege"]
+    assert by_name["shop"].status == by_name["postgres"].status == "checked"
+    assert [t.name for t in by_name["shop"].tables] == ["orders"]
+    assert [t.name for t in by_name["postgres"].tables] == ["settled"]
+
+
+def test_cluster_checks_once_database_checks_per_database(report: Report) -> None:
+    assert report.databases is not None
+    cluster_ids = {c.id for c in report.checks}
+    assert {"reachability", "logical_replication", "slot_capacity"} <= cluster_ids
+    assert "table_keys" not in cluster_ids and "grants" not in cluster_ids
+    shop = next(db for db in report.databases if db.dbname == "shop")
+    shop_ids = {c.id for c in shop.checks}
+    assert {"table_keys", "grants"} <= shop_ids and "slot_capacity" not in shop_ids
+    shop_grants = {f.object for f in shop.checks[[c.id for c in shop.checks].index("grants")].findings}
+    assert any("orders" in str(o) for o in shop_grants), shop_grants
+    # the verdict counts every database's checks
+    assert report.status.value == "not_ready"
+    assert report.summary.fail == sum(1 for c in report.all_checks() if c.status.value == "fail")
+
+
+def test_slots_needed_counts_per_connectable_database(report: Report) -> None:
+    assert report.options["slots_needed_per_database"] == 1
+    assert report.options["slots_needed"] == 2  # postgres and shop; vault cannot be replicated by this role
+
+
+def test_a_plan_larger_than_the_free_slots_fails_slot_capacity(cluster: tuple[Server, str]) -> None:
+    plan = run_all_databases(Options(dsn=cluster[1], all_databases=True, slots_needed=6, checks=["slot_capacity"]))
+    finding = plan.check("slot_capacity").findings[0]
+    assert finding.code == "no_free_slot" and finding.expected == ">= 12 free"
+
+
+def test_json_shape_and_single_database_contract(cluster: tuple[Server, str]) -> None:
+    many = run_cli("check", cluster[1], "--all-databases", "-f", "json")
+    document = json.loads(many.stdout)
+    assert [db["dbname"] for db in document["databases"]] == ["postgres", "shop", "vault"]
+    assert set(document["databases"][0]) == {"dbname", "status", "verdict", "summary", "checks", "tables"}
+    assert CDC_PASSWORD not in many.stdout
+    one = run_cli("check", cluster[1], "-f", "json")
+    assert "databases" not in json.loads(one.stdout)
+    schema = json.loads(run_cli("schema").stdout)
+    assert "databases" in schema["properties"] and "databases" not in schema.get("required", [])
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_every_format_names_the_database(report: Report, fmt: str) -> None:
+    text = FORMATS[fmt](report)
+    for name in ("shop", "vault"):
+        assert name in text, f"{fmt} does not name {name}"
+    if fmt in ("table", "markdown", "html"):
+        assert text.index("shop") < text.index("orders") < text.index("vault")  # the finding sits in shop's section
+    if fmt == "junit":
+        assert 'classname="pg-preflight.shop"' in text and 'name="pg-preflight database vault"' in text
+
+
+def test_sql_script_connects_to_each_database_before_its_statements(cluster: tuple[Server, str], report: Report,
+                                                                    tmp_path: Path) -> None:
+    script = FORMATS["sql"](report)
+    connect = "\\connect -reuse-previous=on 'dbname=''shop'''"
+    assert connect in script
+    assert script.index(connect) < script.index('"orders"')
+    # psql itself reads the meta-command: the connection lands in shop
+    server, _ = cluster
+    probe = tmp_path / "probe.sql"
+    probe.write_text(connect + "\nSELECT current_database();\n")
+    psql = psql_binary()
+    out = subprocess.run([str(psql), server.dsn(), "-X", "-At", "-f", str(probe)], capture_output=True, text=True,
+                         timeout=60, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "shop"
+
+
+def test_hostile_database_name_reaches_the_right_database(cluster: tuple[Server, str], tmp_path: Path) -> None:
+    server, _ = cluster
+    name = "host=nowhere o'hara \\x"
+    server.execute('DROP DATABASE IF EXISTS "host=nowhere o\'hara \\x"', 'CREATE DATABASE "host=nowhere o\'hara \\x"')
+    psql = psql_binary()
+    probe = tmp_path / "probe.sql"
+    probe.write_text(psql_connect(name) + "\nSELECT current_database();\n")
+    try:
+        out = subprocess.run([str(psql), server.dsn(), "-X", "-At", "-f", str(probe)], capture_output=True, text=True,
+                             timeout=60, check=True)
+        assert out.stdout.strip().splitlines()[-1] == name
+        checked = run_all_databases(Options(dsn=server.dsn(), all_databases=True, checks=["table_keys"]))
+        assert checked.databases is not None and name in [db.dbname for db in checked.databases]
+        assert next(db for db in checked.databases if db.dbname == name).status == "checked"
+    finally:
+        server.execute('DROP DATABASE IF EXISTS "host=nowhere o\'hara \\x"')
+
+
+def test_a_database_that_refuses_the_connection_is_reported_not_raised(cluster: tuple[Server, str]) -> None:
+    server, dsn = cluster
+    server.execute("DROP DATABASE IF EXISTS full_db", "CREATE DATABASE full_db CONNECTION LIMIT 0")
+    try:
+        report = run_all_databases(Options(dsn=dsn, all_databases=True, checks=["table_keys"]))
+        assert report.databases is not None
+        full = next(db for db in report.databases if db.dbname == "full_db")
+        assert full.status == "connect_failed" and full.verdict.value == "incomplete"
+        assert full.checks[0].status.value == "error" and full.checks[0].error
+        assert CDC_PASSWORD not in report.to_json()
+        assert report.status.value == "not_ready"  # shop's keyless table fails; the refused database adds an error
+        assert report.summary.error == 1
+    finally:
+        server.execute("DROP DATABASE IF EXISTS full_db")
