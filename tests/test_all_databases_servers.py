@@ -71,8 +71,9 @@ def test_cluster_checks_once_database_checks_per_database(report: Report) -> Non
 
 
 def test_slots_needed_counts_per_connectable_database(report: Report) -> None:
-    assert report.options["slots_needed_per_database"] == 1
-    assert report.options["slots_needed"] == 2  # postgres and shop; vault cannot be replicated by this role
+    # the generic profile's consumer: one slot plus two table-sync workers' slots per database
+    assert report.options["slots_needed_per_database"] == 3
+    assert report.options["slots_needed"] == 6  # postgres and shop; vault cannot be replicated by this role
 
 
 def test_a_plan_larger_than_the_free_slots_fails_slot_capacity(cluster: tuple[Server, str]) -> None:
