@@ -324,7 +324,6 @@ def test_table_keys_failing_script_must_not_publish_the_keyless_table(source: Se
 # ----------------------------------------------------------------------------------------- selection
 
 
-@pytest.mark.xfail(strict=True, reason="extension members in the default selection: false alarm (table_keys, grants and publication fail on the extension's own table)")
 def test_extension_members_are_not_application_tables(source: Server, subscriber: Server) -> None:
     share = oracle.extension_dir(source)
     (share / "oracle_ext.control").write_text("default_version = '1.0'\nrelocatable = false\nschema = oracle_ext\n")
@@ -337,7 +336,6 @@ def test_extension_members_are_not_application_tables(source: Server, subscriber
     agree(report, outcomes)
 
 
-@pytest.mark.xfail(strict=True, reason="-t naming a missing table: the report is ready")
 def test_table_that_does_not_exist_is_not_ready(source: Server) -> None:
     dsn = healthy(source, "app.a")
     report = preflight(dsn, "-t", "app.nope", "--publication", PUB)

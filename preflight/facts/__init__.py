@@ -20,7 +20,7 @@ from preflight.facts.publications import PUBLICATIONS, PublicationMember, Public
 from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFact
 from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
 from preflight.facts.roles import ROLE, RoleFact
-from preflight.facts.selection import SCHEMAS, TABLES, SchemaRow, TableRow
+from preflight.facts.selection import EXTENSION_TABLES, SCHEMAS, TABLES, ExtensionTablesRow, SchemaRow, TableRow
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS, PendingSettingRow, ServerFact, SettingRow
 from preflight.facts.wal import WAL_STATS, WalStats
 
@@ -33,6 +33,7 @@ _ALL: list[Fact] = [
     PROVIDER_SIGNALS,
     SCHEMAS,
     TABLES,
+    EXTENSION_TABLES,
     ROLE,
     REPLICATION_PROBE,
     NOT_REPLICATED,
@@ -47,6 +48,7 @@ FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 
 __all__ = [
     "ACTIVITY",
+    "EXTENSION_TABLES",
     "FACTS",
     "NOT_REPLICATED",
     "PENDING_SETTINGS",
@@ -65,6 +67,7 @@ __all__ = [
     "WAL_STATS",
     "ActivityFact",
     "ConnectOutcome",
+    "ExtensionTablesRow",
     "Fact",
     "FactContext",
     "FactUnavailable",
