@@ -358,6 +358,21 @@ def test_role_with_table_grants_exactly_the_selected_tables(source: Server, subs
     assert native(source, subscriber, dsn, PUB, ["app.a"]).works
 
 
+def test_role_with_several_tables_grants_exactly_those_tables(source: Server, subscriber: Server) -> None:
+    """Every selected table of a schema lacking SELECT must not widen the GRANT to the whole schema."""
+    oracle.make_tables(source, "app.a", "app.b", "app.c")
+    dsn = add_cdc_role(source)
+    admin = source.dsn()
+    args = ("-t", "app.a", "-t", "app.b", "--role", CDC_USER)
+    assert "grants" in failing(preflight(admin, *args))
+    assert oracle.apply(source, script(admin, *args)) == ""
+    granted = run(source, "SELECT has_table_privilege('cdc', 'app.a', 'SELECT'), "
+                          "has_table_privilege('cdc', 'app.b', 'SELECT'), has_table_privilege('cdc', 'app.c', 'SELECT')")
+    assert granted == [(True, True, False)]
+    assert preflight(admin, *args)["status"] == "ready"
+    assert native(source, subscriber, dsn, PUB, ["app.a", "app.b"]).works
+
+
 @pytest.mark.xfail(strict=True, reason="printed publication not recognised: the next run without --publication prints the same CREATE PUBLICATION again")
 def test_printed_publication_is_recognised_on_the_next_run(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a", publication=None)
