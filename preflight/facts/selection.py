@@ -5,8 +5,8 @@ non-system schema except what extensions own: a relation that is an extension me
 deptype ``e``), every relation of a schema that is one, and a schema whose relations all are (the
 schema ``CREATE EXTENSION`` made from the control file's ``schema =`` is not itself a member). Those
 are the extension's, not the application's; ``EXTENSION_TABLES`` counts what was left out, and
-naming them with ``-s``/``-t`` still selects them. Privileges are judged for ``--role`` when given, else ``current_user``.
-Sizes come from ``pg_class`` estimates, which take no relation lock (``pg_relation_size()`` would
+naming them with ``-s``/``-t`` still selects them. Privileges are judged for ``--role`` when given,
+else ``current_user``. Sizes come from ``pg_class`` estimates, which take no relation lock (``pg_relation_size()`` would
 queue behind any ACCESS EXCLUSIVE lock held by a migration).
 """
 
@@ -50,6 +50,7 @@ class TableRow:
     judged_role_owns: bool | None
     can_use_schema: bool | None
     can_select: bool | None
+
 
 @dataclass(frozen=True, slots=True)
 class ExtensionTablesRow:
