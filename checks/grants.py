@@ -67,8 +67,10 @@ class Grants(Check):
         findings += _schemas(name, ctx.fact(SCHEMAS))
         received = [*ctx.fact(TABLES), *(ctx.optional_fact(PUBLISHED_TABLES) or [])]  # the publication's reach too
         tables = [t for t in received if t.relkind in ("r", "p") and t.relpersistence == "p"]
+        opts = ctx.options
+        whole = None if not opts.schemas and not opts.tables else set(opts.schemas)
         findings += _outside_schemas(name, ctx.fact(SCHEMAS), tables)
-        findings += _selects(name, tables)
+        findings += _selects(name, tables, whole)
         findings += _probe(role, probe, probe_failure, findings, ctx.provider)
         findings = hba_findings(ctx.optional_fact(HBA_RULES), findings)  # --role: pg_hba.conf instead of "not proven"
         headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num, ctx.provider)
@@ -165,8 +167,13 @@ def _outside_schemas(name: str, schemas: list[SchemaRow], tables: list[TableRow]
     ) for schema in missing]
 
 
-def _selects(name: str, tables: list[TableRow]) -> list[Finding]:
-    """One finding per table missing SELECT; the schema-wide GRANT when many in a schema miss it."""
+def _selects(name: str, tables: list[TableRow], whole: set[str] | None) -> list[Finding]:
+    """One finding per table missing SELECT; the schema-wide GRANT when many in a schema miss it.
+
+    ``whole``: the schemas selected entirely (None: all of them, the default selection). A schema only
+    some of whose tables were named with -t gets a GRANT per named table and no default privileges:
+    nothing wider than the selection.
+    """
     by_schema: dict[str, list[TableRow]] = defaultdict(list)
     for table in tables:
         by_schema[table.schema].append(table)
@@ -176,14 +183,15 @@ def _selects(name: str, tables: list[TableRow]) -> list[Finding]:
         if not missing:
             continue
         owners = sorted({t.owner for t in members})
-        many = len(missing) > FEW_TABLES or (len(missing) == len(members) and len(missing) > 1)
-        later = [grants_sql.default_select(owner, schema, name) for owner in owners]
-        steps = [
-            f"Run the GRANT as the owner of the tables ({', '.join(owners)}) or a superuser.",
-            f"ALTER DEFAULT PRIVILEGES FOR ROLE <owner> covers only tables that role creates later in {schema}: "
-            f"run one per role that creates tables there (owners seen: {', '.join(owners)}), as that role or a "
-            "superuser. Without FOR ROLE it would apply only to tables created by the role that runs it.",
-        ]
+        entire = whole is None or schema in whole
+        many = entire and (len(missing) > FEW_TABLES or (len(missing) == len(members) and len(missing) > 1))
+        later = [grants_sql.default_select(owner, schema, name) for owner in owners] if entire else []
+        steps = [f"Run the GRANT as the owner of the tables ({', '.join(owners)}) or a superuser."]
+        if entire:
+            steps.append(
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE <owner> covers only tables that role creates later in {schema}: "
+                f"run one per role that creates tables there (owners seen: {', '.join(owners)}), as that role or a "
+                "superuser. Without FOR ROLE it would apply only to tables created by the role that runs it.")
         for table in missing[:MAX_TABLE_FINDINGS]:
             obj = format_name(schema, table.name)
             grant = (grants_sql.grant_select_schema(schema, name) if many
@@ -199,7 +207,9 @@ def _selects(name: str, tables: list[TableRow]) -> list[Finding]:
                 observed=f"{len(missing)} tables without SELECT", expected="SELECT on every table",
                 message=f"... and {len(missing) - MAX_TABLE_FINDINGS} more tables in {format_name(schema)} that "
                         f"role {name} cannot SELECT.",
-                remediation=Remediation(sql=[grants_sql.grant_select_schema(schema, name), *later], steps=steps),
+                remediation=Remediation(sql=[grants_sql.grant_select_schema(schema, name), *later] if entire else
+                                        [grants_sql.grant_select_table(schema, t.name, name)
+                                         for t in missing[MAX_TABLE_FINDINGS:]], steps=steps),
             ))
     return out
 

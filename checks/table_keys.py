@@ -21,10 +21,12 @@ from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import (
+    EXTENSION_TABLES,
     NOT_REPLICATED,
     PUBLICATIONS,
     PUBLISHED_TABLES,
     TABLES,
+    ExtensionTablesRow,
     NotReplicatedFact,
     PublicationsFact,
     TableRow,
@@ -104,7 +106,7 @@ class TableKeys(Check):
     title = "Replica identity of every selected table"
     requires = ("reachability",)
     facts = (TABLES,)
-    optional_facts = (NOT_REPLICATED, PUBLICATIONS, PUBLISHED_TABLES)
+    optional_facts = (NOT_REPLICATED, PUBLICATIONS, PUBLISHED_TABLES, EXTENSION_TABLES)
     why = (
         "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
         "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
@@ -123,7 +125,8 @@ class TableKeys(Check):
         publications = ctx.optional_fact(PUBLICATIONS)
         judged = _judge(rows, decisions, _via_root(ctx, publications))
         names = {item.key for item in judged}
-        findings = [
+        missing = _missing_tables(ctx, names)
+        findings = missing + [
             Finding(code="decision_matches_no_table", severity=Severity.WARNING, object=key,
                     message=f"The decision {value!r} for {key} matches no table in the selection (typo, or not selected?).",
                     remediation=Remediation(steps=["Fix the key in the decisions file (name syntax: schema.table) or "
@@ -139,7 +142,29 @@ class TableKeys(Check):
         findings += _unkeyed_elsewhere(publications, names)
         findings += _notes(judged, ctx)
         entries = [item.entry for item in judged]
-        return Outcome(findings, _summary(entries), entries)
+        summary = _summary(entries)
+        if missing:
+            summary += f"; {len(missing)} table(s) named with -t missing"
+        return Outcome(findings, summary, entries)
+
+
+def _missing_tables(ctx: CheckContext, names: set[str]) -> list[Finding]:
+    """A -t naming no relation fails as a missing -s schema does: the consumer's publication could not name it.
+
+    Owned here, not by ``grants`` (which owns ``schema_missing``): this check judges every selected table, and
+    ``pg-preflight decisions`` runs it alone.
+    """
+    out: list[Finding] = []
+    for key in dict.fromkeys(format_name(t.schema, t.name) for t in ctx.options.tables):
+        if key not in names:
+            out.append(Finding(
+                code="table_missing", severity=Severity.ERROR, object=key, observed="absent", expected="exists",
+                message=f"The selected table {key} does not exist in this database (no table, view or foreign table "
+                        "of that name; names are case-sensitive): a publication naming it fails with "
+                        "'relation does not exist'.",
+                remediation=Remediation(steps=["Fix the --table selection (schema.table), or create the table."]),
+            ))
+    return out
 
 
 def _insert_only_publication(ctx: CheckContext) -> str | None:
@@ -329,7 +354,18 @@ def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
     facts = ctx.optional_fact(NOT_REPLICATED)
     if facts is not None:
         out += _not_replicated(facts, ctx.version_num, publishable)
+    out += [_extension_tables(row) for row in ctx.optional_fact(EXTENSION_TABLES) or []]
     return out
+
+
+def _extension_tables(row: ExtensionTablesRow) -> Finding:
+    """What the default selection left out because an extension owns it (the extension's, not the application's)."""
+    schema = format_name(row.schema)
+    return Finding(code="extension_tables_not_selected", severity=Severity.INFO, object=schema,
+                   observed=row.relations,
+                   message=f"{row.relations} extension-owned relation(s) in schema {schema} (extension "
+                           f"{row.extension}) not selected: they belong to the extension, not the application. "
+                           "Name them with -s/-t to check them anyway.")
 
 
 def _not_replicated(facts: NotReplicatedFact, version_num: int, publishable: list[Judged]) -> list[Finding]:

@@ -34,6 +34,11 @@ def backend(request: pytest.FixtureRequest) -> Backend:
     return LocalBackend(request.param, bindir(int(request.param[2:])))
 
 
+# CLI and plugin plumbing (options, outputs, config files, fleet, diff, snapshots, masking, plugins) does
+# not depend on the server's version: it runs on Debian's server only, the version matrix is for checks.
+PLUMBING = pytest.mark.only_on("local")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "only_on(*backends): run this server scenario only on these backends")
 

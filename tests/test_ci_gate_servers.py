@@ -15,8 +15,10 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from preflight.pgserver import free_port
-from tests.conftest import run_cli
+from tests.conftest import PLUMBING, run_cli
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
+
+pytestmark = PLUMBING  # config files, waivers, --request, snapshots, diff, fleet: the CLI's plumbing
 
 
 @pytest.fixture()

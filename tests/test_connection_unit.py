@@ -10,7 +10,7 @@ from preflight.connection import DsnError, classify, parse_dsn, scrub, session_k
 def test_uri_is_masked_in_its_own_style() -> None:
     dsn = parse_dsn("postgresql://cdc:S3cret-pass@db.example.com:6543/app?sslmode=require")
     assert dsn.masked() == "postgresql://cdc:***@db.example.com:6543/app?sslmode=require"
-    assert dsn.secrets() == ["S3cret-pass"] or "S3cret-pass" in dsn.secrets()
+    assert dsn.secrets() == ["S3cret-pass"]
 
 
 def test_key_value_is_masked() -> None:

@@ -1,6 +1,9 @@
 """Faults during a run: the backend terminated, the server restarted, a lock held, a statement slower
 than --statement-timeout. Each run ends within its timeouts with a complete report, affected checks
-``error`` with the cause, exit 3 (or 1), and no traceback."""
+``error`` with the cause, no check failed, exit 3 (incomplete), and no traceback.
+
+The runs that inject a fault skip ``grants``: its replication-path proof connects on a thread of its own,
+and whether that connection finished before the fault is a race, not what these scenarios test."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import pytest
 from click.testing import Result
 
 from preflight import pgserver
+from preflight.registry import all_checks
 from tests.conftest import run_cli
 from tests.servers import Server
 
@@ -64,29 +68,43 @@ def finished(thread: threading.Thread, box: dict[str, Result]) -> tuple[dict[str
     return json.loads(result.stdout), result.exit_code
 
 
+# grants' replication proof runs on its own connection: a fault may or may not reach it (see the docstring)
+NO_PROOF = ("--skip", "grants")
+
+
 def errored(report: dict[str, Any]) -> dict[str, str]:
     return {c["id"]: c["error"] for c in report["checks"] if c["status"] == "error"}
 
 
+def failed(report: dict[str, Any]) -> list[str]:
+    return [c["id"] for c in report["checks"] if c["status"] == "fail"]
+
+
 def test_backend_terminated_mid_run(local: pgserver.LocalServer, settings_locked: psycopg.Connection) -> None:
-    thread, box = run_in_thread(local.dsn(), "--lock-timeout", "30")
+    thread, box = run_in_thread(local.dsn(), "--lock-timeout", "30", *NO_PROOF)
     pid = wait_for_waiting_checker(local)
     local.execute(f"SELECT pg_terminate_backend({pid})")
     report, code = finished(thread, box)
     causes = errored(report)
     assert "logical_replication" in causes and "slot_capacity" in causes
-    assert any("terminat" in c or "connection" in c for c in causes.values())
-    assert report["status"] in ("incomplete", "not_ready") and code in (1, 3)
-    assert len(report["checks"]) >= 10  # complete: every check has its result
+    for check_id in ("logical_replication", "slot_capacity"):  # both wait for the settings the lock holds back
+        assert causes[check_id].startswith("needed fact 'settings' could not be gathered: connection lost before "
+                                           "this fact was read ("), causes[check_id]
+        assert "server closed the connection unexpectedly" in causes[check_id]
+    assert failed(report) == []
+    assert (report["status"], code) == ("incomplete", 3)
+    # complete: every check but the skipped grants has its result
+    assert [c["id"] for c in report["checks"]] == [c.id for c in all_checks()[0] if c.id != "grants"]
 
 
 def test_server_restarted_mid_run(local: pgserver.LocalServer, settings_locked: psycopg.Connection) -> None:
-    thread, box = run_in_thread(local.dsn(), "--lock-timeout", "30")
+    thread, box = run_in_thread(local.dsn(), "--lock-timeout", "30", *NO_PROOF)
     wait_for_waiting_checker(local)
     local.restart()
     report, code = finished(thread, box)
     assert "logical_replication" in errored(report)
-    assert code in (1, 3)
+    assert failed(report) == []
+    assert (report["status"], code) == ("incomplete", 3)
 
 
 def test_lock_held_on_a_selected_table(local: pgserver.LocalServer) -> None:
@@ -106,9 +124,11 @@ def test_lock_held_on_a_selected_table(local: pgserver.LocalServer) -> None:
 def test_statement_slower_than_statement_timeout(local: pgserver.LocalServer,
                                                  settings_locked: psycopg.Connection) -> None:
     started = time.monotonic()
-    result = run_cli("check", local.dsn(), "--format", "json", "--lock-timeout", "60", "--statement-timeout", "1")
+    result = run_cli("check", local.dsn(), "--format", "json", "--lock-timeout", "60", "--statement-timeout", "1",
+                     *NO_PROOF)
     assert time.monotonic() - started < 30
     report = json.loads(result.stdout)
     causes = errored(report)
     assert "statement timeout" in causes["logical_replication"]
-    assert result.exit_code == 3 or (result.exit_code == 1 and report["status"] == "not_ready")
+    assert failed(report) == []
+    assert (report["status"], result.exit_code) == ("incomplete", 3)

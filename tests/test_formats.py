@@ -16,7 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 from preflight.models import CheckStatus, Report
 from preflight.reports import FORMATS, html, markdown
 from tests.canned import canned_report
-from tests.conftest import run_cli
+from tests.conftest import PLUMBING, run_cli
 from tests.servers import Server
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -212,6 +212,7 @@ def test_headless_chromium_renders_the_page(tmp_path: Path) -> None:
 # ---- a real server --------------------------------------------------------------------------------------
 
 @pytest.mark.server
+@PLUMBING
 @pytest.mark.parametrize("fmt", ["markdown", "junit", "html"])
 def test_real_server_in_each_format(fmt: str, logical_server: Server) -> None:
     dsn = logical_server.dsn()

@@ -191,6 +191,25 @@ def test_many_missing_selects_get_the_schema_wide_grant() -> None:
     assert {f.remediation.sql[0] for f in findings} == {'GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "cdc";'}
 
 
+def test_tables_named_with_t_get_a_grant_each_and_nothing_wider() -> None:
+    names = [f"t{i}" for i in range(FEW_TABLES + 1)]
+    tables = [table("app", name, can_select=False) for name in names]
+    findings = by_code(grants(snap(tables=tables), tables=[f"app.{name}" for name in names]), "no_select")
+    assert [f.remediation.sql for f in findings] == [[f'GRANT SELECT ON TABLE "app"."{name}" TO "cdc";'] for name in names]
+    assert [len(f.remediation.steps) for f in findings] == [1] * len(names)  # no ALTER DEFAULT PRIVILEGES advice
+    # the same tables with their schema selected entirely (-s): the schema-wide grant and default privileges
+    widened = by_code(grants(snap(tables=tables), schemas=["app"], tables=["app.t0"]), "no_select")
+    assert widened[0].remediation.sql == ['GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "cdc";',
+                                          'ALTER DEFAULT PRIVILEGES FOR ROLE "app" IN SCHEMA "app" GRANT SELECT ON TABLES TO "cdc";']
+
+
+def test_tables_named_with_t_beyond_the_cap_are_granted_one_by_one() -> None:
+    names = [f"t{i:04d}" for i in range(MAX_TABLE_FINDINGS + 2)]
+    tables = [table("app", name, can_select=False) for name in names]
+    [more] = by_code(grants(snap(tables=tables), tables=[f"app.{name}" for name in names]), "no_select_more")
+    assert more.remediation.sql == [f'GRANT SELECT ON TABLE "app"."{name}" TO "cdc";' for name in names[-2:]]
+
+
 def test_findings_per_schema_are_capped_and_the_rest_counted() -> None:
     tables = [table("app", f"t{i:04d}", can_select=False) for i in range(MAX_TABLE_FINDINGS + 7)]
     result = grants(snap(tables=tables))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PLUMBING
 from tests.servers import Server
 
 SIGNALS = [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
@@ -83,6 +84,7 @@ def test_interrupted_while_connecting(peers: Callable[[int], SilentPeers], signu
 
 
 @pytest.mark.parametrize(("signum", "status"), SIGNALS, ids=["SIGINT", "SIGTERM"])
+@PLUMBING
 def test_fleet_stops_at_once_with_partial_summary(tmp_path: Path, logical_server: Server,
                                                   peers: Callable[[int], SilentPeers], signum: int, status: int) -> None:
     group = peers(3)

@@ -15,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PLUMBING
 from tests.servers import Server
+
+pytestmark = PLUMBING
 
 PLUGIN_MODULE = '''
 from preflight.check import Check, Outcome

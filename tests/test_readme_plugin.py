@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PLUMBING
 from tests.servers import Server
+
+pytestmark = PLUMBING
 
 ROOT = Path(__file__).parent.parent
 MARKER = "<!-- plugin-example:"

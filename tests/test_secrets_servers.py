@@ -10,10 +10,12 @@ import pytest
 
 from preflight.pgserver import free_port
 from preflight.reports import FORMATS
-from tests.conftest import run_cli
+from tests.conftest import PLUMBING, run_cli
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
 
 WRONG = "Wr0ng-But-Secret-55"
+
+pytestmark = PLUMBING  # masking is the client's: libpq and the renderers, whatever the server
 
 
 def outputs_of(tmp_path: Path, args: list[str], env: dict[str, str] | None = None) -> str:

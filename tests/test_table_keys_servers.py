@@ -14,7 +14,7 @@ import pytest
 from preflight import Options, run_preflight
 from preflight.decisions import parse_decisions
 from preflight.models import CheckStatus, Report
-from tests.conftest import run_cli
+from tests.conftest import PLUMBING, run_cli
 from tests.servers import Server
 
 _counter = itertools.count()
@@ -117,6 +117,7 @@ def test_decisions_file_settles_every_table(scenario: str, tmp_path: Path) -> No
     assert table_keys(failing)["status"] == "warn"
 
 
+@PLUMBING
 def test_decisions_command_writes_a_template_that_check_accepts(scenario: str, tmp_path: Path) -> None:
     path = tmp_path / "template.json"
     result = run_cli("decisions", scenario, "-o", str(path))

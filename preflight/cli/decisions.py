@@ -50,6 +50,10 @@ def decisions_command(ctx: click.Context, /, dsn: str | None, schemas: tuple[str
         reason = result.error or (reach[0].message if reach else result.skip_reason)
         echo(f"pg-preflight: decisions: could not judge the tables: {reason}", err=True)
         sys.exit(ExitCode.INCOMPLETE)
+    missing = [f.object for f in result.findings if f.code == "table_missing"]
+    if missing:  # a template without them would look like "nothing to decide"
+        usage_error(f"decisions: no such table: {', '.join(str(name) for name in missing)} (-t takes schema.table; "
+                    "names are case-sensitive)")
     document, notes = template(report)
     text = json_visible(json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
     if output:

@@ -31,7 +31,7 @@ from preflight.facts.publications import (
 from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFact
 from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
 from preflight.facts.roles import ROLE, RoleFact
-from preflight.facts.selection import SCHEMAS, TABLES, SchemaRow, TableRow
+from preflight.facts.selection import EXTENSION_TABLES, SCHEMAS, TABLES, ExtensionTablesRow, SchemaRow, TableRow
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS, PendingSettingRow, ServerFact, SettingRow
 from preflight.facts.wal import WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
@@ -45,6 +45,7 @@ _ALL: list[Fact] = [
     PROVIDER_SIGNALS,
     SCHEMAS,
     TABLES,
+    EXTENSION_TABLES,
     ROLE,
     REPLICATION_PROBE,
     HBA_RULES,
@@ -65,6 +66,7 @@ __all__ = [
     "ACTIVITY",
     "DATABASES",
     "DEFAULT_NAME",
+    "EXTENSION_TABLES",
     "FACTS",
     "HBA_RULES",
     "NOT_REPLICATED",
@@ -88,6 +90,7 @@ __all__ = [
     "ActivityFact",
     "ConnectOutcome",
     "DatabaseRow",
+    "ExtensionTablesRow",
     "Fact",
     "FactContext",
     "FactUnavailable",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
-from preflight.facts.selection import SELECTED, SYSTEM_SCHEMA_FILTER, selection_params
+from preflight.facts.selection import SELECTED, default_selected, selection_params
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +27,7 @@ class NotReplicatedFact:
 # A sequence (s, in schema n) is selected when its schema is, or when a selected table owns it (serial/identity);
 # inside EXISTS, n and c are the owning table's, as SELECTED expects.
 _SEQUENCE_SELECTED = f"""
-    (%(all)s AND {SYSTEM_SCHEMA_FILTER})
+    {default_selected("s.oid")}
     OR n.nspname = ANY(%(schemas)s::pg_catalog.text[])
     OR EXISTS (
         SELECT 1 FROM pg_catalog.pg_depend AS d

@@ -1,8 +1,12 @@
 """Facts about the selection: its schemas and every relation in it, in one query each.
 
 The selection is ``--schema`` (raw names) plus ``--table`` (schema.table); with neither, every
-non-system schema. Privileges are judged for ``--role`` when given, else ``current_user``.
-Sizes come from ``pg_class`` estimates, which take no relation lock (``pg_relation_size()`` would
+non-system schema except what extensions own: a relation that is an extension member (``pg_depend``
+deptype ``e``), every relation of a schema that is one, and a schema whose relations all are (the
+schema ``CREATE EXTENSION`` made from the control file's ``schema =`` is not itself a member). Those
+are the extension's, not the application's; ``EXTENSION_TABLES`` counts what was left out, and
+naming them with ``-s``/``-t`` still selects them. Privileges are judged for ``--role`` when given,
+else ``current_user``. Sizes come from ``pg_class`` estimates, which take no relation lock (``pg_relation_size()`` would
 queue behind any ACCESS EXCLUSIVE lock held by a migration).
 """
 
@@ -47,10 +51,52 @@ class TableRow:
     can_use_schema: bool | None
     can_select: bool | None
 
+
+@dataclass(frozen=True, slots=True)
+class ExtensionTablesRow:
+    """Relations an extension owns in one schema, left out of the default selection."""
+
+    schema: str
+    extension: str
+    relations: int
+
+
 SYSTEM_SCHEMA_FILTER = (
     "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') "
     "AND n.nspname NOT LIKE 'pg\\_temp\\_%%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%%'"
 )
+
+
+RELATION_KINDS = "('r', 'p', 'v', 'm', 'f')"  # what the selection lists: tables, views, foreign tables
+
+
+def extension_members(catalog: str, columns: str = "d.objid") -> str:
+    """SQL: the objects of the system catalog ``catalog`` (pg_class, pg_namespace) that extensions own.
+
+    ``d.objid`` is the object, ``d.refobjid`` its extension.
+    """
+    return f"""SELECT {columns} FROM pg_catalog.pg_depend AS d
+                WHERE d.classid = 'pg_catalog.{catalog}'::pg_catalog.regclass AND d.deptype = 'e'
+                  AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass"""
+
+
+# Schemas the default selection leaves out: extension members, and schemas holding member relations only.
+# Uncorrelated sets, each computed once per query (pg_class has no index on relnamespace alone).
+EXTENSION_SCHEMAS = f"""
+    {extension_members("pg_namespace")}
+    UNION ALL
+    SELECT r.relnamespace FROM pg_catalog.pg_class AS r
+     WHERE r.relkind IN {RELATION_KINDS}
+       AND r.relnamespace IN (SELECT m.relnamespace FROM pg_catalog.pg_class AS m
+                               WHERE m.oid IN ({extension_members("pg_class")}))
+     GROUP BY r.relnamespace
+    HAVING pg_catalog.bool_and(r.oid IN ({extension_members("pg_class")}))"""
+
+
+def default_selected(relation: str) -> str:
+    """SQL: with no -s/-t, ``relation`` (an oid, in schema ``n``) is selected: no system or extension object."""
+    return (f"(%(all)s AND {SYSTEM_SCHEMA_FILTER} AND {relation} NOT IN ({extension_members('pg_class')}) "
+            f"AND n.oid NOT IN ({EXTENSION_SCHEMAS}))")
 
 
 def selection_params(ctx: FactContext) -> dict[str, Any]:
@@ -66,7 +112,7 @@ def selection_params(ctx: FactContext) -> dict[str, Any]:
 
 
 SELECTED = f"""
-    (%(all)s AND {SYSTEM_SCHEMA_FILTER})
+    {default_selected("c.oid")}
     OR n.nspname = ANY(%(schemas)s::pg_catalog.text[])
     OR (n.nspname, c.relname) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest(%(tschemas)s::pg_catalog.text[]), pg_catalog.unnest(%(tnames)s::pg_catalog.text[])))
 """
@@ -79,7 +125,8 @@ def _schemas(ctx: FactContext) -> tuple[str, dict[str, Any]]:
         WITH wanted(name) AS (
             SELECT pg_catalog.unnest(%(schemas)s::pg_catalog.text[] || %(tschemas)s::pg_catalog.text[])
             UNION
-            SELECT n.nspname FROM pg_catalog.pg_namespace AS n WHERE %(all)s AND {SYSTEM_SCHEMA_FILTER}
+            SELECT n.nspname FROM pg_catalog.pg_namespace AS n
+             WHERE %(all)s AND {SYSTEM_SCHEMA_FILTER} AND n.oid NOT IN ({EXTENSION_SCHEMAS})
         )
         SELECT w.name, n.oid IS NOT NULL AS exists,
                pg_catalog.pg_get_userbyid(n.nspowner) AS owner,
@@ -130,7 +177,7 @@ def table_rows_sql(where: str) -> str:
                pg_catalog.has_table_privilege({JUDGED_ROLE}, c.oid, 'SELECT') AS can_select
           FROM pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+         WHERE c.relkind IN {RELATION_KINDS}
            AND ({where})
          ORDER BY n.nspname, c.relname
         """
@@ -145,3 +192,37 @@ SCHEMAS = SqlFact.rows("schemas", "the selected schemas: existence, owner, USAGE
                        SchemaRow, _schemas)
 TABLES = SqlFact.rows("tables", "every relation in the selection: kind, persistence, keys, identity, grants, size",
                       TableRow, _tables, records=True)
+
+
+def _extension_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """With no -s/-t: per schema and extension, how many relations the default selection left out.
+
+    Driven from ``pg_depend``'s few extension rows: a relation counts under its own extension, else
+    under the extension owning its schema.
+    """
+    return (
+        f"""
+        WITH owned AS ({extension_members("pg_class", "d.objid, d.refobjid")}),
+             owned_schemas AS ({extension_members("pg_namespace", "d.objid, d.refobjid")}),
+             left_out(oid, ext) AS (
+                 SELECT o.objid, o.refobjid FROM owned AS o
+                 UNION ALL
+                 SELECT c.oid, s.refobjid FROM owned_schemas AS s
+                   JOIN pg_catalog.pg_class AS c ON c.relnamespace = s.objid
+                  WHERE c.oid NOT IN (SELECT o.objid FROM owned AS o))
+        SELECT n.nspname AS schema, e.extname AS extension, pg_catalog.count(*) AS relations
+          FROM left_out AS l
+          JOIN pg_catalog.pg_class AS c ON c.oid = l.oid
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+          JOIN pg_catalog.pg_extension AS e ON e.oid = l.ext
+         WHERE %(all)s AND {SYSTEM_SCHEMA_FILTER} AND c.relkind IN {RELATION_KINDS}
+         GROUP BY n.nspname, e.extname
+         ORDER BY n.nspname, e.extname
+        """,
+        selection_params(ctx),
+    )
+
+
+EXTENSION_TABLES = SqlFact.rows(
+    "extension_tables", "relations extensions own, left out of the default selection: count per schema and extension",
+    ExtensionTablesRow, _extension_tables, records=True)
