@@ -57,6 +57,10 @@ def test_outputs_several_formats(tmp_path: Path, logical_server: Server) -> None
     plain = run_cli("check", logical_server.dsn(), "--format", "json", "--output", str(tmp_path / "only.json"))
     assert plain.stdout == ""
     assert json.loads((tmp_path / "only.json").read_text())["schema_version"] == "1"
+    # FORMAT:PATH writes as well as stdout, also when it is the --format's own format
+    both = run_cli("check", logical_server.dsn(), "--format", "json", "--output", f"json:{tmp_path / 'also.json'}")
+    assert json.loads(both.stdout)["status"] == "ready"
+    assert json.loads((tmp_path / "also.json").read_text())["status"] == "ready"
 
 
 @PLUMBING
