@@ -14,7 +14,7 @@ from urllib.parse import quote
 from tabulate import tabulate
 
 from preflight.models import VERDICT_WORDS, Estate, EstateServer, Verdict
-from preflight.reports.html import DOCS, PAGE, SCRIPT, SCRIPT_HASH, STYLE, _badge, _table, e
+from preflight.reports.html import DOCS, PAGE, SCRIPT, SCRIPT_HASH, STYLE, e, html_table, status_badge
 from preflight.reports.markdown import code, text
 from preflight.terminal import json_visible, visible
 
@@ -75,7 +75,7 @@ def _html_row(s: EstateServer) -> list[str]:
     rank = risk.rank()
     risk_key = rank[0] * 10**16 + rank[1] * 10**15 + min(rank[2], 10**15 - 1)
     return [f"<code>{e(s.name)}</code>",
-            _badge(VERDICT_WORDS[s.verdict.value], VERDICT_CLASS[s.verdict], VERDICT_SORT[s.verdict]),
+            status_badge(VERDICT_WORDS[s.verdict.value], VERDICT_CLASS[s.verdict], VERDICT_SORT[s.verdict]),
             ", ".join(f"<code>{e(c)}</code>" for c in s.failing_checks) or "-", e(s.provider or "-"),
             f'<span data-sort="{e(".".join(f"{int(p):04d}" for p in s.version().split(".") if p.isdigit()))}">'
             f"{e(s.version())}</span>",
@@ -85,7 +85,7 @@ def _html_row(s: EstateServer) -> list[str]:
 def render_html(estate: Estate) -> str:
     head = [h.capitalize() for h in HEAD]
     body = (f'<h2 id="servers">Servers ({len(estate.servers)})</h2>\n<p class="muted noprint">Click a column to sort; '
-            "each server links to its own report.</p>\n" + _table(head, [_html_row(s) for s in estate.servers]))
+            "each server links to its own report.</p>\n" + html_table(head, [_html_row(s) for s in estate.servers]))
     verdict = worst(estate)
     return PAGE.substitute(
         script_hash=SCRIPT_HASH, verdict=e(f"estate: {VERDICT_WORDS[verdict.value]}"), verdict_class=e(verdict.value),

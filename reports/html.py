@@ -108,12 +108,12 @@ def e(value: object) -> str:
     return html.escape(visible(value), quote=True)
 
 
-def _badge(word: str, css: str, sort_key: int | None = None) -> str:
+def status_badge(word: str, css: str, sort_key: int | None = None) -> str:
     key = "" if sort_key is None else f' data-sort="{sort_key}"'
     return f'<span class="badge s-{e(css)}"{key}>{e(word.upper())}</span>'
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
+def html_table(head: list[str], rows: list[list[str]]) -> str:
     """A sortable table; cells are already-escaped HTML."""
     ths = "".join(f'<th scope="col">{h}</th>' for h in head)
     trs = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
@@ -146,13 +146,13 @@ def _checks(report: Report) -> str:
             notes.append(f'<span class="muted">skipped: {e(c.skip_reason)}</span>')
         if c.error:
             notes.append(f'<span class="muted">error: {e(c.error)}</span>')
-        badge = _badge(c.status.value, c.status.value, order[c.status.value])
+        badge = status_badge(c.status.value, c.status.value, order[c.status.value])
         rows.append([badge, f"<code>{e(c.id)}</code>", e(c.title), "<br>".join(notes), e(f"{c.duration_ms:.0f} ms")])
-    return '<h2 id="checks">Checks</h2>\n' + _table(["Status", "Check", "Title", "Summary", "Time"], rows)
+    return '<h2 id="checks">Checks</h2>\n' + html_table(["Status", "Check", "Title", "Summary", "Time"], rows)
 
 
 def _finding(check: CheckResult, f: Finding) -> str:
-    badge = _badge(f.severity.value, SEVERITY_CLASS[f.severity.value])
+    badge = status_badge(f.severity.value, SEVERITY_CLASS[f.severity.value])
     head = f"{badge} <code>{e(check.id)}</code> <code>{e(f.code)}</code>"
     if f.object:
         head += f" on <code>{e(f.object)}</code>"
@@ -213,7 +213,7 @@ def _tables(report: Report) -> str:
         group = sorted((t for t in report.tables if t.status == status), key=lambda t: (t.schema_, t.name))
         if group:
             out.append(f'<h3 id="tables-{status}">{e(label)} ({len(group)})</h3>')
-            out.append(_table(head, [_table_row(t) for t in group]))
+            out.append(html_table(head, [_table_row(t) for t in group]))
     return "\n".join(out)
 
 
@@ -229,7 +229,7 @@ def _database(section: tuple[DatabaseReport, Report]) -> str:
     db, view = section
     parts = (_checks(view), _findings(view), _tables(view), _script(view))
     return (f'<section class="database"><h2>Database <code>{e(db.dbname)}</code> '
-            f'{_badge(VERDICT_WORDS[db.verdict.value], db.verdict.value)} <span class="muted">{e(db.status)}</span></h2>\n'
+            f'{status_badge(VERDICT_WORDS[db.verdict.value], db.verdict.value)} <span class="muted">{e(db.status)}</span></h2>\n'
             + "\n".join(p for p in parts if p) + "\n</section>")
 
 

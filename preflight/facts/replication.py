@@ -7,7 +7,7 @@ from typing import Any
 
 from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
 
-_CURRENT_LSN = (
+CURRENT_LSN = (
     "CASE WHEN pg_catalog.pg_is_in_recovery() "
     "THEN COALESCE(pg_catalog.pg_last_wal_receive_lsn(), pg_catalog.pg_last_wal_replay_lsn()) "
     "ELSE pg_catalog.pg_current_wal_lsn() END"
@@ -85,7 +85,7 @@ def _slots(ctx: FactContext) -> tuple[str, dict[str, Any]]:
         f"""
         SELECT {cols},
                (s.database = pg_catalog.current_database()) AS in_this_database,
-               pg_catalog.pg_wal_lsn_diff({_CURRENT_LSN}, s.restart_lsn)::pg_catalog.int8 AS retained_bytes,
+               pg_catalog.pg_wal_lsn_diff({CURRENT_LSN}, s.restart_lsn)::pg_catalog.int8 AS retained_bytes,
                r.application_name AS client_application, r.client_addr::pg_catalog.text AS client_addr
           FROM pg_catalog.pg_replication_slots AS s
           LEFT JOIN pg_catalog.pg_stat_replication AS r ON r.pid = s.active_pid

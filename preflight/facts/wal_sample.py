@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from preflight.facts.base import FactContext, ProbeFact, ProbeStatus
-from preflight.facts.replication import _CURRENT_LSN as CURRENT_LSN
+from preflight.facts.replication import CURRENT_LSN
 
 
 @dataclass(frozen=True, slots=True)
