@@ -15,7 +15,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.checks.table_keys import problem_of
+from preflight.checks.table_keys import TableKeys, problem_of
 from preflight.facts import (
     DEFAULT_NAME,
     NO_PUBLICATION_PLUGINS,
@@ -28,7 +28,7 @@ from preflight.facts import (
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import render
+from preflight.sqltext import SqlName, Template, render
 
 OPS = ("insert", "update", "delete", "truncate")
 Name = tuple[str, str]
@@ -51,7 +51,7 @@ def roots_only(tables: list[TableRow]) -> list[TableRow]:
 def unkeyed_first(tables: list[TableRow]) -> list[FindingRef]:
     """Publishing a table without a replica identity breaks its UPDATE/DELETE at once: its table_keys
     finding must be fixed first (a partitioned table's leaves are in the list with it)."""
-    return [FindingRef(check="table_keys", object=format_name(t.schema, t.name)) for t in tables
+    return [FindingRef.trusted(TableKeys.id, format_name(t.schema, t.name)) for t in tables
             if problem_of(t) is not None]
 
 
@@ -66,20 +66,23 @@ def descendants(tables: list[TableRow], listed: list[TableRow]) -> list[TableRow
     return [t for t in tables if (t.schema, t.name) in names]
 
 
-def table_list(tables: list[TableRow]) -> sql.Composable:
-    return sql.SQL(", ").join(sql.Identifier(t.schema, t.name) for t in tables)
+# Templates, not psycopg compositions: the CREATE PUBLICATION of a 100k-table selection names every table.
+_CREATE = Template("CREATE PUBLICATION {} FOR TABLE {};")
+_CREATE_VIA_ROOT = Template("CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root = true);")
+_ADD = Template("ALTER PUBLICATION {} ADD TABLE {};")
+
+
+def _names(tables: list[TableRow]) -> list[SqlName]:
+    return [(t.schema, t.name) for t in tables]
 
 
 def create_statement(name: str, tables: list[TableRow]) -> str:
     with_root = any(t.relkind == "p" for t in tables)
-    stmt = sql.SQL("CREATE PUBLICATION {} FOR TABLE {}{};").format(
-        sql.Identifier(name), table_list(tables),
-        sql.SQL(" WITH (publish_via_partition_root = true)") if with_root else sql.SQL(""))
-    return render(stmt)
+    return (_CREATE_VIA_ROOT if with_root else _CREATE).render(name, _names(tables))
 
 
 def add_statement(name: str, tables: list[TableRow]) -> str:
-    return render(sql.SQL("ALTER PUBLICATION {} ADD TABLE {};").format(sql.Identifier(name), table_list(tables)))
+    return _ADD.render(name, _names(tables))
 
 
 class PublicationCheck(Check):
@@ -161,7 +164,7 @@ def operations(pub: PublicationRow, members: list[PublicationMember]) -> list[Fi
             code="publication_no_truncate", severity=Severity.INFO, object=name,
             message=f"Publication {name!r} does not publish TRUNCATE: truncates on the source are not replicated.")]
     wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate)
-    unkeyed = [FindingRef(check="table_keys", object=format_name(m.schema, m.name)) for m in members
+    unkeyed = [FindingRef.trusted(TableKeys.id, format_name(m.schema, m.name)) for m in members
                if m.identity_columns is None]
     fix = Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish = {});").format(
         sql.Identifier(name), sql.Literal(wanted)))], after=unkeyed if off != ["insert"] else [],

@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import cast
 
-from psycopg import sql
-
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import (
     EXTENSION_TABLES,
@@ -45,7 +43,7 @@ from preflight.models import (
     TableStatus,
 )
 from preflight.names import format_name
-from preflight.sqltext import render
+from preflight.sqltext import Template
 
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
@@ -67,30 +65,29 @@ class Judged:
     published_by: str | None = None  # outside the selection, received through this publication
 
 
-# Composed directly rather than by ``SQL.format`` (which parses its template again on every call): one per table.
-_ALTER, _IDENTITY, _END = sql.SQL("ALTER TABLE "), sql.SQL(" REPLICA IDENTITY "), sql.SQL(";")
-_USING_INDEX = sql.SQL("USING INDEX ")
-
-
-def alter_identity(schema: str, table: str, what: sql.Composable) -> str:
-    """``ALTER TABLE "s"."t" REPLICA IDENTITY ...;`` with every identifier quoted by psycopg."""
-    return render(sql.Composed([_ALTER, sql.Identifier(schema, table), _IDENTITY, what, _END]))
+# One statement per table: templates, not psycopg compositions built (and walked) 100k times.
+_TO_DEFAULT = Template("ALTER TABLE {} REPLICA IDENTITY DEFAULT;")
+_TO_FULL = Template("ALTER TABLE {} REPLICA IDENTITY FULL;")
+_TO_INDEX = Template("ALTER TABLE {} REPLICA IDENTITY USING INDEX {};")
 
 
 def identity_fix(row: TableRow) -> str | None:
     """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
     if row.has_primary_key:
-        return alter_identity(row.schema, row.name, sql.SQL("DEFAULT"))
+        return _TO_DEFAULT.render((row.schema, row.name))
     if row.candidate_index:
-        return alter_identity(row.schema, row.name, sql.Composed([_USING_INDEX, sql.Identifier(row.candidate_index)]))
+        return _TO_INDEX.render((row.schema, row.name), row.candidate_index)
     return None
+
+
+_PROBLEMS = {"d": "no_replica_identity", "n": "replica_identity_nothing"}
 
 
 def problem_of(row: TableRow) -> str | None:
     ident = row.relreplident
     if ident == "f" or (ident == "d" and row.has_primary_key) or (ident == "i" and row.identity_index):
         return None
-    return {"d": "no_replica_identity", "n": "replica_identity_nothing"}.get(ident, "replica_identity_index_missing")
+    return _PROBLEMS.get(ident, "replica_identity_index_missing")
 
 
 PROBLEM_TEXT = {
@@ -318,7 +315,7 @@ def _table_findings(item: Judged) -> list[Finding]:
         return [Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
                         observed=entry.replica_identity, expected="full",
                         message=f"{where} Decided: replica_identity_full, not applied yet. {cost}",
-                        remediation=Remediation(sql=[alter_identity(row.schema, row.name, sql.SQL("FULL"))]))]
+                        remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))]))]
     steps = [f"The owner of {key} ({row.owner or 'unknown'}) adds a primary key (or a unique index on NOT NULL "
              "columns), e.g. CREATE UNIQUE INDEX CONCURRENTLY then ALTER TABLE ... ADD PRIMARY KEY USING INDEX "
              "(ADD PRIMARY KEY alone locks and scans the table).",

@@ -1,6 +1,6 @@
 """``python -m preflight``: the same as the ``pg-preflight`` command."""
 
-from preflight.cli import main
+from preflight.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -27,6 +27,7 @@ from preflight.models import (
     CheckResult,
     Decision,
     Finding,
+    FindingRef,
     Persistence,
     Remediation,
     ReplicaIdentity,
@@ -107,13 +108,17 @@ _TABLE_FIELDS = ("schema_", "name", "kind", "persistence", "has_primary_key", "r
 _FINDING_FIELDS = ("code", "severity", "message", "object", "observed", "expected", "remediation", "waived",
                    "waiver_reason")
 _REMEDIATION_FIELDS = ("sql", "steps", "requires_restart", "destructive", "after")
+_REF_FIELDS = ("check", "object")
 
 
 def _str(value: Any) -> str:
-    """``_text`` inlined, for a field that must hold a ``str`` (anything else goes to the model)."""
+    """``_text`` inlined, for a field that must hold a ``str`` (anything else goes to the model). ASCII text
+    without DEL is printable once encoded (JSON escapes every other ASCII control): no per-character scan."""
     if type(value) is not str:
         raise _Unusual
     encoded = encode_basestring(value)
+    if value.isascii() and "\x7f" not in value:
+        return encoded
     return encoded if value.isprintable() else json_visible(encoded)
 
 
@@ -157,7 +162,25 @@ def _strings(values: Any, indent: int) -> str:
     if not values:
         return "[]"
     pad = "\n" + " " * (indent + 2)
-    return "[" + ",".join(pad + _str(v) for v in values) + "\n" + " " * indent + "]"
+    if len(values) == 1:  # the usual remediation: one statement, one step
+        return "[" + pad + _str(values[0]) + "\n" + " " * indent + "]"
+    return "[" + ",".join([pad + _str(v) for v in values]) + "\n" + " " * indent + "]"
+
+
+def _refs(refs: Any, indent: int) -> str:
+    """``after``: a list of ``FindingRef`` (tens of thousands when a CREATE PUBLICATION waits for every unkeyed table)."""
+    if type(refs) is not list:
+        raise _Unusual
+    if not refs:
+        return "[]"
+    pad = "\n" + " " * (indent + 2)
+    inner = ",\n" + " " * (indent + 4)
+    items = []
+    for ref in refs:
+        if type(ref) is not FindingRef:
+            raise _Unusual
+        items.append(f'{pad}{{{inner[1:]}"check": {_str(ref.check)}{inner}"object": {_str(ref.object)}{pad}}}')
+    return "[" + ",".join(items) + "\n" + " " * indent + "]"
 
 
 def _finding(f: Finding, indent: int) -> str:
@@ -165,14 +188,14 @@ def _finding(f: Finding, indent: int) -> str:
     q = ",\n" + " " * (indent + 4)
     r = f.remediation
     severity = f.severity
-    if type(severity) is not Severity or type(r) is not Remediation or r.after:
-        raise _Unusual  # the rare finding with ``after`` goes through its model
+    if type(severity) is not Severity or type(r) is not Remediation:
+        raise _Unusual
     return (f'{{{p[1:]}"code": {_str(f.code)}{p}"severity": "{severity.value}"{p}"message": {_str(f.message)}{p}'
             f'"object": {_opt(f.object)}{p}"observed": {_value(f.observed, indent + 2)}{p}'
             f'"expected": {_value(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_strings(r.sql, indent + 4)}'
             f'{q}"steps": {_strings(r.steps, indent + 4)}{q}"requires_restart": {_bool(r.requires_restart)}{q}'
-            f'"destructive": {_bool(r.destructive)}{q}"after": []\n{" " * (indent + 2)}}}{p}"waived": {_bool(f.waived)}{p}'
-            f'"waiver_reason": {_opt(f.waiver_reason)}\n{" " * indent}}}')
+            f'"destructive": {_bool(r.destructive)}{q}"after": {_refs(r.after, indent + 4)}\n{" " * (indent + 2)}}}{p}'
+            f'"waived": {_bool(f.waived)}{p}"waiver_reason": {_opt(f.waiver_reason)}\n{" " * indent}}}')
 
 
 def _names(cls: type) -> tuple[str, ...]:
@@ -180,7 +203,7 @@ def _names(cls: type) -> tuple[str, ...]:
 
 
 _SPELLED_OUT = (_names(TableEntry) == _TABLE_FIELDS and _names(Finding) == _FINDING_FIELDS
-                and _names(Remediation) == _REMEDIATION_FIELDS)
+                and _names(Remediation) == _REMEDIATION_FIELDS and _names(FindingRef) == _REF_FIELDS)
 
 
 def _fast_or_model(adapter: TypeAdapter[Any], spelled: Callable[[Any, int], str]) -> Callable[[Any, int], str]:
@@ -219,6 +242,21 @@ def _array(items: Iterable[Any], indent: int) -> Iterator[str]:
     yield "[]" if empty else "\n" + " " * indent + "]"
 
 
+BATCH = 256  # records written per piece: one piece (and one trip through the generators) per record costs more
+
+
+def _records(items: list[Any], write: Callable[[Any, int], str], indent: int) -> Iterator[str]:
+    """A JSON array of records (findings, table entries), each written by ``write``, a batch per piece."""
+    if not items:
+        yield "[]"
+        return
+    sep = ",\n" + " " * (indent + 2)
+    for start in range(0, len(items), BATCH):
+        yield ("[\n" + " " * (indent + 2) if start == 0 else sep) + sep.join(
+            [write(item, indent + 2) for item in items[start:start + BATCH]])
+    yield "\n" + " " * indent + "]"
+
+
 def _object(fields: Iterable[tuple[str, Iterator[str]]], indent: int) -> Iterator[str]:
     yield "{"
     for position, (name, value) in enumerate(fields):
@@ -230,8 +268,7 @@ def _object(fields: Iterable[tuple[str, Iterator[str]]], indent: int) -> Iterato
 def _check(check: CheckResult, indent: int, finding: Callable[[Finding, int], str]) -> Iterator[str]:
     head = check.model_dump(mode="json", by_alias=True, exclude={"findings"})
     fields = [(name, iter([_dump(head[name], indent + 2)])) for name in CheckResult.model_fields if name != "findings"]
-    findings = (iter([finding(f, indent + 4)]) for f in check.findings)
-    fields.append(("findings", _array(findings, indent + 2)))
+    fields.append(("findings", _records(check.findings, finding, indent + 2)))
     return _object(fields, indent)
 
 
@@ -242,7 +279,7 @@ def _pieces(report: Report, finding: Callable[[Finding, int], str], table: Calla
         if name == "checks":
             return _array((_check(c, 4, finding) for c in report.checks), 2)
         if name == "tables":
-            return _array((iter([table(t, 4)]) for t in report.tables), 2)
+            return _records(report.tables, table, 2)
         return iter([_dump(head[name], 2)])
 
     yield from _object(((name, value(name)) for name in Report.model_fields if name in head or name in ("checks", "tables")), 0)

@@ -331,3 +331,24 @@ def test_a_name_invalid_in_the_encoding_is_reported_visibly_and_gets_no_sql(
     after = _legacy_state(server)
     assert after == {**before, b"ctl\x7fname": ("f", False)}
     assert before[b"ctl\x7fname"] == ("d", False)
+
+
+def test_an_owner_name_invalid_in_utf8_is_read_again_tolerantly(servers: Callable[..., Server], tmp_path: Path) -> None:
+    """Role names are cluster-wide: one made in a SQL_ASCII database can own a table in a UTF-8 one. The per-table
+    facts are first decoded by psycopg's strict loaders, which refuse it; they are then read again tolerantly."""
+    server = servers()
+    _ascii_database(server)
+    with psycopg.connect(server.dsn(dbname="legacy"), autocommit=True) as conn:
+        conn.execute("SET client_encoding = 'SQL_ASCII'")
+        conn.execute(b'CREATE ROLE "own\xff\xfeer"')
+    server.execute("CREATE TABLE public.owned_badly (id int PRIMARY KEY)")
+    server.execute("DO $$ BEGIN EXECUTE pg_catalog.format('ALTER TABLE public.owned_badly OWNER TO %I', "
+                   "(SELECT rolname FROM pg_catalog.pg_authid WHERE rolname::text LIKE 'own%')); END $$")
+    snapshot = tmp_path / "snapshot.json"
+    run = cli("check", server.dsn(), "--schema", "public", "--check", "table_keys", "--format", "json",
+              "--save-snapshot", str(snapshot))
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert [(t["name"], t["status"]) for t in report["tables"]] == [("owned_badly", "ok")]
+    rows = json.loads(snapshot.read_text(encoding="utf-8"))["snapshot"]["facts"]["tables"]
+    assert [visible(row["owner"], keep="") for row in rows] == ["own\\xff\\xfeer"]

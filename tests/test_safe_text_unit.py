@@ -14,7 +14,7 @@ from psycopg import sql
 from preflight.models import Report, TableEntry
 from preflight.reports import FORMATS, markdown
 from preflight.reports.sql import remediation_lines
-from preflight.sqltext import render
+from preflight.sqltext import Template, render
 from preflight.terminal import decode, json_visible, undecodable, visible
 from tests.canned import canned_report
 from tests.test_hostile_names_servers import HOSTILE
@@ -47,6 +47,20 @@ def test_unicode_escape_form_details() -> None:
     assert render(sql.Literal("a\\b")) == sql.Literal("a\\b").as_string(None)  # printable: psycopg's form
     # U& directly after a word character would read as an identifier and the & operator
     assert render(sql.SQL("x{}").format(sql.Identifier("\x01"))) == 'x U&"\\0001"'
+
+
+@pytest.mark.parametrize("name", [*HOSTILE, *NON_PRINTABLE, decode(b"bad\xff\xfename")])
+def test_a_template_writes_what_render_writes_for_the_same_statement(name: str) -> None:
+    """``Template`` is the fast path for per-table statements: byte for byte ``render`` of the same composition,
+    U& spacing after a word character and the comment for an unwritable name included."""
+    names = [("public", name), (name, "t"), (name, name)]
+    listed = Template("CREATE PUBLICATION {} FOR TABLE {};").render(name, list(names))
+    assert listed == render(sql.SQL("CREATE PUBLICATION {} FOR TABLE {};").format(
+        sql.Identifier(name), sql.SQL(", ").join(sql.Identifier(*n) for n in names)))
+    glued = Template("ALTER TABLE x{} RENAME TO {}y;").render((name, "t"), name)
+    assert glued == render(sql.SQL("ALTER TABLE x{} RENAME TO {}y;").format(sql.Identifier(name, "t"), sql.Identifier(name)))
+    with pytest.raises(TypeError):
+        Template("DROP TABLE {};").render("a", "b")
 
 
 def test_a_name_with_undecodable_bytes_gets_a_comment_instead_of_sql() -> None:

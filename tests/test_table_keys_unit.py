@@ -8,7 +8,7 @@ import pytest
 from psycopg import sql
 
 from preflight import Options, run_checks
-from preflight.checks.table_keys import alter_identity, template
+from preflight.checks.table_keys import identity_fix, template
 from preflight.facts import TableRow
 from preflight.models import CheckResult, CheckStatus, Decision, Report, Severity, TableEntry
 from tests import snapshots
@@ -168,9 +168,9 @@ def test_missing_tables_fact_is_error() -> None:
 @pytest.mark.parametrize(("schema", "name", "index"), [
     ("Sales EU", 'a"b; DROP', "idx"), ("my.schema", "select", 'i"x'), ("Ünï", "Mixed Case", "ÜIdx")])
 def test_generated_sql_quotes_every_identifier(schema: str, name: str, index: str) -> None:
-    statement = alter_identity(schema, name, sql.SQL("USING INDEX {}").format(sql.Identifier(index)))
-    quoted = '"' + name.replace('"', '""') + '"'
-    assert statement.startswith(f'ALTER TABLE "{schema}".{quoted} REPLICA IDENTITY USING INDEX ')
+    statement = identity_fix(table(name, schema=schema, candidate_index=index))
+    assert statement == sql.SQL("ALTER TABLE {} REPLICA IDENTITY USING INDEX {};").format(
+        sql.Identifier(schema, name), sql.Identifier(index)).as_string(None)
 
 
 def test_template_suggests_sensible_decisions() -> None:

@@ -2,6 +2,6 @@
 they share (``options``), where renderings go (``output``) and one-line usage errors (``errors``).
 Thin: all logic lives in the engine."""
 
-from preflight.cli.main import main
+from preflight.cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -17,6 +17,7 @@ import psycopg
 from psycopg.rows import RowMaker
 
 from preflight.connection import scrub
+from preflight.connection.session import strict_text
 from preflight.facts.base import Fact, FactContext, ProbeFact, SqlFact, wrap_json
 
 
@@ -73,9 +74,13 @@ def _store(fact: SqlFact[Any], cursor: psycopg.Cursor[Any]) -> Any:
 
 
 def _one_round(
-    conn: psycopg.Connection[Any], pending: list[SqlFact[Any]], ctx: FactContext, facts: dict[str, Any]
+    conn: psycopg.Connection[Any], pending: list[SqlFact[Any]], ctx: FactContext, facts: dict[str, Any],
+    strict: bool = False,
 ) -> tuple[int, BaseException | None]:
-    """Send ``pending`` in one pipeline; store results; return how many succeeded and the error."""
+    """Send ``pending`` in one pipeline; store results; return how many succeeded and the error.
+
+    ``strict``: the per-table results are decoded by psycopg's own text loaders (``strict_text``); one they
+    cannot decode stops the round with ``UnicodeDecodeError``."""
     cursors: list[psycopg.Cursor[Any]] = []
     error: BaseException | None = None
     try:
@@ -87,7 +92,10 @@ def _one_round(
             for fact in pending:
                 query, params = fact.build(ctx)
                 if fact.shape == "records":
-                    cursors.append(conn.cursor(row_factory=row_model_factory(fact.row)).execute(query, params))
+                    cursor = conn.cursor(row_factory=row_model_factory(fact.row))
+                    if strict:
+                        strict_text(cursor)
+                    cursors.append(cursor.execute(query, params))
                 else:
                     cursors.append(conn.cursor().execute(wrap_json(query, fact.shape), params))
     except psycopg.Error as exc:
@@ -96,7 +104,7 @@ def _one_round(
     for fact, cursor in zip(pending, cursors, strict=False):
         try:
             facts[fact.name] = _store(fact, cursor)
-        except psycopg.Error as exc:
+        except (psycopg.Error, UnicodeDecodeError) as exc:
             error = error or exc
             break
         done += 1
@@ -115,10 +123,14 @@ def gather_sql(
     facts: dict[str, Any] = {}
     failures: dict[str, str] = {}
     pending = list(sql_facts)
+    strict = True  # until a per-table result holds bytes invalid in the encoding: then read it again, tolerant
     while pending:
-        done, error = _one_round(conn, pending, ctx, facts)
+        done, error = _one_round(conn, pending, ctx, facts, strict)
         if error is None:
             break
+        if isinstance(error, UnicodeDecodeError) and strict:
+            strict, pending = False, pending[done:]
+            continue
         failed = pending[done]
         failures[failed.name] = describe_error(error, secrets)
         pending = pending[done + 1 :]

@@ -205,7 +205,9 @@ def _published_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     tree = members
     if ctx.version_num >= 120000:
         tree += f" UNION SELECT t.relid FROM ({members}) AS pm, pg_catalog.pg_partition_tree(pm.oid) AS t"
-    where = f"c.oid IN ({tree}) AND NOT ({SELECTED})"
+    # ``= ANY(ARRAY(...))``, not ``IN (...)``: the few members are collected first and looked up by oid; with
+    # ``IN`` the planner may hash the other side, every relation of the database (0.1 s at 100k tables).
+    where = f"c.oid = ANY(ARRAY({tree})) AND NOT ({SELECTED})"
     return table_rows_sql(where), selection_params(ctx) | {"pub": consumer_publication(ctx.options)}
 
 
