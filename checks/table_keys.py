@@ -15,7 +15,6 @@ in other publications are reported as warnings (the source is broken already; th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import (
@@ -47,10 +46,13 @@ from preflight.sqltext import Template
 
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
-KINDS = {"r": "table", "p": "partitioned_table", "v": "view", "m": "materialized_view", "f": "foreign_table"}
-PERSISTENCE = {"p": "permanent", "u": "unlogged", "t": "temporary"}
-IDENTITY = {"d": "default", "i": "index", "f": "full", "n": "nothing"}
+KINDS: dict[str, TableKind] = {"r": "table", "p": "partitioned_table", "v": "view", "m": "materialized_view",
+                               "f": "foreign_table"}
+PERSISTENCE: dict[str, Persistence] = {"p": "permanent", "u": "unlogged", "t": "temporary"}
+IDENTITY: dict[str, ReplicaIdentity] = {"d": "default", "i": "index", "f": "full", "n": "nothing"}
 CHOICES = '"add_pk" (the owner adds a key first), "replica_identity_full" or "exclude"'
+EXPECTED = "primary key, USING INDEX or FULL"
+NO_REWRITE = "The fix below changes only the identity (no table rewrite)."
 
 
 @dataclass(slots=True)
@@ -135,7 +137,8 @@ class TableKeys(Check):
             item.published_by = consumer
         insert_only = _insert_only_publication(ctx)
         for item in judged:
-            findings += _soften(_table_findings(item), insert_only)
+            if item.problem is not None or item.entry.decision is not None:  # the rest have nothing to say
+                findings += _soften(_table_findings(item), insert_only)
         findings += _unkeyed_elsewhere(publications, names)
         findings += _notes(judged, ctx)
         entries = [item.entry for item in judged]
@@ -216,7 +219,7 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
     published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
     the leaves' the root)."""
     keys = [format_name(r.schema, r.name) for r in rows]
-    by_key = dict(zip(keys, rows, strict=True))
+    by_key = dict(zip(keys, rows, strict=True)) if decisions else {}
 
     def decision_of(row: TableRow, key: str) -> Decision | None:
         seen: set[str] = set()
@@ -231,25 +234,28 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
         return None
 
     judged: dict[str, Judged] = {}
-    for row, key in zip(rows, keys, strict=True):
+    entry_of = TableEntry.trusted
+    for row, key in zip(rows, keys, strict=True):  # once per table: no call that is not needed
         decision = decision_of(row, key) if decisions else None
         kind = KINDS.get(row.relkind, "other")
         persistence = PERSISTENCE.get(row.relpersistence, "temporary")
-        problem = problem_of(row) if kind in ("table", "partitioned_table") else None
+        problem = None
         status: TableStatus
-        if kind not in ("table", "partitioned_table") or persistence != "permanent":
-            status, problem = "not_publishable", None
-        elif decision == "exclude":
-            status = "excluded"
-        elif problem is None:
-            status = "ok"
-        elif decision is None:
-            status = "needs_decision"
+        if (kind != "table" and kind != "partitioned_table") or persistence != "permanent":
+            status = "not_publishable"
         else:
-            status = "decided"
-        entry = TableEntry.trusted(row.schema, row.name, cast(TableKind, kind), cast(Persistence, persistence),
-                                   row.has_primary_key, cast(ReplicaIdentity, IDENTITY.get(row.relreplident, "nothing")),
-                                   row.identity_index, row.candidate_index, decision, status, row.size_bytes)
+            problem = problem_of(row)
+            if decision == "exclude":
+                status = "excluded"
+            elif problem is None:
+                status = "ok"
+            elif decision is None:
+                status = "needs_decision"
+            else:
+                status = "decided"
+        entry = entry_of(row.schema, row.name, kind, persistence, row.has_primary_key,
+                         IDENTITY.get(row.relreplident, "nothing"), row.identity_index, row.candidate_index, decision,
+                         status, row.size_bytes)
         judged[key] = Judged(key, row, entry, problem)
     _roll_up_partitions(judged, via_root)
     return list(judged.values())
@@ -299,13 +305,13 @@ def _table_findings(item: Judged) -> list[Finding]:
     if item.published_by:
         where += (f" It is outside the selection, but publication {item.published_by!r} publishes it: the consumer "
                   "receives it and its UPDATE/DELETE fail on the source now.")
-    if entry.status == "needs_decision":
-        steps = [f"Or record a decision for {key} in --decisions FILE: {CHOICES} ('pg-preflight decisions' writes a template)."]
+    if entry.status == "needs_decision":  # the one finding of every table without identity: tens of thousands
         if fix is None:
-            steps = [f"Decide for {key} in --decisions FILE: {CHOICES} ('pg-preflight decisions' writes a template)."]
-        how = "" if fix is None else " The fix below changes only the identity (no table rewrite)."
-        return [Finding.trusted(problem, Severity.ERROR, f"{where} {outage}{how}", key, entry.replica_identity,
-                                "primary key, USING INDEX or FULL", Remediation.trusted([fix] if fix else [], steps))]
+            message, fixes, step = f"{where} {outage}", [], f"Decide for {key} in --decisions FILE: "
+        else:
+            message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
+        return [Finding.trusted(problem, Severity.ERROR, message, key, entry.replica_identity, EXPECTED, Remediation.trusted(
+            fixes, [f"{step}{CHOICES} ('pg-preflight decisions' writes a template)."]))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
@@ -323,7 +329,7 @@ def _table_findings(item: Judged) -> list[Finding]:
     if fix:
         steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
     return [Finding(code="decided_add_pk", severity=Severity.WARNING, object=key, observed=entry.replica_identity,
-                    expected="primary key, USING INDEX or FULL",
+                    expected=EXPECTED,
                     message=f"{where} Decided: add_pk, not done yet. {outage}",
                     remediation=Remediation(sql=[fix] if fix else [], steps=steps))]
 

@@ -183,19 +183,34 @@ def _refs(refs: Any, indent: int) -> str:
     return "[" + ",".join(items) + "\n" + " " * indent + "]"
 
 
+@cache
+def _finding_layout(indent: int) -> tuple[str, str, str, str]:
+    """The separators of a finding nested ``indent`` deep: between its fields, between its remediation's,
+    and the two closing lines."""
+    return ",\n" + " " * (indent + 2), ",\n" + " " * (indent + 4), "\n" + " " * (indent + 2) + "}", "\n" + " " * indent + "}"
+
+
+def _scalar(value: Any, indent: int) -> str:
+    """``observed`` / ``expected``: mostly a string or nothing."""
+    if type(value) is str:
+        return _str(value)
+    return "null" if value is None else _value(value, indent)
+
+
 def _finding(f: Finding, indent: int) -> str:
-    p = ",\n" + " " * (indent + 2)
-    q = ",\n" + " " * (indent + 4)
     r = f.remediation
     severity = f.severity
     if type(severity) is not Severity or type(r) is not Remediation:
         raise _Unusual
-    return (f'{{{p[1:]}"code": {_str(f.code)}{p}"severity": "{severity.value}"{p}"message": {_str(f.message)}{p}'
-            f'"object": {_opt(f.object)}{p}"observed": {_value(f.observed, indent + 2)}{p}'
-            f'"expected": {_value(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_strings(r.sql, indent + 4)}'
+    p, q, close_remediation, close = _finding_layout(indent)
+    after = "[]" if type(r.after) is list and not r.after else _refs(r.after, indent + 4)
+    reason = f.waiver_reason
+    return (f'{{{p[1:]}"code": {_str(f.code)}{p}"severity": "{severity._value_}"{p}"message": {_str(f.message)}{p}'
+            f'"object": {"null" if f.object is None else _str(f.object)}{p}"observed": {_scalar(f.observed, indent + 2)}{p}'
+            f'"expected": {_scalar(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_strings(r.sql, indent + 4)}'
             f'{q}"steps": {_strings(r.steps, indent + 4)}{q}"requires_restart": {_bool(r.requires_restart)}{q}'
-            f'"destructive": {_bool(r.destructive)}{q}"after": {_refs(r.after, indent + 4)}\n{" " * (indent + 2)}}}{p}'
-            f'"waived": {_bool(f.waived)}{p}"waiver_reason": {_opt(f.waiver_reason)}\n{" " * indent}}}')
+            f'"destructive": {_bool(r.destructive)}{q}"after": {after}{close_remediation}{p}'
+            f'"waived": {_bool(f.waived)}{p}"waiver_reason": {"null" if reason is None else _str(reason)}{close}')
 
 
 def _names(cls: type) -> tuple[str, ...]:

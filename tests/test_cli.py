@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -123,3 +124,15 @@ def test_demo_server_is_removed_on_interrupt() -> None:
     assert not root.exists()
     leftover = subprocess.run(["pgrep", "-f", str(root)], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+
+
+def test_the_program_pauses_the_collector_and_a_caller_of_main_keeps_it() -> None:
+    """``pg-preflight`` (``run``) turns the cyclic collector off for a one-report command, not for fleet; a test
+    or script calling ``main`` keeps its own process settings."""
+    assert run_cli("list-checks").exit_code == 0
+    assert gc.isenabled()
+    probe = "import gc, sys; gc.disable = lambda: print('collector off', file=sys.stderr); from preflight.cli import run; run()"
+    for args, paused in ((["list-checks"], True), (["fleet", "--help"], False)):
+        done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert ("collector off" in done.stderr) is paused

@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import sys
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -49,6 +50,12 @@ from preflight.terminal import echo
 LONG_RUNNING = frozenset({"fleet"})
 
 
+@dataclass(frozen=True)
+class Program:
+    """``ctx.obj`` when the commands run as the ``pg-preflight`` program (``run``): the process is theirs to
+    tune. A caller of ``main`` (a test, a script) keeps its own process settings."""
+
+
 @click.group(cls=OneLineGroup, context_settings=CONTEXT)
 @click.version_option(package_name="pg-preflight", prog_name="pg-preflight")
 @click.pass_context
@@ -60,7 +67,7 @@ def main(ctx: click.Context) -> None:
     130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     Start with 'pg-preflight demo', then 'pg-preflight check postgresql://user@host/db'.
     """
-    if ctx.invoked_subcommand not in LONG_RUNNING:
+    if isinstance(ctx.obj, Program) and ctx.invoked_subcommand not in LONG_RUNNING:
         # One report per process: its objects (a few per table) live until it is written and form no
         # cycles, so the collector would only walk them again and again as they pile up: more than half
         # of the checks' time on 100k tables. The process ends soon after; nothing is left to collect.
@@ -76,7 +83,7 @@ def run() -> NoReturn:
     the exception) is torn down first. Tests drive ``main`` itself, which exits normally.
     """
     try:
-        main()
+        main(obj=Program())
     except SystemExit as exc:
         _exit_now(exc.code)
     _exit_now(0)
