@@ -65,9 +65,16 @@ def peers() -> Iterator[Callable[[int], SilentPeers]]:
         group.close()
 
 
+def _interruptible() -> None:
+    """In the child: Ctrl-C as a terminal delivers it. A suite started in the background (``cmd &``) ignores
+    SIGINT, children inherit that, and Python then never turns SIGINT into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "preflight", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+                            preexec_fn=_interruptible)
 
 
 @pytest.mark.parametrize("command", ["check", "decisions"])
