@@ -356,7 +356,14 @@ def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
                                    "apply schema changes on the consumer side yourself."))
     facts = ctx.optional_fact(NOT_REPLICATED)
     if facts is not None:
-        out += _not_replicated(facts, ctx.version_num, publishable)
+        out += _not_replicated(facts, ctx.version_num)
+    toast = sum(1 for j in judged if j.published_by is None and j.row.relkind == "r" and j.row.has_toast)
+    keyed = any(j.entry.status == "ok" and j.entry.replica_identity in ("default", "index") for j in publishable)
+    if toast and keyed:
+        out.append(Finding(code="unchanged_toast_not_sent", severity=Severity.INFO, observed=toast,
+                           message=f"{toast} selected table(s) can hold TOASTed values: with a key identity, an "
+                                   "UPDATE that leaves a large value unchanged does not send it (the consumer sees "
+                                   "'unchanged toast'); FULL sends it."))
     out += [_extension_tables(row) for row in ctx.optional_fact(EXTENSION_TABLES) or []]
     return out
 
@@ -371,7 +378,7 @@ def _extension_tables(row: ExtensionTablesRow) -> Finding:
                            "Name them with -s/-t to check them anyway.")
 
 
-def _not_replicated(facts: NotReplicatedFact, version_num: int, publishable: list[Judged]) -> list[Finding]:
+def _not_replicated(facts: NotReplicatedFact, version_num: int) -> list[Finding]:
     out: list[Finding] = []
     if facts.sequences:
         out.append(Finding(code="sequences_not_replicated", severity=Severity.INFO, observed=facts.sequences,
@@ -388,12 +395,6 @@ def _not_replicated(facts: NotReplicatedFact, version_num: int, publishable: lis
         out.append(Finding(code="generated_columns_not_replicated", severity=Severity.INFO, observed=len(generated),
                            message=f"{len(generated)} generated column(s) ({_some(generated)}): {when}; "
                                    "the consumer must compute them."))
-    keyed = [j for j in publishable if j.entry.status == "ok" and j.entry.replica_identity in ("default", "index")]
-    if facts.toast_tables and keyed:
-        out.append(Finding(code="unchanged_toast_not_sent", severity=Severity.INFO, observed=facts.toast_tables,
-                           message=f"{facts.toast_tables} selected table(s) can hold TOASTed values: with a key "
-                                   "identity, an UPDATE that leaves a large value unchanged does not send it (the "
-                                   "consumer sees 'unchanged toast'); FULL sends it."))
     return out
 
 

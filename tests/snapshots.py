@@ -161,10 +161,9 @@ def activity(sessions: list[OpenTransaction] | None = None, prepared: list[Prepa
                         prepared=prepared or [])
 
 
-def not_replicated(sequences: int = 0, large_objects: int = 0, toast_tables: int = 0,
+def not_replicated(sequences: int = 0, large_objects: int = 0,
                    generated_columns: list[list[str]] | None = None) -> NotReplicatedFact:
-    return NotReplicatedFact(sequences=sequences, large_objects=large_objects, toast_tables=toast_tables,
-                             generated_columns=generated_columns)
+    return NotReplicatedFact(sequences=sequences, large_objects=large_objects, generated_columns=generated_columns)
 
 
 def wal_stats(wal_bytes: int, seconds_since_reset: float, stats_reset: str = "2024-01-01") -> WalStats:

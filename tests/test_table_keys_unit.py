@@ -145,12 +145,22 @@ def test_partition_inheriting_primary_key_is_ok() -> None:
 
 
 def test_not_replicated_notes_are_info() -> None:
-    facts = not_replicated(sequences=3, large_objects=2, generated_columns=[["public", "t", "total"]], toast_tables=1)
-    report = run([table("t", has_primary_key=True)], not_replicated=facts)
+    facts = not_replicated(sequences=3, large_objects=2, generated_columns=[["public", "t", "total"]])
+    report = run([table("t", has_primary_key=True, has_toast=True)], not_replicated=facts)
     codes = {f.code for f in check(report).findings}
     assert {"sequences_not_replicated", "large_objects_not_replicated", "generated_columns_not_replicated",
             "ddl_not_replicated", "unchanged_toast_not_sent"} <= codes
     assert check(report).status is CheckStatus.PASS
+
+
+def test_unchanged_toast_counts_the_selected_plain_tables_that_have_toast() -> None:
+    rows = [table("a", has_primary_key=True, has_toast=True), table("b", has_primary_key=True, has_toast=False),
+            table("m", relkind="p", has_primary_key=True, has_toast=False),
+            table("m_1", parent=("public", "m"), has_primary_key=True, has_toast=True),
+            table("old", has_primary_key=True)]  # a snapshot saved before has_toast was read: not counted
+    notes = [f for f in check(run(rows)).findings if f.code == "unchanged_toast_not_sent"]
+    assert [(f.observed, f.severity) for f in notes] == [(2, Severity.INFO)]
+    assert not [f for f in check(run([table("c", has_primary_key=True)])).findings if f.code == "unchanged_toast_not_sent"]
 
 
 def test_empty_selection_passes() -> None:

@@ -1,8 +1,9 @@
 """Facts about what logical replication never carries, so nobody is surprised after cutover.
 
 Sequences, large objects and (before 18, or unless published) generated columns are not in the
-change stream; TOAST-bearing tables matter for unchanged-TOAST values under the default identity.
-Counts only (plus a few generated column names): one cheap row whatever the database size.
+change stream. Counts only (plus a few generated column names): one cheap row whatever the database
+size. (TOAST-bearing tables, which matter for unchanged-TOAST values under the default identity, are
+marked in the tables fact.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ class NotReplicatedFact:
 
     sequences: int
     large_objects: int
-    toast_tables: int
     generated_columns: list[list[str]] | None = None
 
 
@@ -44,7 +44,8 @@ def _not_replicated(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
     Each count starts from a small catalog, not from pg_class or pg_attribute (a seq scan of each costs
     tenths of a second at 100k tables): sequences from ``pg_sequence`` (10+), generated columns from
-    ``pg_attrdef``, where every generation expression is stored.
+    ``pg_attrdef``, where every generation expression is stored. Which tables have TOAST is a column of
+    the tables fact, whose scan of pg_class reads it anyway.
     """
     sequences = "pg_catalog.pg_class AS s" if ctx.version_num < 100000 else (
         "pg_catalog.pg_sequence AS q JOIN pg_catalog.pg_class AS s ON s.oid = q.seqrelid")
@@ -64,17 +65,14 @@ def _not_replicated(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                   JOIN pg_catalog.pg_namespace AS n ON n.oid = s.relnamespace
                  WHERE s.relkind = 'S' AND ({_SEQUENCE_SELECTED})) AS sequences,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_largeobject_metadata) AS large_objects,
-               {generated} AS generated_columns,
-               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_class AS c
-                  JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-                 WHERE c.relkind = 'r' AND c.reltoastrelid <> 0 AND ({SELECTED})) AS toast_tables
+               {generated} AS generated_columns
     """
     return query, selection_params(ctx)
 
 
 NOT_REPLICATED = SqlFact.one(
     "not_replicated",
-    "what logical replication never carries: sequences, large objects, generated columns; TOAST-bearing tables",
+    "what logical replication never carries: sequences, large objects, generated columns",
     NotReplicatedFact,
     _not_replicated,
 )

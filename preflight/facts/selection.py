@@ -50,6 +50,7 @@ class TableRow:
     judged_role_owns: bool | None
     can_use_schema: bool | None
     can_select: bool | None
+    has_toast: bool | None = None  # a TOAST table, so it can hold out-of-line values (None: a snapshot from before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +175,8 @@ def table_rows_sql(where: str) -> str:
                pg_catalog.pg_get_userbyid(c.relowner) AS owner,
                pg_catalog.pg_has_role({JUDGED_ROLE}, c.relowner, 'USAGE') AS judged_role_owns,
                pg_catalog.has_schema_privilege({JUDGED_ROLE}, n.oid, 'USAGE') AS can_use_schema,
-               pg_catalog.has_table_privilege({JUDGED_ROLE}, c.oid, 'SELECT') AS can_select
+               pg_catalog.has_table_privilege({JUDGED_ROLE}, c.oid, 'SELECT') AS can_select,
+               c.reltoastrelid <> 0 AS has_toast
           FROM pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
          WHERE c.relkind IN {RELATION_KINDS}
