@@ -136,9 +136,8 @@ class TableKeys(Check):
         for item in judged[len(selected):]:
             item.published_by = consumer
         insert_only = _insert_only_publication(ctx)
-        for item in judged:
-            if item.problem is not None or item.entry.decision is not None:  # the rest have nothing to say
-                findings += _soften(_table_findings(item), insert_only)
+        findings += _soften([finding for item in judged if item.problem is not None or item.entry.decision is not None
+                             for finding in _table_findings(item)], insert_only)  # the rest have nothing to say
         findings += _unkeyed_elsewhere(publications, names)
         findings += _notes(judged, ctx)
         entries = [item.entry for item in judged]

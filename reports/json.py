@@ -127,17 +127,6 @@ _WORDS: dict[Any, str] = {None: "null", **{w: encode_basestring(w) for w in (
     *get_args(TableKind), *get_args(Persistence), *get_args(ReplicaIdentity), *get_args(TableStatus), *get_args(Decision))}}
 
 
-def _word(value: Any) -> str:
-    try:
-        return _WORDS[value]
-    except (KeyError, TypeError):  # not one of them (or not even hashable): written, or left to the model
-        return _str(value)
-
-
-def _opt(value: Any) -> str:
-    return "null" if value is None else _str(value)
-
-
 def _bool(value: Any) -> str:
     if value is True:
         return "true"
@@ -146,14 +135,26 @@ def _bool(value: Any) -> str:
     raise _Unusual
 
 
+@cache
+def _pads(indent: int) -> tuple[str, str]:
+    """Between the fields of a record nested ``indent`` deep, and its closing line."""
+    return ",\n" + " " * (indent + 2), "\n" + " " * indent + "}"
+
+
 def _table(t: TableEntry, indent: int) -> str:
-    p = ",\n" + " " * (indent + 2)
-    size = t.size_bytes
-    return (f'{{{p[1:]}"schema": {_str(t.schema_)}{p}"name": {_str(t.name)}{p}"kind": {_word(t.kind)}{p}'
-            f'"persistence": {_word(t.persistence)}{p}"has_primary_key": {_bool(t.has_primary_key)}{p}'
-            f'"replica_identity": {_word(t.replica_identity)}{p}"identity_index": {_opt(t.identity_index)}{p}'
-            f'"candidate_index": {_opt(t.candidate_index)}{p}"decision": {_word(t.decision)}{p}"status": {_word(t.status)}'
-            f'{p}"size_bytes": {"null" if size is None else _value(size, 0)}\n{" " * indent}}}')
+    p, close = _pads(indent)
+    try:
+        words = _WORDS
+        kind, persistence, identity = words[t.kind], words[t.persistence], words[t.replica_identity]
+        decision, status = words[t.decision], words[t.status]
+    except (KeyError, TypeError):  # not one of the model's words: left to the model
+        raise _Unusual from None
+    index, candidate, size = t.identity_index, t.candidate_index, t.size_bytes
+    return (f'{{{p[1:]}"schema": {_str(t.schema_)}{p}"name": {_str(t.name)}{p}"kind": {kind}{p}'
+            f'"persistence": {persistence}{p}"has_primary_key": {_bool(t.has_primary_key)}{p}'
+            f'"replica_identity": {identity}{p}"identity_index": {"null" if index is None else _str(index)}{p}'
+            f'"candidate_index": {"null" if candidate is None else _str(candidate)}{p}"decision": {decision}{p}'
+            f'"status": {status}{p}"size_bytes": {size if type(size) is int else _value(size, 0)}{close}')
 
 
 def _strings(values: Any, indent: int) -> str:
