@@ -307,6 +307,9 @@ def _gathered(pieces: Iterator[str]) -> Iterator[str]:
     batch: list[str] = []
     size = 0
     for piece in pieces:
+        if not batch and len(piece) >= PIECE_CHARS:  # a batch of records is big enough as it is: no copy
+            yield piece
+            continue
         batch.append(piece)
         size += len(piece)
         if size >= PIECE_CHARS:
