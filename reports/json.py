@@ -157,15 +157,21 @@ def _table(t: TableEntry, indent: int) -> str:
             f'"status": {status}{p}"size_bytes": {size if type(size) is int else _value(size, 0)}{close}')
 
 
+@cache
+def _list_pads(indent: int) -> tuple[str, str, str]:
+    """The opening, the separator and the closing of a non-empty list nested ``indent`` deep."""
+    return "[\n" + " " * (indent + 2), ",\n" + " " * (indent + 2), "\n" + " " * indent + "]"
+
+
 def _strings(values: Any, indent: int) -> str:
     if type(values) is not list:
         raise _Unusual
     if not values:
         return "[]"
-    pad = "\n" + " " * (indent + 2)
+    opening, sep, closing = _list_pads(indent)
     if len(values) == 1:  # the usual remediation: one statement, one step
-        return "[" + pad + _str(values[0]) + "\n" + " " * indent + "]"
-    return "[" + ",".join([pad + _str(v) for v in values]) + "\n" + " " * indent + "]"
+        return opening + _str(values[0]) + closing
+    return opening + sep.join([_str(v) for v in values]) + closing
 
 
 def _refs(refs: Any, indent: int) -> str:
