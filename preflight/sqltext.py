@@ -12,6 +12,7 @@ encoding cannot be written exactly at all: no statement is printed for it, only 
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import pairwise
 
 from psycopg import sql
 
@@ -131,22 +132,23 @@ class Template:
     """
 
     def __init__(self, text: str) -> None:
-        self._fragments = text.split("{}")
-        # Whether a U& name in each slot needs a space first (its fragment ends a word); fixed per template.
-        self._spaced = [_ends_word(fragment) for fragment in self._fragments[:-1]]
+        fragments = text.split("{}")
+        self._head = fragments[0]
+        # Per slot: whether a U& name there needs a space first (the text before it ends a word), and the
+        # text after it.
+        self._slots = [(_ends_word(before), after) for before, after in pairwise(fragments)]
 
     def render(self, *names: SqlName | list[SqlName]) -> str:
-        fragments = self._fragments
-        if len(names) != len(fragments) - 1:
-            raise TypeError(f"the template has {len(fragments) - 1} slot(s), got {len(names)} name(s)")
-        out = [fragments[0]]
+        if len(names) != len(self._slots):
+            raise TypeError(f"the template has {len(self._slots)} slot(s), got {len(names)} name(s)")
+        out = [self._head]
         try:
-            for fragment, spaced, name in zip(fragments[1:], self._spaced, names, strict=True):
+            for (spaced, after), name in zip(self._slots, names, strict=True):
                 text = ", ".join([qualified(item) for item in name]) if isinstance(name, list) else qualified(name)
                 if spaced and text.startswith("U&"):
                     out.append(" ")
                 out.append(text)
-                out.append(fragment)
+                out.append(after)
         except Unwritable as exc:
             return _not_written(exc)
         return "".join(out)
