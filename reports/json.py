@@ -190,13 +190,6 @@ def _refs(refs: Any, indent: int) -> str:
     return "[" + ",".join(items) + "\n" + " " * indent + "]"
 
 
-@cache
-def _finding_layout(indent: int) -> tuple[str, str, str, str]:
-    """The separators of a finding nested ``indent`` deep: between its fields, between its remediation's,
-    and the two closing lines."""
-    return ",\n" + " " * (indent + 2), ",\n" + " " * (indent + 4), "\n" + " " * (indent + 2) + "}", "\n" + " " * indent + "}"
-
-
 def _scalar(value: Any, indent: int) -> str:
     """``observed`` / ``expected``: mostly a string or nothing."""
     if type(value) is str:
@@ -209,7 +202,8 @@ def _finding(f: Finding, indent: int) -> str:
     severity = f.severity
     if type(severity) is not Severity or type(r) is not Remediation:
         raise _Unusual
-    p, q, close_remediation, close = _finding_layout(indent)
+    p, close = _pads(indent)
+    q, close_remediation = _pads(indent + 2)  # the remediation's fields
     after = "[]" if type(r.after) is list and not r.after else _refs(r.after, indent + 4)
     reason = f.waiver_reason
     return (f'{{{p[1:]}"code": {_str(f.code)}{p}"severity": "{severity._value_}"{p}"message": {_str(f.message)}{p}'
