@@ -73,8 +73,7 @@ def _pieces(statement: sql.Composable, out: list[str]) -> list[str]:
         for part in statement._obj:
             _pieces(part, out)
     elif kind is sql.Identifier or (kind is not sql.SQL and isinstance(statement, sql.Identifier)):
-        parts = statement._obj
-        out.append(identifier(parts[0]) if len(parts) == 1 else ".".join([identifier(part) for part in parts]))
+        out.append(qualified(tuple(statement._obj)))
     elif kind is not sql.SQL and isinstance(statement, sql.Literal):
         out.append(literal(statement._obj))
     else:

@@ -54,8 +54,11 @@ class _Unusual(Exception):
 
 
 def _text(value: str) -> str:
-    """A string as ``json.dumps(ensure_ascii=False)`` then ``json_visible`` write it."""
+    """A string as ``json.dumps(ensure_ascii=False)`` then ``json_visible`` write it. ASCII text without DEL
+    is printable once encoded (JSON escapes every other ASCII control): no per-character scan."""
     encoded = encode_basestring(value)
+    if value.isascii() and "\x7f" not in value:
+        return encoded
     return encoded if value.isprintable() else json_visible(encoded)
 
 
@@ -85,8 +88,8 @@ def _value(value: Any, indent: int) -> str:
     if kind is list:
         if not value:
             return "[]"
-        pad = "\n" + " " * (indent + 2)
-        return "[" + ",".join(pad + _value(item, indent + 2) for item in value) + "\n" + " " * indent + "]"
+        opening, sep, closing = _list_pads(indent)
+        return opening + sep.join([_value(item, indent + 2) for item in value]) + closing
     if isinstance(value, Enum) and type(value.value) is str:
         return _text(value.value)
     if dataclasses.is_dataclass(value) and hasattr(kind, "__pydantic_fields__"):
@@ -95,10 +98,9 @@ def _value(value: Any, indent: int) -> str:
 
 
 def _record(record: Any, indent: int) -> str:
-    pad = "\n" + " " * (indent + 2)
+    p, close = _pads(indent)
     cls: type = type(record)
-    body = ",".join(pad + key + ": " + _value(getattr(record, attr), indent + 2) for attr, key in _fields(cls))
-    return "{" + body + "\n" + " " * indent + "}"
+    return "{" + p[1:] + p.join([key + ": " + _value(getattr(record, attr), indent + 2) for attr, key in _fields(cls)]) + close
 
 
 # The two records written by the hundred thousand get a writer with their fields spelled out (four times
@@ -112,14 +114,10 @@ _REF_FIELDS = ("check", "object")
 
 
 def _str(value: Any) -> str:
-    """``_text`` inlined, for a field that must hold a ``str`` (anything else goes to the model). ASCII text
-    without DEL is printable once encoded (JSON escapes every other ASCII control): no per-character scan."""
+    """``_text`` for a field that must hold a ``str`` (anything else goes to the model)."""
     if type(value) is not str:
         raise _Unusual
-    encoded = encode_basestring(value)
-    if value.isascii() and "\x7f" not in value:
-        return encoded
-    return encoded if value.isprintable() else json_visible(encoded)
+    return _text(value)
 
 
 # The values of the enumerated fields (kind, status, ...) written once, not per table.
@@ -180,21 +178,14 @@ def _refs(refs: Any, indent: int) -> str:
         raise _Unusual
     if not refs:
         return "[]"
-    pad = "\n" + " " * (indent + 2)
-    inner = ",\n" + " " * (indent + 4)
+    opening, sep, closing = _list_pads(indent)
+    p, close = _pads(indent + 2)
     items = []
     for ref in refs:
         if type(ref) is not FindingRef:
             raise _Unusual
-        items.append(f'{pad}{{{inner[1:]}"check": {_str(ref.check)}{inner}"object": {_str(ref.object)}{pad}}}')
-    return "[" + ",".join(items) + "\n" + " " * indent + "]"
-
-
-def _scalar(value: Any, indent: int) -> str:
-    """``observed`` / ``expected``: mostly a string or nothing."""
-    if type(value) is str:
-        return _str(value)
-    return "null" if value is None else _value(value, indent)
+        items.append(f'{{{p[1:]}"check": {_str(ref.check)}{p}"object": {_str(ref.object)}{close}')
+    return opening + sep.join(items) + closing
 
 
 def _finding(f: Finding, indent: int) -> str:
@@ -204,13 +195,12 @@ def _finding(f: Finding, indent: int) -> str:
         raise _Unusual
     p, close = _pads(indent)
     q, close_remediation = _pads(indent + 2)  # the remediation's fields
-    after = "[]" if type(r.after) is list and not r.after else _refs(r.after, indent + 4)
     reason = f.waiver_reason
     return (f'{{{p[1:]}"code": {_str(f.code)}{p}"severity": "{severity._value_}"{p}"message": {_str(f.message)}{p}'
-            f'"object": {"null" if f.object is None else _str(f.object)}{p}"observed": {_scalar(f.observed, indent + 2)}{p}'
-            f'"expected": {_scalar(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_strings(r.sql, indent + 4)}'
+            f'"object": {"null" if f.object is None else _str(f.object)}{p}"observed": {_value(f.observed, indent + 2)}{p}'
+            f'"expected": {_value(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_strings(r.sql, indent + 4)}'
             f'{q}"steps": {_strings(r.steps, indent + 4)}{q}"requires_restart": {_bool(r.requires_restart)}{q}'
-            f'"destructive": {_bool(r.destructive)}{q}"after": {after}{close_remediation}{p}'
+            f'"destructive": {_bool(r.destructive)}{q}"after": {_refs(r.after, indent + 4)}{close_remediation}{p}'
             f'"waived": {_bool(f.waived)}{p}"waiver_reason": {"null" if reason is None else _str(reason)}{close}')
 
 
@@ -266,11 +256,10 @@ def _records(items: list[Any], write: Callable[[Any, int], str], indent: int) ->
     if not items:
         yield "[]"
         return
-    sep = ",\n" + " " * (indent + 2)
+    opening, sep, closing = _list_pads(indent)
     for start in range(0, len(items), BATCH):
-        yield ("[\n" + " " * (indent + 2) if start == 0 else sep) + sep.join(
-            [write(item, indent + 2) for item in items[start:start + BATCH]])
-    yield "\n" + " " * indent + "]"
+        yield (opening if start == 0 else sep) + sep.join([write(item, indent + 2) for item in items[start:start + BATCH]])
+    yield closing
 
 
 def _object(fields: Iterable[tuple[str, Iterator[str]]], indent: int) -> Iterator[str]:
