@@ -96,6 +96,8 @@ def test_every_identity_case_is_judged(scenario: str) -> None:
     codes = {f["code"] for f in result["findings"] if f["severity"] == "info"}
     assert {"partitioned_table", "not_publishable", "sequences_not_replicated", "large_objects_not_replicated",
             "generated_columns_not_replicated", "ddl_not_replicated"} <= codes
+    toast = [f["observed"] for f in result["findings"] if f["code"] == "unchanged_toast_not_sent"]
+    assert toast == [2]  # nokey and cand: a text column, so a TOAST table (read by the tables query)
 
 
 def test_decisions_file_settles_every_table(scenario: str, tmp_path: Path) -> None:
