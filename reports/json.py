@@ -161,31 +161,26 @@ def _list_pads(indent: int) -> tuple[str, str, str]:
     return "[\n" + " " * (indent + 2), ",\n" + " " * (indent + 2), "\n" + " " * indent + "]"
 
 
-def _strings(values: Any, indent: int) -> str:
+def _list(values: Any, item: Callable[[Any, int], str], indent: int) -> str:
+    """A list field (``sql``, ``steps``, ``after``), each element written by ``item`` at its depth."""
     if type(values) is not list:
         raise _Unusual
     if not values:
         return "[]"
     opening, sep, closing = _list_pads(indent)
-    if len(values) == 1:  # the usual remediation: one statement, one step
-        return opening + _str(values[0]) + closing
-    return opening + sep.join([_str(v) for v in values]) + closing
+    return opening + sep.join([item(value, indent + 2) for value in values]) + closing
 
 
-def _refs(refs: Any, indent: int) -> str:
-    """``after``: a list of ``FindingRef`` (tens of thousands when a CREATE PUBLICATION waits for every unkeyed table)."""
-    if type(refs) is not list:
+def _string(value: Any, indent: int) -> str:
+    return _str(value)
+
+
+def _ref(ref: Any, indent: int) -> str:
+    """One ``FindingRef`` of ``after`` (tens of thousands when a CREATE PUBLICATION waits for every unkeyed table)."""
+    if type(ref) is not FindingRef:
         raise _Unusual
-    if not refs:
-        return "[]"
-    opening, sep, closing = _list_pads(indent)
-    p, close = _pads(indent + 2)
-    items = []
-    for ref in refs:
-        if type(ref) is not FindingRef:
-            raise _Unusual
-        items.append(f'{{{p[1:]}"check": {_str(ref.check)}{p}"object": {_str(ref.object)}{close}')
-    return opening + sep.join(items) + closing
+    p, close = _pads(indent)
+    return f'{{{p[1:]}"check": {_str(ref.check)}{p}"object": {_str(ref.object)}{close}'
 
 
 def _finding(f: Finding, indent: int) -> str:
@@ -198,9 +193,9 @@ def _finding(f: Finding, indent: int) -> str:
     reason = f.waiver_reason
     return (f'{{{p[1:]}"code": {_str(f.code)}{p}"severity": "{severity._value_}"{p}"message": {_str(f.message)}{p}'
             f'"object": {"null" if f.object is None else _str(f.object)}{p}"observed": {_value(f.observed, indent + 2)}{p}'
-            f'"expected": {_value(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_strings(r.sql, indent + 4)}'
-            f'{q}"steps": {_strings(r.steps, indent + 4)}{q}"requires_restart": {_bool(r.requires_restart)}{q}'
-            f'"destructive": {_bool(r.destructive)}{q}"after": {_refs(r.after, indent + 4)}{close_remediation}{p}'
+            f'"expected": {_value(f.expected, indent + 2)}{p}"remediation": {{{q[1:]}"sql": {_list(r.sql, _string, indent + 4)}'
+            f'{q}"steps": {_list(r.steps, _string, indent + 4)}{q}"requires_restart": {_bool(r.requires_restart)}{q}'
+            f'"destructive": {_bool(r.destructive)}{q}"after": {_list(r.after, _ref, indent + 4)}{close_remediation}{p}'
             f'"waived": {_bool(f.waived)}{p}"waiver_reason": {"null" if reason is None else _str(reason)}{close}')
 
 
