@@ -1,6 +1,6 @@
-"""The JSON report's fast path (findings and table entries written straight from their attributes) gives
-byte for byte what the models' own serialisation gives, hostile text included; and the unvalidated
-constructors build the same records as the validated ones."""
+"""The JSON report, written in pieces and records in batches, is byte for byte what the model's own
+serialisation gives, hostile text escaped; and the unvalidated constructors build the same records as
+the validated ones."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pytest
 
 from preflight.models import Finding, Remediation, Report, Severity, TableEntry
 from preflight.reports import json as json_report
-from preflight.terminal import decode
+from preflight.terminal import decode, json_visible
 from tests.canned import canned_report
+from tests.test_json_stream import hostile_canned_report
 from tests.test_safe_text_unit import NON_PRINTABLE, _hostile_names_report
 
 # Non-printable, undecodable, beyond the BMP, JSON's own escapes, and plain text that must stay as is.
@@ -49,34 +50,31 @@ def _reports() -> list[Report]:
     empty.tables = []
     for check in empty.checks:
         check.findings = []
-    return [canned_report(), _hostile_names_report(), _nasty_report(), empty]
+    return [canned_report(), _hostile_names_report(), hostile_canned_report(), empty]
+
+
+@pytest.mark.parametrize("report", _reports(), ids=["canned", "hostile_names", "hostile", "empty"])
+def test_the_stream_is_the_models_json_made_printable(report: Report) -> None:
+    """Byte for byte what ``Report.to_json()`` gives, non-printable characters escaped."""
+    text = json_report.render(report)
+    assert text == json_visible(report.to_json()) + "\n"
+    assert text.replace("\n", "").isprintable()
 
 
 @pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
-@pytest.mark.parametrize("report", _reports(), ids=["canned", "hostile_names", "nasty", "empty"])
-def test_fast_path_writes_the_bytes_the_models_write(report: Report) -> None:
-    fast = json_report.render(report)
-    assert fast == "".join(json_report.model_chunks(report))
-    assert all(line.isprintable() for line in fast.split("\n"))
-    assert json.loads(fast) == report.model_dump(mode="json", by_alias=True, exclude=set(report.absent_fields()))
-
-
-@pytest.mark.filterwarnings("ignore:Pydantic serializer warnings")
-def test_every_record_of_the_nasty_report_is_written_alike_one_by_one() -> None:
+@pytest.mark.parametrize("batch", [1, 2, 3, 255])
+def test_any_batch_size_gives_the_same_text(batch: int) -> None:
+    """Records pydantic cannot write in a batch (text that was not valid in its encoding) are written one by
+    one, floats and mutated fields included; the document is the model's."""
     report = _nasty_report()
-    findings = [f for c in report.checks for f in c.findings]
-    for finding in findings:
-        assert json_report.write_finding(finding, 8) == json_report.model_finding(finding, 8)
-    for table in report.tables:
-        assert json_report.write_table(table, 4) == json_report.model_table(table, 4)
-    # The generic writer (used when a record's fields change) agrees too, wherever it writes a record at all.
-    for record, model in [*((f, json_report.model_finding) for f in findings),
-                          *((t, json_report.model_table) for t in report.tables)]:
-        try:
-            generic = json_report._record(record, 8)
-        except json_report._Unusual:
-            continue
-        assert generic == model(record, 8)  # type: ignore[operator]
+    text = "".join(json_report.chunks(report, batch))
+    assert text == json_report.render(report)
+    assert all(line.isprintable() for line in text.split("\n"))
+    model = report.model_dump(mode="json", by_alias=True, exclude=report.absent_fields())
+    infinite = [f for c in model["checks"] for f in c["findings"] if f["expected"] == math.inf]
+    assert len(infinite) == 1
+    infinite[0]["expected"] = None  # JSON has no Infinity: written as null, as Report.to_json() writes it
+    assert json.loads(text) == model
 
 
 def test_pieces_are_gathered_but_the_text_is_the_same() -> None:
@@ -86,7 +84,7 @@ def test_pieces_are_gathered_but_the_text_is_the_same() -> None:
     pieces = list(json_report.chunks(report))
     assert len(pieces) > 2
     assert all(len(p) >= json_report.PIECE_CHARS for p in pieces[:-1])
-    assert "".join(pieces) == "".join(json_report.model_chunks(report))
+    assert "".join(pieces) == report.to_json() + "\n"
     assert len(json.loads("".join(pieces))["tables"]) == 3000
 
 
