@@ -44,8 +44,8 @@ def publishable(ctx: CheckContext) -> list[TableRow]:
 
 def roots_only(tables: list[TableRow]) -> list[TableRow]:
     """Drop partitions whose parent is in the list: adding the parent publishes them."""
-    names = {(t.schema, t.name) for t in tables}
-    return [t for t in tables if not (t.is_partition and (t.parent_schema, t.parent_name) in names)]
+    parents = {(t.schema, t.name) for t in tables if t.relkind == "p"}  # a partition's parent is partitioned
+    return [t for t in tables if not (t.is_partition and (t.parent_schema, t.parent_name) in parents)]
 
 
 def unkeyed_first(tables: list[TableRow]) -> list[FindingRef]:

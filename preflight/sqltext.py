@@ -143,7 +143,7 @@ class Template:
         out = [self._head]
         try:
             for (spaced, after), name in zip(self._slots, names, strict=True):
-                text = ", ".join([qualified(item) for item in name]) if isinstance(name, list) else qualified(name)
+                text = ", ".join(map(qualified, name)) if isinstance(name, list) else qualified(name)
                 if spaced and text.startswith("U&"):
                     out.append(" ")
                 out.append(text)
