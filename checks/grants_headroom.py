@@ -8,17 +8,16 @@ checker cannot see other sessions' types, every such session is counted: the mes
 from __future__ import annotations
 
 from preflight.checks import grants_sql
-from preflight.facts import RoleFact
+from preflight.facts import RoleFact, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import raise_setting
-from preflight.settings import Setting
 
 LOW_HEADROOM = 3  # fewer free server slots than this is a warning
 CONSUMER_CONNECTIONS = 2  # a CDC consumer holds a replication connection plus at least one snapshot connection
 
 
-def server_headroom(role: RoleFact, settings: dict[str, Setting], version_num: int,
+def server_headroom(role: RoleFact, settings: dict[str, SettingRow], version_num: int,
                     provider: Provider) -> tuple[list[Finding], str]:
     """Findings about free server slots, and a short summary of them."""
     max_conn = settings.get("max_connections")
@@ -51,7 +50,7 @@ def server_headroom(role: RoleFact, settings: dict[str, Setting], version_num: i
     )], summary
 
 
-def _reserved(role: RoleFact, settings: dict[str, Setting], version_num: int) -> tuple[int, str]:
+def _reserved(role: RoleFact, settings: dict[str, SettingRow], version_num: int) -> tuple[int, str]:
     if role.rolsuper:
         return 0, " (a superuser may use the reserved slots)"
     su = settings.get("superuser_reserved_connections")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import PENDING_SETTINGS, SETTINGS, PendingSettingRow
+from preflight.facts import PENDING_SETTINGS, SETTINGS, PendingSettingRow, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import Profile
 from preflight.provider_detection import Provider
@@ -14,7 +14,7 @@ from preflight.remediation import (
     revert_pending,
     setting_instructions,
 )
-from preflight.settings import Setting, human_bytes, human_ms
+from preflight.settings import human_bytes, human_ms
 
 STOCK_SLOTS_AND_SENDERS = 10
 SMALL_KEEP_SIZE = 1024**3  # below this a lagging consumer loses its slot quickly
@@ -53,7 +53,7 @@ class LogicalReplication(Check):
         )
         return Outcome(findings, observed)
 
-    def _wal_level(self, setting: Setting | None, pending: dict[str, str]) -> list[Finding]:
+    def _wal_level(self, setting: SettingRow | None, pending: dict[str, str]) -> list[Finding]:
         if setting is None:
             return [Finding(code="wal_level_unknown", severity=Severity.ERROR, object="wal_level",
                             message="wal_level is not visible to this role", expected="logical")]
@@ -87,7 +87,7 @@ class LogicalReplication(Check):
             remediation=remediation,
         )]
 
-    def _capacity(self, setting: Setting | None) -> list[Finding]:
+    def _capacity(self, setting: SettingRow | None) -> list[Finding]:
         if setting is None:
             return []
         value = setting.as_int()
@@ -108,7 +108,7 @@ class LogicalReplication(Check):
             )]
         return []
 
-    def _sender_timeout(self, setting: Setting | None) -> list[Finding]:
+    def _sender_timeout(self, setting: SettingRow | None) -> list[Finding]:
         if setting is None:
             return []
         ms = setting.in_ms() or 0
@@ -133,7 +133,7 @@ class LogicalReplication(Check):
             )]
         return []
 
-    def _keep_size(self, setting: Setting | None) -> list[Finding]:
+    def _keep_size(self, setting: SettingRow | None) -> list[Finding]:
         if setting is None:
             return []  # before 13 the setting does not exist
         size = setting.in_bytes()
@@ -164,7 +164,7 @@ class LogicalReplication(Check):
             )]
         return []
 
-    def _other_pending(self, settings: dict[str, Setting], pending: dict[str, str]) -> list[Finding]:
+    def _other_pending(self, settings: dict[str, SettingRow], pending: dict[str, str]) -> list[Finding]:
         out = []
         for name in ("max_replication_slots", "max_wal_senders"):
             setting = settings.get(name)

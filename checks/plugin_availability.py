@@ -5,12 +5,19 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import PLUGIN_PROBE, PLUGIN_SUPPORT, PluginProbeKind, PluginProbeResult, PluginSupport, ProbeStatus
+from preflight.facts import (
+    PLUGIN_PROBE,
+    PLUGIN_SUPPORT,
+    PluginProbeKind,
+    PluginProbeResult,
+    PluginSupport,
+    ProbeStatus,
+    SettingRow,
+)
 from preflight.models import Finding, Remediation, Severity
 from preflight.pg_versions import has_output_plugin_libraries
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
-from preflight.settings import Setting
 from preflight.sqltext import render
 
 BUILT_IN = "pgoutput"
@@ -42,7 +49,7 @@ def parse_list(value: str) -> list[str]:
 def allowlist_fix(provider: Provider, current: str, context: str | None, plugin: str) -> Remediation:
     """Add ``plugin`` to the allow-list, keeping every existing entry (one literal per entry: a single
     'a, b' literal would be stored as ONE quoted entry for a list GUC)."""
-    setting = Setting(name=ALLOWLIST, setting=current, context=context or "")
+    setting = SettingRow(name=ALLOWLIST, setting=current, context=context or "")
     return change_setting(provider, ALLOWLIST, [*parse_list(current), plugin], setting)
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import SERVER, SETTINGS
+from preflight.facts import SERVER, SETTINGS, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
-from preflight.settings import Setting
 from preflight.sqltext import render
 
 STANDBY_16 = (
@@ -108,7 +107,7 @@ def _read_write_sql(source: str, database: str, role: str) -> list[str]:
     return []
 
 
-def _read_write_fix(statements: list[str], source: str, provider: Provider, setting: Setting | None) -> Remediation:
+def _read_write_fix(statements: list[str], source: str, provider: Provider, setting: SettingRow | None) -> Remediation:
     """The database's or role's own setting, else the server setting the provider's way."""
     if statements:
         return Remediation(sql=statements)

@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar, TypeVar, cast
 
-from preflight.facts import PROVIDER_SIGNALS, SETTINGS, Fact, FactUnavailable, ProbeFact, Snapshot, SqlFact
+from preflight.facts import PROVIDER_SIGNALS, SETTINGS, Fact, FactUnavailable, ProbeFact, SettingRow, Snapshot, SqlFact
 from preflight.models import Finding, TableEntry
 from preflight.options import Options
 from preflight.profiles import Profile, load_profile
 from preflight.provider_detection import Provider, resolve
 from preflight.provider_detection import provider as provider_info
-from preflight.settings import Setting
 
 V = TypeVar("V")
 
@@ -72,17 +71,17 @@ class CheckContext:
             raise FactUnavailable("server", "no connection")
         return self.snapshot.server.version_num
 
-    def settings(self) -> dict[str, Setting]:
+    def settings(self) -> dict[str, SettingRow]:
         """Every server setting the checker can see, by name (pg_settings)."""
         return self._settings
 
-    def setting(self, name: str) -> Setting | None:
+    def setting(self, name: str) -> SettingRow | None:
         """Any server setting by name; None when the server has no such setting or hides it from the checker."""
         return self._settings.get(name)
 
     @cached_property
-    def _settings(self) -> dict[str, Setting]:
-        return {row.name: Setting.from_row(row) for row in self.fact(SETTINGS)}
+    def _settings(self) -> dict[str, SettingRow]:
+        return {row.name: row for row in self.fact(SETTINGS)}
 
 
 class Check:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
+from preflight.facts import SettingRow
 from preflight.models import Remediation
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
 from preflight.setting_text import EQUIVALENT, RELOAD, alter_system
-from preflight.settings import Setting
 from preflight.sqltext import render
 
 # pg_settings.context values whose changes apply at a reload (for new sessions at least).
@@ -82,18 +82,18 @@ _GROUP_OWNERS = {p.replication_role: p.name for p in PROVIDERS.values() if p.rep
 
 
 
-def raise_to(setting: Setting | None, wanted: int) -> int:
+def raise_to(setting: SettingRow | None, wanted: int) -> int:
     """The value to recommend: never lower than what the server already has."""
     current = setting.as_int() if setting is not None else 0
     return max(current, wanted)
 
 
-def needs_restart(setting: Setting | None) -> bool:
+def needs_restart(setting: SettingRow | None) -> bool:
     """A change applies only at server start unless pg_settings says a reload is enough (unknown: restart)."""
     return setting is None or setting.context not in RELOADABLE
 
 
-def change_setting(provider: Provider, name: str, value: str | int | Sequence[str], setting: Setting | None) -> Remediation:
+def change_setting(provider: Provider, name: str, value: str | int | Sequence[str], setting: SettingRow | None) -> Remediation:
     """The fix that sets ``name`` to ``value`` on this provider, applied by reload or restart as it needs."""
     restart = needs_restart(setting)
     shown = value if isinstance(value, str | int) else ", ".join(value)
@@ -108,7 +108,7 @@ def change_setting(provider: Provider, name: str, value: str | int | Sequence[st
     return Remediation(steps=[step], requires_restart=restart)
 
 
-def revert_pending(provider: Provider, name: str, value: str, setting: Setting | None) -> Remediation:
+def revert_pending(provider: Provider, name: str, value: str, setting: SettingRow | None) -> Remediation:
     """Put ``name`` back to ``value`` before the restart that would apply a pending change."""
     if provider.alter_system:
         return Remediation(sql=[alter_system(name, value)], steps=[
@@ -117,7 +117,7 @@ def revert_pending(provider: Provider, name: str, value: str, setting: Setting |
     return Remediation(steps=[f"{provider.title}: before the next restart, {place.where.format(name=name, value=value)}."])
 
 
-def setting_instructions(provider: Provider, name: str, value: str, setting: Setting | None) -> str:
+def setting_instructions(provider: Provider, name: str, value: str, setting: SettingRow | None) -> str:
     """The change as one instruction, for a value the DBA must choose first (``value`` is a placeholder)."""
     if provider.alter_system:
         applied = "then restart PostgreSQL" if needs_restart(setting) else "a reload is enough"
@@ -125,12 +125,12 @@ def setting_instructions(provider: Provider, name: str, value: str, setting: Set
     return change_setting(provider, name, value, setting).steps[0]
 
 
-def raise_setting(provider: Provider, setting: Setting, wanted: int) -> Remediation:
+def raise_setting(provider: Provider, setting: SettingRow, wanted: int) -> Remediation:
     """Raise an integer setting to at least ``wanted``: never a value below what the server has."""
     return change_setting(provider, setting.name, raise_to(setting, wanted), setting)
 
 
-def enable_logical_decoding(provider: Provider, setting: Setting | None) -> Remediation:
+def enable_logical_decoding(provider: Provider, setting: SettingRow | None) -> Remediation:
     """wal_level = logical: the provider's own switch where it has one, else the setting itself."""
     if provider.name in _ENABLE_LOGICAL:
         return Remediation(steps=list(_ENABLE_LOGICAL[provider.name]), requires_restart=True)

@@ -1,64 +1,15 @@
-"""Server settings as the checks see them: typed values, units, and display."""
+"""Setting values for people: the units of pg_settings, and sizes and durations written as SHOW writes them.
+
+A setting itself is a ``SettingRow`` (``preflight.facts``), which converts its value with these."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from preflight.facts.server import SettingRow
-
-_TIME_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
-_SIZE_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "64kB": 65536, "MB": 1024**2,
-               "16MB": 16 * 1024**2, "GB": 1024**3, "TB": 1024**4}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One pg_settings row."""
-
-    name: str
-    setting: str
-    unit: str | None = None
-    vartype: str = "string"
-    context: str = ""
-    source: str = ""
-    pending_restart: bool = False
-    boot_val: str | None = None
-
-    @classmethod
-    def from_row(cls, row: SettingRow) -> Setting:
-        return cls(name=row.name, setting=row.setting, unit=row.unit, vartype=row.vartype or "string",
-                   context=row.context or "", source=row.source or "", pending_restart=row.pending_restart,
-                   boot_val=row.boot_val)
-
-    def as_int(self) -> int:
-        return int(float(self.setting))
-
-    def in_ms(self) -> float | None:
-        """The value in milliseconds for time settings (negative values kept as they are)."""
-        if self.unit not in _TIME_MS:
-            return None
-        value = float(self.setting)
-        return value if value < 0 else value * _TIME_MS[self.unit]
-
-    def in_bytes(self) -> int | None:
-        if self.unit not in _SIZE_BYTES:
-            return None
-        value = int(float(self.setting))
-        return value if value < 0 else value * _SIZE_BYTES[self.unit]
-
-    def display(self) -> str:
-        """Like SHOW: ``60s``, ``1GB``, ``-1``, ``logical``."""
-        if self.vartype not in ("integer", "real") or self.unit is None:
-            return self.setting
-        value = float(self.setting)
-        if value < 0:
-            return self.setting
-        ms = self.in_ms()
-        if ms is not None:
-            return human_ms(ms)
-        size = self.in_bytes()
-        return human_bytes(size) if size is not None else self.setting
+# The units pg_settings reports, in milliseconds and in bytes.
+TIME_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
+SIZE_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "64kB": 65536, "MB": 1024**2,
+              "16MB": 16 * 1024**2, "GB": 1024**3, "TB": 1024**4}
 
 
 def human_ms(ms: float) -> str:

@@ -5,18 +5,18 @@ from __future__ import annotations
 import pytest
 
 from preflight import Options, run_checks
+from preflight.facts import SettingRow
 from preflight.models import Finding, Remediation, Report, Severity
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED
 from preflight.remediation import change_setting, grant_replication, raise_setting
 from preflight.reports.sql import remediation_lines
 from preflight.setting_text import RELOAD, parse_alter_system
-from preflight.settings import Setting
 from tests import snapshots
 from tests.snapshots import make_snapshot, slot
 
 RDS_SIGNALS = snapshots.provider_signals(roles=["rds_superuser"], settings=["rds.extensions"])
-SLOTS = Setting(name="max_replication_slots", setting="4", vartype="integer", context="postmaster")
-TIMEOUT = Setting(name="wal_sender_timeout", setting="0", unit="ms", vartype="integer", context="sighup")
+SLOTS = SettingRow(name="max_replication_slots", setting="4", vartype="integer", context="postmaster")
+TIMEOUT = SettingRow(name="wal_sender_timeout", setting="0", unit="ms", vartype="integer", context="sighup")
 
 
 def statements(lines: list[str]) -> list[str]:
@@ -149,7 +149,7 @@ def test_connection_headroom_fix_follows_the_provider(provider: str, fixed_by_sq
     from preflight.checks.grants_headroom import server_headroom
 
     role = snapshots.role(rolsuper=False, client_backends=11, hidden_sessions=0, checker_sees_all=True, memberships={})
-    settings = {"max_connections": Setting(name="max_connections", setting="10", vartype="integer",
+    settings = {"max_connections": SettingRow(name="max_connections", setting="10", vartype="integer",
                                            context="postmaster")}
     findings, _ = server_headroom(role, settings, 150000, PROVIDERS[provider])
     fix = findings[0].remediation

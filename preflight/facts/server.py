@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, SqlFact
+from preflight.settings import SIZE_BYTES, TIME_MS, human_bytes, human_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ class ServerFact:
 
 @dataclass(frozen=True, slots=True)
 class SettingRow:
-    """One pg_settings row (every setting the checker may see)."""
+    """One pg_settings row (every setting the checker may see), with its value in the units checks compare."""
 
     name: str
     setting: str
@@ -40,6 +41,35 @@ class SettingRow:
     pending_restart: bool = False
     min_val: str | None = None
     max_val: str | None = None
+
+    def as_int(self) -> int:
+        return int(float(self.setting))
+
+    def in_ms(self) -> float | None:
+        """The value in milliseconds for time settings (negative values kept as they are)."""
+        if self.unit not in TIME_MS:
+            return None
+        value = float(self.setting)
+        return value if value < 0 else value * TIME_MS[self.unit]
+
+    def in_bytes(self) -> int | None:
+        if self.unit not in SIZE_BYTES:
+            return None
+        value = int(float(self.setting))
+        return value if value < 0 else value * SIZE_BYTES[self.unit]
+
+    def display(self) -> str:
+        """Like SHOW: ``60s``, ``1GB``, ``-1``, ``logical``."""
+        if self.vartype not in ("integer", "real") or self.unit is None:
+            return self.setting
+        value = float(self.setting)
+        if value < 0:
+            return self.setting
+        ms = self.in_ms()
+        if ms is not None:
+            return human_ms(ms)
+        size = self.in_bytes()
+        return human_bytes(size) if size is not None else self.setting
 
 
 @dataclass(frozen=True, slots=True)
