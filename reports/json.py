@@ -6,8 +6,8 @@ entries a batch of records at a time, gathered into pieces of about 64 kB), so t
 what ``Report.to_json()`` gives (pydantic's serialiser, indent 2), byte for byte, except that every
 non-printable character is written as a ``\\uXXXX`` escape so that nothing in it acts on a terminal.
 
-Every part is serialised by pydantic-core and re-indented to its depth: a batch of findings or table
-entries (one per table on large databases) is one call, not one per record.
+Every part is serialised by pydantic-core; findings and table entries (one per table on large
+databases) a batch per call, written straight at their depth (see ``_Records``).
 """
 
 from __future__ import annotations
