@@ -4,7 +4,9 @@
 entries a batch of records at a time, gathered into pieces of about 64 kB), so the CLI can write a
 100k-table report without holding it as one giant string; ``render`` joins the pieces. The text is
 what ``Report.to_json()`` gives (pydantic's serialiser, indent 2), byte for byte, except that every
-non-printable character is written as a ``\\uXXXX`` escape so that nothing in it acts on a terminal.
+non-printable character is written as a ``\\uXXXX`` escape so that nothing in it acts on a terminal
+(and that text which was not valid in its encoding, which pydantic cannot write at all, is written
+escaped too).
 
 Every part is serialised by pydantic-core; findings and table entries (one per table on large
 databases) a batch per call, written straight at their depth (see ``_Records``).
