@@ -34,13 +34,18 @@ def _printable(text: str) -> str:
     return text if text.isascii() and "\x7f" not in text else json_visible(text)  # isascii: O(1) on a str
 
 
+def _nested(text: str, indent: int) -> str:
+    """Indent-2 JSON made printable and nested ``indent`` spaces deep."""
+    return _printable(text).replace("\n", "\n" + " " * indent)
+
+
 def _dump(value: Any, indent: int) -> str:
     """A JSON-mode value (``model_dump(mode="json")``) as pydantic writes it, nested ``indent`` deep."""
     try:
         text = to_json(value, indent=2).decode()
     except PydanticSerializationError:  # a lone surrogate (text that was not valid in its encoding)
         text = json.dumps(value, indent=2, ensure_ascii=False)  # json_visible escapes it
-    return _printable(text).replace("\n", "\n" + " " * indent)
+    return _nested(text, indent)
 
 
 @cache
@@ -73,7 +78,7 @@ class _Records:
             text = self.one.dump_json(record, indent=2, by_alias=True).decode()
         except PydanticSerializationError:
             return _dump(self.one.dump_python(record, mode="json", by_alias=True), indent)
-        return _printable(text).replace("\n", "\n" + " " * indent)
+        return _nested(text, indent)
 
     def batch(self, records: list[Any], indent: int) -> str:
         """``records`` as a JSON array nested ``indent`` (an even number) spaces deep."""

@@ -65,17 +65,16 @@ def open_session(dsn: Dsn, connect_timeout: float, statement_timeout: float, loc
 TEXT_TYPES = ("text", "varchar", "bpchar", "name", '"char"')
 
 
-def strict_text(cursor: psycopg.Cursor[Any]) -> bool:
+def strict_text(cursor: psycopg.Cursor[Any]) -> None:
     """psycopg's own text loaders on this cursor (C: a fifth of the cost per value of the tolerant ones; the
     per-table results hold a million names at 100k tables). They raise ``UnicodeDecodeError`` on bytes that
     are invalid in the encoding: the caller then reads the result again with the session's tolerant ones.
-    False (nothing changed) on a ``SQL_ASCII`` connection, whose text psycopg's loaders would return as bytes.
+    Nothing changes on a ``SQL_ASCII`` connection, whose text psycopg's loaders would return as bytes.
     """
     if cursor.connection.info.encoding == "ascii":
-        return False
+        return
     for name in TEXT_TYPES:
         cursor.adapters.register_loader(name, StrictTextLoader)
-    return True
 
 
 def tolerate_undecodable_text(conn: psycopg.Connection[Any]) -> None:
