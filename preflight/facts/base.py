@@ -114,6 +114,9 @@ Shape = Literal["rows", "row", "optional_row", "records"]
 V = TypeVar("V")  # what a fact holds: list[Row], Row, or Row | None
 R = TypeVar("R")  # the row model: a frozen, slotted dataclass
 BuildSql = Callable[[FactContext], tuple[str, dict[str, Any]]]
+# What a fact does after the pipeline with what it read (on the catalog connection, no transaction kept open):
+# e.g. read again what the first reading found, to tell what lasts from what passes. It may wait (bounded).
+FollowUp = Callable[[Any, Any, FactContext], Any]
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,8 @@ class SqlFact(Generic[V]):
 
     Build one with ``SqlFact.rows`` (a list of rows), ``SqlFact.one`` (exactly one row) or
     ``SqlFact.optional`` (one row or none). The column names of the query are the row model's fields.
+    ``follow``: run after the pipeline with the value read, returns the value kept (a quiet server pays
+    nothing when it has nothing to follow up); its exception is the fact's failure.
     """
 
     name: str
@@ -129,6 +134,7 @@ class SqlFact(Generic[V]):
     row: type[Any]
     build: BuildSql
     shape: Shape = "rows"
+    follow: FollowUp | None = None
 
     @staticmethod
     def rows(name: str, doc: str, row: type[R], build: BuildSql, *, records: bool = False) -> SqlFact[list[R]]:
@@ -136,9 +142,9 @@ class SqlFact(Generic[V]):
         return SqlFact[list[R]](name, doc, row, build, "records" if records else "rows")
 
     @staticmethod
-    def one(name: str, doc: str, row: type[R], build: BuildSql) -> SqlFact[R]:
+    def one(name: str, doc: str, row: type[R], build: BuildSql, follow: FollowUp | None = None) -> SqlFact[R]:
         """A query that always returns exactly one row."""
-        return SqlFact[R](name, doc, row, build, "row")
+        return SqlFact[R](name, doc, row, build, "row", follow)
 
     @staticmethod
     def optional(name: str, doc: str, row: type[R], build: BuildSql) -> SqlFact[R | None]:

@@ -152,6 +152,26 @@ def gather_sql(
     return facts, failures
 
 
+def follow_up(
+    conn: psycopg.Connection[Any], sql_facts: list[SqlFact[Any]], facts: dict[str, Any], ctx: FactContext,
+    secrets: list[str],
+) -> dict[str, str]:
+    """Each read fact's follow-up, in place (after the pipeline, before the probes); a failure replaces the fact."""
+    failures: dict[str, str] = {}
+    for fact in sql_facts:
+        if fact.follow is None or fact.name not in facts:
+            continue
+        try:
+            facts[fact.name] = fact.follow(conn, facts[fact.name], ctx)
+        except Exception as exc:  # the follow-up is more I/O: its failure is that fact's cause
+            del facts[fact.name]
+            failures[fact.name] = describe_error(exc, secrets)
+            if not conn.closed:
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
+    return failures
+
+
 def gather_probes(
     conn: psycopg.Connection[Any], probes: list[ProbeFact[Any]], ctx: FactContext, secrets: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -169,8 +189,10 @@ def gather_probes(
 def gather(
     conn: psycopg.Connection[Any], facts_to_read: list[Fact], ctx: FactContext, secrets: list[str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Catalog facts first (one pipeline), then probes."""
-    facts, failures = gather_sql(conn, [p for p in facts_to_read if isinstance(p, SqlFact)], ctx, secrets)
+    """Catalog facts first (one pipeline), then their follow-ups, then probes."""
+    sql_facts = [p for p in facts_to_read if isinstance(p, SqlFact)]
+    facts, failures = gather_sql(conn, sql_facts, ctx, secrets)
+    failures.update(follow_up(conn, sql_facts, facts, ctx, secrets))
     more, more_failures = gather_probes(conn, [p for p in facts_to_read if isinstance(p, ProbeFact)], ctx, secrets)
     facts.update(more)
     failures.update(more_failures)
