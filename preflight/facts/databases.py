@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.activity import ACTIVITY
 from preflight.facts.base import Fact, FactContext, SqlFact
 from preflight.facts.objects import NOT_REPLICATED
 from preflight.facts.publications import PUBLICATIONS
@@ -49,7 +48,9 @@ DATABASES = SqlFact.rows("databases", "the cluster's connectable, non-template d
 
 # Facts whose rows depend on the database the session is connected to: read once per database.
 # A check reading any of the first group judges one database; the rest of its facts are the cluster's.
-DATABASE_SCOPED: tuple[Fact, ...] = (TABLES, SCHEMAS, ROLE, PUBLICATIONS, NOT_REPLICATED, ACTIVITY)
+# (``activity`` is the cluster's: slot creation in any database waits for every running xid, and its watch
+# is paid once.)
+DATABASE_SCOPED: tuple[Fact, ...] = (TABLES, SCHEMAS, ROLE, PUBLICATIONS, NOT_REPLICATED)
 # Read in each database too (cheap, one row or one row per slot) because a row says "this database":
 # the server fact (current database, its default_transaction_read_only) and slots (in_this_database).
 ALSO_PER_DATABASE: tuple[Fact, ...] = (SERVER, SLOTS)
