@@ -1,18 +1,22 @@
 """Transactions that make slot creation wait, and long ones that hold back the consumer's snapshot.
 
 Creating a logical slot (CREATE SUBSCRIPTION, CREATE_REPLICATION_SLOT, pg_create_logical_replication_slot)
-waits until every transaction that holds an xid when it starts has ended. Age is irrelevant to that wait:
-a prepared transaction never ends by itself, and an idle-in-transaction session ends only when its
-client acts. The rule (docs/field-notes.md, "Transactions that block slot creation"):
+waits until every transaction that holds an xid when it starts has ended, prepared ones included. What
+matters is whether such a transaction is still running when the consumer asks, not whether one reading
+caught it: a busy primary always has short writes holding an xid for a few milliseconds. The ``activity``
+fact reads the running xids (visible to every role) and watches them until they end or a bound passes
+(``XID_WAIT_BOUND_S``, or ``--max-xact-age`` when smaller). The rule (docs/field-notes.md, "Transactions
+that block slot creation"), the same whatever the checker may see:
 
-- fail: any prepared transaction; any idle-in-transaction session holding an xid; any transaction
-  holding an xid for longer than ``XID_WAIT_BOUND_S`` (or ``--max-xact-age`` if smaller);
-- fail too: sessions of other roles holding an xid whose age and state the checker cannot see (without
-  pg_read_all_stats): slot creation waits for them, and nothing here says they will end;
-- warn: other transactions older than ``--max-xact-age`` (no xid yet: they block slot creation only
-  once they write, and hold back the snapshot meanwhile); hidden sessions without an xid;
-- nothing: short write transactions, which a busy server always has and which end on their own
-  within the bound (slot creation waits only for those running when it starts).
+- fail: every prepared transaction, whatever its age (it never ends by itself); every transaction whose xid
+  was still running when the watch ended (``blocking_transaction``): named by pid, user, database and
+  application (visible to every role), with its state and age where the checker may see them, else "held for
+  at least N s (watched)";
+- warn: other transactions the checker can see that are older than ``--max-xact-age`` (``long_transaction``:
+  they hold back the snapshot the slot starts from, and make it wait once they write);
+- info: other roles' sessions whose state and age the checker cannot see (``sessions_not_visible``): the
+  verdict does not depend on them; only whether one of them holds an old snapshot stays unknown;
+- nothing: short writes, which end during the watch.
 """
 
 from __future__ import annotations
@@ -21,15 +25,14 @@ from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import ACTIVITY, ActivityFact, OpenTransaction, PreparedTransaction
+from preflight.facts.activity import XID_WAIT_BOUND_S
 from preflight.models import Finding, Remediation, Severity
 from preflight.sqltext import render
 
-# A transaction holding an xid for longer than this is not a short write that ends on its own.
-XID_WAIT_BOUND_S = 10.0
-
 
 def age(seconds: float) -> str:
-    """Rounded for people: 0.5s, 45s, 12min, 3.2h."""
+    """Rounded for people, never negative: 0.5s, 45s, 12min, 3.2h."""
+    seconds = max(seconds, 0.0)
     if seconds < 1:
         return f"{seconds:.1f}s"
     if seconds < 120:
@@ -41,11 +44,11 @@ def is_idle_in_transaction(s: OpenTransaction) -> bool:
     return (s.state or "").startswith("idle in transaction")
 
 
-def blocks_slot_creation(s: OpenTransaction, limit: float) -> bool:
-    """Holds an xid and will not end by itself soon: slot creation would wait for it."""
-    if not s.has_xid:
-        return False
-    return is_idle_in_transaction(s) or (s.xact_age_s or 0.0) >= min(XID_WAIT_BOUND_S, limit)
+def held_xids(activity: ActivityFact) -> set[str]:
+    """The xids still running when the watch ended; not watched (an older snapshot): every xid seen."""
+    if activity.watch is None:
+        return {s.xid for s in activity.sessions if s.xid}
+    return set(activity.watch.held)
 
 
 class LongTransactions(Check):
@@ -54,49 +57,93 @@ class LongTransactions(Check):
     title = "No transactions that block slot creation"
     facts = (ACTIVITY,)
     why = ("Creating a logical slot waits until every transaction holding an xid when it starts has ended, prepared "
-           "transactions included: the consumer's setup hangs behind a prepared transaction or an idle session "
-           "holding an xid until someone ends it. Long transactions without an xid hold back its snapshot.")
+           "transactions included: the consumer's setup hangs behind a prepared transaction or a session that keeps "
+           "its xid (idle in transaction, or a long write) until someone ends it. A busy server's short writes end "
+           "on their own: the running xids (visible to every role) are watched until they end or "
+           f"{XID_WAIT_BOUND_S:.0f} s pass (--max-xact-age when smaller), and only those still running then, and "
+           "prepared transactions, fail; the CDC role itself gets the same verdict as an admin. Long transactions "
+           "without an xid hold back the slot's snapshot (a warning, for those the checker may see).")
     remediation = ("Commit or end the transactions (pg_terminate_backend for abandoned sessions, COMMIT PREPARED / "
                    "ROLLBACK PREPARED for prepared ones) before creating the slot; set "
-                   "idle_in_transaction_session_timeout.")
+                   "idle_in_transaction_session_timeout. Granting pg_read_all_stats only adds detail (state, age).")
 
     def run(self, ctx: CheckContext) -> Outcome:
         activity = ctx.fact(ACTIVITY)
         limit = ctx.options.max_xact_age
-        blocking = [s for s in activity.sessions if blocks_slot_creation(s, limit)]
-        long = [s for s in activity.sessions if s not in blocking and (s.xact_age_s or 0) >= limit]
+        held = held_xids(activity)
+        watched = activity.watch.watched_s if activity.watch else 0.0
+        blocking = [s for s in activity.sessions if s.xid in held]
+        unlisted = sorted(held - {s.xid for s in blocking} - {p.xid for p in activity.prepared}, key=int)
+        long = [s for s in activity.sessions
+                if s not in blocking and not s.hidden and (s.xact_age_s or 0.0) >= limit]
         findings = [self._prepared(p) for p in activity.prepared]
-        findings += [self._session(s, Severity.ERROR) for s in blocking]
-        findings += [self._session(s, Severity.WARNING) for s in long]
+        findings += [self._blocking(s, watched, activity.role) for s in blocking]
+        findings += [self._unlisted(xid, watched) for xid in unlisted]
+        findings += [self._long(s) for s in long]
         findings += _hidden(activity)
         parts = []
-        if activity.prepared or blocking:
-            parts.append(f"{len(activity.prepared) + len(blocking)} transaction(s) block slot creation")
+        blockers = len(activity.prepared) + len(blocking) + len(unlisted)
+        if blockers:
+            parts.append(f"{blockers} transaction(s) block slot creation")
         if long:
             parts.append(f"{len(long)} older than {age(limit)}")
         summary = "; ".join(parts) or f"none blocking slot creation, none older than {age(limit)}"
+        if activity.watch and activity.watch.running:
+            summary += (f" ({activity.watch.running} running xid(s) watched {age(watched)}, "
+                        f"{len(activity.watch.held)} still held)")
         if not activity.can_see_all and activity.hidden_sessions:
-            summary = f"could not see {activity.hidden_sessions} session(s) of other roles; visible: {summary}"
+            summary += f"; state and age of {activity.hidden_sessions} session(s) of other roles hidden"
         return Outcome(findings, summary)
 
-    def _session(self, s: OpenTransaction, severity: Severity) -> Finding:
+    def _blocking(self, s: OpenTransaction, watched: float, role: str) -> Finding:
+        user, app, database = s.usename or "?", s.application_name or "", s.datname or "?"
+        idle = is_idle_in_transaction(s)
+        if s.hidden or s.xact_age_s is None:
+            observed = f"held for at least {age(watched)} (watched)"
+            seen = (f"held for at least {age(watched)} (watched); its state and age are hidden from role {role} "
+                    "(pg_read_all_stats shows them)")
+        else:
+            observed = f"{age(s.xact_age_s)} {s.state or 'unknown'}"
+            seen = (f"still running after a {age(watched)} watch; its transaction has been open for "
+                    f"{age(s.xact_age_s)}, state '{s.state or 'unknown'}'"
+                    + (f" for {age(s.state_age_s)}" if s.state_age_s is not None else ""))
+        why = "creating a slot waits until it ends" + (
+            ", and an idle session ends only when its client acts." if idle else ".")
+        return Finding(
+            code="blocking_transaction", severity=Severity.ERROR, object=f"pid {s.pid}", observed=observed,
+            expected="no transaction holding an xid",
+            message=f"pid {s.pid} (user {user}, application '{app}', database {database}) holds transaction ID "
+                    f"{s.xid}, {seen}: {why}",
+            remediation=Remediation(steps=[
+                f"Ask the owner to commit or roll back, or end the session: SELECT pg_catalog.pg_terminate_backend("
+                f"{s.pid}); (rolls its work back)."]),
+        )
+
+    def _unlisted(self, xid: str, watched: float) -> Finding:
+        return Finding(
+            code="blocking_transaction", severity=Severity.ERROR, object=f"xid {xid}",
+            observed=f"held for at least {age(watched)} (watched)", expected="no transaction holding an xid",
+            message=f"Transaction ID {xid} was still running after a {age(watched)} watch, held by a session beyond "
+                    "the oldest ones read: creating a slot waits until it ends.",
+            remediation=Remediation(steps=[
+                f"Find its session (SELECT pid FROM pg_catalog.pg_stat_activity WHERE backend_xid = '{int(xid)}';) and "
+                "ask its owner to commit or roll back."]),
+        )
+
+    def _long(self, s: OpenTransaction) -> Finding:
         state = s.state or "unknown"
         idle = is_idle_in_transaction(s)
-        if s.has_xid:
-            why = (" holds a transaction ID: creating a slot waits until it ends"
-                   + (", and an idle session ends only when its client acts." if idle else "."))
-        else:
-            why = " holds a snapshot (no xid yet: it makes slot creation wait only once it writes)."
         user, app = s.usename or "?", s.application_name or ""
         xact_age = s.xact_age_s or 0.0
+        why = (" It holds back the snapshot the consumer's slot starts from" +
+               (", and it holds an xid: a slot created now waits for it." if s.has_xid else
+                "; it makes slot creation wait only once it writes (no xid yet)."))
         return Finding(
-            code="idle_in_transaction" if idle else "long_transaction", severity=severity,
-            object=f"pid {s.pid}", observed=f"{age(xact_age)} {state}",
-            expected="no transaction holding an xid" if severity is Severity.ERROR else None,
+            code="long_transaction", severity=Severity.WARNING, object=f"pid {s.pid}",
+            observed=f"{age(xact_age)} {state}",
             message=f"pid {s.pid} (user {user}, application '{app}', database {s.datname or '?'}) has a "
                     f"transaction open for {age(xact_age)}, state '{state}'" +
-                    (f" for {age(s.state_age_s)}" if idle and s.state_age_s is not None else "") +
-                    f";{why}",
+                    (f" for {age(s.state_age_s)}" if idle and s.state_age_s is not None else "") + f".{why}",
             remediation=Remediation(steps=[
                 "Ask the owner to commit or roll back" + (
                     f", or end the session: SELECT pg_catalog.pg_terminate_backend({s.pid}); "
@@ -123,35 +170,25 @@ class LongTransactions(Check):
 
 
 def _hidden(activity: ActivityFact) -> list[Finding]:
-    """What the checker could not see: hidden sessions, and those of them that hold an xid.
+    """Other roles' sessions whose state and age the checker cannot see: information, not a verdict.
 
-    ``backend_xid`` is visible on every row: a hidden session holding one makes slot creation wait, and
-    whether it is a short write or an idle session cannot be told without its state, so it fails
-    (granting pg_read_all_stats lets the next run tell them apart).
+    Whether slot creation would wait does not depend on them (their xids are visible and were watched, and a
+    blocker among them is named); what stays unknown is whether one of them holds an old snapshot.
     """
     hidden = activity.hidden_sessions
     if activity.can_see_all or not hidden:
         return []
     role = activity.role
-    grant = Remediation(sql=[render(sql.SQL("GRANT pg_read_all_stats TO {};").format(sql.Identifier(role)))],
-                        steps=["Run as a superuser, then check again: with it the short writes a busy server always "
-                               "has are told apart from sessions that make slot creation wait."])
-    out = [Finding(
-        code="sessions_not_visible", severity=Severity.WARNING, object="pg_stat_activity",
+    snapshots = activity.hidden_snapshot_sessions
+    return [Finding(
+        code="sessions_not_visible", severity=Severity.INFO, object="pg_stat_activity",
         observed=f"{hidden} hidden", expected="all visible",
-        message=f"Could not see {hidden} client session(s) of other roles: role {role} is not a superuser nor a "
-                "member of pg_read_all_stats / pg_monitor, so their transactions' age and state read as NULL. "
-                "Long transactions among them cannot be ruled out (prepared transactions are always visible).",
-        remediation=grant,
+        message=f"Could not see the state and age of {hidden} client session(s) of other roles: role {role} is not a "
+                "superuser nor a member of pg_read_all_stats / pg_monitor. The verdict does not depend on them: their "
+                "transaction IDs are visible to every role and were watched like any other." + (
+                    f" Unknown: whether the {snapshots} of them holding a snapshot without an xid are older than "
+                    "--max-xact-age (a warning for a checker that can see them)." if snapshots else ""),
+        remediation=Remediation(
+            sql=[render(sql.SQL("GRANT pg_read_all_stats TO {};").format(sql.Identifier(role)))],
+            steps=["Optional, as a superuser: with it the report also gives the state and age of every session."]),
     )]
-    holding = activity.hidden_xid_sessions
-    if holding:
-        out.append(Finding(
-            code="hidden_sessions_hold_xid", severity=Severity.ERROR, object="pg_stat_activity",
-            observed=f"{holding} hidden session(s) holding an xid", expected="no transaction holding an xid",
-            message=f"{holding} session(s) of other roles hold a transaction ID now (backend_xid is visible to every "
-                    "role): creating a slot waits until they end. Whether they are short writes or idle sessions "
-                    f"that never end by themselves cannot be seen by role {role}.",
-            remediation=grant,
-        ))
-    return out

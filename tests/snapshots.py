@@ -36,6 +36,7 @@ from preflight.facts import (
     TableRow,
     WalsendersFact,
     WalStats,
+    XidWatch,
 )
 
 DEFAULT_SETTINGS: dict[str, tuple[str, str | None, str]] = {
@@ -145,10 +146,14 @@ def publications(pubs: list[PublicationRow] | None = None, members: list[Publica
                             unkeyed_elsewhere=unkeyed_elsewhere or [])
 
 
-def session(pid: int, age_s: float, state: str = "active", xid: bool = True, user: str = "app") -> OpenTransaction:
-    return OpenTransaction(pid=pid, usename=user, application_name="billing", datname="app", state=state,
-                           backend_type="client backend", has_xid=xid, has_xmin=True, xact_age_s=age_s,
-                           state_age_s=age_s / 2)
+def session(pid: int, age_s: float | None, state: str | None = "active", xid: bool = True, user: str = "app",
+            hidden: bool = False) -> OpenTransaction:
+    """Another session's transaction; its xid (when it holds one) is ``1000 + pid``; ``hidden``: no state nor ages."""
+    return OpenTransaction(pid=pid, usename=user, application_name="billing", datname="app",
+                           state=None if hidden else state, backend_type=None if hidden else "client backend",
+                           has_xid=xid, has_xmin=True, xact_age_s=None if hidden else age_s,
+                           state_age_s=None if hidden or age_s is None else age_s / 2,
+                           xid=str(1000 + pid) if xid else None, hidden=hidden)
 
 
 def prepared(gid: str, age_s: float) -> PreparedTransaction:
@@ -156,9 +161,16 @@ def prepared(gid: str, age_s: float) -> PreparedTransaction:
 
 
 def activity(sessions: list[OpenTransaction] | None = None, prepared: list[PreparedTransaction] | None = None,
-             can_see_all: bool = True, hidden: int = 0) -> ActivityFact:
-    return ActivityFact(can_see_all=can_see_all, role="cdc", hidden_sessions=hidden, sessions=sessions or [],
-                        prepared=prepared or [])
+             can_see_all: bool = True, hidden: int = 0, held: list[OpenTransaction] | None = None,
+             watched_s: float = 0.02, hidden_snapshots: int = 0) -> ActivityFact:
+    """The fact after its watch: every session holding an xid was running at the first reading; those in ``held``
+    were still running when the watch ended, after ``watched_s``."""
+    sessions = sessions or []
+    running = sum(1 for s in sessions if s.xid)
+    return ActivityFact(can_see_all=can_see_all, role="cdc", hidden_sessions=hidden, sessions=sessions,
+                        prepared=prepared or [], hidden_snapshot_sessions=hidden_snapshots,
+                        watch=XidWatch(running=running, held=[s.xid for s in held or [] if s.xid],
+                                       watched_s=watched_s))
 
 
 def not_replicated(sequences: int = 0, large_objects: int = 0,

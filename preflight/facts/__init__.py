@@ -1,6 +1,6 @@
 """Facts: the explicit list of everything the checks can ask the snapshot for, each with its row model."""
 
-from preflight.facts.activity import ACTIVITY, ActivityFact, OpenTransaction, PreparedTransaction
+from preflight.facts.activity import ACTIVITY, ActivityFact, OpenTransaction, PreparedTransaction, XidWatch
 from preflight.facts.base import (
     ConnectOutcome,
     Fact,
@@ -123,5 +123,6 @@ __all__ = [
     "WalSample",
     "WalStats",
     "WalsendersFact",
+    "XidWatch",
     "consumer_publication",
 ]
