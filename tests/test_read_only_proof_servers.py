@@ -8,6 +8,7 @@ import secrets
 import time
 from collections.abc import Callable
 
+import psycopg
 import pytest
 
 from preflight import pgserver
@@ -78,11 +79,16 @@ def test_full_check_only_reads(logged: pgserver.LocalServer) -> None:
     dsn = add_cdc_role(logged)
     before = inventory(logged)
     since = len((logged.root / "server.log").read_text(errors="replace"))
-    result = run_cli("check", dsn, "-s", "app", "--slot-name", "cdc", "--publication", "pub", "--format", "json")
+    with psycopg.connect(logged.admin_dsn()) as holder:
+        holder.execute("SELECT pg_catalog.txid_current()")  # an xid held through the run: the watch reads it again
+        result = run_cli("check", dsn, "-s", "app", "--slot-name", "cdc", "--publication", "pub", "--format", "json",
+                         "--max-xact-age", "0.5")
+        holder.rollback()
     assert "Traceback" not in result.output
     wait_for_log(logged)
     statements = logged_statements(logged, since)
     assert len(statements) >= 5, "the log shows the checker's statements"
+    assert len([s for s in statements if "_current_snapshot()" in s]) >= 3, "the watch's readings are logged"
     writes = [s for s in statements if not READS.match(s)]
     assert writes == []
     assert not [s for s in statements if re.search(r"pg_(create|drop)_\w*replication_slot", s)]
@@ -114,7 +120,8 @@ def test_probe_leaves_no_slot_when_killed_mid_probe(logged: pgserver.LocalServer
     with psycopg.connect(logged.admin_dsn()) as blocker:
         blocker.execute("SELECT txid_current()")  # an open transaction with an xid: slot creation waits for it
         proc = subprocess.Popen([sys.executable, "-m", "preflight", "check", logged.dsn(), "--plugin", "test_decoding",
-                                 "--probe", "--lock-timeout", "120", "--statement-timeout", "120"],
+                                 "--probe", "--lock-timeout", "120", "--statement-timeout", "120",
+                                 "--max-xact-age", "1"],  # the blocker's xid is watched for 1 s before the probe
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
         try:
             deadline = time.monotonic() + 30
