@@ -22,6 +22,7 @@ import pytest
 from tests import oracle
 from tests.oracle import Outcome, failing, native, preflight, run, script
 from tests.servers import CDC_USER, Server, add_cdc_role
+from tests.write_load import WriteLoad, prepare
 
 pytestmark = [pytest.mark.server, pytest.mark.only_on("local", "pg17")]
 
@@ -126,19 +127,55 @@ def test_prepared_transaction_blocks_slot_creation(source: Server, subscriber: S
     assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"]))
 
 
-def test_idle_in_transaction_holding_xid_blocks_slot_creation(source: Server, subscriber: Server) -> None:
+def test_healthy_source_under_write_load_is_ready_for_the_cdc_role_and_an_admin(
+        source: Server, subscriber: Server) -> None:
+    """Short transactions from several clients, each statement sent on its own: both consumers create their slots
+    and replicate, so the verdict is ready, as the CDC role itself (no pg_read_all_stats) and as an admin."""
+    dsn = healthy(source, "app.a")
+    prepare(source.dsn())
+    with WriteLoad(source.dsn(), clients=4, seconds=120):
+        reports = [preflight(dsn, "-s", "app", "--publication", PUB),
+                   preflight(source.dsn(), "-s", "app", "--publication", PUB, "--role", CDC_USER)]
+        outcomes = replicate(source, subscriber, dsn, ["app.a"])
+    assert all(o.works for o in outcomes), [str(o) for o in outcomes]
+    for report in reports:
+        agree(report, outcomes)
+        assert next(c["status"] for c in report["checks"] if c["id"] == "long_transactions") == "pass"
+
+
+def test_idle_in_transaction_holding_xid_under_write_load_blocks_slot_creation(
+        source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a")
     run(source, "CREATE TABLE public.side (i int)")
-    with psycopg.connect(oracle.local(source).admin_dsn()) as idle:
+    prepare(source.dsn())
+    args = ("-s", "app", "--publication", PUB, "--max-xact-age", "3")  # a 3 s watch: the load's writes end sooner
+    with WriteLoad(source.dsn(), clients=4, seconds=120), \
+            psycopg.connect(oracle.local(source).admin_dsn()) as idle:
         idle.execute("INSERT INTO public.side VALUES (1)")  # holds an xid, stays idle in transaction
-        report = preflight(dsn, "-s", "app", "--publication", PUB)
+        reports = [preflight(dsn, *args), preflight(source.dsn(), *args, "--role", CDC_USER)]
         outcome = oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB)
         assert outcome.said("slot creation waits for a transaction"), outcome
-        agree(report, [outcome])
-        assert "long_transactions" in failing(report)
+        for report in reports:
+            agree(report, [outcome])
+            assert failing(report) == {"long_transactions": ["blocking_transaction"]}
         idle.rollback()
     assert preflight(dsn, "-s", "app", "--publication", PUB)["status"] == "ready"
     assert oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB).works
+
+
+def test_a_transaction_in_another_database_blocks_slot_creation(source: Server) -> None:
+    """Slot creation waits for every running xid of the cluster, not only its own database's."""
+    dsn = healthy(source, "app.a")
+    run(source, "CREATE DATABASE other")
+    run(source, "CREATE TABLE public.side (i int)", dbname="other")
+    with psycopg.connect(oracle.local(source).admin_dsn("other")) as idle:
+        idle.execute("INSERT INTO public.side VALUES (1)")
+        report = preflight(dsn, "-s", "app", "--publication", PUB, "--max-xact-age", "1")
+        outcome = oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB)
+        assert outcome.said("slot creation waits for a transaction"), outcome
+        agree(report, [outcome])
+        assert failing(report) == {"long_transactions": ["blocking_transaction"]}
+        idle.rollback()
 
 
 # ---------------------------------------------------------------------------- publication beyond selection
