@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
@@ -35,6 +36,8 @@ from preflight.facts import (
     TableRow,
     WalStats,
 )
+from preflight.facts.gather import follow_up
+from preflight.options import Options
 from preflight.registry import RegistryError, validate
 from preflight.snapshot_io import SnapshotError, load_snapshot, save_snapshot
 from tests.snapshots import activity, make_snapshot, plugin_probe, replication_probe, session, slot, table
@@ -192,3 +195,22 @@ def test_the_cli_refuses_a_mistyped_snapshot_in_one_line(tmp_path: Path) -> None
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, lines
     assert lines[0].endswith(f"--from-snapshot {path}: fact 'tables' row 0 field can_select: Input should be a valid boolean")
+
+
+def test_a_follow_up_keeps_its_value_or_becomes_the_facts_failure_scrubbed() -> None:
+    def build(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+        return "SELECT 1", {}
+
+    def double(conn: Any, value: int, ctx: FactContext) -> int:
+        return value * 2
+
+    def broken(conn: Any, value: int, ctx: FactContext) -> int:
+        raise ValueError("lost the s3cret connection")
+
+    ctx = FactContext(170000, Options())
+    fine, failing = SqlFact.one("fine", "", int, build, follow=double), SqlFact.one("failing", "", int, build, broken)
+    facts: dict[str, Any] = {"fine": 2, "failing": 3}
+    closed = SimpleNamespace(closed=True)  # a failed follow-up rolls back only a connection still open
+    failures = follow_up(closed, [fine, failing], facts, ctx, ["s3cret"])  # type: ignore[arg-type]
+    assert facts == {"fine": 4}
+    assert failures == {"failing": "lost the *** connection"}
