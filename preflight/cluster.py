@@ -22,8 +22,8 @@ from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
 from preflight.connection import Dsn, parse_dsn
-from preflight.facts import DATABASES, PROVIDER_SIGNALS, SERVER, DatabaseRow, Fact, ProbeFact, Snapshot
-from preflight.facts.databases import ALSO_PER_DATABASE, DATABASE_SCOPED, judges_one_database
+from preflight.facts import DATABASES, PROVIDER_SIGNALS, SERVER, DatabaseRow, Fact, Scope, Snapshot
+from preflight.facts.databases import judges_one_database
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -69,24 +69,25 @@ def run_all_databases(options: Options) -> Report:
     dsn = parse_dsn(options.dsn)
     resolved = apply_profile(options)
     checks, broken = selected_checks(resolved)
-    per_database = [c for c in checks if judges_one_database((*c.facts, *c.optional_facts))]
+    per_database = [c for c in checks if judges_one_database(c.facts)]
     cluster_wide = [c for c in checks if c not in per_database]
-    wanted = declared_facts(checks)
-    scoped = {f.name for f in (*DATABASE_SCOPED, *ALSO_PER_DATABASE)}
-    main = take_snapshot(dsn, resolved, [*wanted.values(), SERVER, PROVIDER_SIGNALS, DATABASES])
+    wanted = [*declared_facts(checks).values(), SERVER, PROVIDER_SIGNALS]
+    main = take_snapshot(dsn, resolved, [*wanted, DATABASES])
     if not main.connect.ok:
         return run_checks(main, options, dsn)  # the single-database report explains the connection failure
     rows: list[DatabaseRow] = main.facts.get(DATABASES.name) or []
-    per_db_facts: list[Fact] = [f for f in wanted.values() if f.name in scoped and not isinstance(f, ProbeFact)]
-    per_db_facts += [f for f in ALSO_PER_DATABASE if f.name not in {g.name for g in per_db_facts}]
+    # Each database reads every fact whose rows depend on it (SERVER and PROVIDER_SIGNALS too: the report's
+    # target and every check's provider); what is the cluster's comes from the DSN's session.
+    per_db_facts = list({f.name: f for f in wanted if f.scope is Scope.DATABASE}.values())
     reachable = [r for r in rows if r.can_connect]
     plan = _plan(resolved, options, max(len(reachable), 1))
     cluster_results, _ = execute_checks(cluster_wide, main, plan)
-    others = [r for r in reachable if not r.is_current]  # the DSN's own database was read by the main session
+    here = main.server.dbname if main.server else None
+    others = [r for r in reachable if r.datname != here]  # the DSN's own database was read by the main session
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_SESSIONS, len(others)))) as pool:
-        read = pool.map(lambda r: take_snapshot(database_dsn(dsn, r.datname), resolved, per_db_facts), others)
+        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, per_db_facts), others)
         snapshots = {r.datname: s for r, s in zip(others, read, strict=True)}
-    snapshots.update({r.datname: main for r in reachable if r.is_current})
+    snapshots.update({r.datname: main for r in reachable if r.datname == here})
     databases = [_database(row, snapshots.get(row.datname), main, per_database, plan, cluster_results) for row in rows]
     ordered = list(cluster_results.values()) + [
         CheckResult(id=b.id, title=b.title, status=CheckStatus.ERROR, summary="plugin failed to load", error=b.error)
@@ -112,6 +113,12 @@ def run_all_databases(options: Options) -> Report:
         waivers=waivers,
         databases=databases,
     )
+
+
+def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact]) -> Snapshot:
+    """One database's own facts, read as a run pointed at it would read them (probes connect to it too)."""
+    there = database_dsn(dsn, dbname)
+    return take_snapshot(there, options.model_copy(update={"dsn": there.raw}), facts)
 
 
 def _plan(resolved: Options, options: Options, databases: int) -> Options:

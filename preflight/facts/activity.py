@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, HIDDEN_CLIENT_SESSION, FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, HIDDEN_CLIENT_SESSION, FactContext, Scope, SqlFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,4 +115,5 @@ ACTIVITY = SqlFact.one(
     "other sessions' open transactions (age, state, xid) and prepared transactions; hidden sessions counted",
     ActivityFact,
     _activity,
+    scope=Scope.CLUSTER,  # pg_stat_activity and pg_prepared_xacts list every database's sessions
 )
