@@ -72,9 +72,10 @@ def run_all_databases(options: Options) -> Report:
     if not main.connect.ok:
         return run_checks(main, options, dsn)  # the single-database report explains the connection failure
     rows: list[DatabaseRow] = main.facts.get(DATABASES.name) or []
-    # Each database reads every fact whose rows depend on it (SERVER and PROVIDER_SIGNALS too: the report's
-    # target and every check's provider); what is the cluster's comes from the DSN's session.
-    per_db_facts = list({f.name: f for f in wanted if f.scope is Scope.DATABASE}.values())
+    # Each database reads the facts of its checks whose rows depend on it (SERVER and PROVIDER_SIGNALS too: the
+    # report's target and every check's provider); what is the cluster's comes from the DSN's session.
+    own = [*declared_facts(per_database).values(), SERVER, PROVIDER_SIGNALS]
+    per_db_facts = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
     reachable = [r for r in rows if r.can_connect]
     plan = _plan(resolved, options, max(len(reachable), 1))
     cluster_results, _ = execute_checks(cluster_wide, main, plan)
