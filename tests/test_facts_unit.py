@@ -197,6 +197,8 @@ def test_list_facts_names_every_fact_with_its_row_fields() -> None:
     assert "tables: list[TableRow] (catalog query)" in result.output
     assert "wal_stats: WalStats | None (catalog query)" in result.output
     assert "plugin_probe: PluginProbeResult (probe)" in result.output
+    assert result.output.count("    scope: database (read in every database") == sum(
+        f.scope is Scope.DATABASE for f in known_facts().values())
     assert "        has_primary_key: bool\n" in result.output
     assert "        blockers: ProbeBlockers | None\n" in result.output
     assert "    ProbeBlockers:\n" in result.output  # nested row models are listed too
