@@ -105,7 +105,7 @@ class ExistingSlots(Check):
                                        "unique per cluster, so the consumer cannot create its logical slot. "
                                        "Choose another slot name."))
             return out
-        if not slot.in_this_database:
+        if slot.database != here:
             out.append(Finding(code="slot_in_other_database", severity=Severity.ERROR, object=name,
                                observed=slot.database, expected=here,
                                message=f"Slot {name!r} belongs to database {slot.database!r}, not {here!r}: a "

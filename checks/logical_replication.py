@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import PENDING_SETTINGS, SETTINGS, PendingSettingRow, SettingRow
+from preflight.facts import PENDING_SETTINGS, SESSION_SETTINGS, SETTINGS, PendingSettingRow, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import Profile
 from preflight.provider_detection import Provider
@@ -25,7 +25,7 @@ class LogicalReplication(Check):
     report_order = 50
     title = "Logical replication settings"
     facts = (SETTINGS,)
-    optional_facts = (PENDING_SETTINGS,)
+    optional_facts = (PENDING_SETTINGS, SESSION_SETTINGS)  # wal_sender_timeout is user-settable from 12
     why = (
         "Logical decoding needs wal_level=logical, at least one replication slot and one walsender; "
         "these change only at a server restart, so they must be right before the migration window."

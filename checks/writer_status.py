@@ -5,7 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import SERVER, SETTINGS, SettingRow
+from preflight.facts import SERVER, SESSION_SETTINGS, SETTINGS, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
@@ -24,7 +24,7 @@ class WriterStatus(Check):
     id = "writer_status"
     report_order = 40
     title = "Writer (primary), not a standby"
-    facts = (SERVER, SETTINGS)
+    facts = (SERVER, SETTINGS, SESSION_SETTINGS)  # default_transaction_read_only: a database may set it
     why = (
         "Logical replication slots and publications are created on the writer. A DSN that points at a "
         "read replica or a reader endpoint makes the consumer fail at slot creation."

@@ -10,7 +10,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import ClassVar, TypeVar, cast
 
-from preflight.facts import PROVIDER_SIGNALS, SETTINGS, Fact, FactUnavailable, ProbeFact, SettingRow, Snapshot, SqlFact
+from preflight.facts import (
+    PROVIDER_SIGNALS,
+    SESSION_SETTINGS,
+    SETTINGS,
+    Fact,
+    FactUnavailable,
+    ProbeFact,
+    SettingRow,
+    Snapshot,
+    SqlFact,
+)
 from preflight.models import Finding, TableEntry
 from preflight.options import Options
 from preflight.profiles import Profile, load_profile
@@ -72,7 +82,8 @@ class CheckContext:
         return self.snapshot.server.version_num
 
     def settings(self) -> dict[str, SettingRow]:
-        """Every server setting the checker can see, by name (pg_settings)."""
+        """Every server setting the checker can see, by name (pg_settings): the server's (``settings``) and, for a
+        check that declares ``session_settings``, those a database or role may override, as this database has them."""
         return self._settings
 
     def setting(self, name: str) -> SettingRow | None:
@@ -81,7 +92,9 @@ class CheckContext:
 
     @cached_property
     def _settings(self) -> dict[str, SettingRow]:
-        return {row.name: row for row in self.fact(SETTINGS)}
+        rows = {row.name: row for row in self.fact(SETTINGS)}
+        rows.update({row.name: row for row in self.optional_fact(SESSION_SETTINGS) or []})
+        return rows
 
 
 class Check:

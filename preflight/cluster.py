@@ -1,11 +1,13 @@
 """``--all-databases``: every connectable, non-template database of the cluster in one report.
 
-The DSN's own session reads the cluster-wide facts once (settings, slots, walsenders, roles, provider
-signals, the probes) and the list of databases. Each database the checker may CONNECT to then gets its
-own bounded read-only session (the DSN with only ``dbname`` replaced: every other parameter, secrets
-included, is kept and never shown), a few at a time, reading only the database-scoped facts. Checks that
-read a database-scoped fact run once per database, on the cluster's facts plus that database's; the
-others run once. A database the checker may not enter, or cannot reach, is a section saying so.
+The same pipeline as a single-database run (``runner``), with a database as its unit. The DSN's own
+session reads every fact once, plus the list of databases. Each other database the checker may CONNECT
+to gets its own bounded read-only session (the DSN with only ``dbname`` replaced: every other parameter,
+secrets included, is kept and never shown), a few at a time, reading the facts whose scope is
+``database`` (``facts.base.Scope``), probes included. A check that needs a database-scoped fact runs per
+database, on the cluster's facts with that database's own over them: the body a run pointed at that
+database alone builds. The others run once. A database the checker may not enter, or cannot reach, is a
+section saying so. ``runner.assemble`` then makes the report, as it does for one database.
 
 Slot capacity is judged for the whole plan: ``--slots-needed`` and ``--senders-needed`` count per
 database (a logical slot belongs to one database, so a consumer of every database needs one each);
@@ -15,15 +17,14 @@ the cluster-wide check asks for that many times the databases checked.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, date, datetime
 
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
 from preflight.connection import Dsn, parse_dsn
-from preflight.facts import DATABASES, PROVIDER_SIGNALS, SERVER, DatabaseRow, Fact, ProbeFact, Snapshot
-from preflight.facts.databases import ALSO_PER_DATABASE, DATABASE_SCOPED, judges_one_database
+from preflight.facts import DATABASES, PROVIDER_SIGNALS, SERVER, DatabaseRow, Fact, Scope, Snapshot
+from preflight.facts.databases import judges_one_database
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -33,26 +34,21 @@ from preflight.models import (
     Report,
     Severity,
     TableEntry,
-    ToolInfo,
-    Verdict,
     status_from_findings,
     summarize,
-    verdict,
 )
 from preflight.options import Options
 from preflight.profiles import apply_profile
 from preflight.registry import declared_facts
 from preflight.runner import (
+    assemble,
     execute_checks,
     run_checks,
-    scrub_results,
+    section_verdict,
     selected_checks,
     take_snapshot,
-    target_of,
-    tool_version,
 )
 from preflight.sqltext import render
-from preflight.waivers import apply_waivers
 
 MAX_SESSIONS = 4  # database sessions open at once, besides the cluster's own
 ACCESS_CHECK = ("database_access", "The checker can connect to the database")
@@ -69,49 +65,42 @@ def run_all_databases(options: Options) -> Report:
     dsn = parse_dsn(options.dsn)
     resolved = apply_profile(options)
     checks, broken = selected_checks(resolved)
-    per_database = [c for c in checks if judges_one_database((*c.facts, *c.optional_facts))]
+    per_database = [c for c in checks if judges_one_database(c.facts)]
     cluster_wide = [c for c in checks if c not in per_database]
-    wanted = declared_facts(checks)
-    scoped = {f.name for f in (*DATABASE_SCOPED, *ALSO_PER_DATABASE)}
-    main = take_snapshot(dsn, resolved, [*wanted.values(), SERVER, PROVIDER_SIGNALS, DATABASES])
+    wanted = [*declared_facts(checks).values(), SERVER, PROVIDER_SIGNALS]
+    main = take_snapshot(dsn, resolved, [*wanted, DATABASES])
     if not main.connect.ok:
         return run_checks(main, options, dsn)  # the single-database report explains the connection failure
     rows: list[DatabaseRow] = main.facts.get(DATABASES.name) or []
-    per_db_facts: list[Fact] = [f for f in wanted.values() if f.name in scoped and not isinstance(f, ProbeFact)]
-    per_db_facts += [f for f in ALSO_PER_DATABASE if f.name not in {g.name for g in per_db_facts}]
+    # Each database reads the facts of its checks whose rows depend on it (SERVER and PROVIDER_SIGNALS too: the
+    # report's target and every check's provider); what is the cluster's comes from the DSN's session.
+    own = [*declared_facts(per_database).values(), SERVER, PROVIDER_SIGNALS]
+    per_db_facts = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
     reachable = [r for r in rows if r.can_connect]
     plan = _plan(resolved, options, max(len(reachable), 1))
     cluster_results, _ = execute_checks(cluster_wide, main, plan)
-    others = [r for r in reachable if not r.is_current]  # the DSN's own database was read by the main session
+    server = main.facts.get(SERVER.name)
+    here = server.database if server is not None else main.server.dbname if main.server else None
+    others = [r for r in reachable if r.datname != here]  # the DSN's own database was read by the main session
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_SESSIONS, len(others)))) as pool:
-        read = pool.map(lambda r: take_snapshot(database_dsn(dsn, r.datname), resolved, per_db_facts), others)
+        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, per_db_facts), others)
         snapshots = {r.datname: s for r, s in zip(others, read, strict=True)}
-    snapshots.update({r.datname: main for r in reachable if r.is_current})
-    databases = [_database(row, snapshots.get(row.datname), main, per_database, plan, cluster_results) for row in rows]
-    ordered = list(cluster_results.values()) + [
-        CheckResult(id=b.id, title=b.title, status=CheckStatus.ERROR, summary="plugin failed to load", error=b.error)
-        for b in broken
-    ]
-    everything = ordered + [c for db in databases for c in db.checks]
-    scrub_results(everything, dsn)
-    waivers = apply_waivers(everything, options.waivers, date.today())
-    for db in databases:  # waived findings may change a database's verdict
-        db.verdict, db.summary = _verdict(db.status, db.checks), summarize(db.checks)
+    snapshots.update({r.datname: main for r in reachable if r.datname == here})
+    databases = [_database(row, snapshots.get(row.datname), main, per_database, resolved, cluster_results)
+                 for row in rows]
+    notes = []
     if main.failures.get(DATABASES.name):
-        ordered.append(_access_result(Severity.ERROR, "databases_unlisted", None,
-                                      f"could not list the databases: {main.failures[DATABASES.name]}"))
-    return Report(
-        tool=ToolInfo(version=tool_version()),
-        generated_at=datetime.now(UTC),
-        target=target_of(dsn, main, options),
-        options={**plan.report_view(), "slots_needed_per_database": resolved.slots_needed,
-                 "senders_needed_per_database": resolved.senders_needed},
-        status=verdict(ordered + [c for db in databases for c in db.checks]),
-        summary=summarize(ordered + [c for db in databases for c in db.checks]),
-        checks=ordered,
-        waivers=waivers,
-        databases=databases,
-    )
+        notes.append(_access_result(Severity.ERROR, "databases_unlisted", None,
+                                    f"could not list the databases: {main.failures[DATABASES.name]}"))
+    view = {**plan.report_view(), "slots_needed_per_database": resolved.slots_needed,
+            "senders_needed_per_database": resolved.senders_needed}
+    return assemble(dsn, main, options, view, list(cluster_results.values()), broken, [], databases, notes)
+
+
+def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact]) -> Snapshot:
+    """One database's own facts, read as a run pointed at it would read them (probes connect to it too)."""
+    there = database_dsn(dsn, dbname)
+    return take_snapshot(there, options.model_copy(update={"dsn": there.raw}), facts)
 
 
 def _plan(resolved: Options, options: Options, databases: int) -> Options:
@@ -141,22 +130,19 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
                              summary=f"could not connect ({snapshot.connect.failure_kind})",
                              error=f"{snapshot.connect.failure_message} {snapshot.connect.advice or ''}".strip())
         return _section(row.datname, "connect_failed", [result], [])
+    # The body a run pointed at this database builds for these checks: the cluster's facts, this database's
+    # own over them (its read wins over the cluster session's failure of the same fact).
     merged = Snapshot(connect=snapshot.connect, server=snapshot.server,
                       facts={**main.facts, **snapshot.facts}, failures={**main.failures, **snapshot.failures})
-    for name in snapshot.facts:  # this database's read wins over the cluster session's failure of it
+    for name in snapshot.facts:
         merged.failures.pop(name, None)
     results, tables = execute_checks(checks, merged, options, cluster)
     return _section(row.datname, "checked", list(results.values()), tables)
 
 
 def _section(dbname: str, status: DatabaseStatus, checks: list[CheckResult], tables: list[TableEntry]) -> DatabaseReport:
-    return DatabaseReport(dbname=dbname, status=status, verdict=_verdict(status, checks), summary=summarize(checks),
-                          checks=checks, tables=tables)
-
-
-def _verdict(status: DatabaseStatus, checks: list[CheckResult]) -> Verdict:
-    """A database that was not checked is never called ready (the whole report counts its finding)."""
-    return verdict(checks) if status == "checked" else Verdict.INCOMPLETE
+    return DatabaseReport(dbname=dbname, status=status, verdict=section_verdict(status, checks),
+                          summary=summarize(checks), checks=checks, tables=tables)
 
 
 def _access_result(severity: Severity, code: str, dbname: str | None, message: str) -> CheckResult:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from preflight.check import Check
-from preflight.facts import FACTS, Fact, ProbeFact, SqlFact
+from preflight.facts import FACTS, Fact, ProbeFact, Scope, SqlFact
 
 ENTRY_POINT_GROUP = "pg_preflight.checks"
 BUILTIN_MODULE_PREFIX = "preflight.checks."
@@ -67,6 +67,9 @@ def validate_fact(check_id: str, fact: object) -> None:
         raise RegistryError(f"check {check_id!r} declares its own fact {fact.name!r}, a name the built-in fact has")
     if not (isinstance(fact.row, type) and (dataclasses.is_dataclass(fact.row) or isinstance(fact, ProbeFact))):
         raise RegistryError(f"fact {fact.name!r} of check {check_id!r} has no row model (a dataclass)")
+    if not isinstance(getattr(fact, "scope", None), Scope):
+        raise RegistryError(f"fact {fact.name!r} of check {check_id!r} has no scope: say whether its rows depend on "
+                            "the connected database (scope=Scope.DATABASE) or not (scope=Scope.CLUSTER)")
 
 
 def declared_facts(checks: Iterable[type[Check]]) -> dict[str, Fact]:

@@ -1,10 +1,17 @@
-"""facts -> checks -> Report. Never prints. Every selected check yields exactly one result."""
+"""facts -> checks -> Report. Never prints. Every selected check yields exactly one result.
+
+One pipeline for one database and for a cluster (``preflight.cluster``): ``execute_checks`` builds a
+database's body (its checks' results and its tables) and ``assemble`` turns bodies into a report: the
+standby's statements routed to the primary, secrets scrubbed, waivers applied, verdicts and summaries. A
+single-database run is the one-database case: every selected check in one body, no ``databases``.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 import psycopg
 
@@ -27,10 +34,13 @@ from preflight.facts.gather import gather
 from preflight.models import (
     CheckResult,
     CheckStatus,
+    DatabaseReport,
+    DatabaseStatus,
     Report,
     TableEntry,
     Target,
     ToolInfo,
+    Verdict,
     status_from_findings,
     summarize,
     verdict,
@@ -115,29 +125,51 @@ def _run_one(check: Check, ctx: CheckContext) -> tuple[CheckResult, list[TableEn
 def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> Report:
     """Run the selected checks on a snapshot (live or saved). Pure: no I/O."""
     dsn = dsn or parse_dsn(options.dsn)
-    options = apply_profile(options)
-    checks, broken = selected_checks(options)
-    results, tables = execute_checks(checks, snapshot, options)
-    ordered = list(results.values()) + [
+    resolved = apply_profile(options)
+    checks, broken = selected_checks(resolved)
+    results, tables = execute_checks(checks, snapshot, resolved)
+    return assemble(dsn, snapshot, resolved, resolved.report_view(), list(results.values()), broken, tables)
+
+
+def assemble(dsn: Dsn, snapshot: Snapshot, options: Options, report_options: dict[str, Any],
+             checks: list[CheckResult], broken: list[BrokenPlugin], tables: list[TableEntry],
+             databases: list[DatabaseReport] | None = None, notes: list[CheckResult] | None = None) -> Report:
+    """The report of one body (``checks``, ``tables``), or of a cluster's checks plus its ``databases``.
+
+    ``snapshot`` is the DSN's own (the report's target; a standby is a standby in every database).
+    ``notes`` are results added after the waivers (the run's own remarks, such as an unlisted database).
+    """
+    ordered = checks + [
         CheckResult(id=b.id, title=b.title, status=CheckStatus.ERROR, summary="plugin failed to load", error=b.error)
         for b in broken
     ]
+    everything = ordered + [c for db in databases or [] for c in db.checks]
     server = snapshot.facts.get(SERVER.name)
     if server is not None and server.in_recovery:  # a standby: what it refuses is said to run on the primary
-        route_to_primary(ordered)
-    scrub_results(ordered, dsn)
-    waivers = apply_waivers(ordered, options.waivers, date.today())
+        route_to_primary(everything)
+    scrub_results(everything, dsn)
+    waivers = apply_waivers(everything, options.waivers, date.today())
+    for db in databases or []:  # waived findings may change a database's verdict
+        db.verdict, db.summary = section_verdict(db.status, db.checks), summarize(db.checks)
+    ordered += notes or []
+    counted = ordered + [c for db in databases or [] for c in db.checks]
     return Report(
         tool=ToolInfo(version=tool_version()),
         generated_at=datetime.now(UTC),
         target=target_of(dsn, snapshot, options),
-        options=options.report_view(),
-        status=verdict(ordered),
-        summary=summarize(ordered),
+        options=report_options,
+        status=verdict(counted),
+        summary=summarize(counted),
         checks=ordered,
         tables=tables,
         waivers=waivers,
+        databases=databases,
     )
+
+
+def section_verdict(status: DatabaseStatus, checks: list[CheckResult]) -> Verdict:
+    """A database that was not checked is never called ready (the whole report counts its finding)."""
+    return verdict(checks) if status == "checked" else Verdict.INCOMPLETE
 
 
 def execute_checks(checks: list[type[Check]], snapshot: Snapshot, options: Options,
@@ -221,5 +253,5 @@ def run_preflight(options: Options) -> Report:
     return run_checks(snapshot, options, dsn)
 
 
-__all__ = ["execute_checks", "run_checks", "run_preflight", "scrub_results", "snapshot_for", "take_snapshot",
+__all__ = ["assemble", "execute_checks", "run_checks", "run_preflight", "scrub_results", "snapshot_for", "take_snapshot",
            "target_of"]

@@ -76,7 +76,7 @@ def slot(name: str, active: bool = False, slot_type: str = "logical", **more: An
     logical = slot_type == "logical"
     fields: dict[str, Any] = {
         "plugin": "pgoutput" if logical else None, "database": "app" if logical else None, "temporary": False,
-        "active_pid": 4242 if active else None, "retained_bytes": 1024, "in_this_database": logical,
+        "active_pid": 4242 if active else None, "retained_bytes": 1024,
         "wal_status": "reserved", "client_application": None, "client_addr": None, **more,
     }
     return SlotRow(slot_name=name, slot_type=slot_type, active=active, **fields)

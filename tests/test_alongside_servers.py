@@ -12,7 +12,7 @@ import pytest
 
 from preflight import run_preflight, runner
 from preflight.connection import APPLICATION_NAME, Dsn, open_session, parse_dsn
-from preflight.facts import ROLE, SERVER, WALSENDERS, FactContext, ProbeFact, ProbeStatus, ReplicationProbeResult
+from preflight.facts import ROLE, SERVER, WALSENDERS, FactContext, ProbeFact, ProbeStatus, ReplicationProbeResult, Scope
 from preflight.facts.replication_probe import REPLICATION_PROBE
 from preflight.options import Options
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
@@ -74,7 +74,7 @@ def test_the_proof_connects_before_the_catalog_session_does(logical_server: Serv
         seen["probe started first"] = probe_started.wait(WAIT_S)
         return open_session(dsn, *timeouts)
 
-    probe = ProbeFact("replication_probe", "test", ReplicationProbeResult, run_probe)
+    probe = ProbeFact("replication_probe", "test", ReplicationProbeResult, run_probe, scope=Scope.DATABASE)
     monkeypatch.setattr(runner, "open_session", open_session_after_the_probe)
     snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [SERVER, probe])
     assert seen == {"probe started first": True}
@@ -89,7 +89,7 @@ def test_a_probe_that_raises_is_that_facts_failure_with_the_password_scrubbed(
     def explode(conn: Any, ctx: FactContext) -> Any:
         raise RuntimeError(f"could not reach the walsender with {CDC_PASSWORD}")
 
-    probe = ProbeFact("replication_probe", "test", ReplicationProbeResult, explode)
+    probe = ProbeFact("replication_probe", "test", ReplicationProbeResult, explode, scope=Scope.DATABASE)
     snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [SERVER, probe])
     assert "replication_probe" not in snapshot.facts
     failure = snapshot.failures["replication_probe"]

@@ -52,7 +52,7 @@ def test_inactive_slot_warns_with_destructive_drop() -> None:
 
 
 def test_same_name_in_other_database_fails() -> None:
-    snap = make_snapshot(slots=[slot("cdc", database="other", in_this_database=False)])
+    snap = make_snapshot(slots=[slot("cdc", database="other")])
     result = run(snap, slot_name="cdc")
     assert result.status is CheckStatus.FAIL
     finding = only(result, "slot_in_other_database")

@@ -28,9 +28,11 @@ from preflight.facts import (
     FactContext,
     OpenTransaction,
     PluginProbeKind,
+    ProbeFact,
     ProbeStatus,
     PublicationMember,
     ReplicationProbeResult,
+    Scope,
     SlotRow,
     SqlFact,
     TableRow,
@@ -38,7 +40,7 @@ from preflight.facts import (
 )
 from preflight.facts.gather import follow_up
 from preflight.options import Options
-from preflight.registry import RegistryError, validate
+from preflight.registry import RegistryError, known_facts, validate
 from preflight.snapshot_io import SnapshotError, load_snapshot, save_snapshot
 from tests.snapshots import activity, make_snapshot, plugin_probe, replication_probe, session, slot, table
 
@@ -93,17 +95,36 @@ def _sql(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 
 def test_registry_validates_declared_facts() -> None:
-    validate(_declaring(SETTINGS, SqlFact.rows("acme_rows", "doc", _Row, _sql)), {"reachability"})
+    validate(_declaring(SETTINGS, SqlFact.rows("acme_rows", "doc", _Row, _sql, scope=Scope.DATABASE)), {"reachability"})
     with pytest.raises(RegistryError, match=r"declares the fact 'settings' by name.*import SETTINGS"):
         validate(_declaring("settings"), {"reachability"})
     with pytest.raises(RegistryError, match="not a fact"):
         validate(_declaring(42), {"reachability"})
     with pytest.raises(RegistryError, match="a name the built-in fact has"):
-        validate(_declaring(SqlFact.rows("tables", "doc", _Row, _sql)), {"reachability"})
+        validate(_declaring(SqlFact.rows("tables", "doc", _Row, _sql, scope=Scope.DATABASE)), {"reachability"})
     with pytest.raises(RegistryError, match="invalid name"):
-        validate(_declaring(SqlFact.rows("Bad Name", "doc", _Row, _sql)), {"reachability"})
+        validate(_declaring(SqlFact.rows("Bad Name", "doc", _Row, _sql, scope=Scope.DATABASE)), {"reachability"})
     with pytest.raises(RegistryError, match="no row model"):
-        validate(_declaring(SqlFact.rows("acme_dicts", "doc", dict, _sql)), {"reachability"})
+        validate(_declaring(SqlFact.rows("acme_dicts", "doc", dict, _sql, scope=Scope.DATABASE)), {"reachability"})
+    unscoped = SqlFact.rows("acme_unscoped", "doc", _Row, _sql, scope=Scope.CLUSTER)
+    object.__setattr__(unscoped, "scope", "cluster")  # a plain string, past the constructor's own check
+    with pytest.raises(RegistryError, match=r"'acme_unscoped' of check .* has no scope"):
+        validate(_declaring(unscoped), {"reachability"})
+
+
+def test_a_fact_cannot_be_defined_without_its_scope() -> None:
+    with pytest.raises(TypeError, match="scope"):
+        SqlFact.rows("acme_rows", "doc", _Row, _sql)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="scope"):
+        ProbeFact("acme_probe", "doc", _Row, lambda conn, ctx: _Row(1))  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match=r"scope must be Scope.CLUSTER or Scope.DATABASE"):
+        SqlFact.one("acme_row", "doc", _Row, _sql, scope="database")  # type: ignore[arg-type]
+
+
+def test_every_fact_declares_its_scope() -> None:
+    """Built-in facts and every fact a registered check declares (plugins' included)."""
+    for name, fact in known_facts().items():
+        assert isinstance(fact.scope, Scope), name
 
 
 def _saved(tmp_path: Path, **facts: Any) -> Path:
@@ -179,6 +200,8 @@ def test_list_facts_names_every_fact_with_its_row_fields() -> None:
     assert "tables: list[TableRow] (catalog query)" in result.output
     assert "wal_stats: WalStats | None (catalog query)" in result.output
     assert "plugin_probe: PluginProbeResult (probe)" in result.output
+    assert result.output.count("    scope: database (read in every database") == sum(
+        f.scope is Scope.DATABASE for f in known_facts().values())
     assert "        has_primary_key: bool\n" in result.output
     assert "        blockers: ProbeBlockers | None\n" in result.output
     assert "    ProbeBlockers:\n" in result.output  # nested row models are listed too

@@ -58,3 +58,36 @@ def test_standby_script_runs_on_the_standby_and_names_what_runs_on_the_primary(
         if standby is not None:
             standby.destroy()
         primary.destroy()
+
+
+@pytest.mark.only_on("pg16")
+def test_all_databases_on_a_standby_routes_every_database_s_statements_to_the_primary(
+        servers: Callable[..., Server], backend: Backend) -> None:
+    """--all-databases is assembled by the same pipeline: each database's GRANTs are steps for the primary."""
+    primary = servers()
+    standby: Server | None = None
+    try:
+        primary.execute("CREATE DATABASE shop")
+        oracle.make_tables(primary, "app.a")
+        primary.execute("CREATE SCHEMA app", "CREATE TABLE app.b (id int PRIMARY KEY)", dbname="shop")
+        add_cdc_role(primary)
+        standby = backend.standby_of(primary)
+        replayed(standby, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = 'shop')")
+        replayed(standby, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'cdc')")
+        dsn = standby.dsn(user=CDC_USER, password=CDC_PASSWORD)
+        report = preflight(dsn, "--all-databases", "-s", "app")
+        sections = {db["dbname"]: db for db in report["databases"]}
+        assert {"postgres", "shop"} <= set(sections)
+        for name in ("postgres", "shop"):
+            grants = next(c for c in sections[name]["checks"] if c["id"] == "grants")
+            steps = [s for f in grants["findings"] for s in f["remediation"]["steps"] if s.startswith(ON_PRIMARY)]
+            pasted = [s for f in grants["findings"] for s in f["remediation"]["sql"]]
+            assert any(s.removeprefix(ON_PRIMARY).startswith("GRANT") for s in steps), (name, grants)
+            assert not [s for s in pasted if s.startswith("GRANT")], (name, pasted)
+        text = script(dsn, "--all-databases", "-s", "app")
+        pasted = [s for s in oracle.statements(text) if not s.startswith("\\connect")]
+        assert pasted and all(s.startswith(("ALTER SYSTEM", "SELECT pg_catalog.pg_reload_conf()")) for s in pasted), text
+    finally:
+        if standby is not None:
+            standby.destroy()
+        primary.destroy()

@@ -35,7 +35,7 @@ from preflight.cli.options import (
 from preflight.cli.output import emit, output_choice, parse_outputs
 from preflight.cluster import run_all_databases
 from preflight.connection import DsnError, parse_dsn
-from preflight.facts import ProbeFact
+from preflight.facts import ProbeFact, Scope
 from preflight.facts.base import describe_type, row_fields, row_models
 from preflight.models import ExitCode, FailOn, Report, exit_code
 from preflight.options import Options
@@ -198,6 +198,8 @@ def list_facts() -> None:
         kind = "probe" if isinstance(fact, ProbeFact) else "catalog query"
         echo(f"{name}: {describe_type(fact.value_type)} ({kind})")
         echo(f"    {fact.doc}")
+        echo(f"    scope: {fact.scope.value} (" + ("read in every database with --all-databases)" if fact.scope is Scope.DATABASE
+                                                   else "read once per cluster with --all-databases)"))
         echo(f"    read by: {', '.join(readers.get(name, [])) or '-'}")
         for model in row_models(fact.row):
             if issubclass(model, Enum):

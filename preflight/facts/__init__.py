@@ -8,6 +8,7 @@ from preflight.facts.base import (
     FactUnavailable,
     ProbeFact,
     ProbeStatus,
+    Scope,
     ServerInfo,
     Snapshot,
     SqlFact,
@@ -32,13 +33,22 @@ from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFa
 from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
 from preflight.facts.roles import ROLE, RoleFact
 from preflight.facts.selection import EXTENSION_TABLES, SCHEMAS, TABLES, ExtensionTablesRow, SchemaRow, TableRow
-from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS, PendingSettingRow, ServerFact, SettingRow
+from preflight.facts.server import (
+    PENDING_SETTINGS,
+    SERVER,
+    SESSION_SETTINGS,
+    SETTINGS,
+    PendingSettingRow,
+    ServerFact,
+    SettingRow,
+)
 from preflight.facts.wal import WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
 _ALL: list[Fact] = [
     SERVER,
     SETTINGS,
+    SESSION_SETTINGS,
     PENDING_SETTINGS,
     SLOTS,
     WALSENDERS,
@@ -81,6 +91,7 @@ __all__ = [
     "ROLE",
     "SCHEMAS",
     "SERVER",
+    "SESSION_SETTINGS",
     "SETTINGS",
     "SLOTS",
     "TABLES",
@@ -113,6 +124,7 @@ __all__ = [
     "ReplicationProbeResult",
     "RoleFact",
     "SchemaRow",
+    "Scope",
     "ServerFact",
     "ServerInfo",
     "SettingRow",

@@ -39,7 +39,7 @@ from typing import Any
 
 import psycopg
 
-from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, HIDDEN_CLIENT_SESSION, FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, HIDDEN_CLIENT_SESSION, FactContext, Scope, SqlFact
 
 # A transaction still holding its xid after this long is not a short write that ends on its own: the watch
 # stops there (or at --max-xact-age when smaller), and what is still running then makes slot creation wait.
@@ -244,5 +244,6 @@ ACTIVITY = SqlFact.one(
     "watched until they end or the bound passes; hidden sessions counted",
     ActivityFact,
     _activity,
+    scope=Scope.CLUSTER,  # pg_stat_activity and pg_prepared_xacts list every database's sessions
     follow=watch_xids,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from functools import cache
 from types import UnionType
@@ -106,6 +106,21 @@ HIDDEN_CLIENT_SESSION = (
     " AND a.pid <> ALL(ARRAY(SELECT w.pid FROM pg_catalog.pg_stat_get_wal_senders() AS w)))"
 )
 
+class Scope(StrEnum):
+    """What a fact's rows depend on: the server alone, or also the database the session is connected to.
+
+    ``database``: the rows change with the connected database: its catalogs (pg_class, pg_namespace,
+    pg_publication, pg_extension, pg_proc, large objects), privileges on it or on its objects, a
+    ``current_database()`` column, or a setting a database can override (``ALTER DATABASE ... SET``).
+    ``--all-databases`` reads such a fact in every database, and a check reading one (in ``facts``) runs per
+    database. ``cluster``: the same rows from any database (pg_settings rows no database can override,
+    slots, walsenders, sessions, WAL statistics): read once.
+    """
+
+    CLUSTER = "cluster"
+    DATABASE = "database"
+
+
 # "rows": a JSON array built by the server; "row": one JSON object (one row always comes back);
 # "optional_row": one JSON object or null; "records": plain result rows built straight into the row model
 # (for the per-table facts: no JSON text to hold and parse, a third of the bytes on the wire).
@@ -127,6 +142,7 @@ class SqlFact(Generic[V]):
     ``SqlFact.optional`` (one row or none). The column names of the query are the row model's fields.
     ``follow``: run after the pipeline with the value read, returns the value kept (a quiet server pays
     nothing when it has nothing to follow up); its exception is the fact's failure.
+    ``scope`` is required: whether the rows depend on the connected database (``Scope``).
     """
 
     name: str
@@ -135,21 +151,27 @@ class SqlFact(Generic[V]):
     build: BuildSql
     shape: Shape = "rows"
     follow: FollowUp | None = None
+    scope: Scope = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        require_scope(self.name, self.scope)
 
     @staticmethod
-    def rows(name: str, doc: str, row: type[R], build: BuildSql, *, records: bool = False) -> SqlFact[list[R]]:
+    def rows(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope,
+             records: bool = False) -> SqlFact[list[R]]:
         """Many rows; ``records=True`` reads plain result rows (cheapest per row: for per-table facts)."""
-        return SqlFact[list[R]](name, doc, row, build, "records" if records else "rows")
+        return SqlFact[list[R]](name, doc, row, build, "records" if records else "rows", scope=scope)
 
     @staticmethod
-    def one(name: str, doc: str, row: type[R], build: BuildSql, follow: FollowUp | None = None) -> SqlFact[R]:
+    def one(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope,
+            follow: FollowUp | None = None) -> SqlFact[R]:
         """A query that always returns exactly one row."""
-        return SqlFact[R](name, doc, row, build, "row", follow)
+        return SqlFact[R](name, doc, row, build, "row", follow, scope=scope)
 
     @staticmethod
-    def optional(name: str, doc: str, row: type[R], build: BuildSql) -> SqlFact[R | None]:
+    def optional(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope) -> SqlFact[R | None]:
         """A query that returns one row or none (e.g. a view this version does not have)."""
-        return SqlFact[R | None](name, doc, row, build, "optional_row")
+        return SqlFact[R | None](name, doc, row, build, "optional_row", scope=scope)
 
     @property
     def value_type(self) -> Any:
@@ -172,6 +194,10 @@ class ProbeFact(Generic[V]):
     doc: str
     row: type[V]
     run: Callable[[Any, FactContext], V]
+    scope: Scope = field(kw_only=True)
+
+    def __post_init__(self) -> None:
+        require_scope(self.name, self.scope)
 
     @property
     def value_type(self) -> Any:
@@ -179,6 +205,13 @@ class ProbeFact(Generic[V]):
 
 
 Fact = SqlFact[Any] | ProbeFact[Any]
+
+
+def require_scope(name: str, scope: object) -> None:
+    """A fact without a valid scope cannot be defined (a plugin's fails to load, saying why)."""
+    if not isinstance(scope, Scope):
+        raise TypeError(f"fact {name!r}: scope must be Scope.CLUSTER or Scope.DATABASE (where its rows come from), "
+                        f"not {scope!r}")
 
 
 @cache

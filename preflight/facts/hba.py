@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import JUDGED_ROLE_NAME, FactContext, ProbeFact
+from preflight.facts.base import JUDGED_ROLE_NAME, FactContext, ProbeFact, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,4 +103,5 @@ HBA_RULES = ProbeFact(
     "pg_hba.conf lines (pg_hba_file_rules) matching the --role and this database; only with --role and the privilege",
     HbaRules,
     _hba_rules,
+    scope=Scope.DATABASE,  # which lines match depends on the database's name
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import FactContext, Scope, SqlFact
 from preflight.facts.selection import SELECTED, default_selected, selection_params
 
 
@@ -75,4 +75,5 @@ NOT_REPLICATED = SqlFact.one(
     "what logical replication never carries: sequences, large objects, generated columns",
     NotReplicatedFact,
     _not_replicated,
+    scope=Scope.DATABASE,  # this database's sequences, large objects and generated columns
 )

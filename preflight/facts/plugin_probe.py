@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
-from preflight.facts.base import FactContext, ProbeFact, ProbeStatus
+from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
 
 
 class PluginProbeKind(StrEnum):
@@ -162,4 +162,7 @@ PLUGIN_PROBE = ProbeFact(
     "with --probe: create and drop a TEMPORARY logical slot with --plugin on a separate connection",
     PluginProbeResult,
     _plugin_probe,
+    # What it proves is the server's: the plugin's library loads and a slot can be created once every running
+    # transaction of the cluster has ended. The temporary slot lives in the DSN's database only for the probe.
+    scope=Scope.CLUSTER,
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import FactContext, Scope, SqlFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +54,5 @@ PLUGIN_SUPPORT = SqlFact.one(
     "output_plugin_libraries when visible, and whether the checker could see it (superuser / pg_read_all_settings)",
     PluginSupport,
     _plugin_support,
+    scope=Scope.CLUSTER,  # the allow-list applies to the walsenders of every database; the role's superuser bits
 )

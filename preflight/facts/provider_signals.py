@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import FactContext, Scope, SqlFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,4 +73,5 @@ def _signals(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 PROVIDER_SIGNALS = SqlFact.one("provider_signals",
                                "roles, settings, functions and schemas that identify a managed service",
-                               ProviderSignals, _signals)
+                               ProviderSignals, _signals,
+                               scope=Scope.DATABASE)  # pg_proc, pg_namespace and pg_extension are per database

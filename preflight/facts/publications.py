@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from preflight.facts.base import JUDGED_ROLE, JUDGED_ROLE_NAME, FactContext, SqlFact
+from preflight.facts.base import JUDGED_ROLE, JUDGED_ROLE_NAME, FactContext, Scope, SqlFact
 from preflight.facts.selection import SELECTED, TableRow, selection_params, table_rows_sql
 
 if TYPE_CHECKING:
@@ -216,6 +216,7 @@ PUBLICATIONS = SqlFact.one(
     "every publication, the requested one's effective tables, and whether the judged role may create one",
     PublicationsFact,
     _publications,
+    scope=Scope.DATABASE,  # pg_publication and the tables of this database; CREATE on it
 )
 PUBLISHED_TABLES = SqlFact.rows(
     "published_tables",
@@ -223,4 +224,5 @@ PUBLISHED_TABLES = SqlFact.rows(
     TableRow,
     _published_tables,
     records=True,
+    scope=Scope.DATABASE,  # this database's publication members
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, SqlFact
+from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, Scope, SqlFact
 
 CURRENT_LSN = (
     "CASE WHEN pg_catalog.pg_is_in_recovery() "
@@ -37,7 +37,6 @@ class SlotRow:
     invalidation_reason: str | None = None  # 17+
     failover: bool | None = None  # 17+
     synced: bool | None = None  # 17+
-    in_this_database: bool | None = None
     retained_bytes: int | None = None
     client_application: str | None = None
     client_addr: str | None = None
@@ -84,7 +83,6 @@ def _slots(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
         f"""
         SELECT {cols},
-               (s.database = pg_catalog.current_database()) AS in_this_database,
                pg_catalog.pg_wal_lsn_diff({CURRENT_LSN}, s.restart_lsn)::pg_catalog.int8 AS retained_bytes,
                r.application_name AS client_application, r.client_addr::pg_catalog.text AS client_addr
           FROM pg_catalog.pg_replication_slots AS s
@@ -110,6 +108,7 @@ def _walsenders(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-SLOTS = SqlFact.rows("slots", "every replication slot of the cluster, with retained WAL", SlotRow, _slots)
+SLOTS = SqlFact.rows("slots", "every replication slot of the cluster, with retained WAL", SlotRow, _slots,
+                     scope=Scope.CLUSTER)
 WALSENDERS = SqlFact.one("walsenders", "walsender processes in use (streaming and starting) and their pids",
-                         WalsendersFact, _walsenders)
+                         WalsendersFact, _walsenders, scope=Scope.CLUSTER)

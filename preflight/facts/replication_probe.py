@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 
 from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
-from preflight.facts.base import FactContext, ProbeFact, ProbeStatus
+from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,4 +117,6 @@ REPLICATION_PROBE = ProbeFact(
     "a replication=database connection with the same DSN running IDENTIFY_SYSTEM (skipped with --role)",
     ReplicationProbeResult,
     _replication_probe,
+    # a replication=database connection is matched in pg_hba.conf by database name and needs CONNECT on it
+    scope=Scope.DATABASE,
 )

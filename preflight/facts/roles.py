@@ -20,6 +20,7 @@ from preflight.facts.base import (
     HIDDEN_CLIENT_SESSION,
     JUDGED_ROLE_NAME,
     FactContext,
+    Scope,
     SqlFact,
 )
 
@@ -127,4 +128,5 @@ ROLE = SqlFact.one(
     "the judged role: attributes, memberships, CONNECT/CREATE on the database, connection limits and counts",
     RoleFact,
     _role,
+    scope=Scope.DATABASE,  # CONNECT/CREATE on, and connections to, the current database
 )

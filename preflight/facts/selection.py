@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import JUDGED_ROLE, FactContext, SqlFact
+from preflight.facts.base import JUDGED_ROLE, FactContext, Scope, SqlFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,9 +191,9 @@ def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 
 SCHEMAS = SqlFact.rows("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role",
-                       SchemaRow, _schemas)
+                       SchemaRow, _schemas, scope=Scope.DATABASE)
 TABLES = SqlFact.rows("tables", "every relation in the selection: kind, persistence, keys, identity, grants, size",
-                      TableRow, _tables, records=True)
+                      TableRow, _tables, records=True, scope=Scope.DATABASE)
 
 
 def _extension_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
@@ -227,4 +227,4 @@ def _extension_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 EXTENSION_TABLES = SqlFact.rows(
     "extension_tables", "relations extensions own, left out of the default selection: count per schema and extension",
-    ExtensionTablesRow, _extension_tables, records=True)
+    ExtensionTablesRow, _extension_tables, records=True, scope=Scope.DATABASE)

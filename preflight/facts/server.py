@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import FactContext, Scope, SqlFact
 from preflight.settings import SIZE_BYTES, TIME_MS, human_bytes, human_ms
 
 
@@ -116,17 +116,27 @@ def _server(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
+# Settings a database (ALTER DATABASE ... SET, ALTER ROLE ... IN DATABASE ... SET) or a session can override:
+# their value depends on the database the session is in. Every other context is the server's.
+PER_DATABASE_CONTEXTS = ["user", "superuser"]
+
+SETTINGS_SQL = """
+    SELECT s.name, s.setting, s.unit, s.vartype, s.context, s.source, s.boot_val, s.reset_val,
+           s.pending_restart, s.min_val, s.max_val
+      FROM pg_catalog.pg_settings AS s
+     WHERE (s.context = ANY(%(contexts)s::pg_catalog.text[])) = %(per_database)s
+     ORDER BY s.name
+"""
+
+
 def _settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
-    """Every row of pg_settings (about 350: cheap), so a plugin can read any setting it needs."""
-    return (
-        """
-        SELECT s.name, s.setting, s.unit, s.vartype, s.context, s.source, s.boot_val, s.reset_val,
-               s.pending_restart, s.min_val, s.max_val
-          FROM pg_catalog.pg_settings AS s
-         ORDER BY s.name
-        """,
-        {},
-    )
+    """The pg_settings rows no database can override (about 200: cheap), so a plugin can read any of them."""
+    return SETTINGS_SQL, {"contexts": PER_DATABASE_CONTEXTS, "per_database": False}
+
+
+def _session_settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """The rows a database or role may override (``user`` / ``superuser`` context), as this database has them."""
+    return SETTINGS_SQL, {"contexts": PER_DATABASE_CONTEXTS, "per_database": True}
 
 
 def _pending_settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
@@ -143,9 +153,14 @@ def _pending_settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
+# current_database() and the session's defaults (default_transaction_read_only may be set per database)
 SERVER = SqlFact.one("server", "recovery state, session and login role, version, read-only defaults", ServerFact,
-                     _server)
-SETTINGS = SqlFact.rows("settings", "every pg_settings row the checker can see, provider settings included",
-                        SettingRow, _settings, records=True)
+                     _server, scope=Scope.DATABASE)
+SETTINGS = SqlFact.rows("settings", "the pg_settings rows no database or session can override (postmaster, sighup, "
+                        "backend, internal contexts), provider settings included", SettingRow, _settings, records=True,
+                        scope=Scope.CLUSTER)
+SESSION_SETTINGS = SqlFact.rows("session_settings", "the pg_settings rows a database or role may override (user and "
+                                "superuser contexts), as the session in this database has them", SettingRow,
+                                _session_settings, records=True, scope=Scope.DATABASE)
 PENDING_SETTINGS = SqlFact.rows("pending_settings", "configuration-file values not applied yet (superuser only)",
-                                PendingSettingRow, _pending_settings)
+                                PendingSettingRow, _pending_settings, scope=Scope.CLUSTER)

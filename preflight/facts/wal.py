@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import FactContext, SqlFact
+from preflight.facts.base import FactContext, Scope, SqlFact
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,4 +35,4 @@ def _wal_stats(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 
 WAL_STATS = SqlFact.optional("wal_stats", "WAL bytes generated since pg_stat_wal was reset (14+, else null)", WalStats,
-                              _wal_stats)
+                              _wal_stats, scope=Scope.CLUSTER)

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from preflight.facts.base import FactContext, ProbeFact, ProbeStatus
+from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
 from preflight.facts.replication import CURRENT_LSN
 
 
@@ -70,4 +70,5 @@ WAL_SAMPLE = ProbeFact(
     "the WAL written over the --sample window (current WAL position read twice; skipped without --sample)",
     WalSample,
     _wal_sample,
+    scope=Scope.CLUSTER,  # the WAL position is the server's
 )
