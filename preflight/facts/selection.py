@@ -51,6 +51,9 @@ class TableRow:
     can_use_schema: bool | None
     can_select: bool | None
     has_toast: bool | None = None  # a TOAST table, so it can hold out-of-line values (None: a snapshot from before)
+    # the first column type without a default equality operator (json, xml, point, ...; a domain or array of one):
+    # under REPLICA IDENTITY FULL a native subscriber cannot match rows (None: every type has one, or a snapshot from before)
+    without_equality: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +146,50 @@ def _schemas(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-def table_rows_sql(where: str) -> str:
+# Types in which a native subscriber finds no equality operator, following the server's own lookup (the type
+# cache through GetDefaultOpClass): a default btree or hash class for the type itself, else the one class of a
+# type it is binary-coercible to (text's for varchar; xml fits both text and bpchar, so none); a domain is
+# its base type, an array its element, a composite type (CREATE TYPE AS) its fields; enums and ranges have
+# theirs. Uncorrelated: computed once per query, a hashed set that each table's columns probe; pg_type is
+# read once into ``parts`` (materialized: the recursion re-reads that, not the catalog).
+def no_equality_types(version_num: int) -> str:
+    """SQL: the oids of the types without equality for a native subscriber's row matching."""
+    materialized = "MATERIALIZED" if version_num >= 120000 else ""
+    return f"""
+    WITH RECURSIVE parts(whole, part) AS {materialized} (
+        SELECT t.oid, CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.typelem END
+          FROM pg_catalog.pg_type AS t WHERE t.typtype = 'd' OR (t.typcategory = 'A' AND t.typelem <> 0)
+        UNION ALL
+        SELECT t.oid, a.atttypid FROM pg_catalog.pg_type AS t
+          JOIN pg_catalog.pg_class AS r ON r.oid = t.typrelid AND r.relkind = 'c'
+          JOIN pg_catalog.pg_attribute AS a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE t.typtype = 'c'),
+    no_equality(oid) AS (
+        SELECT t.oid FROM pg_catalog.pg_type AS t
+         WHERE t.typtype = 'b' AND NOT (t.typcategory = 'A' AND t.typelem <> 0)
+           AND NOT EXISTS (
+               SELECT 1 FROM pg_catalog.pg_opclass AS o
+                 JOIN pg_catalog.pg_am AS m ON m.oid = o.opcmethod
+                 JOIN pg_catalog.pg_type AS ct ON ct.oid = o.opcintype
+                WHERE o.opcdefault AND m.amname IN ('btree', 'hash')
+                  AND (o.opcintype = t.oid
+                       OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast AS k WHERE k.castsource = t.oid
+                                     AND k.casttarget = o.opcintype AND k.castmethod = 'b'))
+                GROUP BY o.opcmethod
+               HAVING pg_catalog.bool_or(o.opcintype = t.oid)
+                   OR pg_catalog.count(*) FILTER (WHERE ct.typispreferred AND ct.typcategory = t.typcategory) = 1
+                   OR (pg_catalog.count(*) = 1
+                       AND NOT pg_catalog.bool_or(ct.typispreferred AND ct.typcategory = t.typcategory)))
+        UNION
+        SELECT p.whole FROM no_equality AS b JOIN parts AS p ON p.part = b.oid)
+    SELECT e.oid FROM no_equality AS e"""
+
+
+def table_rows_sql(where: str, version_num: int = 0) -> str:
     """The query building ``TableRow``s for the relations matching ``where`` (``c`` is pg_class, ``n`` its
-    namespace; the judged role is ``%(role)s``): the selection's, and the published tables outside it."""
+    namespace; the judged role is ``%(role)s``): the selection's, and the published tables outside it.
+    From 12 (``version_num``) generated columns are left out of ``without_equality``: they are not compared."""
+    generated = "AND a.attgenerated = ''" if version_num >= 120000 else ""
     return f"""
         SELECT n.nspname AS schema, c.relname AS name, c.relkind::pg_catalog.text AS relkind,
                c.relpersistence::pg_catalog.text AS relpersistence,
@@ -176,7 +220,12 @@ def table_rows_sql(where: str) -> str:
                pg_catalog.pg_has_role({JUDGED_ROLE}, c.relowner, 'USAGE') AS judged_role_owns,
                pg_catalog.has_schema_privilege({JUDGED_ROLE}, n.oid, 'USAGE') AS can_use_schema,
                pg_catalog.has_table_privilege({JUDGED_ROLE}, c.oid, 'SELECT') AS can_select,
-               c.reltoastrelid <> 0 AS has_toast
+               c.reltoastrelid <> 0 AS has_toast,
+               CASE WHEN c.relkind IN ('r', 'p') THEN
+                 (SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute AS a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped {generated}
+                     AND a.atttypid IN ({no_equality_types(version_num)})
+                   ORDER BY a.attnum LIMIT 1) END AS without_equality
           FROM pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
          WHERE c.relkind IN {RELATION_KINDS}
@@ -187,7 +236,7 @@ def table_rows_sql(where: str) -> str:
 
 def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     """Every relation in the selection with what replica identity, keys, grants and publishing need."""
-    return table_rows_sql(SELECTED), selection_params(ctx)
+    return table_rows_sql(SELECTED, ctx.version_num), selection_params(ctx)
 
 
 SCHEMAS = SqlFact.rows("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role",
