@@ -20,6 +20,7 @@ so for a consumer whose profile says so FULL is no identity at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
@@ -150,7 +151,8 @@ class TableKeys(Check):
         decisions = ctx.options.decisions
         publications = ctx.optional_fact(PUBLICATIONS)
         profile = ctx.profile
-        judged = _judge(rows, decisions, _via_root(ctx, publications), profile.consumer.full_needs_equality)
+        published = _consumer_members(publications) if "exclude" in decisions.values() else frozenset()
+        judged = _judge(rows, decisions, _via_root(ctx, publications), profile.consumer.full_needs_equality, published)
         names = {item.key for item in judged}
         missing = _missing_tables(ctx, names)
         findings = missing + [
@@ -166,6 +168,8 @@ class TableKeys(Check):
         insert_only = _insert_only_publication(ctx)
         findings += _soften([finding for item in judged if item.problem is not None or item.entry.decision is not None
                              for finding in _table_findings(item, profile)], insert_only)  # the rest have nothing to say
+        findings += [_exclusion_not_applied(item, consumer) for item in judged
+                     if item.entry.decision == "exclude" and item.key in published]
         findings += _unkeyed_elsewhere(publications, names)
         findings += _notes(judged, ctx)
         entries = [item.entry for item in judged]
@@ -214,6 +218,30 @@ def _via_root(ctx: CheckContext, facts: PublicationsFact | None) -> bool:
     return pub.pubviaroot if pub else True
 
 
+def _consumer_members(facts: PublicationsFact | None) -> frozenset[str]:
+    """Every table the consumer's existing publication carries, with the rest of each member's partition tree."""
+    out: set[str] = set()
+    for member in facts.members if facts else []:
+        out.add(format_name(member.schema, member.name))
+        out.update(format_name(schema, name) for schema, name in member.related or [])
+    return frozenset(out)
+
+
+def _exclusion_not_applied(item: Judged, publication: str | None) -> Finding:
+    """``exclude`` means the consumer does not receive the table; its publication still carries it."""
+    key = item.key
+    return Finding(
+        code="exclusion_not_applied", severity=Severity.ERROR, object=key, observed=f"published by {publication}",
+        expected="not published",
+        message=f"{key} is decided 'exclude', but publication {publication!r} publishes it: the consumer receives "
+                "it (its initial copy, its changes) and PostgreSQL applies the publication's rules to it (UPDATE/DELETE "
+                "fail on the source without a replica identity). It is judged as undecided above.",
+        remediation=Remediation(steps=[
+            f"Have the publication's owner leave {key} out of {publication!r} (a FOR TABLE publication: ALTER "
+            "PUBLICATION ... DROP TABLE; FOR ALL TABLES or FOR TABLES IN SCHEMA cannot leave one table out: use a "
+            "FOR TABLE publication of the tables the consumer receives), or remove the 'exclude' decision."]))
+
+
 def _unkeyed_elsewhere(facts: PublicationsFact | None, judged: set[str]) -> list[Finding]:
     """Tables outside the judged set that another publication already breaks (UPDATE/DELETE fail now)."""
     by_table: dict[str, list[str]] = {}
@@ -241,14 +269,9 @@ def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
     return findings
 
 
-def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool = False,
-           needs_equality: bool = False) -> list[Judged]:
-    """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves (and,
-    published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
-    the leaves' the root). With ``needs_equality`` (the consumer's profile), FULL over a column type without
-    equality is no identity, and deciding FULL for such a table decides nothing."""
-    keys = [format_name(r.schema, r.name) for r in rows]
-    by_key = dict(zip(keys, rows, strict=True)) if decisions else {}
+def decision_lookup(rows: list[TableRow], decisions: dict[str, Decision]) -> Callable[[TableRow, str], Decision | None]:
+    """``(row, key) -> decision``: a table's own, else its nearest partitioned ancestor's among ``rows``."""
+    by_key = {format_name(r.schema, r.name): r for r in rows} if decisions else {}
 
     def decision_of(row: TableRow, key: str) -> Decision | None:
         seen: set[str] = set()
@@ -261,11 +284,33 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             key = format_name(current.parent_schema or "", parent) if parent else ""
             current = by_key.get(key) if parent else None
         return None
+    return decision_of
+
+
+def kept(rows: list[TableRow], decisions: dict[str, Decision]) -> list[TableRow]:
+    """``rows`` without the tables decided ``exclude`` (a partitioned table's decision reaches its leaves): what
+    the consumer receives, for every check that sizes or grants it."""
+    if "exclude" not in decisions.values():
+        return rows
+    decision_of = decision_lookup(rows, decisions)
+    return [r for r in rows if decision_of(r, format_name(r.schema, r.name)) != "exclude"]
+
+
+def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool = False,
+           needs_equality: bool = False, published: frozenset[str] = frozenset()) -> list[Judged]:
+    """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves (and,
+    published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
+    the leaves' the root). With ``needs_equality`` (the consumer's profile), FULL over a column type without
+    equality is no identity, and deciding FULL for such a table decides nothing. ``exclude`` on a table the
+    consumer's publication publishes (``published``) excludes nothing: it is judged as undecided."""
+    keys = [format_name(r.schema, r.name) for r in rows]
+    decision_of = decision_lookup(rows, decisions)
 
     judged: dict[str, Judged] = {}
     entry_of = TableEntry.trusted
     for row, key in zip(rows, keys, strict=True):  # once per table: no call that is not needed
         decision = decision_of(row, key) if decisions else None
+        effective = None if decision == "exclude" and key in published else decision
         kind = KINDS.get(row.relkind, "other")
         persistence = PERSISTENCE.get(row.relpersistence, "temporary")
         problem = None
@@ -277,11 +322,11 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             unusable = needs_equality and row.without_equality is not None
             if problem is None and unusable and row.relreplident == "f":
                 problem = FULL_UNUSABLE
-            if decision == "exclude":
+            if effective == "exclude":
                 status = "excluded"
             elif problem is None:
                 status = "ok"
-            elif decision is None or (decision == "replica_identity_full" and unusable):
+            elif effective is None or (decision == "replica_identity_full" and unusable):
                 status = "needs_decision"
             else:
                 status = "decided"

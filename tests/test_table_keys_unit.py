@@ -292,3 +292,25 @@ def test_insert_only_consumer_publication_softens_missing_identity() -> None:
     report = run([table("t")], publications=pubs)
     assert finding(report, "public.t").severity is Severity.WARNING
     assert check(report).status is CheckStatus.WARN
+
+
+def test_exclude_of_a_table_the_consumers_publication_publishes_is_not_applied() -> None:
+    rows = [table("a", has_primary_key=True), table("log")]
+    pubs = snapshots.publications([snapshots.publication("cdc_publication")],
+                                  members=[snapshots.member("public", "a"), snapshots.member("public", "log")])
+    report = run(rows, {"public.log": "exclude"}, publications=pubs)
+    errors = {(f.object, f.code) for f in check(report).findings if f.severity is Severity.ERROR}
+    assert errors == {("public.log", "exclusion_not_applied"), ("public.log", "no_replica_identity")}
+    assert entry(report, "log").status == "needs_decision" and entry(report, "log").decision == "exclude"
+    unpublished = run(rows, {"public.log": "exclude"}, publications=snapshots.publications(
+        [snapshots.publication("cdc_publication")], members=[snapshots.member("public", "a")]))
+    assert check(unpublished).status is CheckStatus.PASS and entry(unpublished, "log").status == "excluded"
+
+
+def test_exclude_on_a_parent_leaves_its_partitions_out_of_the_printed_publication() -> None:
+    rows = [table("a", has_primary_key=True), table("m", relkind="p"), table("m_1", parent=("public", "m"))]
+    report = run_checks(make_snapshot(tables=rows, publications=snapshots.publications()),
+                        Options(checks=["table_keys", "publication"], decisions={"public.m": "exclude"}))
+    assert report.check("table_keys").status is CheckStatus.PASS
+    printed = [s for f in report.check("publication").findings for s in f.remediation.sql]
+    assert printed == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a";'], printed
