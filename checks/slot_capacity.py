@@ -29,7 +29,9 @@ class SlotCapacity(Check):
     optional_facts = (REPLICATION_PROBE,)
     why = (
         "Every slot counts against max_replication_slots, physical HA slots included, and every streaming "
-        "consumer holds a walsender. With none free, slot creation or streaming fails at cutover."
+        "consumer holds a walsender. With none free, slot creation or streaming fails at cutover. The consumer's own "
+        "inactive slot (--slot-name, same database and plugin) is resumed, not created: it needs no new slot and, "
+        "with no initial copy to make, no table-sync workers."
     )
     remediation = "Drop slots nobody uses (see existing_slots) or raise max_replication_slots / max_wal_senders (restart)."
 

@@ -137,11 +137,20 @@ class TableKeys(Check):
     why = (
         "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
         "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
-        "or FULL). Judged by the identity, not just 'has a PK': USING INDEX and FULL are fine, NOTHING is not."
+        "or FULL). Judged by the identity, not just 'has a PK': USING INDEX and FULL are fine, NOTHING is not. "
+        "A native subscriber applies UPDATE/DELETE of a FULL table by comparing every column: a column type without "
+        "a default equality operator (json, xml, point, ...) stops the subscription for every table "
+        "(full_identity_without_equality; CDC connectors are not affected). A decision is a promise checked against "
+        "the table as it is now: add_pk fails until the key is the identity (decided_add_pk), replica_identity_full "
+        "until it is applied unless the profile's consumer applies it itself (decided_replica_identity_full), and "
+        "exclude fails while the consumer's publication still carries the table (exclusion_not_applied)."
     )
     remediation = (
         "Use a candidate unique NOT NULL index (REPLICA IDENTITY USING INDEX, no rewrite) or record a decision per "
-        "table with --decisions FILE (template: 'pg-preflight decisions'): add_pk, replica_identity_full or exclude."
+        "table with --decisions FILE (template: 'pg-preflight decisions'): add_pk, replica_identity_full or exclude; "
+        "then carry it out (the owner adds the key; the printed ALTER TABLE ... REPLICA IDENTITY FULL; the table out "
+        "of the publication) and re-run. For a native subscriber, a table with a json/xml/point column needs a key "
+        "or exclude, never FULL."
     )
 
     def run(self, ctx: CheckContext) -> Outcome:
