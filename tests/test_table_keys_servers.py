@@ -246,6 +246,8 @@ def test_full_over_a_type_without_equality_fails_for_a_native_subscriber_only(lo
     assert "type public.doc[]" in errors["public.d"]["message"]
     assert errors["public.pk_json"]["remediation"]["sql"] == ['ALTER TABLE "public"."pk_json" REPLICA IDENTITY DEFAULT;']
     assert errors["public.undecided"]["remediation"]["sql"] == []  # never the FULL that cannot work
+    template = run_cli("decisions", dsn, "-t", "public.undecided")  # the template never suggests the FULL that fails
+    assert json.loads(template.stdout) == {"decisions": {"public.undecided": "add_pk"}}, template.stderr
     debezium, code = check_json(dsn, "--profile", "debezium", "--decisions", str(path))
     assert [(f["object"], f["code"]) for f in table_keys(debezium)["findings"] if f["severity"] == "error"] == [
         ("public.undecided", "decided_replica_identity_full")]  # FULL works for a CDC connector; not applied yet
