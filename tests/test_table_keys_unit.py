@@ -314,3 +314,16 @@ def test_exclude_on_a_parent_leaves_its_partitions_out_of_the_printed_publicatio
     assert report.check("table_keys").status is CheckStatus.PASS
     printed = [s for f in report.check("publication").findings for s in f.remediation.sql]
     assert printed == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a";'], printed
+
+
+def test_insert_only_consumer_publication_softens_unkept_decisions_and_full_without_equality() -> None:
+    pubs = snapshots.publications([snapshots.publication("cdc_publication", pubupdate=False, pubdelete=False)])
+    rows = [table("a"), table("b"), table("j", relreplident="f", without_equality="json")]
+    report = run(rows, {"public.a": "add_pk", "public.b": "replica_identity_full"}, profile="native",
+                 publications=pubs)
+    assert {(f.object, f.code, f.severity) for f in check(report).findings if f.object in ("public.a", "public.b",
+                                                                                              "public.j")} == {
+        ("public.a", "decided_add_pk", Severity.WARNING),
+        ("public.b", "decided_replica_identity_full", Severity.WARNING),
+        ("public.j", "full_identity_without_equality", Severity.WARNING)}
+    assert check(report).status is CheckStatus.WARN
