@@ -115,8 +115,9 @@ class Profile(BaseModel):
 
     @property
     def slots_needed_resuming(self) -> int:
-        """New slots when the consumer resumes its own slot: no streaming slot to create, no initial copy."""
-        return max(self.slots_needed - self.consumer.slots - self.consumer.sync_workers, 0)
+        """New slots when the consumer resumes its own slot (--slot-name names one): that one is not created,
+        and there is no initial copy to make."""
+        return max(self.slots_needed - min(self.consumer.slots, 1) - self.consumer.sync_workers, 0)
 
     @property
     def senders_needed_resuming(self) -> int:
