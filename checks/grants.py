@@ -14,6 +14,7 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.checks import grants_sql
 from preflight.checks.grants_hba import hba_findings
 from preflight.checks.grants_headroom import limit_findings, server_headroom
+from preflight.checks.table_keys import kept
 from preflight.facts import (
     HBA_RULES,
     PUBLISHED_TABLES,
@@ -65,7 +66,8 @@ class Grants(Check):
         probe_failure = ctx.failure(REPLICATION_PROBE)
         findings = _attributes(role, probe, ctx.provider)
         findings += _schemas(name, ctx.fact(SCHEMAS))
-        received = [*ctx.fact(TABLES), *(ctx.optional_fact(PUBLISHED_TABLES) or [])]  # the publication's reach too
+        received = kept([*ctx.fact(TABLES), *(ctx.optional_fact(PUBLISHED_TABLES) or [])],  # the publication's reach too
+                        ctx.options.decisions)  # but not what the decisions exclude
         tables = [t for t in received if t.relkind in ("r", "p") and t.relpersistence == "p"]
         opts = ctx.options
         whole = None if not opts.schemas and not opts.tables else set(opts.schemas)

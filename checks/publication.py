@@ -15,7 +15,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.checks.table_keys import TableKeys, problem_of
+from preflight.checks.table_keys import TableKeys, kept, problem_of
 from preflight.facts import (
     DEFAULT_NAME,
     NO_PUBLICATION_PLUGINS,
@@ -35,11 +35,9 @@ Name = tuple[str, str]
 
 
 def publishable(ctx: CheckContext) -> list[TableRow]:
-    """Selected persistent tables (and, 13+, partitioned tables) not decided ``exclude``."""
+    """Selected persistent tables (and, 13+, partitioned tables) not decided ``exclude`` (nor their partitions)."""
     kinds = ("r", "p") if ctx.version_num >= 130000 else ("r",)
-    decisions = ctx.options.decisions
-    return [t for t in ctx.fact(TABLES) if t.relkind in kinds and t.relpersistence == "p"
-            and not (decisions and decisions.get(format_name(t.schema, t.name)) == "exclude")]
+    return [t for t in kept(ctx.fact(TABLES), ctx.options.decisions) if t.relkind in kinds and t.relpersistence == "p"]
 
 
 def roots_only(tables: list[TableRow]) -> list[TableRow]:

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.checks.table_keys import kept
 from preflight.facts import SETTINGS, SLOTS, TABLES, WAL_SAMPLE, WAL_STATS, ProbeStatus, TableRow, WalSample, WalStats
 from preflight.models import Finding, Remediation, Severity
 from preflight.remediation import raise_setting
@@ -96,7 +97,7 @@ class SlotBudget(Check):
         slot = next((s for s in ctx.fact(SLOTS) if ctx.options.slot_name and s.slot_name == ctx.options.slot_name), None)
         retained = (slot.retained_bytes or 0) if slot else 0
         whose = f"slot {ctx.options.slot_name!r} (exists, retains {human_bytes(retained)})" if slot else "the new slot"
-        size = copy_bytes(ctx.fact(TABLES))
+        size = copy_bytes(kept(ctx.fact(TABLES), ctx.options.decisions))  # decided "exclude": not copied
         minimum = ctx.profile.min_slot_budget_hours
         rate = wal_rate(ctx.optional_fact(WAL_SAMPLE), ctx.optional_fact(WAL_STATS))
         findings: list[Finding] = []

@@ -3,11 +3,18 @@
 How many it needs comes from the profile's consumer assumptions (``preflight/profiles.py``): a native
 subscription's table-sync workers each hold a temporary slot and a walsender during the initial copy,
 so "one free" is not enough. The checker's own replication proof is left out by its process id.
+
+With ``--slot-name`` naming a slot the consumer can resume (existing_slots' judgement: logical, in this
+database, the same plugin, inactive, not invalidated) nothing new is opened for streaming, and there is
+no initial copy to make (the consumer continues where it stopped), so no table-sync workers either: the
+profile's demand shrinks to what is left (``Profile.slots_needed_resuming``). Explicit ``--slots-needed``
+and ``--senders-needed`` are taken as given.
 """
 
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.checks.existing_slots import resumable
 from preflight.facts import REPLICATION_PROBE, SETTINGS, SLOTS, WALSENDERS, SlotRow
 from preflight.models import Finding, Severity
 from preflight.remediation import raise_setting
@@ -22,7 +29,9 @@ class SlotCapacity(Check):
     optional_facts = (REPLICATION_PROBE,)
     why = (
         "Every slot counts against max_replication_slots, physical HA slots included, and every streaming "
-        "consumer holds a walsender. With none free, slot creation or streaming fails at cutover."
+        "consumer holds a walsender. With none free, slot creation or streaming fails at cutover. The consumer's own "
+        "inactive slot (--slot-name, same database and plugin) is resumed, not created: it needs no new slot and, "
+        "with no initial copy to make, no table-sync workers."
     )
     remediation = "Drop slots nobody uses (see existing_slots) or raise max_replication_slots / max_wal_senders (restart)."
 
@@ -33,10 +42,19 @@ class SlotCapacity(Check):
         needed, senders_needed = ctx.options.slots_needed, ctx.options.senders_needed
         probe = ctx.optional_fact(REPLICATION_PROBE)
         explicit = ctx.options.model_fields_set
-        slots_why = ("" if "slots_needed" in explicit
-                     else f" (profile '{ctx.profile.name}': {ctx.profile.consumer.describe()})")
-        senders_why = ("" if "senders_needed" in explicit
-                       else f" (profile '{ctx.profile.name}': {ctx.profile.consumer.describe()})")
+        profile = ctx.profile
+        resumed = next((s for s in slots if s.slot_name == ctx.options.slot_name
+                        and resumable(s, ctx.options.plugin)), None)
+        because = f" (profile '{profile.name}': {profile.consumer.describe()})"
+        if resumed is not None:
+            because = (f" (profile '{profile.name}': the consumer resumes its slot {resumed.slot_name!r}, so it "
+                       "creates no slot and makes no initial copy)")
+            if "slots_needed" not in explicit:
+                needed = profile.slots_needed_resuming
+            if "senders_needed" not in explicit:
+                senders_needed = profile.senders_needed_resuming
+        slots_why = "" if "slots_needed" in explicit else because
+        senders_why = "" if "senders_needed" in explicit else because
         findings: list[Finding] = []
 
         max_slots = settings["max_replication_slots"].as_int()
@@ -84,6 +102,8 @@ class SlotCapacity(Check):
             findings.append(Finding(code="walsenders_partly_visible", severity=Severity.INFO, object="max_wal_senders",
                                     message=f"walsender count {in_use}/{max_senders}{seen}."))
         summary = f"{used}/{max_slots} slots used ({max(free, 0)} free), {in_use}/{max_senders} walsenders in use"
+        if resumed is not None:
+            summary += f"; slot {resumed.slot_name!r} is resumed, not created"
         return Outcome(findings, summary)
 
 

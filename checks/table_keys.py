@@ -10,10 +10,17 @@ The judged set is what the consumer receives: the selection plus every table the
 publication publishes outside it (FOR ALL TABLES, FOR TABLES IN SCHEMA). PostgreSQL refuses UPDATE and
 DELETE on a table without identity in ANY publication that publishes them, consumed or not: such tables
 in other publications are reported as warnings (the source is broken already; this consumer is not).
+
+A decision is a promise, judged against the table as it is now: ``add_pk`` fails until the key is the
+table's identity; ``replica_identity_full`` fails until it is applied, unless the profile's consumer applies
+it itself during its setup. Under FULL a native subscriber finds the row to change by comparing every
+column: a column type without a default equality operator (json, xml, point, ...) stops the subscription,
+so for a consumer whose profile says so FULL is no identity at all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
@@ -42,6 +49,7 @@ from preflight.models import (
     TableStatus,
 )
 from preflight.names import format_name
+from preflight.profiles import Profile
 from preflight.sqltext import Template
 
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
@@ -52,6 +60,9 @@ PERSISTENCE: dict[str, Persistence] = {"p": "permanent", "u": "unlogged", "t": "
 IDENTITY: dict[str, ReplicaIdentity] = {"d": "default", "i": "index", "f": "full", "n": "nothing"}
 CHOICES = '"add_pk" (the owner adds a key first), "replica_identity_full" or "exclude"'
 EXPECTED = "primary key, USING INDEX or FULL"
+KEY_ONLY = "primary key or USING INDEX"  # expected where FULL cannot work for the consumer (the template reads it)
+CHOICES_KEY_ONLY = '"add_pk" (the owner adds a key first) or "exclude"'
+FULL_UNUSABLE = "full_identity_without_equality"
 NO_REWRITE = "The fix below changes only the identity (no table rewrite)."
 
 
@@ -64,6 +75,7 @@ class Judged:
     row: TableRow
     entry: TableEntry
     problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
+    #                             | full_identity_without_equality
     published_by: str | None = None  # outside the selection, received through this publication
 
 
@@ -96,7 +108,23 @@ PROBLEM_TEXT = {
     "no_replica_identity": "has no primary key and REPLICA IDENTITY DEFAULT, so it has no replica identity",
     "replica_identity_nothing": "has REPLICA IDENTITY NOTHING",
     "replica_identity_index_missing": "has REPLICA IDENTITY USING INDEX but that index no longer exists (acts as NOTHING)",
+    FULL_UNUSABLE: "has REPLICA IDENTITY FULL",
 }
+# Under an insert-only publication nothing of these fails: they soften to warnings.
+SOFTENED = {*PROBLEM_TEXT, "decided_add_pk", "decided_replica_identity_full"}
+
+
+def full_unusable(row: TableRow, needs_equality: bool) -> bool:
+    """FULL cannot work for this consumer: it compares every column and one type has no equality operator."""
+    return needs_equality and row.without_equality is not None
+
+
+def equality_text(row: TableRow, consumer: str) -> str:
+    kind = row.without_equality
+    return (f"its column type {kind} has no default equality operator, and under REPLICA IDENTITY FULL a {consumer} "
+            f"finds the row to change by comparing every column: it cannot apply any UPDATE or DELETE of it "
+            f"(\"could not identify an equality operator for type {kind}\") and the subscription stops for every "
+            "table")
 
 
 class TableKeys(Check):
@@ -109,11 +137,20 @@ class TableKeys(Check):
     why = (
         "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
         "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
-        "or FULL). Judged by the identity, not just 'has a PK': USING INDEX and FULL are fine, NOTHING is not."
+        "or FULL). Judged by the identity, not just 'has a PK': USING INDEX and FULL are fine, NOTHING is not. "
+        "A native subscriber applies UPDATE/DELETE of a FULL table by comparing every column: a column type without "
+        "a default equality operator (json, xml, point, ...) stops the subscription for every table "
+        "(full_identity_without_equality; CDC connectors are not affected). A decision is a promise checked against "
+        "the table as it is now: add_pk fails until the key is the identity (decided_add_pk), replica_identity_full "
+        "until it is applied unless the profile's consumer applies it itself (decided_replica_identity_full), and "
+        "exclude fails while the consumer's publication still carries the table (exclusion_not_applied)."
     )
     remediation = (
         "Use a candidate unique NOT NULL index (REPLICA IDENTITY USING INDEX, no rewrite) or record a decision per "
-        "table with --decisions FILE (template: 'pg-preflight decisions'): add_pk, replica_identity_full or exclude."
+        "table with --decisions FILE (template: 'pg-preflight decisions'): add_pk, replica_identity_full or exclude; "
+        "then carry it out (the owner adds the key; the printed ALTER TABLE ... REPLICA IDENTITY FULL; the table out "
+        "of the publication) and re-run. For a native subscriber, a table with a json/xml/point column needs a key "
+        "or exclude, never FULL."
     )
 
     def run(self, ctx: CheckContext) -> Outcome:
@@ -122,7 +159,9 @@ class TableKeys(Check):
         rows = [*selected, *outside]
         decisions = ctx.options.decisions
         publications = ctx.optional_fact(PUBLICATIONS)
-        judged = _judge(rows, decisions, _via_root(ctx, publications))
+        profile = ctx.profile
+        published = _consumer_members(publications) if "exclude" in decisions.values() else frozenset()
+        judged = _judge(rows, decisions, _via_root(ctx, publications), profile.consumer.full_needs_equality, published)
         names = {item.key for item in judged}
         missing = _missing_tables(ctx, names)
         findings = missing + [
@@ -137,7 +176,9 @@ class TableKeys(Check):
             item.published_by = consumer
         insert_only = _insert_only_publication(ctx)
         findings += _soften([finding for item in judged if item.problem is not None or item.entry.decision is not None
-                             for finding in _table_findings(item)], insert_only)  # the rest have nothing to say
+                             for finding in _table_findings(item, profile)], insert_only)  # the rest have nothing to say
+        findings += [_exclusion_not_applied(item, consumer) for item in judged
+                     if item.entry.decision == "exclude" and item.key in published]
         findings += _unkeyed_elsewhere(publications, names)
         findings += _notes(judged, ctx)
         entries = [item.entry for item in judged]
@@ -186,6 +227,30 @@ def _via_root(ctx: CheckContext, facts: PublicationsFact | None) -> bool:
     return pub.pubviaroot if pub else True
 
 
+def _consumer_members(facts: PublicationsFact | None) -> frozenset[str]:
+    """Every table the consumer's existing publication carries, with the rest of each member's partition tree."""
+    out: set[str] = set()
+    for member in facts.members if facts else []:
+        out.add(format_name(member.schema, member.name))
+        out.update(format_name(schema, name) for schema, name in member.related or [])
+    return frozenset(out)
+
+
+def _exclusion_not_applied(item: Judged, publication: str | None) -> Finding:
+    """``exclude`` means the consumer does not receive the table; its publication still carries it."""
+    key = item.key
+    return Finding(
+        code="exclusion_not_applied", severity=Severity.ERROR, object=key, observed=f"published by {publication}",
+        expected="not published",
+        message=f"{key} is decided 'exclude', but publication {publication!r} publishes it: the consumer receives "
+                "it (its initial copy, its changes) and PostgreSQL applies the publication's rules to it (UPDATE/DELETE "
+                "fail on the source without a replica identity). It is judged as undecided above.",
+        remediation=Remediation(steps=[
+            f"Have the publication's owner leave {key} out of {publication!r} (a FOR TABLE publication: ALTER "
+            "PUBLICATION ... DROP TABLE; FOR ALL TABLES or FOR TABLES IN SCHEMA cannot leave one table out: use a "
+            "FOR TABLE publication of the tables the consumer receives), or remove the 'exclude' decision."]))
+
+
 def _unkeyed_elsewhere(facts: PublicationsFact | None, judged: set[str]) -> list[Finding]:
     """Tables outside the judged set that another publication already breaks (UPDATE/DELETE fail now)."""
     by_table: dict[str, list[str]] = {}
@@ -206,19 +271,16 @@ def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
     if insert_only is None:
         return findings
     for finding in findings:
-        if finding.severity is Severity.ERROR and finding.code in PROBLEM_TEXT:
+        if finding.severity is Severity.ERROR and finding.code in SOFTENED:
             finding.severity = Severity.WARNING
             finding.message += (f" Publication {insert_only!r} publishes neither UPDATE nor DELETE, so nothing fails "
                                 "today; adding them to it later brings the failure back.")
     return findings
 
 
-def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool = False) -> list[Judged]:
-    """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves (and,
-    published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
-    the leaves' the root)."""
-    keys = [format_name(r.schema, r.name) for r in rows]
-    by_key = dict(zip(keys, rows, strict=True)) if decisions else {}
+def decision_lookup(rows: list[TableRow], decisions: dict[str, Decision]) -> Callable[[TableRow, str], Decision | None]:
+    """``(row, key) -> decision``: a table's own, else its nearest partitioned ancestor's among ``rows``."""
+    by_key = {format_name(r.schema, r.name): r for r in rows} if decisions else {}
 
     def decision_of(row: TableRow, key: str) -> Decision | None:
         seen: set[str] = set()
@@ -231,11 +293,33 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             key = format_name(current.parent_schema or "", parent) if parent else ""
             current = by_key.get(key) if parent else None
         return None
+    return decision_of
+
+
+def kept(rows: list[TableRow], decisions: dict[str, Decision]) -> list[TableRow]:
+    """``rows`` without the tables decided ``exclude`` (a partitioned table's decision reaches its leaves): what
+    the consumer receives, for every check that sizes or grants it."""
+    if "exclude" not in decisions.values():
+        return rows
+    decision_of = decision_lookup(rows, decisions)
+    return [r for r in rows if decision_of(r, format_name(r.schema, r.name)) != "exclude"]
+
+
+def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool = False,
+           needs_equality: bool = False, published: frozenset[str] = frozenset()) -> list[Judged]:
+    """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves (and,
+    published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
+    the leaves' the root). With ``needs_equality`` (the consumer's profile), FULL over a column type without
+    equality is no identity, and deciding FULL for such a table decides nothing. ``exclude`` on a table the
+    consumer's publication publishes (``published``) excludes nothing: it is judged as undecided."""
+    keys = [format_name(r.schema, r.name) for r in rows]
+    decision_of = decision_lookup(rows, decisions)
 
     judged: dict[str, Judged] = {}
     entry_of = TableEntry.trusted
     for row, key in zip(rows, keys, strict=True):  # once per table: no call that is not needed
         decision = decision_of(row, key) if decisions else None
+        effective = None if decision == "exclude" and key in published else decision
         kind = KINDS.get(row.relkind, "other")
         persistence = PERSISTENCE.get(row.relpersistence, "temporary")
         problem = None
@@ -244,11 +328,14 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             status = "not_publishable"
         else:
             problem = problem_of(row)
-            if decision == "exclude":
+            unusable = needs_equality and row.without_equality is not None
+            if problem is None and unusable and row.relreplident == "f":
+                problem = FULL_UNUSABLE
+            if effective == "exclude":
                 status = "excluded"
             elif problem is None:
                 status = "ok"
-            elif decision is None:
+            elif effective is None or (decision == "replica_identity_full" and unusable):
                 status = "needs_decision"
             else:
                 status = "decided"
@@ -287,7 +374,7 @@ def _roll_up_partitions(judged: dict[str, Judged], via_root: bool) -> None:
             item.problem = None
 
 
-def _table_findings(item: Judged) -> list[Finding]:
+def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
     entry, row, problem, key = item.entry, item.row, item.problem, item.key
     if problem is None:
         if entry.decision and entry.status == "ok":
@@ -297,6 +384,8 @@ def _table_findings(item: Judged) -> list[Finding]:
         return []
     if entry.status == "excluded":
         return []
+    consumer = profile.consumer
+    unusable = full_unusable(row, consumer.full_needs_equality)
     outage = (f"Once {key} is published, every UPDATE and DELETE on it FAILS ON THE SOURCE (\"cannot update table "
               f"... because it does not have a replica identity and publishes updates\").")
     fix = identity_fix(row)
@@ -304,33 +393,83 @@ def _table_findings(item: Judged) -> list[Finding]:
     if item.published_by:
         where += (f" It is outside the selection, but publication {item.published_by!r} publishes it: the consumer "
                   "receives it and its UPDATE/DELETE fail on the source now.")
+    if problem == FULL_UNUSABLE or (unusable and entry.decision == "replica_identity_full"):
+        return [_full_unusable(item, profile, fix, "" if problem == FULL_UNUSABLE else f"{where} {outage}")]
     if entry.status == "needs_decision":  # the one finding of every table without identity: tens of thousands
+        choices, expected = CHOICES, EXPECTED
+        if unusable:
+            choices, expected = CHOICES_KEY_ONLY, KEY_ONLY
+            where += f" REPLICA IDENTITY FULL is no way out for this consumer: {equality_text(row, consumer.kind)}."
         if fix is None:
             message, fixes, step = f"{where} {outage}", [], f"Decide for {key} in --decisions FILE: "
         else:
             message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
-        return [Finding.trusted(problem, Severity.ERROR, message, key, entry.replica_identity, EXPECTED, Remediation.trusted(
-            fixes, [f"{step}{CHOICES} ('pg-preflight decisions' writes a template)."]))]
+        return [Finding.trusted(problem, Severity.ERROR, message, key, entry.replica_identity, expected, Remediation.trusted(
+            fixes, [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
         if size > LARGE_TABLE_BYTES:
             cost = (f"{key} is {size // (1 << 20)} MiB: FULL logs every old column of each UPDATE/DELETE, "
                     "expect much more WAL; a key (add_pk) is cheaper if one exists.")
-        return [Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
+        if consumer.applies_replica_identity_full:
+            return [Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
+                            observed=entry.replica_identity, expected="full",
+                            message=f"{where} Decided: replica_identity_full, not applied yet; profile "
+                                    f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
+                                    f"FULL itself during its setup, before it publishes the table. {cost}",
+                            remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))]))]
+        return [Finding(code="decided_replica_identity_full", severity=Severity.ERROR, object=key,
                         observed=entry.replica_identity, expected="full",
-                        message=f"{where} Decided: replica_identity_full, not applied yet. {cost}",
-                        remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))]))]
+                        message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
+                                f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
+                                f"{cost}",
+                        remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))],
+                                                steps=["Apply the statement above (identity change only, no rewrite; "
+                                                       "a partitioned table's every leaf), then re-run pg-preflight."]))]
+    return [_pending_key(item, fix, where, outage)]
+
+
+def _pending_key(item: Judged, fix: str | None, where: str, outage: str) -> Finding:
+    """``add_pk`` is a promise made before retrying: until the key is the table's identity, it fails."""
+    entry, row, key = item.entry, item.row, item.key
+    promise = ("Decided: add_pk (the owner adds a primary key or a valid unique key on the source before retrying), "
+               "and the key is not the table's replica identity yet.")
+    if row.has_primary_key:
+        needed = f"{key} has a primary key, but its identity is not DEFAULT: apply the statement above."
+    elif row.candidate_index:
+        needed = (f"{key} has a valid unique index on NOT NULL columns ({row.candidate_index}), but it is not the "
+                  "replica identity: apply the statement above (REPLICA IDENTITY USING INDEX).")
+    else:
+        needed = (f"{key} has no primary key and no valid unique index on NOT NULL columns: the owner "
+                  f"({row.owner or 'unknown'}) adds one (a unique index on nullable columns or a partial, deferrable "
+                  "or expression index does not qualify).")
     steps = [f"The owner of {key} ({row.owner or 'unknown'}) adds a primary key (or a unique index on NOT NULL "
-             "columns), e.g. CREATE UNIQUE INDEX CONCURRENTLY then ALTER TABLE ... ADD PRIMARY KEY USING INDEX "
-             "(ADD PRIMARY KEY alone locks and scans the table).",
+             "columns, then ALTER TABLE ... REPLICA IDENTITY USING INDEX), e.g. CREATE UNIQUE INDEX CONCURRENTLY "
+             "then ALTER TABLE ... ADD PRIMARY KEY USING INDEX (ADD PRIMARY KEY alone locks and scans the table).",
              "Then re-run pg-preflight: the table is ok once it has a replica identity."]
     if fix:
         steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
-    return [Finding(code="decided_add_pk", severity=Severity.WARNING, object=key, observed=entry.replica_identity,
-                    expected=EXPECTED,
-                    message=f"{where} Decided: add_pk, not done yet. {outage}",
-                    remediation=Remediation(sql=[fix] if fix else [], steps=steps))]
+    return Finding(code="decided_add_pk", severity=Severity.ERROR, object=key, observed=entry.replica_identity,
+                   expected=KEY_ONLY, message=f"{where} {promise} {needed} {outage}",
+                   remediation=Remediation(sql=[fix] if fix else [], steps=steps))
+
+
+def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str) -> Finding:
+    """FULL, applied or decided, for a consumer that cannot match rows on a column type without equality."""
+    entry, row, key = item.entry, item.row, item.key
+    text = equality_text(row, profile.consumer.kind)
+    if before:  # decided FULL, not applied: the decision cannot work
+        message = (f"{before} Decided: replica_identity_full, which does not work for profile '{profile.name}': "
+                   f"{text}.")
+    else:
+        message = f"{key} has REPLICA IDENTITY FULL, but {text} (profile '{profile.name}')."
+    steps = [f"Give {key} a key identity: the owner adds a primary key (decision add_pk; a unique index on NOT NULL "
+             "columns with REPLICA IDENTITY USING INDEX also works), or decide \"exclude\" in --decisions FILE."]
+    if fix:
+        steps = [f"Apply the statement above (identity change only, no rewrite), or decide \"exclude\" for {key}."]
+    return Finding(code=FULL_UNUSABLE, severity=Severity.ERROR, object=key, observed=entry.replica_identity,
+                   expected=KEY_ONLY, message=message, remediation=Remediation(sql=[fix] if fix else [], steps=steps))
 
 
 def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
@@ -436,13 +575,18 @@ def template(report: Report) -> tuple[dict[str, dict[str, Decision]], list[str]]
 
     Only tables with their own error finding: a partitioned table is represented by its leaves.
     """
-    flagged = {f.object for c in report.checks if c.id == TableKeys.id for f in c.findings if f.severity is Severity.ERROR}
+    flagged = {f.object: f for c in report.checks if c.id == TableKeys.id for f in c.findings
+               if f.severity is Severity.ERROR}
     decisions: dict[str, Decision] = {}
     notes: list[str] = []
     for table in report.tables:
         key = format_name(table.schema_, table.name)
         if table.status != "needs_decision" or key not in flagged:
             continue
-        decisions[key], why = suggest(table)
+        if flagged[key].expected == KEY_ONLY:  # FULL cannot work for the consumer: never suggest it
+            decisions[key], why = "add_pk", "REPLICA IDENTITY FULL cannot work for the consumer here (a column type " \
+                                            "without an equality operator): a key, or exclude it"
+        else:
+            decisions[key], why = suggest(table)
         notes.append(f"{key}: {decisions[key]} ({why})")
     return {"decisions": decisions}, notes

@@ -29,7 +29,10 @@ class Consumer(BaseModel):
     a temporary slot and a walsender of its own (a native subscription's table synchronisation workers,
     up to the subscriber's ``max_sync_workers_per_subscription``, default 2). ``snapshot_connections``:
     ordinary connections reading tables during the initial copy. ``operations``: the changes the
-    consumer expects to receive.
+    consumer expects to receive. ``applies_replica_identity_full``: its own setup runs ``ALTER TABLE ...
+    REPLICA IDENTITY FULL`` for the tables decided so (a hosted connector API), so a recorded decision not
+    yet applied is not a failure. ``full_needs_equality``: it applies UPDATE/DELETE of a FULL table by
+    comparing every column (a native subscriber), so every column type needs a default equality operator.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -40,6 +43,8 @@ class Consumer(BaseModel):
     sync_workers: int = Field(0, ge=0)
     snapshot_connections: int = Field(0, ge=0)
     operations: tuple[str, ...] = ("insert", "update", "delete")
+    applies_replica_identity_full: bool = False
+    full_needs_equality: bool = False
 
     @property
     def slots_needed(self) -> int:
@@ -68,16 +73,17 @@ class Consumer(BaseModel):
 
 # A native subscription (CREATE SUBSCRIPTION): the apply worker's slot and walsender, plus the subscriber's
 # default max_sync_workers_per_subscription (2) table-sync workers during the initial copy.
-NATIVE = Consumer(kind="native subscription", sync_workers=2)
+NATIVE = Consumer(kind="native subscription", sync_workers=2, full_needs_equality=True)
 # Generic must be safe for a native subscriber and for a connector that snapshots over its own connection.
 GENERIC = Consumer(kind="logical replication (native subscription or CDC connector)", sync_workers=2,
-                   snapshot_connections=1)
+                   snapshot_connections=1, full_needs_equality=True)
 # Debezium: one slot and walsender; its initial snapshot reads over one ordinary JDBC connection.
 DEBEZIUM = Consumer(kind="Debezium", snapshot_connections=1, operations=("insert", "update", "delete", "truncate"))
 # AWS DMS: one slot and walsender for CDC; full load reads tables in parallel (MaxFullLoadSubTasks, default 8).
 DMS = Consumer(kind="AWS DMS", snapshot_connections=8)
-# A hosted CDC product: one wal2json slot and walsender, one snapshot connection.
-ARDENT = Consumer(kind="hosted CDC (wal2json)", snapshot_connections=1)
+# A hosted CDC product: one wal2json slot and walsender, one snapshot connection; its connector API takes the
+# decisions file and runs REPLICA IDENTITY FULL itself for the tables decided so.
+ARDENT = Consumer(kind="hosted CDC (wal2json)", snapshot_connections=1, applies_replica_identity_full=True)
 
 
 class Profile(BaseModel):
@@ -106,6 +112,17 @@ class Profile(BaseModel):
     @property
     def senders_needed(self) -> int:
         return self.consumer.senders_needed if self.free_senders is None else self.free_senders
+
+    @property
+    def slots_needed_resuming(self) -> int:
+        """New slots when the consumer resumes its own slot (--slot-name names one): that one is not created,
+        and there is no initial copy to make."""
+        return max(self.slots_needed - min(self.consumer.slots, 1) - self.consumer.sync_workers, 0)
+
+    @property
+    def senders_needed_resuming(self) -> int:
+        """Walsenders when the consumer resumes its own slot: streaming only, no table-sync workers."""
+        return max(self.senders_needed - self.consumer.sync_workers, 0)
 
 
 BUILTIN: dict[str, Profile] = {p.name: p for p in [

@@ -375,6 +375,42 @@ def _read_changes(cdc_dsn: str, slot: str, plugin: str, publication: str | None,
             time.sleep(POLL_S)
     return [f"changes not delivered: {operation} on {name}" for name, operation in sorted(expected - seen)]
 
+def resume(source: Server, cdc_dsn: str, slot: str, receives: Iterable[str], writes: Iterable[str]) -> Outcome:
+    """A connector resuming its own existing (test_decoding) slot: ``START_REPLICATION`` on it over a
+    replication connection as the CDC role (pg_recvlogical), then every change of the writes arrives."""
+    outcome = Outcome(f"resumed slot {slot}")
+    receives, writes = list(receives), list(writes)
+    srv = local(source)
+    out = Path(srv.root) / f"recv-{secrets.token_hex(4)}.txt"
+    out.touch()
+    proc = subprocess.Popen([str(srv.bindir / "pg_recvlogical"), "-d", cdc_dsn, "--slot", slot, "--start",
+                             "--no-loop", "-F", "0", "-f", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        query = sql.SQL("SELECT 1 FROM pg_catalog.pg_replication_slots WHERE slot_name = {} AND active_pid = "
+                        "ANY(SELECT pid FROM pg_catalog.pg_stat_replication)").format(sql.Literal(slot))
+        while not run(source, query) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(POLL_S)
+        if proc.poll() is not None or not run(source, query):
+            proc.terminate()
+            outcome.failures.append(f"START_REPLICATION: {(proc.communicate()[1] or 'not streaming').strip()}")
+            return outcome
+        reset(source, writes)
+        outcome.failures.extend(write(source, writes))
+        expected = {(name, operation) for name in receives for operation in ("INSERT", "UPDATE", "DELETE")}
+        seen: set[tuple[str, str]] = set()
+        while time.monotonic() < deadline and not expected <= seen:
+            seen = _text_changes("test_decoding", [(line,) for line in out.read_text().splitlines()])
+            time.sleep(POLL_S)
+        outcome.failures += [f"changes not delivered: {op} on {name}" for name, op in sorted(expected - seen)]
+        return outcome
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        proc.wait(DEADLINE_S)
+
+
 # ----------------------------------------------------------------------------------------- pg-preflight
 
 

@@ -186,3 +186,27 @@ def test_pooled_endpoints_are_flagged() -> None:
     finding = next(f for f in run_checks(snap, Options(checks=["provider"])).check("provider").findings
                    if f.code == "pooled_endpoint")
     assert finding.severity.value == "warning"
+
+
+def test_the_consumers_own_resumable_slot_is_not_a_new_slot() -> None:
+    """4 slots, 2 used, one of them the consumer's own: it is resumed (no new slot, no initial copy)."""
+    settings = {"max_replication_slots": "4", "max_wal_senders": "4"}
+    own = make_snapshot(settings, slots=[slot("ha", slot_type="physical"), slot("debezium_shop")])
+    report = run(own, slot_name="debezium_shop")
+    result = report.check("slot_capacity")
+    assert result.status is CheckStatus.PASS, result.findings
+    assert "'debezium_shop' is resumed, not created" in result.summary
+    assert codes(run(own), "slot_capacity")[0] == "no_free_slot"  # without --slot-name: 3 new slots needed
+    assert codes(run(own, slot_name="debezium_shop", slots_needed=3), "slot_capacity")[0] == "no_free_slot"
+    full = make_snapshot({"max_replication_slots": "2", "max_wal_senders": "2"},
+                         slots=[slot("ha", slot_type="physical"), slot("debezium_shop")])
+    assert run(full, slot_name="debezium_shop").check("slot_capacity").status is CheckStatus.PASS
+
+
+def test_a_slot_of_that_name_that_cannot_be_resumed_counts_as_used() -> None:
+    settings = {"max_replication_slots": "4", "max_wal_senders": "4"}
+    for unusable in (slot("debezium_shop", active=True), slot("debezium_shop", plugin="wal2json"),
+                     slot("debezium_shop", database="other", in_this_database=False),
+                     slot("debezium_shop", wal_status="lost"), slot("debezium_shop", temporary=True)):
+        snap = make_snapshot(settings, slots=[slot("ha", slot_type="physical"), unusable])
+        assert codes(run(snap, slot_name="debezium_shop"), "slot_capacity")[0] == "no_free_slot", unusable

@@ -265,3 +265,13 @@ def test_tables_the_publication_reaches_outside_the_selection_need_select_and_us
     usage = by_code(result, "no_schema_usage")
     assert [f.object for f in usage] == ["other"] and "publishes" in usage[0].message
     assert "SELECT on 2/3 tables" in result.summary
+
+
+def test_tables_decided_exclude_need_no_select() -> None:
+    tables = [table("public", "orders"), table("public", "secret", can_select=False),
+              table("public", "m", relkind="p", can_select=False),
+              table("public", "m_1", can_select=False, is_partition=True, parent_schema="public", parent_name="m")]
+    missing = {f.object for f in grants(snap(tables=tables)).findings if f.code == "no_select"}
+    assert missing == {"public.secret", "public.m", "public.m_1"}
+    excluded = grants(snap(tables=tables), decisions={"public.secret": "exclude", "public.m": "exclude"})
+    assert not [f for f in excluded.findings if f.code == "no_select"]

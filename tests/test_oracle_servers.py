@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tests import oracle
+from tests.conftest import run_cli
 from tests.oracle import Outcome, failing, native, preflight, run, script
 from tests.servers import CDC_USER, Server, add_cdc_role
 from tests.write_load import WriteLoad, prepare
@@ -252,6 +253,29 @@ def test_slots_and_senders_at_used_plus_one_starve_table_sync(servers: Callable[
         source.destroy()
 
 
+def test_the_consumers_own_inactive_slot_at_capacity_is_resumed(servers: Callable[..., Server]) -> None:
+    """max_replication_slots exactly full, the consumer's own slot included: it resumes that slot, creates none."""
+    source = servers(max_replication_slots="2")
+    try:
+        dsn = healthy(source, "app.a", publication=None)
+        run(source, "SELECT pg_catalog.pg_create_logical_replication_slot('debezium_shop', 'test_decoding')",
+            "SELECT pg_catalog.pg_create_logical_replication_slot('someone_else', 'test_decoding')")
+        args = ("-s", "app", "--plugin", "test_decoding")
+        resuming = preflight(dsn, *args, "--slot-name", "debezium_shop")
+        creating = preflight(dsn, *args)  # a consumer that creates its slot: none free
+        assert "slot_capacity" not in failing(resuming), failing(resuming)
+        assert failing(creating).get("slot_capacity") == ["no_free_slot"], failing(creating)
+        new_slot = oracle.cdc(source, dsn, "test_decoding", ["app.a"], ["app.a"])
+        assert new_slot.said("all replication slots are in use"), new_slot
+        agree(creating, [new_slot])
+        resumed = oracle.resume(source, dsn, "debezium_shop", ["app.a"], ["app.a"])
+        assert resumed.works, resumed
+        agree(resuming, [resumed])
+        assert run(source, "SELECT count(*) FROM pg_catalog.pg_replication_slots") == [(2,)]
+    finally:
+        source.destroy()
+
+
 def exhausted_source(servers: Callable[..., Server]) -> tuple[Server, str]:
     """Every replication slot in use (by someone else's slot); the CDC role's DSN."""
     source = servers(max_replication_slots="1", max_wal_senders="2")
@@ -311,6 +335,100 @@ def test_partitioned_table_without_key_fixed_on_every_leaf(source: Server, subsc
     assert not outcome.said("does not have a replica identity"), outcome
     assert outcome.works, outcome
     assert again["status"] == "ready", failing(again)
+
+
+def test_add_pk_pending_is_not_ready_until_the_owner_adds_the_key(source: Server, subscriber: Server,
+                                                                    tmp_path: Path) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    oracle.make_tables(source, "app.log", "app.cand", keyless=["app.log", "app.cand"])
+    run(source, "ALTER TABLE app.cand ALTER COLUMN id SET NOT NULL", "CREATE UNIQUE INDEX cand_id ON app.cand (id)",
+        "GRANT SELECT ON app.log, app.cand TO cdc")
+    decisions = tmp_path / "decisions.json"
+    decisions.write_text(json.dumps({"decisions": {"app.log": "add_pk", "app.cand": "add_pk"}}))
+    args = ("-s", "app", "--decisions", str(decisions))
+    pending = run_cli("check", dsn, "--format", "json", *args)
+    report = json.loads(pending.stdout)
+    assert pending.exit_code == 1 and failing(report)["table_keys"] == ["decided_add_pk", "decided_add_pk"]
+    promised = {f["object"]: f["message"] for c in report["checks"] if c["id"] == "table_keys" for f in c["findings"]
+                if f["code"] == "decided_add_pk"}
+    assert set(promised) == {"app.log", "app.cand"} and "before retrying" in promised["app.log"]
+    assert "cand_id" in promised["app.cand"]  # the unique index exists: it must become the identity
+    # what the consumer's set-up does next: publish them. PostgreSQL then refuses UPDATE/DELETE on the source.
+    run(source, f"CREATE PUBLICATION {PUB} FOR TABLE app.a, app.log, app.cand")
+    outcome = native(source, subscriber, dsn, PUB, ["app.a", "app.log", "app.cand"])
+    assert outcome.said('cannot update table "log" because it does not have a replica identity'), outcome
+    agree(report, [outcome])
+    run(source, "ALTER TABLE app.log ADD PRIMARY KEY (id)")  # the owner keeps the promise for app.log
+    half = preflight(dsn, *args)
+    assert failing(half) == {"table_keys": ["decided_add_pk"]}, failing(half)  # app.cand: the index is not the identity
+    done = fix(source, dsn, *args)  # REPLICA IDENTITY USING INDEX cand_id, as printed
+    assert done["status"] == "ready", failing(done)
+    outcomes = replicate(source, subscriber, dsn, ["app.a", "app.log", "app.cand"])
+    assert all(o.works for o in outcomes), [str(o) for o in outcomes]
+
+
+@pytest.mark.parametrize("profile", ["debezium", "native"])
+def test_replica_identity_full_recorded_but_not_applied(source: Server, subscriber: Server, tmp_path: Path,
+                                                        profile: str) -> None:
+    """Debezium, native subscriptions (and AWS DMS) do not apply a recorded FULL themselves."""
+    dsn = healthy(source, "app.a", publication=None)
+    oracle.make_tables(source, "app.t", keyless=["app.t"])
+    run(source, "CREATE TABLE app.m (id int, v text) PARTITION BY RANGE (id)",
+        "CREATE TABLE app.m1 PARTITION OF app.m FOR VALUES FROM (0) TO (1000)",
+        "CREATE TABLE app.m2 PARTITION OF app.m FOR VALUES FROM (1000) TO (2000)",
+        "ALTER TABLE app.m REPLICA IDENTITY FULL",  # the parent's FULL reaches none of its existing leaves
+        "GRANT SELECT ON ALL TABLES IN SCHEMA app TO cdc",
+        f"CREATE PUBLICATION {PUB} FOR TABLE app.a, app.t, app.m")
+    decisions = tmp_path / "decisions.json"
+    decisions.write_text(json.dumps({"decisions": {"app.t": "replica_identity_full", "app.m": "replica_identity_full"}}))
+    args = ("-s", "app", "--publication", PUB, "--decisions", str(decisions), "--profile", profile)
+    report = preflight(dsn, *args)
+    findings = [f for c in report["checks"] if c["id"] == "table_keys" for f in c["findings"] if f["severity"] == "error"]
+    assert {(f["object"], f["code"]) for f in findings} == {(t, "decided_replica_identity_full")
+                                                            for t in ("app.t", "app.m1", "app.m2")}
+    errors = oracle.write(source, ["app.t", "app.m", "app.m2"])  # app.m's rows are in m1, app.m2 written directly
+    for table in ("t", "m1", "m2"):
+        assert any(f'cannot update table "{table}"' in e for e in errors), errors
+    agree(report, [Outcome("source writes", errors)])
+    again = fix(source, dsn, *args)
+    assert again["status"] == "ready", failing(again)
+    assert oracle.write(source, ["app.t", "app.m", "app.m2"]) == []
+    outcome = native(source, subscriber, dsn, PUB, ["app.t", "app.m"])
+    assert outcome.works, outcome
+
+
+def test_replica_identity_full_recorded_is_the_hosted_connectors_job(source: Server, tmp_path: Path) -> None:
+    """The hosted connector API applies a recorded FULL itself during its set-up, before it publishes."""
+    dsn = healthy(source, "app.a", publication=None)
+    oracle.make_tables(source, "app.t", keyless=["app.t"])
+    run(source, "GRANT SELECT ON app.t TO cdc")
+    decisions = tmp_path / "decisions.json"
+    decisions.write_text(json.dumps({"decisions": {"app.t": "replica_identity_full"}}))
+    report = preflight(dsn, "-s", "app", "--decisions", str(decisions), "--profile", "ardent")
+    keys = next(c for c in report["checks"] if c["id"] == "table_keys")
+    assert keys["status"] == "warn" and "table_keys" not in failing(report)
+    run(source, "ALTER TABLE app.t REPLICA IDENTITY FULL")  # what its set-up runs; then it replicates (wal2json)
+    if source.version == 15:  # wal2json is installed for Debian's server only
+        outcome = oracle.cdc(source, dsn, "wal2json", ["app.t"], ["app.t"])
+        assert outcome.works, outcome
+
+
+def test_full_with_a_json_column_stops_a_native_subscription(source: Server, subscriber: Server) -> None:
+    dsn = healthy(source, "app.a", publication=None)
+    run(source, """CREATE TABLE app.j (id int, v text, doc json DEFAULT '{"k": 1}')""",
+        "ALTER TABLE app.j REPLICA IDENTITY FULL", "GRANT SELECT ON app.j TO cdc",
+        f"CREATE PUBLICATION {PUB} FOR TABLE app.a, app.j")
+    args = ("-s", "app", "--publication", PUB)
+    native_report = preflight(dsn, *args, "--profile", "native")
+    assert failing(native_report).get("table_keys") == ["full_identity_without_equality"], failing(native_report)
+    outcome = native(source, subscriber, dsn, PUB, ["app.a", "app.j"])
+    assert outcome.said("could not identify an equality operator for type json"), outcome
+    agree(native_report, [outcome])
+    cdc_report = preflight(dsn, *args, "--profile", "debezium")
+    cdc_outcome = oracle.cdc(source, dsn, "pgoutput", ["app.a", "app.j"], ["app.a", "app.j"], PUB)
+    assert cdc_outcome.works, cdc_outcome
+    assert "table_keys" not in failing(cdc_report)
+    agree(cdc_report, [cdc_outcome])
 
 
 def test_replica_identity_nothing_breaks_updates(source: Server, subscriber: Server) -> None:

@@ -35,3 +35,19 @@ def test_slot_capacity_asks_for_the_initial_copy_and_says_why() -> None:
     assert finding.code == "no_free_slot" and "3 needed (profile 'generic'" in finding.message
     assert "2 table-sync worker(s)" in finding.message
     assert finding.remediation.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '3';"]
+
+
+def test_profiles_say_what_their_consumer_does_with_replica_identity_full() -> None:
+    """Only the hosted connector API applies a recorded FULL itself; only native subscribers compare columns."""
+    applies = {name for name, p in BUILTIN.items() if p.consumer.applies_replica_identity_full}
+    compares = {name for name, p in BUILTIN.items() if p.consumer.full_needs_equality}
+    assert applies == {"ardent"} and compares == {"generic", "native"}
+
+
+def test_a_resumed_slot_needs_neither_a_new_slot_nor_sync_workers(tmp_path: Path) -> None:
+    assert (BUILTIN["generic"].slots_needed_resuming, BUILTIN["generic"].senders_needed_resuming) == (0, 1)
+    path = tmp_path / "wide.toml"
+    path.write_text("[consumer]\nslots = 2\nsync_workers = 4\napplies_replica_identity_full = true\n")
+    wide = load_profile(str(path))
+    assert (wide.slots_needed, wide.slots_needed_resuming, wide.senders_needed_resuming) == (6, 1, 1)  # its 2nd slot
+    assert wide.consumer.applies_replica_identity_full and not wide.consumer.full_needs_equality

@@ -91,3 +91,14 @@ def test_copy_size_counts_permanent_tables_only() -> None:
     copy = by_code(run(tables=tables, wal_sample=sample(MB, 1.0)))["initial_copy_size"]
     assert copy.observed == 3 * MB
     assert "within the budget of 2.8 h" in copy.message
+
+
+def test_copy_size_leaves_out_what_the_decisions_exclude() -> None:
+    tables = [table("public", "a", size_bytes=3 * MB), table("public", "big", size_bytes=50 * MB),
+              table("public", "m", relkind="p", size_bytes=0),
+              table("public", "m_1", size_bytes=20 * MB, is_partition=True, parent_schema="public", parent_name="m")]
+    excluded = {"public.big": "exclude", "public.m": "exclude"}
+    copy = by_code(run(tables=tables, wal_sample=sample(MB, 1.0), options={"decisions": excluded}))["initial_copy_size"]
+    assert copy.observed == 3 * MB
+    everything = by_code(run(tables=tables, wal_sample=sample(MB, 1.0)))["initial_copy_size"]
+    assert everything.observed == 73 * MB

@@ -106,17 +106,27 @@ def test_decisions_file_settles_every_table(scenario: str, tmp_path: Path) -> No
         "public.nokey": "replica_identity_full", "public.cand": "add_pk", "public.pk_nothing": "add_pk",
         "public.gone": "exclude", '"public"."events"': "replica_identity_full", "public.ghost": "exclude"}}))
     report, code = check_json(scenario, "--decisions", str(path))
-    assert code == 0 and report["status"] == "ready"
+    assert code == 1 and report["status"] == "not_ready"  # every decision is a promise not kept yet
     result = table_keys(report)
-    assert result["status"] == "warn"
+    errors = {f["object"]: f["code"] for f in result["findings"] if f["severity"] == "error"}
+    assert errors == {"public.nokey": "decided_replica_identity_full", "public.cand": "decided_add_pk",
+                      "public.pk_nothing": "decided_add_pk", "public.events": "decided_replica_identity_full",
+                      "public.events_2024": "decided_replica_identity_full",
+                      "public.events_2025": "decided_replica_identity_full"}
     statuses = {t["name"]: t["status"] for t in report["tables"]}
     assert statuses["nokey"] == statuses["cand"] == statuses["pk_nothing"] == statuses["events_2024"] == "decided"
     assert statuses["gone"] == "excluded" and statuses["full_t"] == "ok"
     ghost = next(f for f in result["findings"] if f["object"] == "public.ghost")
     assert ghost["severity"] == "warning" and ghost["code"] == "decision_matches_no_table"
     assert report["options"]["decisions"]["public.events"] == "replica_identity_full"
-    failing, _ = check_json(scenario, "--decisions", str(path), "--fail-on", "warning")
-    assert table_keys(failing)["status"] == "warn"
+    # a consumer that applies FULL itself during its setup: those decisions are its job, add_pk still fails
+    applied_by_consumer, code = check_json(scenario, "--decisions", str(path), "--profile", "ardent")
+    result = table_keys(applied_by_consumer)
+    assert code == 1 and {f["object"] for f in result["findings"] if f["severity"] == "error"} == {
+        "public.cand", "public.pk_nothing"}
+    assert {f["object"] for f in result["findings"] if f["code"] == "decided_replica_identity_full"
+            and f["severity"] == "warning"} == {"public.nokey", "public.events_2024",
+                                                 "public.events_2025"}  # wal2json: no root to publish through
 
 
 @PLUMBING
@@ -130,8 +140,9 @@ def test_decisions_command_writes_a_template_that_check_accepts(scenario: str, t
                                       "public.events_2025": "replica_identity_full", "public.gone": "replica_identity_full",
                                       "public.nokey": "replica_identity_full", "public.pk_nothing": "add_pk"}}
     assert "# public.cand: add_pk" in result.stderr
-    report, code = check_json(scenario, "--decisions", str(path))
-    assert code == 0 and table_keys(report)["status"] == "warn"
+    report, code = check_json(scenario, "--decisions", str(path))  # accepted; each decision still to carry out
+    assert code == 1 and {f["code"] for f in table_keys(report)["findings"] if f["severity"] == "error"} == {
+        "decided_add_pk", "decided_replica_identity_full"}
     to_stdout = run_cli("decisions", scenario, "-s", "public", "-t", "public.nokey")
     assert json.loads(to_stdout.stdout)["decisions"]["public.nokey"] == "replica_identity_full"
 
@@ -176,7 +187,8 @@ def test_printed_remediation_runs_on_hostile_names_and_prevents_the_outage(serve
     result = before.check("table_keys")
     assert result.status is CheckStatus.FAIL
     assert {f.object for f in result.findings if f.severity.value == "error"} == {
-        "Sales EU.Ünïcode Tæble", '"my.schema".select'}
+        "Sales EU.Ünïcode Tæble", '"my.schema".select', 'Sales EU."a""b; DROP"', "MixedCase.MixedTable",
+        '"my.schema".Part', '"my.schema"."Part.2024"'}  # decided, not carried out: errors too
     statements = [s for f in result.findings for s in f.remediation.sql]
     assert len(statements) == 6, statements  # five tables and the partitioned root "Part"
     server.execute(*statements, dbname=db)  # exactly as printed
@@ -202,3 +214,55 @@ def test_publication_reach_is_judged_and_other_publications_warn(logical_server:
     errors = {f["object"] for f in table_keys(used)["findings"] if f["severity"] == "error"}
     assert code == 1 and errors == {"other.log", "other.m", "other.m1"}  # the root too: published via the root
     assert {t["name"] for t in used["tables"]} == {"a", "log", "m", "m1"}
+
+
+EQUALITY = [
+    "CREATE DOMAIN public.doc AS json",
+    "CREATE TYPE public.pair AS (k int, v json)",
+    "CREATE TABLE public.j (id int, v json)",
+    "CREATE TABLE public.x (id int, v xml)",
+    "CREATE TABLE public.p (id int, v point)",
+    "CREATE TABLE public.d (id int, v public.doc[])",
+    "CREATE TABLE public.c (id int, v public.pair)",
+    "CREATE TABLE public.fine (id int, b jsonb, s varchar(5), r regclass, n cidr, t int4range)",
+    "CREATE TABLE public.pk_json (id int PRIMARY KEY, v json)",
+    "CREATE TABLE public.undecided (id int, v json)",
+    *[f"ALTER TABLE public.{t} REPLICA IDENTITY FULL" for t in ("j", "x", "p", "d", "c", "fine", "pk_json")],
+]
+
+
+def test_full_over_a_type_without_equality_fails_for_a_native_subscriber_only(logical_server: Server,
+                                                                               tmp_path: Path) -> None:
+    """The column types come from the catalog of each version: json, xml, point, a domain array, a composite."""
+    dsn = logical_server.dsn(dbname=fresh_db(logical_server, *EQUALITY))
+    path = tmp_path / "decisions.json"
+    path.write_text(json.dumps({"decisions": {"public.undecided": "replica_identity_full"}}))
+    native, code = check_json(dsn, "--profile", "native", "--decisions", str(path))
+    errors = {f["object"]: f for f in table_keys(native)["findings"] if f["severity"] == "error"}
+    assert code == 1 and set(errors) == {"public.j", "public.x", "public.p", "public.d", "public.c", "public.pk_json",
+                                         "public.undecided"}
+    assert {f["code"] for f in errors.values()} == {"full_identity_without_equality"}
+    assert "type json" in errors["public.j"]["message"] and "type xml" in errors["public.x"]["message"]
+    assert "type public.doc[]" in errors["public.d"]["message"]
+    assert errors["public.pk_json"]["remediation"]["sql"] == ['ALTER TABLE "public"."pk_json" REPLICA IDENTITY DEFAULT;']
+    assert errors["public.undecided"]["remediation"]["sql"] == []  # never the FULL that cannot work
+    template = run_cli("decisions", dsn, "-t", "public.undecided")  # the template never suggests the FULL that fails
+    assert json.loads(template.stdout) == {"decisions": {"public.undecided": "add_pk"}}, template.stderr
+    debezium, code = check_json(dsn, "--profile", "debezium", "--decisions", str(path))
+    assert [(f["object"], f["code"]) for f in table_keys(debezium)["findings"] if f["severity"] == "error"] == [
+        ("public.undecided", "decided_replica_identity_full")]  # FULL works for a CDC connector; not applied yet
+
+
+@PLUMBING
+def test_exclude_of_a_table_the_publication_carries_fails(logical_server: Server, tmp_path: Path) -> None:
+    db = fresh_db(logical_server, "CREATE TABLE public.a (id int PRIMARY KEY)", "CREATE TABLE public.log (v text)",
+                  "CREATE PUBLICATION cdc_pub FOR TABLE public.a, public.log")
+    dsn = logical_server.dsn(dbname=db)
+    path = tmp_path / "decisions.json"
+    path.write_text(json.dumps({"decisions": {"public.log": "exclude"}}))
+    report, code = check_json(dsn, "--publication", "cdc_pub", "--decisions", str(path))
+    errors = {(f["object"], f["code"]) for f in table_keys(report)["findings"] if f["severity"] == "error"}
+    assert code == 1 and errors == {("public.log", "exclusion_not_applied"), ("public.log", "no_replica_identity")}
+    logical_server.execute("ALTER PUBLICATION cdc_pub DROP TABLE public.log", dbname=db)
+    report, code = check_json(dsn, "--publication", "cdc_pub", "--decisions", str(path))
+    assert code == 0 and {t["name"]: t["status"] for t in report["tables"]} == {"a": "ok", "log": "excluded"}

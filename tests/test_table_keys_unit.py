@@ -26,9 +26,10 @@ def table(name: str, schema: str = "public", relkind: str = "r", relpersistence:
                            **fields)
 
 
-def run(rows: list[TableRow], decisions: dict[str, Decision] | None = None, **facts: Any) -> Report:
+def run(rows: list[TableRow], decisions: dict[str, Decision] | None = None, profile: str = "generic",
+        **facts: Any) -> Report:
     snap = make_snapshot(tables=rows, **facts)
-    return run_checks(snap, Options(checks=["table_keys"], decisions=decisions or {}))
+    return run_checks(snap, Options(checks=["table_keys"], decisions=decisions or {}, profile=profile))
 
 
 def check(report: Report) -> CheckResult:
@@ -86,11 +87,13 @@ def test_nothing_with_primary_key_suggests_default() -> None:
     assert entry(report, "n").replica_identity == "nothing"
 
 
-def test_decisions_make_the_check_warn_and_exclude() -> None:
+def test_decisions_not_applied_fail_and_exclude_removes() -> None:
     rows = [table("a"), table("b", candidate_index="b_key"), table("c"), table("big", size_bytes=5 << 30)]
     report = run(rows, {"public.a": "replica_identity_full", "public.b": "add_pk", "public.c": "exclude",
                         "public.big": "replica_identity_full"})
-    assert check(report).status is CheckStatus.WARN
+    assert check(report).status is CheckStatus.FAIL
+    assert {f.object for f in check(report).findings if f.severity is Severity.ERROR} == {"public.a", "public.b",
+                                                                                          "public.big"}
     assert [entry(report, n).status for n in ("a", "b", "c", "big")] == ["decided", "decided", "excluded", "decided"]
     assert finding(report, "public.a").remediation.sql == ['ALTER TABLE "public"."a" REPLICA IDENTITY FULL;']
     assert finding(report, "public.b").remediation.sql == ['ALTER TABLE "public"."b" REPLICA IDENTITY USING INDEX "b_key";']
@@ -99,11 +102,83 @@ def test_decisions_make_the_check_warn_and_exclude() -> None:
     assert entry(report, "c").decision == "exclude"
 
 
-def test_add_pk_without_candidate_is_an_owner_todo() -> None:
+def test_add_pk_without_candidate_is_an_owner_todo_and_fails() -> None:
     report = run([table("t")], {"public.t": "add_pk"})
     f = finding(report, "public.t")
-    assert f.code == "decided_add_pk" and f.remediation.sql == []
+    assert (f.code, f.severity) == ("decided_add_pk", Severity.ERROR) and f.remediation.sql == []
+    assert "before retrying" in f.message and "no valid unique index" in f.message
     assert "app_owner" in f.remediation.steps[0]
+    assert check(report).status is CheckStatus.FAIL
+
+
+@pytest.mark.parametrize(("row", "needed"), [
+    (table("t", candidate_index="t_code_key"), 'REPLICA IDENTITY USING INDEX "t_code_key";'),
+    (table("t", relreplident="n", has_primary_key=True), 'REPLICA IDENTITY DEFAULT;'),
+])
+def test_add_pk_with_a_key_that_is_not_the_identity_says_what_is_needed(row: TableRow, needed: str) -> None:
+    f = finding(run([row], {"public.t": "add_pk"}), "public.t")
+    assert f.severity is Severity.ERROR and f.remediation.sql == [f'ALTER TABLE "public"."t" {needed}']
+    assert "not the replica identity" in f.message or "identity is not DEFAULT" in f.message
+
+
+@pytest.mark.parametrize("row", [table("t", has_primary_key=True),
+                                 table("t", relreplident="i", identity_index="t_code_key", candidate_index="t_code_key")])
+def test_add_pk_done_passes(row: TableRow) -> None:
+    report = run([row], {"public.t": "add_pk"})
+    assert entry(report, "t").status == "ok" and check(report).status is CheckStatus.PASS
+
+
+@pytest.mark.parametrize(("profile", "severity"), [("generic", Severity.ERROR), ("native", Severity.ERROR),
+                                                   ("debezium", Severity.ERROR), ("aws-dms", Severity.ERROR),
+                                                   ("ardent", Severity.WARNING)])
+def test_replica_identity_full_not_applied_fails_unless_the_consumer_applies_it(profile: str,
+                                                                                severity: Severity) -> None:
+    report = run([table("t")], {"public.t": "replica_identity_full"}, profile=profile)
+    f = finding(report, "public.t")
+    assert (f.code, f.severity) == ("decided_replica_identity_full", severity)
+    assert f.remediation.sql == ['ALTER TABLE "public"."t" REPLICA IDENTITY FULL;']
+    assert ("applies REPLICA IDENTITY FULL itself" in f.message) is (severity is Severity.WARNING)
+
+
+def test_replica_identity_full_decided_on_a_parent_fails_on_every_unapplied_leaf() -> None:
+    rows = [table("m", relkind="p", relreplident="f"), table("m_1", parent=("public", "m")),
+            table("m_2", parent=("public", "m"), relreplident="f")]
+    report = run(rows, {"public.m": "replica_identity_full"},
+                 publications=snapshots.publications([snapshots.publication("cdc_publication")]))
+    errors = {f.object: f.code for f in check(report).findings if f.severity is Severity.ERROR}
+    assert errors == {"public.m_1": "decided_replica_identity_full"}  # the root's FULL does not reach its leaves
+
+
+@pytest.mark.parametrize("profile", ["generic", "native"])
+def test_full_with_a_type_without_equality_is_not_ready_for_a_native_subscriber(profile: str) -> None:
+    report = run([table("t", relreplident="f", without_equality="json")], profile=profile)
+    f = finding(report, "public.t")
+    assert (f.code, f.severity) == ("full_identity_without_equality", Severity.ERROR)
+    assert "could not identify an equality operator for type json" in f.message
+    assert entry(report, "t").status == "needs_decision"
+    pk = finding(run([table("t", relreplident="f", has_primary_key=True, without_equality="json")], profile=profile),
+                 "public.t")
+    assert pk.remediation.sql == ['ALTER TABLE "public"."t" REPLICA IDENTITY DEFAULT;']
+
+
+@pytest.mark.parametrize("profile", ["debezium", "aws-dms", "ardent"])
+def test_full_with_a_type_without_equality_is_fine_for_cdc_connectors(profile: str) -> None:
+    report = run([table("t", relreplident="f", without_equality="json")], profile=profile)
+    assert check(report).status is CheckStatus.PASS and entry(report, "t").status == "ok"
+
+
+def test_full_decided_for_a_type_without_equality_is_no_decision_for_a_native_subscriber() -> None:
+    rows = [table("t", without_equality="point")]
+    report = run(rows, {"public.t": "replica_identity_full"}, profile="native")
+    f = finding(report, "public.t")
+    assert (f.code, f.severity, f.remediation.sql) == ("full_identity_without_equality", Severity.ERROR, [])
+    assert "REPLICA IDENTITY FULL" not in " ".join(f.remediation.sql) and "exclude" in f.remediation.steps[0]
+    undecided = finding(run(rows, profile="native"), "public.t")
+    assert undecided.code == "no_replica_identity" and "replica_identity_full" not in undecided.remediation.steps[0]
+    assert template(run(rows, profile="native"))[0] == {"decisions": {"public.t": "add_pk"}}
+    debezium = finding(run(rows, {"public.t": "replica_identity_full"}, profile="debezium"), "public.t")
+    assert debezium.code == "decided_replica_identity_full"
+    assert template(run(rows, profile="debezium"))[0] == {"decisions": {"public.t": "replica_identity_full"}}
 
 
 def test_applied_decision_is_simply_ok() -> None:
@@ -216,4 +291,39 @@ def test_insert_only_consumer_publication_softens_missing_identity() -> None:
     pubs = snapshots.publications([snapshots.publication("cdc_publication", pubupdate=False, pubdelete=False)])
     report = run([table("t")], publications=pubs)
     assert finding(report, "public.t").severity is Severity.WARNING
+    assert check(report).status is CheckStatus.WARN
+
+
+def test_exclude_of_a_table_the_consumers_publication_publishes_is_not_applied() -> None:
+    rows = [table("a", has_primary_key=True), table("log")]
+    pubs = snapshots.publications([snapshots.publication("cdc_publication")],
+                                  members=[snapshots.member("public", "a"), snapshots.member("public", "log")])
+    report = run(rows, {"public.log": "exclude"}, publications=pubs)
+    errors = {(f.object, f.code) for f in check(report).findings if f.severity is Severity.ERROR}
+    assert errors == {("public.log", "exclusion_not_applied"), ("public.log", "no_replica_identity")}
+    assert entry(report, "log").status == "needs_decision" and entry(report, "log").decision == "exclude"
+    unpublished = run(rows, {"public.log": "exclude"}, publications=snapshots.publications(
+        [snapshots.publication("cdc_publication")], members=[snapshots.member("public", "a")]))
+    assert check(unpublished).status is CheckStatus.PASS and entry(unpublished, "log").status == "excluded"
+
+
+def test_exclude_on_a_parent_leaves_its_partitions_out_of_the_printed_publication() -> None:
+    rows = [table("a", has_primary_key=True), table("m", relkind="p"), table("m_1", parent=("public", "m"))]
+    report = run_checks(make_snapshot(tables=rows, publications=snapshots.publications()),
+                        Options(checks=["table_keys", "publication"], decisions={"public.m": "exclude"}))
+    assert report.check("table_keys").status is CheckStatus.PASS
+    printed = [s for f in report.check("publication").findings for s in f.remediation.sql]
+    assert printed == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a";'], printed
+
+
+def test_insert_only_consumer_publication_softens_unkept_decisions_and_full_without_equality() -> None:
+    pubs = snapshots.publications([snapshots.publication("cdc_publication", pubupdate=False, pubdelete=False)])
+    rows = [table("a"), table("b"), table("j", relreplident="f", without_equality="json")]
+    report = run(rows, {"public.a": "add_pk", "public.b": "replica_identity_full"}, profile="native",
+                 publications=pubs)
+    assert {(f.object, f.code, f.severity) for f in check(report).findings if f.object in ("public.a", "public.b",
+                                                                                              "public.j")} == {
+        ("public.a", "decided_add_pk", Severity.WARNING),
+        ("public.b", "decided_replica_identity_full", Severity.WARNING),
+        ("public.j", "full_identity_without_equality", Severity.WARNING)}
     assert check(report).status is CheckStatus.WARN

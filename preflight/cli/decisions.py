@@ -36,7 +36,8 @@ def decisions_command(ctx: click.Context, /, dsn: str | None, schemas: tuple[str
 
     Each value is a suggestion to review (why: on stderr): add_pk when a primary key or a unique NOT NULL
     index exists (the fix is an identity change), replica_identity_full for keyless tables up to 1 GiB,
-    add_pk for larger keyless ones. Read-only, like 'check'.
+    add_pk for larger keyless ones and for tables with a column type a native subscriber cannot compare
+    under FULL (json, xml, point, ...). Read-only, like 'check'.
     """
     options = build_options(ctx, None, {"checks": ["table_keys"]})
     try:

@@ -208,7 +208,7 @@ def _published_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     # ``= ANY(ARRAY(...))``, not ``IN (...)``: the few members are collected first and looked up by oid; with
     # ``IN`` the planner may hash the other side, every relation of the database (0.1 s at 100k tables).
     where = f"c.oid = ANY(ARRAY({tree})) AND NOT ({SELECTED})"
-    return table_rows_sql(where), selection_params(ctx) | {"pub": consumer_publication(ctx.options)}
+    return table_rows_sql(where, ctx.version_num), selection_params(ctx) | {"pub": consumer_publication(ctx.options)}
 
 
 PUBLICATIONS = SqlFact.one(

@@ -51,6 +51,9 @@ class TableRow:
     can_use_schema: bool | None
     can_select: bool | None
     has_toast: bool | None = None  # a TOAST table, so it can hold out-of-line values (None: a snapshot from before)
+    # the first column type without a default equality operator (json, xml, point, ...; a domain or array of one):
+    # under REPLICA IDENTITY FULL a native subscriber cannot match rows (None: every type has one, or a snapshot from before)
+    without_equality: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +146,59 @@ def _schemas(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
-def table_rows_sql(where: str) -> str:
+# Types in which a native subscriber finds no equality operator, following the server's own lookup (the type
+# cache through GetDefaultOpClass): a default btree or hash class for the type itself, else the one class of a
+# type it is binary-coercible to (text's for varchar; xml fits both text and bpchar, so none); a domain is
+# its base type, an array its element, a composite type (CREATE TYPE AS) its fields; enums and ranges have
+# theirs. Set-based and uncorrelated, computed once per query: one pass over pg_type (base types and
+# domains, not the array and row types every table adds) and one over pg_class for composite types.
+def no_equality_types(version_num: int) -> str:
+    """SQL: the oids of the types without equality for a native subscriber's row matching."""
+    materialized = "MATERIALIZED" if version_num >= 120000 else ""
+    return f"""
+    WITH RECURSIVE types(oid, typtype, category, basetype) AS {materialized} (
+        SELECT t.oid, t.typtype, t.typcategory, t.typbasetype FROM pg_catalog.pg_type AS t
+         WHERE t.typtype IN ('b', 'd') AND (t.typcategory <> 'A' OR t.typelem = 0)),
+    usable(oid, am, exact, preferred) AS (
+        SELECT b.oid, o.opcmethod, o.opcintype = b.oid, ct.typispreferred AND ct.typcategory = b.category
+          FROM (SELECT b.oid, b.category, b.oid AS input FROM types AS b WHERE b.typtype = 'b'
+                UNION ALL
+                SELECT b.oid, b.category, k.casttarget FROM types AS b
+                  JOIN pg_catalog.pg_cast AS k ON k.castsource = b.oid AND k.castmethod = 'b'
+                 WHERE b.typtype = 'b') AS b
+          JOIN pg_catalog.pg_opclass AS o ON o.opcintype = b.input AND o.opcdefault
+          JOIN pg_catalog.pg_am AS m ON m.oid = o.opcmethod AND m.amname IN ('btree', 'hash')
+          JOIN pg_catalog.pg_type AS ct ON ct.oid = o.opcintype),
+    parts(whole, part) AS {materialized} (  -- what a domain or a composite type is made of (arrays: the element)
+        SELECT w.whole, CASE WHEN pt.typcategory = 'A' AND pt.typelem <> 0 THEN pt.typelem ELSE pt.oid END
+          FROM (SELECT d.oid, d.basetype FROM types AS d WHERE d.typtype = 'd'
+                UNION ALL
+                SELECT r.reltype, a.atttypid FROM pg_catalog.pg_class AS r
+                  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 WHERE r.relkind = 'c') AS w(whole, part)
+          JOIN pg_catalog.pg_type AS pt ON pt.oid = w.part),
+    no_equality(oid) AS (
+        SELECT b.oid FROM types AS b
+         WHERE b.typtype = 'b'
+           AND b.oid NOT IN (SELECT u.oid FROM usable AS u GROUP BY u.oid, u.am
+                              HAVING pg_catalog.bool_or(u.exact)
+                                  OR pg_catalog.count(*) FILTER (WHERE u.preferred) = 1
+                                  OR (pg_catalog.count(*) = 1 AND NOT pg_catalog.bool_or(u.preferred)))
+        UNION
+        SELECT p.whole FROM no_equality AS e JOIN parts AS p ON p.part = e.oid)
+    SELECT e.oid FROM no_equality AS e
+    UNION
+    SELECT x.typarray FROM (SELECT (SELECT t.typarray FROM pg_catalog.pg_type AS t WHERE t.oid = e.oid)
+                              FROM no_equality AS e) AS x(typarray)
+     WHERE x.typarray <> 0"""
+
+
+def table_rows_sql(where: str, version_num: int = 0) -> str:
     """The query building ``TableRow``s for the relations matching ``where`` (``c`` is pg_class, ``n`` its
-    namespace; the judged role is ``%(role)s``): the selection's, and the published tables outside it."""
+    namespace; the judged role is ``%(role)s``): the selection's, and the published tables outside it.
+    ``without_equality`` is read only where FULL may matter (FULL, NOTHING, USING INDEX, or no primary key),
+    one index probe per such table; from 12 (``version_num``) generated columns are left out (never compared)."""
+    generated = "AND a.attgenerated = ''" if version_num >= 120000 else ""
     return f"""
         SELECT n.nspname AS schema, c.relname AS name, c.relkind::pg_catalog.text AS relkind,
                c.relpersistence::pg_catalog.text AS relpersistence,
@@ -158,8 +211,7 @@ def table_rows_sql(where: str) -> str:
                (SELECT pc.relname FROM pg_catalog.pg_inherits AS i
                   JOIN pg_catalog.pg_class AS pc ON pc.oid = i.inhparent
                  WHERE i.inhrelid = c.oid AND c.relispartition LIMIT 1) AS parent_name,
-               EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i WHERE i.indrelid = c.oid AND i.indisprimary)
-                 AS has_primary_key,
+               k.has_primary_key,
                (SELECT ic.relname FROM pg_catalog.pg_index AS i
                   JOIN pg_catalog.pg_class AS ic ON ic.oid = i.indexrelid
                  WHERE i.indrelid = c.oid AND i.indisreplident LIMIT 1) AS identity_index,
@@ -176,9 +228,16 @@ def table_rows_sql(where: str) -> str:
                pg_catalog.pg_has_role({JUDGED_ROLE}, c.relowner, 'USAGE') AS judged_role_owns,
                pg_catalog.has_schema_privilege({JUDGED_ROLE}, n.oid, 'USAGE') AS can_use_schema,
                pg_catalog.has_table_privilege({JUDGED_ROLE}, c.oid, 'SELECT') AS can_select,
-               c.reltoastrelid <> 0 AS has_toast
+               c.reltoastrelid <> 0 AS has_toast,
+               CASE WHEN c.relkind IN ('r', 'p') AND (c.relreplident <> 'd' OR NOT k.has_primary_key) THEN
+                 (SELECT pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute AS a
+                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped {generated}
+                     AND a.atttypid IN ({no_equality_types(version_num)})
+                   ORDER BY a.attnum LIMIT 1) END AS without_equality
           FROM pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+         CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
+                                             WHERE i.indrelid = c.oid AND i.indisprimary)) AS k(has_primary_key)
          WHERE c.relkind IN {RELATION_KINDS}
            AND ({where})
          ORDER BY n.nspname, c.relname
@@ -187,7 +246,7 @@ def table_rows_sql(where: str) -> str:
 
 def _tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     """Every relation in the selection with what replica identity, keys, grants and publishing need."""
-    return table_rows_sql(SELECTED), selection_params(ctx)
+    return table_rows_sql(SELECTED, ctx.version_num), selection_params(ctx)
 
 
 SCHEMAS = SqlFact.rows("schemas", "the selected schemas: existence, owner, USAGE/CREATE for the judged role",
