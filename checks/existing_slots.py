@@ -40,10 +40,10 @@ def invalidation(slot: SlotRow) -> str | None:
     return None
 
 
-def resumable(slot: SlotRow, plugin: str) -> bool:
+def resumable(slot: SlotRow, plugin: str, database: str | None) -> bool:
     """The consumer's own slot it will resume, not create: logical, this database, its plugin, nobody streaming
     from it, not invalidated. Anything else of that name fails here (slot_in_use, slot_in_other_database, ...)."""
-    return (slot.slot_type == "logical" and bool(slot.in_this_database) and slot.plugin == plugin
+    return (slot.slot_type == "logical" and slot.database == database and slot.plugin == plugin
             and not slot.active and not slot.temporary and invalidation(slot) is None)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.existing_slots import resumable
-from preflight.facts import REPLICATION_PROBE, SETTINGS, SLOTS, WALSENDERS, SlotRow
+from preflight.facts import REPLICATION_PROBE, SERVER, SETTINGS, SLOTS, WALSENDERS, SlotRow
 from preflight.models import Finding, Severity
 from preflight.remediation import raise_setting
 
@@ -26,7 +26,7 @@ class SlotCapacity(Check):
     title = "Free replication slots and walsenders"
     requires = ("reachability", "logical_replication")
     facts = (SETTINGS, SLOTS, WALSENDERS)
-    optional_facts = (REPLICATION_PROBE,)
+    optional_facts = (REPLICATION_PROBE, SERVER)  # the server fact names the database a resumed slot must be in
     why = (
         "Every slot counts against max_replication_slots, physical HA slots included, and every streaming "
         "consumer holds a walsender. With none free, slot creation or streaming fails at cutover. The consumer's own "
@@ -43,8 +43,10 @@ class SlotCapacity(Check):
         probe = ctx.optional_fact(REPLICATION_PROBE)
         explicit = ctx.options.model_fields_set
         profile = ctx.profile
+        server = ctx.optional_fact(SERVER)
+        database = server.database if server is not None else None
         resumed = next((s for s in slots if s.slot_name == ctx.options.slot_name
-                        and resumable(s, ctx.options.plugin)), None)
+                        and resumable(s, ctx.options.plugin, database)), None)
         because = f" (profile '{profile.name}': {profile.consumer.describe()})"
         if resumed is not None:
             because = (f" (profile '{profile.name}': the consumer resumes its slot {resumed.slot_name!r}, so it "

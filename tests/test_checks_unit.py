@@ -206,7 +206,7 @@ def test_the_consumers_own_resumable_slot_is_not_a_new_slot() -> None:
 def test_a_slot_of_that_name_that_cannot_be_resumed_counts_as_used() -> None:
     settings = {"max_replication_slots": "4", "max_wal_senders": "4"}
     for unusable in (slot("debezium_shop", active=True), slot("debezium_shop", plugin="wal2json"),
-                     slot("debezium_shop", database="other", in_this_database=False),
+                     slot("debezium_shop", database="other"),
                      slot("debezium_shop", wal_status="lost"), slot("debezium_shop", temporary=True)):
         snap = make_snapshot(settings, slots=[slot("ha", slot_type="physical"), unusable])
         assert codes(run(snap, slot_name="debezium_shop"), "slot_capacity")[0] == "no_free_slot", unusable
