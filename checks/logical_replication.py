@@ -129,7 +129,7 @@ class LogicalReplication(Check):
                 message=f"wal_sender_timeout is {setting.display()}: a consumer that pauses longer (large "
                         "transactions, slow sinks) is disconnected and must reconnect "
                         f"(profile '{self.profile.name}' wants >= {human_ms(minimum)}).",
-                remediation=change_setting(self.provider, "wal_sender_timeout", "60s", setting),
+                remediation=change_setting(self.provider, "wal_sender_timeout", human_ms(max(minimum, 60000)), setting),
             )]
         return []
 

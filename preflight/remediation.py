@@ -17,6 +17,7 @@ from preflight.facts import SettingRow
 from preflight.models import Remediation
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
 from preflight.setting_text import EQUIVALENT, RELOAD, alter_system
+from preflight.settings import size_setting_text
 from preflight.sqltext import render
 
 # pg_settings.context values whose changes apply at a reload (for new sessions at least).
@@ -128,6 +129,12 @@ def setting_instructions(provider: Provider, name: str, value: str, setting: Set
 def raise_setting(provider: Provider, setting: SettingRow, wanted: int) -> Remediation:
     """Raise an integer setting to at least ``wanted``: never a value below what the server has."""
     return change_setting(provider, setting.name, raise_to(setting, wanted), setting)
+
+
+def raise_size(provider: Provider, setting: SettingRow, wanted_bytes: float) -> Remediation:
+    """Raise a size setting to at least ``wanted_bytes``, written with its unit (``'58GB'``): never below what
+    the server has, never a bare number a reader would have to know the setting's unit to read."""
+    return change_setting(provider, setting.name, size_setting_text(max(setting.in_bytes() or 0, wanted_bytes)), setting)
 
 
 def enable_logical_decoding(provider: Provider, setting: SettingRow | None) -> Remediation:

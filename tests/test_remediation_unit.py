@@ -67,6 +67,19 @@ def test_parse_alter_system_reads_back_what_alter_system_wrote() -> None:
     assert parse_alter_system("ALTER SYSTEM SET \"max_wal_senders\" = '10';") == ("max_wal_senders", 10)
     assert parse_alter_system("ALTER SYSTEM SET \"wal_level\" = 'logical';") == ("wal_level", None)
     assert parse_alter_system('ALTER ROLE "cdc" WITH REPLICATION;') is None
+    # sizes and durations carry their unit: read back in bytes / microseconds, so any two units compare
+    assert parse_alter_system("ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58GB';") == (
+        "max_slot_wal_keep_size", 58 * 1024**3)
+    assert parse_alter_system("ALTER SYSTEM SET \"wal_sender_timeout\" = '2min';") == ("wal_sender_timeout", 120 * 1000**2)
+
+
+def test_two_sizes_of_one_setting_in_different_units_merge_to_the_larger() -> None:
+    report = _report(
+        Remediation(sql=["ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '10GB';", RELOAD]),
+        Remediation(sql=["ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58906MB';", RELOAD]),
+    )
+    keep = [s for s in statements(remediation_lines(report)) if "max_slot_wal_keep_size" in s]
+    assert keep == ["ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58906MB';"]
 
 
 def run(snapshot_settings: dict[str, object], **options: object) -> Report:

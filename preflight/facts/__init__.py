@@ -33,7 +33,7 @@ from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProb
 from preflight.facts.roles import ROLE, RoleFact
 from preflight.facts.selection import EXTENSION_TABLES, SCHEMAS, TABLES, ExtensionTablesRow, SchemaRow, TableRow
 from preflight.facts.server import PENDING_SETTINGS, SERVER, SETTINGS, PendingSettingRow, ServerFact, SettingRow
-from preflight.facts.wal import WAL_STATS, WalStats
+from preflight.facts.wal import MIN_RATE_WINDOW_S, WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
 _ALL: list[Fact] = [
@@ -69,6 +69,7 @@ __all__ = [
     "EXTENSION_TABLES",
     "FACTS",
     "HBA_RULES",
+    "MIN_RATE_WINDOW_S",
     "NOT_REPLICATED",
     "NO_PUBLICATION_PLUGINS",
     "PENDING_SETTINGS",
