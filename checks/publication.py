@@ -4,7 +4,8 @@ pgoutput streams only what a publication names. A missing table silently never r
 publication named with ``--publication`` that does not exist fails the consumer's streaming; an
 insert-only publication silently drops updates and deletes (a consumer that wants only inserts by
 design waives ``publication_operations``); 15+ column lists and row filters that leave replica
-identity columns out make UPDATE/DELETE fail on the source. Without ``--publication`` the
+identity columns out make UPDATE/DELETE fail on the source. A fix never takes a member away: a column
+list is changed for that member alone (``replace_member``), never with SET TABLE. Without ``--publication`` the
 publication this check's own script creates (``cdc_publication``) is recognised once it exists. The
 checker never creates or alters a publication: it prints the SQL, and says who can run it; a
 statement that would publish a table without a replica identity waits for that table's fix.
@@ -95,7 +96,10 @@ class PublicationCheck(Check):
         "pgoutput streams only the tables its publication names and only the operations it publishes: a table "
         "left out never replicates, and nobody notices until the data is missing downstream."
     )
-    remediation = "ALTER PUBLICATION ... ADD TABLE, or CREATE PUBLICATION ... FOR TABLE run by the tables' owner."
+    remediation = ("ALTER PUBLICATION ... ADD TABLE, or CREATE PUBLICATION ... FOR TABLE run by the tables' owner. "
+                   "A member's column list changes by DROP TABLE then ADD TABLE of that member in one transaction, "
+                   "never SET TABLE (it replaces every other member: they would stop replicating); switching "
+                   "publish_via_partition_root is a choice for before any subscriber uses the publication.")
 
     def run(self, ctx: CheckContext) -> Outcome:
         plugin = ctx.options.plugin

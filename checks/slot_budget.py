@@ -93,10 +93,13 @@ class SlotBudget(Check):
     optional_facts = (WAL_STATS, WAL_SAMPLE)
     why = (
         "A slot retains WAL while its consumer is down or still copying. Past max_slot_wal_keep_size the "
-        "server invalidates the slot and the consumer needs a full resync; with no limit the WAL fills the disk."
+        "server invalidates the slot and the consumer needs a full resync; with no limit the WAL fills the disk. "
+        "The budget needs a real rate: measured over --sample, or pg_stat_wal's average over at least an hour "
+        "(moments after a statistics reset the average is whatever just ran: wal_rate_unknown, never extrapolated)."
     )
-    remediation = ("Raise max_slot_wal_keep_size to cover the downtime the consumer must survive (and keep that much "
-                   "disk free), or keep consumer outages and the initial copy shorter than the budget.")
+    remediation = ("Raise max_slot_wal_keep_size to cover the downtime the consumer must survive (the suggested size "
+                   "carries its unit, e.g. '58GB'; keep that much disk free), or keep consumer outages and the initial "
+                   "copy shorter than the budget. With the rate unknown, run with --sample SECONDS at a busy hour.")
 
     def run(self, ctx: CheckContext) -> Outcome:
         settings = ctx.settings()
