@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from preflight import Options, run_checks
@@ -196,3 +198,22 @@ def test_on_a_managed_service_each_setting_step_appears_once_with_the_largest_va
     assert len(changes) == 1 and "max_replication_slots = 10;" in changes[0], changes
     assert "-- (max_replication_slots is changed above, to the largest value any finding needs)" in lines
     assert not statements(lines)
+
+
+def test_every_size_and_duration_a_remediation_sets_carries_its_unit() -> None:
+    """Every setting change the checks can print, provoked on one snapshot: a setting that has a unit in
+    pg_settings is never given a bare number (it would silently mean the setting's own unit)."""
+    from preflight.facts import ProbeStatus, WalSample
+
+    snap = make_snapshot({"wal_level": "replica", "max_replication_slots": "0", "max_wal_senders": "0",
+                          "wal_sender_timeout": "5000", "max_slot_wal_keep_size": "64", "max_connections": "3"},
+                         wal_sample=WalSample(ProbeStatus.OK, start_lsn="0/0", end_lsn="0/1000000",
+                                              wal_bytes=16 * 1024**2, seconds=1.0))
+    report = run_checks(snap, Options())
+    units = {row.name: row.unit for row in snap.facts["settings"]}
+    changes = [s for c in report.checks for f in c.findings for s in f.remediation.sql if s.startswith("ALTER SYSTEM")]
+    sized = [(s, parse_alter_system(s)) for s in changes if (parse_alter_system(s) or ("", None))[0] in
+             {n for n, u in units.items() if u}]
+    assert {p[0] for _, p in sized if p} >= {"wal_sender_timeout", "max_slot_wal_keep_size"}, changes
+    for statement, _ in sized:
+        assert re.search(r"'[0-9]+(kB|MB|GB|TB|ms|s|min|h|d)';\Z", statement), statement
