@@ -116,7 +116,7 @@ class SlotBudget(Check):
         if isinstance(rate, str):
             findings.append(Finding(
                 code="wal_rate_unknown", severity=Severity.INFO, object="max_slot_wal_keep_size",
-                message=f"{rate}: run with --sample SECONDS to measure it, so the downtime budget of the slot can "
+                message=f"{rate}. Run with --sample SECONDS to measure it, so the downtime budget of the slot can "
                         "be computed."))
             findings.append(_copy_finding(size, None, None))
             return Outcome(findings, f"WAL rate unknown; initial copy {human_bytes(size)}")
