@@ -217,3 +217,16 @@ def test_every_size_and_duration_a_remediation_sets_carries_its_unit() -> None:
     assert {p[0] for _, p in sized if p} >= {"wal_sender_timeout", "max_slot_wal_keep_size"}, changes
     for statement, _ in sized:
         assert re.search(r"'[0-9]+(kB|MB|GB|TB|ms|s|min|h|d)';\Z", statement), statement
+
+
+def test_a_provider_parameter_gets_a_bare_number_in_its_own_unit_with_the_unit_named() -> None:
+    """Parameter groups, flags and server parameters take the number in pg_settings' unit: '58GB' is
+    written 59392, in MB, there, while the self-managed equivalent keeps '58GB' (and merges by it)."""
+    keep = SettingRow(name="max_slot_wal_keep_size", setting="1024", unit="MB", vartype="integer", context="sighup")
+    step = change_setting(PROVIDERS["rds"], "max_slot_wal_keep_size", "58GB", keep).steps[0]
+    assert "set max_slot_wal_keep_size = 59392 (in MB, the parameter's unit);" in step
+    assert step.endswith("ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58GB';")
+    timeout = SettingRow(name="wal_sender_timeout", setting="5000", unit="ms", vartype="integer", context="sighup")
+    azure = change_setting(PROVIDERS["azure"], "wal_sender_timeout", "1min", timeout).steps[0]
+    assert "--value 60000) (in ms, the parameter's unit)" in azure
+    assert "= 10;" in change_setting(PROVIDERS["rds"], "max_wal_senders", 10, None).steps[0]  # no unit: as it is
