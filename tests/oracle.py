@@ -471,7 +471,25 @@ class Watch:
         if failure:
             self.failures.append(f"CREATE SUBSCRIPTION: {failure}")
         else:
-            self.failures.extend(_await_copy(self.subscriber, self.name, self.offset))  # tables that never sync
+            self.failures.extend(self._settle())
+
+    def _settle(self) -> list[str]:
+        """Wait until every table's initial copy is done or failing (the subscriber's log names it in an
+        error; or, with errors naming no table, such as no free slot, no copy state changed for
+        ``BLOCKED_AFTER_S``), so that what replicates before the script is not decided by a copy still running."""
+        deadline = time.monotonic() + DEADLINE_S
+        states: list[tuple[Any, ...]] = []
+        changed = time.monotonic()
+        while True:
+            now = run(self.subscriber, "SELECT c.relname, s.srsubstate FROM pg_catalog.pg_subscription_rel AS s JOIN "
+                      "pg_catalog.pg_class AS c ON c.oid = s.srrelid ORDER BY 1", dbname=self.name)
+            if now != states:
+                states, changed = now, time.monotonic()
+            errors = _subscription_errors(self.subscriber, self.name, self.offset)
+            named = all(f'"{relname}"' in " ".join(errors) for relname, state in states if state != "r")
+            if named or (errors and time.monotonic() - changed >= BLOCKED_AFTER_S) or time.monotonic() > deadline:
+                return errors
+            time.sleep(POLL_S)
 
     def _start_slot(self) -> None:
         def create() -> None:
