@@ -10,9 +10,9 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import SERVER, SETTINGS, SLOTS, WAL_STATS, SlotRow
+from preflight.facts import MIN_RATE_WINDOW_S, SERVER, SETTINGS, SLOTS, WAL_STATS, SlotRow
 from preflight.models import Finding, Remediation, Severity
-from preflight.settings import human_bytes
+from preflight.settings import human_bytes, human_duration
 from preflight.sqltext import render
 
 GB = 1024**3
@@ -174,11 +174,18 @@ class ExistingSlots(Check):
 
 
 def wal_rate(ctx: CheckContext) -> list[Finding]:
-    """WAL generated per hour since the last stats reset, against max_slot_wal_keep_size."""
+    """WAL generated per hour since the last stats reset, against max_slot_wal_keep_size; none extrapolated
+    from less than ``MIN_RATE_WINDOW_S`` (statistics reset moments ago: the average is no rate)."""
     stats = ctx.optional_fact(WAL_STATS)
     if stats is None or stats.wal_bytes is None or not stats.seconds_since_reset:
         return []
     seconds = stats.seconds_since_reset
+    if stats.rate_window_too_short():
+        return [Finding(code="wal_rate", severity=Severity.INFO, object="pg_stat_wal", observed=None,
+                        message=f"WAL rate unknown: pg_stat_wal was reset {human_duration(seconds)} ago "
+                                f"({human_bytes(stats.wal_bytes)} since), less than the "
+                                f"{human_duration(MIN_RATE_WINDOW_S)} an average needs to be a rate; --sample SECONDS "
+                                "measures it (slot_budget).")]
     per_hour = stats.wal_bytes * 3600 / seconds
     keep = ctx.setting("max_slot_wal_keep_size")
     size = keep.in_bytes() if keep else None
@@ -189,7 +196,6 @@ def wal_rate(ctx: CheckContext) -> list[Finding]:
                   f"{size / per_hour:.1f} h before its slot is invalidated")
     else:
         sizing = f"max_slot_wal_keep_size is {human_bytes(size)}"
-    short = " (short window: the rate may not be representative)" if seconds < 3600 else ""
     return [Finding(code="wal_rate", severity=Severity.INFO, object="pg_stat_wal", observed=f"{human_bytes(int(per_hour))}/h",
                     message=f"WAL generated: {human_bytes(int(per_hour))} per hour on average since pg_stat_wal was reset "
-                            f"{seconds / 3600:.1f} h ago ({human_bytes(stats.wal_bytes)}){short}; {sizing}.")]
+                            f"{seconds / 3600:.1f} h ago ({human_bytes(stats.wal_bytes)}); {sizing}.")]

@@ -129,7 +129,7 @@ class LogicalReplication(Check):
                 message=f"wal_sender_timeout is {setting.display()}: a consumer that pauses longer (large "
                         "transactions, slow sinks) is disconnected and must reconnect "
                         f"(profile '{self.profile.name}' wants >= {human_ms(minimum)}).",
-                remediation=change_setting(self.provider, "wal_sender_timeout", "60s", setting),
+                remediation=change_setting(self.provider, "wal_sender_timeout", human_ms(max(minimum, 60000)), setting),
             )]
         return []
 
@@ -149,7 +149,9 @@ class LogicalReplication(Check):
                 observed="-1", expected="a bound sized to your WAL rate",
                 message="max_slot_wal_keep_size is -1 (unlimited). " + trade_off,
                 remediation=Remediation(steps=[
-                    "Pick a bound (e.g. a day or more of WAL), then: "
+                    "Pick a bound (e.g. a day or more of WAL, written with its unit), above the WAL every existing "
+                    "slot retains now (existing_slots lists them): a slot already past it is invalidated at the next "
+                    "checkpoint and its consumer must copy everything again. Then: "
                     + setting_instructions(self.provider, "max_slot_wal_keep_size", "<size>", setting),
                 ]),
             )]

@@ -4,7 +4,8 @@ pgoutput streams only what a publication names. A missing table silently never r
 publication named with ``--publication`` that does not exist fails the consumer's streaming; an
 insert-only publication silently drops updates and deletes (a consumer that wants only inserts by
 design waives ``publication_operations``); 15+ column lists and row filters that leave replica
-identity columns out make UPDATE/DELETE fail on the source. Without ``--publication`` the
+identity columns out make UPDATE/DELETE fail on the source. A fix never takes a member away: a column
+list is changed for that member alone (``replace_member``), never with SET TABLE. Without ``--publication`` the
 publication this check's own script creates (``cdc_publication``) is recognised once it exists. The
 checker never creates or alters a publication: it prints the SQL, and says who can run it; a
 statement that would publish a table without a replica identity waits for that table's fix.
@@ -93,7 +94,10 @@ class PublicationCheck(Check):
         "pgoutput streams only the tables its publication names and only the operations it publishes: a table "
         "left out never replicates, and nobody notices until the data is missing downstream."
     )
-    remediation = "ALTER PUBLICATION ... ADD TABLE, or CREATE PUBLICATION ... FOR TABLE run by the tables' owner."
+    remediation = ("ALTER PUBLICATION ... ADD TABLE, or CREATE PUBLICATION ... FOR TABLE run by the tables' owner. "
+                   "A member's column list changes by DROP TABLE then ADD TABLE of that member in one transaction, "
+                   "never SET TABLE (it replaces every other member: they would stop replicating); switching "
+                   "publish_via_partition_root is a choice for before any subscriber uses the publication.")
 
     def run(self, ctx: CheckContext) -> Outcome:
         plugin = ctx.options.plugin
@@ -136,12 +140,17 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
                                 message=f"Table {obj} is selected but publication {name!r} does not include it: "
                                         "its changes would never reach the consumer.", remediation=fix))
     if not pub.pubviaroot and any(t.relkind == "p" for t in tables):
+        statement = render(sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true);").format(
+            sql.Identifier(name)))
         findings.append(Finding(
             code="publish_via_partition_root_off", severity=Severity.INFO, object=name, observed=False,
             message=f"Publication {name!r} has publish_via_partition_root = false: changes of partitioned tables "
                     "arrive under each leaf partition's name. Set it to true if the consumer expects the parent's name.",
-            remediation=Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true);")
-                                                .format(sql.Identifier(name)))])))
+            remediation=Remediation(steps=[
+                "A choice, not a fix: only if the consumer expects the parent's name, and before any subscriber uses "
+                "the publication (a subscription already receiving the leaves stops receiving them until ALTER "
+                "SUBSCRIPTION ... REFRESH PUBLICATION, and PostgreSQL warns that the switch can lose or duplicate "
+                f"rows): {statement}"])))
     for m in members:  # every member: a bad column list breaks the source whether or not it is selected
         findings += filters(pub, m)
     summary = (f"publication {name!r}: {len(tables) - len(missing)}/{len(tables)} selected tables covered; publishes "
@@ -187,11 +196,8 @@ def filters(pub: PublicationRow, member: PublicationMember) -> list[Finding]:
     out: list[Finding] = []
     keys, columns = member.identity_columns or [], member.attnames
     left_out = [k for k in keys if columns is not None and k not in columns]
-    name = sql.Identifier(pub.pubname)
-    table = sql.Identifier(member.schema, member.name)
     if left_out:
-        fix = render(sql.SQL("ALTER PUBLICATION {} SET TABLE {} ({});").format(
-            name, table, sql.SQL(", ").join(sql.Identifier(c) for c in [*(columns or []), *left_out])))
+        fix = replace_member(pub.pubname, member, [*(columns or []), *left_out])
         out.append(Finding(
             code="column_list_omits_key", severity=Severity.ERROR if changes else Severity.WARNING, object=obj,
             observed=", ".join(columns or []), expected=f"includes {', '.join(keys)}",
@@ -200,9 +206,11 @@ def filters(pub: PublicationRow, member: PublicationMember) -> list[Finding]:
                     + (": UPDATE/DELETE on the table fail on the source (\"Column list used by the publication "
                        "does not cover the replica identity\")." if changes else "; the consumer cannot key its rows."),
             remediation=Remediation(sql=[fix], steps=[
-                "The statement adds the identity columns to the column list. ALTER PUBLICATION ... SET TABLE "
-                "replaces the publication's whole table list: list its other tables too when it has several, "
-                f"or use ALTER PUBLICATION ... DROP TABLE then ADD TABLE for {obj}."])))
+                f"The transaction gives {obj} the same membership with the identity columns added to its column list "
+                "(its row filter kept); every other member of the publication is left as it is (never ALTER "
+                "PUBLICATION ... SET TABLE, which replaces them all). The table stays published: a subscription keeps "
+                "receiving it and every other member, no REFRESH PUBLICATION needed; a subscriber that already copied "
+                f"{obj} without these columns holds rows without them and must copy it again."])))
     if member.rowfilter:
         outside = [c for c in member.rowfilter_columns or [] if c not in keys]
         breaks = changes and (bool(outside) or member.rowfilter_columns is None)
@@ -216,15 +224,29 @@ def filters(pub: PublicationRow, member: PublicationMember) -> list[Finding]:
         else:
             text = "."
         filter_fix = Remediation(steps=[
-            f"Rewrite the filter to read only replica identity columns ({', '.join(keys) or 'none'}), or drop it: "
-            f"ALTER PUBLICATION ... SET TABLE {format_name(member.schema, member.name)} WHERE (...), or widen the "
-            "replica identity (REPLICA IDENTITY FULL covers every column)."]) if changes and outside else Remediation()
+            f"Rewrite the filter to read only replica identity columns ({', '.join(keys) or 'none'}), or drop it, in "
+            f"one transaction: ALTER PUBLICATION ... DROP TABLE {obj}; then ALTER PUBLICATION ... ADD TABLE {obj} "
+            "with its column list and the new WHERE (...); COMMIT (never SET TABLE: it replaces every other member "
+            "of the publication). Or widen the replica identity (REPLICA IDENTITY FULL covers every column)."]
+        ) if changes and outside else Remediation()
         out.append(Finding(
             code="row_filter", severity=Severity.ERROR if changes and known and outside else Severity.WARNING,
             object=obj, observed=member.rowfilter,
             message=f"Publication {pub.pubname!r} filters {obj} with WHERE {member.rowfilter}: other rows are "
                     f"never replicated{text}", remediation=filter_fix))
     return out
+
+
+def replace_member(publication: str, member: PublicationMember, columns: list[str]) -> str:
+    """One transaction that changes only ``member``'s column list: DROP TABLE then ADD TABLE with the new
+    columns and its row filter as the server wrote it (``pg_get_expr``, re-read as pg_dump does). Never
+    ``SET TABLE``: it replaces the publication's whole list, tables and schemas, and drops the rest."""
+    pub, table = sql.Identifier(publication), sql.Identifier(member.schema, member.name)
+    listed = sql.SQL("{} ({})").format(table, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+    if member.rowfilter:
+        listed = sql.SQL("{} WHERE ({})").format(listed, sql.SQL(member.rowfilter))
+    return render(sql.SQL("BEGIN;\nALTER PUBLICATION {} DROP TABLE {};\nALTER PUBLICATION {} ADD TABLE {};\nCOMMIT;").format(
+        pub, table, pub, listed))
 
 
 def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | None) -> Outcome:

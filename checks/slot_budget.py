@@ -6,24 +6,35 @@ still copying the initial snapshot) that WAL accumulates at the server's write r
 full copy. With the limit off (-1) the slot is never invalidated: the WAL fills the disk instead.
 
 The rate is measured over ``--sample SECONDS`` when asked for, else taken from pg_stat_wal (14+: the
-average since its statistics were reset); the findings say which. The arithmetic is pure (``budget``)
-so it is unit-tested on snapshots.
+average since its statistics were reset); the findings say which. An average over less than
+``MIN_RATE_WINDOW_S`` (an hour: statistics reset moments ago) is no rate: it is never extrapolated to a
+day, the rate is reported unknown and ``--sample`` suggested. The arithmetic is pure (``budget``) so it is
+unit-tested on snapshots. A suggested ``max_slot_wal_keep_size`` always carries its unit.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.table_keys import kept
-from preflight.facts import SETTINGS, SLOTS, TABLES, WAL_SAMPLE, WAL_STATS, ProbeStatus, TableRow, WalSample, WalStats
+from preflight.facts import (
+    MIN_RATE_WINDOW_S,
+    SETTINGS,
+    SLOTS,
+    TABLES,
+    WAL_SAMPLE,
+    WAL_STATS,
+    ProbeStatus,
+    TableRow,
+    WalSample,
+    WalStats,
+)
 from preflight.models import Finding, Remediation, Severity
-from preflight.remediation import raise_setting
-from preflight.settings import human_bytes
+from preflight.remediation import raise_size
+from preflight.settings import human_bytes, human_duration
 
 DAY_S = 86400.0
-MB = 1024**2
 
 
 @dataclass(frozen=True)
@@ -44,16 +55,21 @@ class Budget:
     per_day_bytes: float
 
 
-def wal_rate(sample: WalSample | None, stats: WalStats | None) -> WalRate | None:
-    """The sampled rate when there is one, else pg_stat_wal's average since its reset, else None."""
+def wal_rate(sample: WalSample | None, stats: WalStats | None) -> WalRate | str:
+    """The sampled rate when there is one, else pg_stat_wal's average since its reset when that window is
+    long enough; else why no rate is known (a sentence)."""
     if sample is not None and sample.status is ProbeStatus.OK and sample.seconds and sample.wal_bytes is not None:
         return WalRate(sample.wal_bytes / sample.seconds,
                        f"measured over {sample.seconds:g} s ({sample.start_lsn} to {sample.end_lsn})")
-    if stats is not None and stats.wal_bytes is not None and stats.seconds_since_reset:
-        return WalRate(stats.wal_bytes / stats.seconds_since_reset,
-                       f"pg_stat_wal average since its reset {stats.stats_reset} "
-                       f"({stats.seconds_since_reset / 3600:.1f} h ago; --sample SECONDS measures the current rate)")
-    return None
+    if stats is None or stats.wal_bytes is None or not stats.seconds_since_reset:
+        return "No WAL rate is known (pg_stat_wal needs PostgreSQL 14+ and a visible row)"
+    if stats.rate_window_too_short():
+        return (f"No WAL rate is known: pg_stat_wal's statistics were reset {human_duration(stats.seconds_since_reset)} ago "
+                f"({stats.stats_reset}), and an average over less than {human_duration(MIN_RATE_WINDOW_S)} mostly measures "
+                f"whatever ran since the reset ({human_bytes(stats.wal_bytes)} written): it is not extrapolated to a day")
+    return WalRate(stats.wal_bytes / stats.seconds_since_reset,
+                   f"pg_stat_wal average since its reset {stats.stats_reset} "
+                   f"({human_duration(stats.seconds_since_reset)} ago; --sample SECONDS measures the current rate)")
 
 
 def budget(keep_bytes: int | None, retained_bytes: int, rate: WalRate) -> Budget:
@@ -69,12 +85,6 @@ def copy_bytes(tables: list[TableRow]) -> int:
     return sum(t.size_bytes or 0 for t in tables if t.relkind == "r" and t.relpersistence == "p")
 
 
-def hours(seconds: float) -> str:
-    if seconds < 3600:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 class SlotBudget(Check):
     id = "slot_budget"
     report_order = 65
@@ -84,10 +94,13 @@ class SlotBudget(Check):
     optional_facts = (WAL_STATS, WAL_SAMPLE)
     why = (
         "A slot retains WAL while its consumer is down or still copying. Past max_slot_wal_keep_size the "
-        "server invalidates the slot and the consumer needs a full resync; with no limit the WAL fills the disk."
+        "server invalidates the slot and the consumer needs a full resync; with no limit the WAL fills the disk. "
+        "The budget needs a real rate: measured over --sample, or pg_stat_wal's average over at least an hour "
+        "(moments after a statistics reset the average is whatever just ran: wal_rate_unknown, never extrapolated)."
     )
-    remediation = ("Raise max_slot_wal_keep_size to cover the downtime the consumer must survive (and keep that much "
-                   "disk free), or keep consumer outages and the initial copy shorter than the budget.")
+    remediation = ("Raise max_slot_wal_keep_size to cover the downtime the consumer must survive (the suggested size "
+                   "carries its unit, e.g. '58GB'; keep that much disk free), or keep consumer outages and the initial "
+                   "copy shorter than the budget. With the rate unknown, run with --sample SECONDS at a busy hour.")
 
     def run(self, ctx: CheckContext) -> Outcome:
         settings = ctx.settings()
@@ -101,11 +114,11 @@ class SlotBudget(Check):
         minimum = ctx.profile.min_slot_budget_hours
         rate = wal_rate(ctx.optional_fact(WAL_SAMPLE), ctx.optional_fact(WAL_STATS))
         findings: list[Finding] = []
-        if rate is None:
+        if isinstance(rate, str):
             findings.append(Finding(
                 code="wal_rate_unknown", severity=Severity.INFO, object="max_slot_wal_keep_size",
-                message="No WAL rate is known (pg_stat_wal needs PostgreSQL 14+ and a visible row): run with "
-                        "--sample SECONDS to measure it, so the downtime budget of the slot can be computed."))
+                message=f"{rate}. Run with --sample SECONDS to measure it, so the downtime budget of the slot can "
+                        "be computed."))
             findings.append(_copy_finding(size, None, None))
             return Outcome(findings, f"WAL rate unknown; initial copy {human_bytes(size)}")
         result = budget(keep, retained, rate)
@@ -129,18 +142,17 @@ class SlotBudget(Check):
             low = budget_h < minimum
             remediation = Remediation()
             if low and keep_setting is not None:
-                wanted_mb = math.ceil((retained + rate.bytes_per_s * minimum * 3600) / MB)
-                remediation = raise_setting(ctx.provider, keep_setting, wanted_mb)
+                remediation = raise_size(ctx.provider, keep_setting, retained + rate.bytes_per_s * minimum * 3600)
             findings.append(Finding(
                 code="slot_budget_low" if low else "slot_budget",
                 severity=Severity.WARNING if low else Severity.INFO, object="max_slot_wal_keep_size",
                 observed=float(f"{budget_h:.4g}"), expected=minimum,
-                message=f"The consumer can be down {hours(result.seconds)} before {whose} reaches "
+                message=f"The consumer can be down {human_duration(result.seconds)} before {whose} reaches "
                         f"max_slot_wal_keep_size ({human_bytes(result.keep_bytes)}) and is invalidated, at {per_s} "
                         f"({rate.source}); profile '{ctx.profile.name}' wants at least {minimum:g} h "
                         f"(observed and expected in hours).",
                 remediation=remediation))
-            summary = f"{hours(result.seconds)} of downtime budget at {per_s}"
+            summary = f"{human_duration(result.seconds)} of downtime budget at {per_s}"
         findings.append(_copy_finding(size, rate, result))
         return Outcome(findings, f"{summary}; initial copy {human_bytes(size)}")
 
@@ -149,7 +161,7 @@ def _copy_finding(size: int, rate: WalRate | None, result: Budget | None) -> Fin
     if rate is None or result is None:
         tail = "measure the WAL rate (--sample SECONDS) to weigh the copy time against the slot's budget."
     elif result.seconds is not None:
-        tail = f"the copy (and any outage during it) must finish within the budget of {hours(result.seconds)}."
+        tail = f"the copy (and any outage during it) must finish within the budget of {human_duration(result.seconds)}."
     else:
         tail = f"every hour of copy retains {human_bytes(rate.bytes_per_s * 3600)} of WAL."
     return Finding(

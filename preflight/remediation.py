@@ -8,6 +8,8 @@ where. Every recommended value is "raise only": a fix never lowers what the serv
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +19,7 @@ from preflight.facts import SettingRow
 from preflight.models import Remediation
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
 from preflight.setting_text import EQUIVALENT, RELOAD, alter_system
+from preflight.settings import SIZE_BYTES, TIME_MS, size_setting_text
 from preflight.sqltext import render
 
 # pg_settings.context values whose changes apply at a reload (for new sessions at least).
@@ -96,16 +99,32 @@ def needs_restart(setting: SettingRow | None) -> bool:
 def change_setting(provider: Provider, name: str, value: str | int | Sequence[str], setting: SettingRow | None) -> Remediation:
     """The fix that sets ``name`` to ``value`` on this provider, applied by reload or restart as it needs."""
     restart = needs_restart(setting)
-    shown = value if isinstance(value, str | int) else ", ".join(value)
+    shown, unit = in_setting_unit(value, setting) if isinstance(value, str | int) else (", ".join(value), None)
     if provider.alter_system:
         statements = [alter_system(name, value)] + ([] if restart else [RELOAD])
         steps = [f"Restart PostgreSQL: {name} changes only at server start."] if restart else []
         return Remediation(sql=statements, steps=steps, requires_restart=restart)
     place = _SETTING_PLACES.get(provider.name, _CONSOLE)
     apply = place.restart if restart else place.reload
-    step = (f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}; {apply}."
+    in_unit = f" (in {unit}, the parameter's unit)" if unit else ""
+    step = (f"{provider.title} refuses ALTER SYSTEM: {place.where.format(name=name, value=shown)}{in_unit}; {apply}."
             f"{EQUIVALENT}{alter_system(name, value)}")
     return Remediation(steps=[step], requires_restart=restart)
+
+
+_WITH_UNIT = re.compile(r"([0-9]+)(kB|MB|GB|TB|ms|s|min|h|d)\Z")
+
+
+def in_setting_unit(value: str | int, setting: SettingRow | None) -> tuple[str | int, str | None]:
+    """A size or duration for a provider's parameter group, flag or server parameter: those take a bare
+    number in the parameter's own unit (pg_settings.unit), so it is written that way and the unit named
+    (``59392``, ``MB``); ALTER SYSTEM takes the unit-bearing text itself. Other values as they are."""
+    match = _WITH_UNIT.match(str(value))
+    unit = setting.unit if setting is not None else None
+    factors = SIZE_BYTES if unit in SIZE_BYTES else TIME_MS if unit in TIME_MS else None
+    if match is None or factors is None or match.group(2) not in factors or unit is None:
+        return value, None
+    return str(math.ceil(int(match.group(1)) * factors[match.group(2)] / factors[unit])), unit
 
 
 def revert_pending(provider: Provider, name: str, value: str, setting: SettingRow | None) -> Remediation:
@@ -128,6 +147,12 @@ def setting_instructions(provider: Provider, name: str, value: str, setting: Set
 def raise_setting(provider: Provider, setting: SettingRow, wanted: int) -> Remediation:
     """Raise an integer setting to at least ``wanted``: never a value below what the server has."""
     return change_setting(provider, setting.name, raise_to(setting, wanted), setting)
+
+
+def raise_size(provider: Provider, setting: SettingRow, wanted_bytes: float) -> Remediation:
+    """Raise a size setting to at least ``wanted_bytes``, written with its unit (``'58GB'``): never below what
+    the server has, never a bare number a reader would have to know the setting's unit to read."""
+    return change_setting(provider, setting.name, size_setting_text(max(setting.in_bytes() or 0, wanted_bytes)), setting)
 
 
 def enable_logical_decoding(provider: Provider, setting: SettingRow | None) -> Remediation:

@@ -4,6 +4,7 @@ A setting itself is a ``SettingRow`` (``preflight.facts``), which converts its v
 
 from __future__ import annotations
 
+import math
 import re
 
 # The units pg_settings reports, in milliseconds and in bytes.
@@ -21,6 +22,15 @@ def human_ms(ms: float) -> str:
     return f"{ms:g}ms"
 
 
+def human_duration(seconds: float) -> str:
+    """A measured duration for people: seconds, minutes below an hour (never "0.0 h"), else hours."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def human_bytes(size: int | float) -> str:
     """Exact units when the value divides evenly (like SHOW), else one decimal."""
     if size == 0:
@@ -29,6 +39,15 @@ def human_bytes(size: int | float) -> str:
         if size >= factor:
             return f"{int(size // factor)}{unit}" if size % factor == 0 else f"{size / factor:.1f}{unit}"
     return f"{int(size)}B"
+
+
+def size_setting_text(size: int | float) -> str:
+    """A size for a setting's value, always with its unit: the whole GB at or above ``size`` from 1 GB on,
+    else whole MB (``'58GB'``, ``'512MB'``). Rounded up, so a recommended size is never below what is needed;
+    every size setting accepts these units (a bare number would mean the setting's own unit, often MB)."""
+    if size >= 1024**3:
+        return f"{math.ceil(size / 1024**3)}GB"
+    return f"{max(math.ceil(size / 1024**2), 1)}MB"
 
 
 _HUMAN_BYTES = re.compile(r"^(\d+(?:\.\d+)?)(TB|GB|MB|kB|B)?\b")

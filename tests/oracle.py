@@ -458,3 +458,153 @@ def extension_dir(server: Server) -> Path:
     out = subprocess.run([str(local(server).bindir / "pg_config"), "--sharedir"], capture_output=True, text=True,
                          check=True).stdout.strip()
     return Path(out) / "extension"
+
+# ------------------------------------------------------------------------------ before and after a script
+
+
+NATIVE, SLOT = "native subscription", "CDC slot (pgoutput)"
+
+
+class Watch:
+    """Consumers that live across a script: a native subscription and a CDC slot (pgoutput) created before
+    it is applied and kept through it (and the restart it may ask for), as the consumers already running on
+    a production source are. ``replicating`` writes one new row to every table and says, per consumer,
+    which tables' rows arrived: a script must never make a table that arrived before stop arriving."""
+
+    def __init__(self, source: Server, subscriber: Server, cdc_dsn: str, publication: str, tables: Iterable[str]) -> None:
+        self.source, self.subscriber, self.cdc_dsn, self.publication = source, subscriber, cdc_dsn, publication
+        self.tables = list(tables)
+        self.name = f"watch_{secrets.token_hex(4)}"
+        self.native = self.slot = self.database = False
+        self.probes = 0
+        self.failures: list[str] = []  # why a consumer could not be started (it then watches nothing)
+        if not run(source, sql.SQL("SELECT 1 FROM pg_catalog.pg_publication WHERE pubname = {}")
+                   .format(sql.Literal(publication))):
+            self.failures.append(f"publication {publication} does not exist yet")
+            return
+        # a partitioned table's changes reach a CDC slot under its leaves' names (or the root's, via the root)
+        self.received_as = {name: name for name in self.tables} | {str(leaf): name for name in self.tables for (leaf,) in run(source, sql.SQL(
+            "SELECT n.nspname || '.' || c.relname FROM pg_catalog.pg_partition_tree({}::pg_catalog.regclass) AS t "
+            "JOIN pg_catalog.pg_class AS c ON c.oid = t.relid JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace")
+            .format(sql.Literal(name)))}
+        self._start_native()
+        self._start_slot()
+
+    def _start_native(self) -> None:
+        copy_schema(self.source, self.subscriber, self.name)
+        self.database = True
+        self.offset = _log_offset(self.subscriber)
+        dsn = local(self.subscriber).admin_dsn(self.name)
+
+        def create() -> None:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE SUBSCRIPTION {} CONNECTION {} PUBLICATION {}").format(
+                    sql.Identifier(self.name), sql.Literal(self.cdc_dsn + f" application_name={self.name}"),
+                    sql.Identifier(self.publication)))
+
+        failure = in_background(self.source, self.name, create)
+        self.native = not failure
+        if failure:
+            self.failures.append(f"CREATE SUBSCRIPTION: {failure}")
+        else:
+            self.failures.extend(self._settle())
+
+    def _settle(self) -> list[str]:
+        """Wait until every table's initial copy is done or failing (the subscriber's log names it in an
+        error; or, with errors naming no table, such as no free slot, no copy state changed for
+        ``BLOCKED_AFTER_S``), so that what replicates before the script is not decided by a copy still running."""
+        deadline = time.monotonic() + DEADLINE_S
+        states: list[tuple[Any, ...]] = []
+        changed = time.monotonic()
+        while True:
+            now = run(self.subscriber, "SELECT c.relname, s.srsubstate FROM pg_catalog.pg_subscription_rel AS s JOIN "
+                      "pg_catalog.pg_class AS c ON c.oid = s.srrelid ORDER BY 1", dbname=self.name)
+            if now != states:
+                states, changed = now, time.monotonic()
+            errors = _subscription_errors(self.subscriber, self.name, self.offset)
+            named = all(f'"{relname}"' in " ".join(errors) for relname, state in states if state != "r")
+            if named or (errors and time.monotonic() - changed >= BLOCKED_AFTER_S) or time.monotonic() > deadline:
+                return errors
+            time.sleep(POLL_S)
+
+    def _start_slot(self) -> None:
+        def create() -> None:
+            with psycopg.connect(self.cdc_dsn, replication="database", autocommit=True, prepare_threshold=None,
+                                 application_name=self.slot_name) as conn:
+                conn.execute(sql.SQL("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput").format(sql.Identifier(self.slot_name)))
+
+        failure = in_background(self.source, self.slot_name, create)
+        self.slot = not failure
+        if failure:
+            self.failures.append(f"CREATE_REPLICATION_SLOT: {failure}")
+
+    @property
+    def slot_name(self) -> str:
+        return self.name + "_slot"
+
+    def replicating(self, only: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
+        """Per consumer, the tables whose new row arrived. Each consumer is read until every row arrived, or
+        until it has received everything the source wrote up to the probe (then what is missing never
+        arrives), or a deadline. ``only``: read only the consumers that received some table there (an earlier
+        probe's result): a consumer that received nothing has nothing to lose."""
+        self.probes += 1
+        key = 900000 + self.probes
+        with psycopg.connect(local(self.source).admin_dsn(), autocommit=True) as conn:
+            for name in self.tables:
+                try:
+                    conn.execute(sql.SQL("INSERT INTO {} (id, v) VALUES ({}, 'probe')").format(qualified(name), key))
+                except psycopg.Error as exc:  # e.g. no partition for the key: that table's row cannot arrive
+                    self.failures.append(f"probe write: {name}: {str(exc).splitlines()[0]}")
+            # the insert position: with asynchronous commit the write position can still be before the commits
+            target = str(conn.execute("SELECT pg_catalog.pg_current_wal_insert_lsn()::text").fetchone()[0])  # type: ignore[index]
+        seen: dict[str, set[str]] = {}
+        if self.native and (only is None or only.get(NATIVE)):
+            seen[NATIVE] = self._native_rows(key, target)
+        if self.slot and (only is None or only.get(SLOT)):
+            seen[SLOT] = self._slot_inserts(target)
+        return seen
+
+    def _native_rows(self, key: int, target: str) -> set[str]:
+        def arrived() -> set[str]:
+            return {t for t in self.tables if run(self.subscriber, sql.SQL("SELECT 1 FROM {} WHERE id = {} AND v = 'probe'")
+                                                  .format(qualified(t), key), dbname=self.name)}
+
+        deadline = time.monotonic() + DEADLINE_S
+        while time.monotonic() < deadline:
+            caught_up = run(self.source, sql.SQL("SELECT confirmed_flush_lsn >= {}::pg_catalog.pg_lsn FROM "
+                                                 "pg_catalog.pg_replication_slots WHERE slot_name = {}")
+                            .format(sql.Literal(target), sql.Literal(self.name)))
+            found = arrived()
+            if found == set(self.tables) or (caught_up and caught_up[0][0]):
+                return found
+            time.sleep(POLL_S)
+        return arrived()
+
+    def _slot_inserts(self, target: str) -> set[str]:
+        deadline = time.monotonic() + DEADLINE_S
+        while not run(self.source, sql.SQL("SELECT pg_catalog.pg_current_wal_flush_lsn() >= {}::pg_catalog.pg_lsn")
+                      .format(sql.Literal(target)))[0][0]:
+            assert time.monotonic() < deadline, "the source never flushed its WAL"
+            time.sleep(POLL_S)
+        try:
+            rows = run(self.source, sql.SQL(
+                "SELECT data FROM pg_catalog.pg_logical_slot_get_binary_changes({}, {}::pg_catalog.pg_lsn, NULL, "
+                "'proto_version', '1', 'publication_names', {})").format(
+                    sql.Literal(self.slot_name), sql.Literal(target), sql.Literal(self.publication)))
+        except psycopg.Error as exc:
+            self.failures.append(f"decoding: {str(exc).splitlines()[0]}")
+            return set()
+        return {self.received_as[table] for table, operation in _pgoutput_changes(rows)
+                if operation == "INSERT" and table in self.received_as}
+
+    def stop(self) -> None:
+        if self.database:
+            _drop_subscription(self.source, self.subscriber, self.name)
+        if self.slot:
+            drop_slot(self.source, self.slot_name)
+
+
+def lost(before: dict[str, set[str]], after: dict[str, set[str]]) -> list[str]:
+    """'consumer: table' for every table that replicated before and not after."""
+    return [f"{consumer}: {table}" for consumer, tables in before.items() for table in sorted(tables)
+            if table not in after.get(consumer, set())]

@@ -110,3 +110,11 @@ def test_wal_rate_from_pg_stat_wal() -> None:
     assert finding.observed == "2GB/h"
     assert "about 5.0 h" in finding.message
     assert not [f for f in run(make_snapshot(wal_stats=None)).findings if f.code == "wal_rate"]
+
+
+def test_wal_rate_is_unknown_moments_after_a_stats_reset() -> None:
+    snap = make_snapshot({"max_slot_wal_keep_size": "10240"}, wal_stats=wal_stats(2 * GB, 90.0))
+    finding = only(run(snap), "wal_rate")
+    assert finding.observed is None  # 2 GB in 90 s is not "80GB/h"
+    assert "unknown" in finding.message and "1.5 min ago" in finding.message and "--sample" in finding.message
+    assert "/h" not in finding.message and "h before" not in finding.message

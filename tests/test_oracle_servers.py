@@ -73,11 +73,28 @@ def agree(report: dict[str, object], outcomes: list[Outcome]) -> None:
     assert (report["status"] == "ready") == works, (report["status"], failing(report), [str(o) for o in outcomes])
 
 
-def fix(source: Server, dsn: str, *args: str) -> dict[str, object]:
-    """Apply the printed script as printed (superuser, psql); the re-check's report."""
-    errors = oracle.apply(source, script(dsn, *args))
-    assert errors == "", errors
-    return preflight(dsn, *args)
+def fix(source: Server, subscriber: Server, dsn: str, tables: list[str], *args: str) -> dict[str, object]:
+    """Apply the printed script as printed (superuser, psql) while a native subscription and a CDC slot of the
+    consumer's publication run across it (``oracle.Watch``); the re-check's report. Table by table, every
+    row that reached a consumer before the script must reach it after: a fix never removes what works."""
+    return watched_fix(source, subscriber, dsn, tables, *args)[0]
+
+
+def watched_fix(source: Server, subscriber: Server, dsn: str, tables: list[str],
+                *args: str) -> tuple[dict[str, object], dict[str, set[str]], dict[str, set[str]]]:
+    """``fix``, also returning what replicated before and after the script (per consumer, the tables)."""
+    publication = args[args.index("--publication") + 1] if "--publication" in args else PUB
+    text = script(dsn, *args)
+    watch = oracle.Watch(source, subscriber, dsn, publication, tables)
+    try:
+        before = watch.replicating()
+        errors = oracle.apply(source, text)
+        assert errors == "", errors
+        after = watch.replicating(only=before)
+    finally:
+        watch.stop()
+    assert not oracle.lost(before, after), (oracle.lost(before, after), before, after, watch.failures, text)
+    return preflight(dsn, *args), before, after
 
 
 # --------------------------------------------------------------------------------------------- healthy
@@ -216,7 +233,7 @@ def test_named_publication_that_does_not_exist(source: Server, subscriber: Serve
     assert all(o.said('publication "nope" does not exist') for o in outcomes), [str(o) for o in outcomes]
     agree(report, outcomes)
     assert "publication" in failing(report)
-    again = fix(source, dsn, *args)
+    again = fix(source, subscriber, dsn, ["app.a"], *args)
     assert again["status"] == "ready", failing(again)
     assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"], publication="nope"))
 
@@ -229,6 +246,10 @@ def test_insert_only_publication_drops_updates_and_deletes(source: Server, subsc
     assert all(o.said("changes not delivered") for o in outcomes), [str(o) for o in outcomes]
     agree(report, outcomes)
     assert "publication" in failing(report)
+    again, before, after = watched_fix(source, subscriber, dsn, ["app.a"], "-s", "app", "--publication", "inserts")
+    assert before == after == {oracle.NATIVE: {"app.a"}, oracle.SLOT: {"app.a"}}
+    assert again["status"] == "ready", failing(again)
+    assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"], publication="inserts"))
 
 
 # ------------------------------------------------------------------------------- slots, senders, settings
@@ -246,7 +267,7 @@ def test_slots_and_senders_at_used_plus_one_starve_table_sync(servers: Callable[
         assert not outcome.works, outcome  # each table sync worker needs its own slot and walsender
         agree(report, [outcome])
         assert "slot_capacity" in failing(report)
-        again = fix(source, dsn, *args)
+        again = fix(source, subscriber, dsn, ["app.a", "app.b"], *args)
         assert again["status"] == "ready", failing(again)
         assert native(source, subscriber, dsn, PUB, ["app.a", "app.b"]).works
     finally:
@@ -284,7 +305,8 @@ def exhausted_source(servers: Callable[..., Server]) -> tuple[Server, str]:
     return source, dsn
 
 
-def test_exhausted_slots_script_sets_each_setting_once_and_a_slot_then_works(servers: Callable[..., Server]) -> None:
+def test_exhausted_slots_script_sets_each_setting_once_and_a_slot_then_works(servers: Callable[..., Server],
+                                                                             subscriber: Server) -> None:
     source, dsn = exhausted_source(servers)
     try:
         args = ("-s", "app", "--publication", PUB)
@@ -296,7 +318,7 @@ def test_exhausted_slots_script_sets_each_setting_once_and_a_slot_then_works(ser
         printed = oracle.statements(script(dsn, *args))
         settings = [s.split("=")[0] for s in printed if s.startswith("ALTER SYSTEM SET")]
         assert settings and len(settings) == len(set(settings)), printed
-        again = fix(source, dsn, *args)
+        again = fix(source, subscriber, dsn, ["app.a"], *args)
         assert again["status"] == "ready", failing(again)
         assert oracle.cdc(source, dsn, "pgoutput", ["app.a"], ["app.a"], PUB).works
     finally:
@@ -308,7 +330,7 @@ def test_exhausted_slots_fixed_as_printed_then_a_native_subscription_works(serve
     source, dsn = exhausted_source(servers)
     try:
         args = ("-s", "app", "--publication", PUB)
-        again = fix(source, dsn, *args)
+        again = fix(source, subscriber, dsn, ["app.a"], *args)
         assert again["status"] == "ready", failing(again)
         outcome = native(source, subscriber, dsn, PUB, ["app.a"])
         assert outcome.works, outcome
@@ -330,7 +352,7 @@ def test_partitioned_table_without_key_fixed_on_every_leaf(source: Server, subsc
     decisions = tmp_path / "decisions.json"
     decisions.write_text(json.dumps({"decisions": {"app.m": "replica_identity_full"}}))
     args = ("-s", "app", "--decisions", str(decisions))
-    again = fix(source, dsn, *args)  # no publication yet: the printed script creates it
+    again = fix(source, subscriber, dsn, ["app.m"], *args)  # no publication yet: the printed script creates it
     outcome = native(source, subscriber, dsn, PUB, ["app.m"], expect=["app.m"])
     assert not outcome.said("does not have a replica identity"), outcome
     assert outcome.works, outcome
@@ -361,7 +383,7 @@ def test_add_pk_pending_is_not_ready_until_the_owner_adds_the_key(source: Server
     run(source, "ALTER TABLE app.log ADD PRIMARY KEY (id)")  # the owner keeps the promise for app.log
     half = preflight(dsn, *args)
     assert failing(half) == {"table_keys": ["decided_add_pk"]}, failing(half)  # app.cand: the index is not the identity
-    done = fix(source, dsn, *args)  # REPLICA IDENTITY USING INDEX cand_id, as printed
+    done = fix(source, subscriber, dsn, ["app.a", "app.log", "app.cand"], *args)  # REPLICA IDENTITY USING INDEX cand_id, as printed
     assert done["status"] == "ready", failing(done)
     outcomes = replicate(source, subscriber, dsn, ["app.a", "app.log", "app.cand"])
     assert all(o.works for o in outcomes), [str(o) for o in outcomes]
@@ -390,7 +412,7 @@ def test_replica_identity_full_recorded_but_not_applied(source: Server, subscrib
     for table in ("t", "m1", "m2"):
         assert any(f'cannot update table "{table}"' in e for e in errors), errors
     agree(report, [Outcome("source writes", errors)])
-    again = fix(source, dsn, *args)
+    again = fix(source, subscriber, dsn, ["app.t", "app.m"], *args)
     assert again["status"] == "ready", failing(again)
     assert oracle.write(source, ["app.t", "app.m", "app.m2"]) == []
     outcome = native(source, subscriber, dsn, PUB, ["app.t", "app.m"])
@@ -431,6 +453,24 @@ def test_full_with_a_json_column_stops_a_native_subscription(source: Server, sub
     agree(cdc_report, [cdc_outcome])
 
 
+def test_partitions_published_through_their_leaves_keep_replicating_after_the_script(source: Server,
+                                                                                   subscriber: Server) -> None:
+    """publish_via_partition_root = false is reported (info) with the switch as a choice, never as a statement:
+    switched under a running subscription, the partitioned table's changes stop reaching it."""
+    dsn = add_cdc_role(source)
+    run(source, "CREATE SCHEMA app", "GRANT USAGE ON SCHEMA app TO cdc",
+        "CREATE TABLE app.m (id int PRIMARY KEY, v text) PARTITION BY RANGE (id)",
+        "CREATE TABLE app.m1 PARTITION OF app.m FOR VALUES FROM (0) TO (2000000)",
+        "CREATE TABLE app.b (id int PRIMARY KEY, v text)", "GRANT SELECT ON ALL TABLES IN SCHEMA app TO cdc",
+        "CREATE PUBLICATION leaves FOR TABLE app.m, app.b")
+    args = ("-s", "app", "--publication", "leaves")
+    report = preflight(dsn, *args)
+    assert "publish_via_partition_root_off" in [f["code"] for c in report["checks"] for f in c["findings"]]
+    again, before, after = watched_fix(source, subscriber, dsn, ["app.m", "app.b"], *args)
+    assert before == after == {oracle.NATIVE: {"app.m", "app.b"}, oracle.SLOT: {"app.m", "app.b"}}
+    assert again["status"] == report["status"] == "ready", failing(report)
+
+
 def test_replica_identity_nothing_breaks_updates(source: Server, subscriber: Server) -> None:
     dsn = healthy(source, "app.a")
     run(source, "ALTER TABLE app.a REPLICA IDENTITY NOTHING")
@@ -451,6 +491,31 @@ def test_column_list_and_row_filter_leaving_the_key_out_break_updates(source: Se
     assert any("cannot update table \"a\"" in e for e in errors) and any("cannot update table \"b\"" in e for e in errors), errors
     agree(report, [Outcome("source writes", errors)])
     assert "publication" in failing(report)
+
+
+@pytest.mark.only_on("local", "pg17")  # column lists and row filters exist from PostgreSQL 15
+def test_column_list_fix_changes_that_member_only_and_every_other_member_keeps_replicating(
+        source: Server, subscriber: Server) -> None:
+    """The fix of one member's column list must not replace the publication's other members (SET TABLE
+    would: t2 and t3 would stop replicating), and must keep that member's row filter and the others'."""
+    tables = ["app.t1", "app.t2", "app.t3"]
+    dsn = healthy(source, *tables, publication=None)
+    run(source, "CREATE PUBLICATION cdc_pub FOR TABLE app.t1 (v) WHERE (id > 0), app.t2, app.t3 WHERE (id < 1000000)")
+    members = "SELECT tablename, attnames, rowfilter FROM pg_catalog.pg_publication_tables WHERE pubname = 'cdc_pub' ORDER BY 1"
+    filters_before = [(name, rowfilter) for name, _, rowfilter in run(source, members)]
+    args = ("-s", "app", "--publication", "cdc_pub")
+    report = preflight(dsn, *args)
+    assert failing(report) == {"publication": ["column_list_omits_key"]}, failing(report)
+    errors = oracle.write(source, ["app.t1"])
+    assert any('cannot update table "t1"' in e for e in errors), errors  # what the finding says PostgreSQL does
+    again, before, after = watched_fix(source, subscriber, dsn, tables, *args)
+    # t1's initial copy (its key left out, so NULL into the subscriber's primary key) fails before the fix; the
+    # fixed member copies and replicates with no REFRESH PUBLICATION; t2 and t3 never stop
+    assert before == {oracle.NATIVE: {"app.t2", "app.t3"}, oracle.SLOT: set(tables)}, before
+    assert after == {oracle.NATIVE: set(tables), oracle.SLOT: set(tables)}, after
+    assert [(name, rowfilter) for name, _, rowfilter in run(source, members)] == filters_before
+    assert again["status"] == "ready", failing(again)
+    assert all(o.works for o in replicate(source, subscriber, dsn, tables, publication="cdc_pub"))
 
 
 def test_table_keys_failing_script_must_not_publish_the_keyless_table(source: Server) -> None:

@@ -111,8 +111,11 @@ def test_column_list_without_key_fails_and_its_fix_works(server: Server) -> None
         assert result.status is CheckStatus.FAIL  # UPDATE/DELETE on shop.orders fail on the source
         finding = only(result, "column_list_omits_key")
         assert finding.object == "shop.orders" and "id" in finding.message
+        members = "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = 'cols' ORDER BY 1, 2"
+        before = server.execute(members)
         server.execute(*finding.remediation.sql)
         assert not [f for f in check(server, publication="cols").findings if f.code == "column_list_omits_key"]
+        assert server.execute(members) == before  # the other members stay: no SET TABLE replacing the list
     finally:
         server.execute("DROP PUBLICATION cols")
 

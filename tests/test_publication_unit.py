@@ -61,8 +61,10 @@ def test_partitions_covered_through_leaves_or_root() -> None:
               table("public", "pt1", is_partition=True, parent_schema="public", parent_name="pt")]
     leaves = run(snap(tables, [pub("p")], [member("public", "pt1", related=[["public", "pt"]])]), publication="p")
     assert leaves.status is CheckStatus.PASS
-    assert only(leaves, "publish_via_partition_root_off").remediation.sql == [
-        'ALTER PUBLICATION "p" SET (publish_via_partition_root = true);']
+    viaroot = only(leaves, "publish_via_partition_root_off").remediation
+    assert viaroot.sql == []  # a choice that changes what existing subscribers receive: never pasted with the rest
+    assert viaroot.steps[0].endswith('ALTER PUBLICATION "p" SET (publish_via_partition_root = true);')
+    assert "REFRESH PUBLICATION" in viaroot.steps[0]
     root = run(snap(tables, [pub("p", pubviaroot=True)], [member("public", "pt", related=[["public", "pt1"]])]),
                publication="p")
     assert root.status is CheckStatus.PASS and not root.findings
@@ -93,7 +95,10 @@ def test_column_list_without_key_and_row_filter_outside_identity_fail() -> None:
     assert result.status is CheckStatus.FAIL
     omits = only(result, "column_list_omits_key")
     assert omits.severity.value == "error" and "id" in omits.message
-    assert omits.remediation.sql == ['ALTER PUBLICATION "p" SET TABLE "public"."a" ("v", "id");']
+    assert omits.remediation.sql == ['BEGIN;\nALTER PUBLICATION "p" DROP TABLE "public"."a";\n'
+                                     'ALTER PUBLICATION "p" ADD TABLE "public"."a" ("v", "id") WHERE ((v > 0));\nCOMMIT;']
+    assert not [s for f in result.findings for s in f.remediation.sql + f.remediation.steps if "SET TABLE" in s
+                and "never" not in s]  # SET TABLE would replace every other member of the publication
     flt = only(result, "row_filter")
     assert flt.observed == "(v > 0)" and flt.severity.value == "error" and "reads column(s) v" in flt.message
     keyed = [member("public", "a", attnames=["id", "v"], rowfilter="(id > 0)", rowfilter_columns=["id"])]

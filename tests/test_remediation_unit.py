@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from preflight import Options, run_checks
@@ -67,6 +69,19 @@ def test_parse_alter_system_reads_back_what_alter_system_wrote() -> None:
     assert parse_alter_system("ALTER SYSTEM SET \"max_wal_senders\" = '10';") == ("max_wal_senders", 10)
     assert parse_alter_system("ALTER SYSTEM SET \"wal_level\" = 'logical';") == ("wal_level", None)
     assert parse_alter_system('ALTER ROLE "cdc" WITH REPLICATION;') is None
+    # sizes and durations carry their unit: read back in bytes / microseconds, so any two units compare
+    assert parse_alter_system("ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58GB';") == (
+        "max_slot_wal_keep_size", 58 * 1024**3)
+    assert parse_alter_system("ALTER SYSTEM SET \"wal_sender_timeout\" = '2min';") == ("wal_sender_timeout", 120 * 1000**2)
+
+
+def test_two_sizes_of_one_setting_in_different_units_merge_to_the_larger() -> None:
+    report = _report(
+        Remediation(sql=["ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '10GB';", RELOAD]),
+        Remediation(sql=["ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58906MB';", RELOAD]),
+    )
+    keep = [s for s in statements(remediation_lines(report)) if "max_slot_wal_keep_size" in s]
+    assert keep == ["ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58906MB';"]
 
 
 def run(snapshot_settings: dict[str, object], **options: object) -> Report:
@@ -183,3 +198,35 @@ def test_on_a_managed_service_each_setting_step_appears_once_with_the_largest_va
     assert len(changes) == 1 and "max_replication_slots = 10;" in changes[0], changes
     assert "-- (max_replication_slots is changed above, to the largest value any finding needs)" in lines
     assert not statements(lines)
+
+
+def test_every_size_and_duration_a_remediation_sets_carries_its_unit() -> None:
+    """Every setting change the checks can print, provoked on one snapshot: a setting that has a unit in
+    pg_settings is never given a bare number (it would silently mean the setting's own unit)."""
+    from preflight.facts import ProbeStatus, WalSample
+
+    snap = make_snapshot({"wal_level": "replica", "max_replication_slots": "0", "max_wal_senders": "0",
+                          "wal_sender_timeout": "5000", "max_slot_wal_keep_size": "64", "max_connections": "3"},
+                         wal_sample=WalSample(ProbeStatus.OK, start_lsn="0/0", end_lsn="0/1000000",
+                                              wal_bytes=16 * 1024**2, seconds=1.0))
+    report = run_checks(snap, Options())
+    units = {row.name: row.unit for row in snap.facts["settings"]}
+    changes = [s for c in report.checks for f in c.findings for s in f.remediation.sql if s.startswith("ALTER SYSTEM")]
+    sized = [(s, parse_alter_system(s)) for s in changes if (parse_alter_system(s) or ("", None))[0] in
+             {n for n, u in units.items() if u}]
+    assert {p[0] for _, p in sized if p} >= {"wal_sender_timeout", "max_slot_wal_keep_size"}, changes
+    for statement, _ in sized:
+        assert re.search(r"'[0-9]+(kB|MB|GB|TB|ms|s|min|h|d)';\Z", statement), statement
+
+
+def test_a_provider_parameter_gets_a_bare_number_in_its_own_unit_with_the_unit_named() -> None:
+    """Parameter groups, flags and server parameters take the number in pg_settings' unit: '58GB' is
+    written 59392, in MB, there, while the self-managed equivalent keeps '58GB' (and merges by it)."""
+    keep = SettingRow(name="max_slot_wal_keep_size", setting="1024", unit="MB", vartype="integer", context="sighup")
+    step = change_setting(PROVIDERS["rds"], "max_slot_wal_keep_size", "58GB", keep).steps[0]
+    assert "set max_slot_wal_keep_size = 59392 (in MB, the parameter's unit);" in step
+    assert step.endswith("ALTER SYSTEM SET \"max_slot_wal_keep_size\" = '58GB';")
+    timeout = SettingRow(name="wal_sender_timeout", setting="5000", unit="ms", vartype="integer", context="sighup")
+    azure = change_setting(PROVIDERS["azure"], "wal_sender_timeout", "1min", timeout).steps[0]
+    assert "--value 60000) (in ms, the parameter's unit)" in azure
+    assert "= 10;" in change_setting(PROVIDERS["rds"], "max_wal_senders", 10, None).steps[0]  # no unit: as it is

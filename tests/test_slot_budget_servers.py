@@ -13,9 +13,11 @@ import psycopg
 import pytest
 
 from preflight import Options, run_preflight
+from preflight.facts import MIN_RATE_WINDOW_S
 from preflight.facts.wal_sample import lsn_bytes
 from preflight.models import Finding
-from tests.conftest import LOGICAL
+from preflight.setting_text import parse_alter_system
+from tests.conftest import LOGICAL, run_cli
 from tests.servers import LocalBackend, Server
 
 KEEP_MB = 100 * 1024
@@ -123,10 +125,18 @@ def test_unlimited_retention_reports_a_day_of_wal(servers: Callable[..., Server]
 
 
 def test_without_sample_the_rate_comes_from_pg_stat_wal(limited: Server) -> None:
+    """pg_stat_wal's average when its statistics are an hour old or more; else (a server started minutes ago,
+    as the test servers are) no rate at all."""
     report = run_preflight(Options(dsn=limited.dsn(), checks=["slot_budget"]))
-    budget = next(f for f in report.check("slot_budget").findings if f.code in ("slot_budget", "slot_budget_low"))
-    assert "pg_stat_wal average since its reset" in budget.message
-    assert "measured over" not in budget.message
+    age = float(limited.execute("SELECT EXTRACT(EPOCH FROM now() - stats_reset) FROM pg_stat_wal")[0][0])
+    findings = {f.code: f for f in report.check("slot_budget").findings}
+    if age >= MIN_RATE_WINDOW_S:
+        budget = findings.get("slot_budget") or findings["slot_budget_low"]
+        assert "pg_stat_wal average since its reset" in budget.message
+        assert "measured over" not in budget.message
+    else:
+        assert "wal_rate_unknown" in findings and "--sample SECONDS" in findings["wal_rate_unknown"].message
+        assert not {"slot_budget", "slot_budget_low", "slot_retention_unlimited"} & set(findings)
 
 
 def wait_until_streaming(primary: Server, standby: Server, timeout: float = 60) -> None:
@@ -160,3 +170,74 @@ def test_on_a_standby_the_received_position_is_sampled() -> None:
     finally:
         standby.destroy()
         primary.destroy()
+
+
+@pytest.mark.only_on("local")  # pg_stat_wal (14+) and its reset behave alike on every version that has them
+def test_moments_after_a_wal_stats_reset_the_rate_is_unknown_not_extrapolated(limited: Server) -> None:
+    limited.execute("SELECT pg_stat_reset_shared('wal')")
+    with generating_wal(limited):  # the demo's case: a data load right after the reset
+        written = wait_for_wal_stats(limited, 1024**2)
+        report = run_preflight(Options(dsn=limited.dsn(), checks=["slot_budget", "existing_slots"]))
+    seconds = float(limited.execute("SELECT EXTRACT(EPOCH FROM now() - stats_reset) FROM pg_stat_wal")[0][0])
+    assert seconds < MIN_RATE_WINDOW_S and written > 0
+    budget = {f.code: f for f in report.check("slot_budget").findings}
+    assert set(budget) == {"wal_rate_unknown", "initial_copy_size"}, budget
+    unknown = budget["wal_rate_unknown"].message
+    assert "reset" in unknown and "not extrapolated" in unknown and "--sample SECONDS" in unknown
+    assert "/day" not in report.check("slot_budget").summary and "0.0 h" not in unknown
+    rate = next(f for f in report.check("existing_slots").findings if f.code == "wal_rate")
+    assert rate.observed is None and "unknown" in rate.message and "--sample" in rate.message
+    sampled = run_preflight(Options(dsn=limited.dsn(), checks=["slot_budget"], sample=SAMPLE_S))
+    assert "wal_rate_unknown" not in {f.code for f in sampled.check("slot_budget").findings}  # --sample measures
+
+
+def wait_for_wal_stats(server: Server, at_least: int) -> int:
+    """Poll pg_stat_wal until it counts ``at_least`` bytes (backends report their WAL statistics in batches)."""
+    deadline = time.monotonic() + 30
+    while True:
+        written = int(server.execute("SELECT wal_bytes FROM pg_stat_wal")[0][0])
+        if written >= at_least:
+            return written
+        assert time.monotonic() < deadline, f"pg_stat_wal counted only {written} bytes"
+        time.sleep(0.05)
+
+
+UNIT = re.compile(r"'[0-9]+(kB|MB|GB|TB|us|ms|s|min|h|d)'")
+
+
+def test_every_size_and_duration_in_the_script_carries_its_unit_and_the_server_accepts_it(
+        servers: Callable[..., Server]) -> None:
+    """A throwaway server whose settings make the script change sizes and durations (a small
+    max_slot_wal_keep_size, a short budget at the sampled rate, a short wal_sender_timeout): every
+    ALTER SYSTEM of a setting that has a unit writes one, and PostgreSQL takes it as the value meant."""
+    server = servers(max_slot_wal_keep_size="64MB", wal_sender_timeout="5s")
+    try:
+        with generating_wal(server):
+            result = run_cli("check", server.dsn(), "--format", "sql", "--sample", str(SAMPLE_S))
+        changes = [line for line in result.stdout.splitlines() if line.startswith("ALTER SYSTEM SET")]
+        units = dict(server.execute("SELECT name, unit FROM pg_settings WHERE unit IS NOT NULL"))
+        sized = [c for c in changes if (parse_alter_system(c) or ("", None))[0] in units]
+        assert {parse_alter_system(c)[0] for c in sized} >= {"max_slot_wal_keep_size", "wal_sender_timeout"}, changes  # type: ignore[index]
+        for change in sized:
+            assert UNIT.search(change), change
+            server.execute(change)  # ALTER SYSTEM validates the value: a unit it does not know fails here
+        server.execute("SELECT pg_reload_conf()")
+        for change in sized:
+            name, value = parse_alter_system(change) or ("", None)
+            assert value is not None
+            applied = wait_for_setting(server, name, value)
+            assert applied == value, (change, applied)
+    finally:
+        server.destroy()
+
+
+def wait_for_setting(server: Server, name: str, value: int) -> int:
+    """The setting in bytes / microseconds once the reload applied it (polled: the reload is asynchronous)."""
+    factors = {"B": 1, "kB": 1024, "8kB": 8192, "MB": 1024**2, "ms": 1000, "s": 1000**2, "min": 60 * 1000**2}
+    deadline = time.monotonic() + 30
+    while True:
+        setting, unit = server.execute(f"SELECT setting, unit FROM pg_settings WHERE name = '{name}'")[0]
+        applied = int(setting) * factors[str(unit)]
+        if applied == value or time.monotonic() > deadline:
+            return applied
+        time.sleep(0.05)

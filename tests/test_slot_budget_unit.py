@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from preflight import Options, run_checks
-from preflight.facts import ProbeStatus, WalSample
+from preflight.facts import MIN_RATE_WINDOW_S, ProbeStatus, WalSample
 from preflight.models import CheckResult, CheckStatus, Finding
 from tests.snapshots import make_snapshot, slot, table, wal_stats
 
@@ -38,7 +38,8 @@ def test_sampled_rate_gives_hours_until_the_limit() -> None:
     assert "measured over 10 s" in low.message and "pg_stat_wal" not in low.message
     assert result.status is CheckStatus.WARN
     assert low.remediation.sql, "raising max_slot_wal_keep_size is offered"
-    assert "86400" in low.remediation.sql[0]  # 1 MB/s for 24 h, in MB
+    # 1 MB/s for 24 h is 86400 MB: written with its unit, rounded up to whole GB (84.4 -> 85)
+    assert low.remediation.sql[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'85GB\';'
 
 
 def test_pg_stat_wal_is_used_without_a_sample() -> None:
@@ -78,6 +79,31 @@ def test_unlimited_retention_reports_a_day_of_wal() -> None:
 def test_idle_server_budget_is_unbounded() -> None:
     finding = by_code(run(wal_sample=sample(0, 5.0)))["slot_budget"]
     assert finding.observed is None and "No WAL was written" in finding.message
+
+
+def test_pg_stat_wal_reset_less_than_an_hour_ago_is_no_rate() -> None:
+    """The demo's case: 8.5 MB/s over the minutes since a reset would read as 721 GB/day: no such figure."""
+    for keep, seconds in (("10240", 12.0), ("-1", 12.0), ("10240", MIN_RATE_WINDOW_S - 1)):
+        result = run(keep=keep, wal_stats=wal_stats(int(8.5 * MB * seconds), seconds))
+        assert set(by_code(result)) == {"wal_rate_unknown", "initial_copy_size"}, result.findings
+        unknown = by_code(result)["wal_rate_unknown"]
+        assert "reset" in unknown.message and "not extrapolated" in unknown.message and "--sample" in unknown.message
+        assert "/day" not in result.summary and "0.0 h" not in unknown.message
+        assert "--sample SECONDS" in by_code(result)["initial_copy_size"].message
+        assert result.status is CheckStatus.PASS
+    enough = run(wal_stats=wal_stats(int(MB * MIN_RATE_WINDOW_S), MIN_RATE_WINDOW_S))  # an hour: a rate
+    assert "wal_rate_unknown" not in by_code(enough)
+    assert "pg_stat_wal average since its reset" in by_code(enough)["slot_budget_low"].message
+    sampled = run(wal_sample=sample(10 * MB, 10.0), wal_stats=wal_stats(10 * MB, 12.0))  # a sample is measured
+    assert "measured over 10 s" in by_code(sampled)["slot_budget_low"].message
+
+
+def test_suggested_size_carries_its_unit_and_is_never_below_the_need_or_the_setting() -> None:
+    small = run(keep="1024", wal_sample=sample(MB // 2, 1.0), options={"profile": "generic"})
+    # 0.5 MB/s for 24 h = 43200 MB = 42.2 GB: 43GB
+    assert by_code(small)["slot_budget_low"].remediation.sql[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'43GB\';'
+    slow = run(keep="10", wal_sample=sample(10 * 1024, 10.0))  # 1 kB/s: 84.4 MB a day, above the 10 MB limit
+    assert by_code(slow)["slot_budget_low"].remediation.sql[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'85MB\';'
 
 
 def test_no_rate_known_says_how_to_measure() -> None:

@@ -42,7 +42,7 @@ from preflight.facts.server import (
     ServerFact,
     SettingRow,
 )
-from preflight.facts.wal import WAL_STATS, WalStats
+from preflight.facts.wal import MIN_RATE_WINDOW_S, WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
 _ALL: list[Fact] = [
@@ -79,6 +79,7 @@ __all__ = [
     "EXTENSION_TABLES",
     "FACTS",
     "HBA_RULES",
+    "MIN_RATE_WINDOW_S",
     "NOT_REPLICATED",
     "NO_PUBLICATION_PLUGINS",
     "PENDING_SETTINGS",
