@@ -43,7 +43,7 @@ PUBLICATION = "cdc_pub"
 # its own meanwhile). Only their figures are masked: every other character is compared.
 MEASURED_FINDINGS = frozenset({("reachability", "connected"), ("grants", "replication_connection_ok"),
                                ("existing_slots", "wal_rate"), ("slot_budget", "slot_retention_unlimited"),
-                               ("slot_budget", "initial_copy_size")})
+                               ("slot_budget", "initial_copy_size"), ("slot_budget", "wal_rate_unknown")})
 MEASURED_SUMMARIES = frozenset({"reachability", "slot_budget", "grants"})
 DIGITS = re.compile(r"\b[0-9][0-9A-F]*(?:[./][0-9A-F]+)*")
 # Judged for the whole plan (--slots-needed per database times the databases): the single run asks for one
