@@ -105,6 +105,8 @@ def test_promotion_keeps_the_failover_slot_and_loses_the_other(servers: Callable
                    "SELECT pg_catalog.pg_create_logical_replication_slot('lost', 'pgoutput')")
         wait_for(primary, "SELECT xmin IS NOT NULL FROM pg_catalog.pg_replication_slots WHERE slot_name = 'standby1'")
 
+        unnamed = preflight(primary.dsn(), "--check", "failover_slots")
+        assert codes(unnamed, "failover_slots")["failover_slot_needed"] == "warning"
         lost = preflight(primary.dsn(), "--check", "failover_slots", "--slot-name", "lost")
         kept = preflight(primary.dsn(), "--check", "failover_slots", "--slot-name", "kept")
         assert check(lost, "failover_slots")["status"] == "fail"
