@@ -33,7 +33,7 @@ class LargeTransactions(Check):
         memory = ctx.setting("logical_decoding_work_mem")
         size = memory.in_bytes() if memory is not None else None
         shown = human_bytes(size) if size is not None else "unknown"
-        streams = ctx.profile.streams_in_progress
+        streams = ctx.profile.streams_in_progress if ctx.version_num >= 140000 else ""  # streaming protocol: 14+
         how = (f"the consumer can stream in-progress transactions: {streams}" if streams else
                f"profile '{ctx.profile.name}' does not stream in-progress transactions")
         findings = [Finding(code="decoding_memory", severity=Severity.INFO, object="logical_decoding_work_mem",

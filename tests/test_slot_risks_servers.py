@@ -11,7 +11,7 @@ import pytest
 
 from tests import oracle
 from tests.oracle import preflight
-from tests.servers import Server, create_standby
+from tests.servers import Server, add_cdc_role, create_standby
 
 pytestmark = pytest.mark.server
 
@@ -116,6 +116,10 @@ def test_standbys_before_17_lose_the_slot_unless_something_copies_it(servers: Ca
         poll(primary, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_replication)")
         report = preflight(primary.dsn(), "--check", "failover_slots")
         assert codes(report, "failover_slots") == {"failover_loses_slot": "warning"}
+        # The CDC role, without pg_read_all_stats, sees the physical walsender too (pid and datid are public).
+        as_cdc = preflight(add_cdc_role(primary), "--check", "failover_slots")
+        assert codes(as_cdc, "failover_slots") == {"failover_loses_slot": "warning"}
+        assert "1 streaming" in str(next(f for f in as_cdc["checks"] if f["id"] == "failover_slots")["summary"])
     finally:
         if standby is not None:
             standby.destroy()

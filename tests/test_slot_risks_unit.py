@@ -73,6 +73,8 @@ def test_large_transactions_before_14_and_streaming_profiles() -> None:
     spilled = make_snapshot(version_num=150000, slot_stats=[SlotStatsRow(slot_name="s", spill_txns=2, spill_bytes=10**9)])
     result = run("large_transactions", spilled)
     assert codes(result) == {"decoding_memory": "info", "decoding_spills": "warning"}
+    assert codes(run("large_transactions", spilled, profile="native")) == {"decoding_memory": "info",
+                                                                           "decoding_spills": "info"}
 
 
 def test_standby_source_counts_slot_invalidations() -> None:
