@@ -115,6 +115,12 @@ def test_promotion_keeps_the_failover_slot_and_loses_the_other(servers: Callable
                                                  "synchronized_standby_slots_unset": "warning",
                                                  "failover_standby_unverified": "warning"}
         assert check(kept, "failover_slots")["status"] == "warn"
+        unset = next(f for f in check(kept, "failover_slots")["findings"] if f["code"] == "synchronized_standby_slots_unset")
+        assert any("standby1" in statement for statement in unset["remediation"]["sql"]), unset
+        assert oracle.apply(primary, "\n".join(unset["remediation"]["sql"])) == ""
+        wait_for(primary, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_replication)")
+        kept = preflight(primary.dsn(), "--check", "failover_slots", "--slot-name", "kept")
+        assert codes(kept, "failover_slots") == {"slot_failover_enabled": "info", "failover_standby_unverified": "warning"}
 
         def catch_up() -> None:  # the standby syncs a slot once it has what the slot needs
             oracle.run(primary, "SELECT pg_catalog.txid_current()",

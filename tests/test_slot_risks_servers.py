@@ -58,7 +58,7 @@ def _profile(server: Server, line: str) -> Any:
     return path
 
 
-@pytest.mark.only_on("local", "pg17")
+@pytest.mark.only_on("local", "pg14")  # pg_stat_replication_slots is 14+
 def test_spilled_transactions_warn_unless_the_consumer_streams(servers: Callable[..., Server]) -> None:
     server = servers()
     oracle.make_tables(server, "app.a")
