@@ -104,6 +104,11 @@ class Profile(BaseModel):
     wal_sender_timeout_zero_ok: bool = False
     max_xact_age_s: float = Field(600.0, gt=0)
     min_slot_budget_hours: float = Field(24.0, ge=0)  # how long the consumer may be down before its slot is lost
+    # --- Slot lifetimes (issue 18, "slots"): how the consumer keeps its slot across a failover and decodes
+    # large transactions. Empty text: the consumer has no such option (or none this profile knows of).
+    failover_slots: str = ("a native subscription: CREATE SUBSCRIPTION ... WITH (failover = true), PostgreSQL 17+ on "
+                           "both sides; a CDC connector: its own failover-slot option, if its version has one")
+    streams_in_progress: str = ""  # how it streams in-progress transactions (else they are decoded whole, spilling)
 
     @property
     def slots_needed(self) -> int:
@@ -130,14 +135,21 @@ BUILTIN: dict[str, Profile] = {p.name: p for p in [
                                         "a slot and walsender plus two for the initial copy's table sync."),
     Profile(name="ardent", description="A hosted CDC product's published minimums: 13+, TLS, wal2json, 10 slots and senders.", min_version_num=130000,
             plugin="wal2json", consumer=ARDENT, min_max_replication_slots=10, min_max_wal_senders=10,
-            writer_required=True, ssl_required=True),
+            writer_required=True, ssl_required=True, failover_slots=""),
     Profile(name="debezium", description="Debezium's PostgreSQL connector (pgoutput).", min_version_num=100000,
-            consumer=DEBEZIUM, writer_required=False, wal_sender_timeout_zero_ok=False),
+            consumer=DEBEZIUM, writer_required=False, wal_sender_timeout_zero_ok=False,
+            failover_slots="the connector's slot.failover=true where its version has that option (recent Debezium "
+                           "releases, PostgreSQL 17+); older versions create the slot without failover"),
     Profile(name="aws-dms", description="AWS DMS premigration assessment thresholds.", min_version_num=120000,
             plugin="test_decoding", consumer=DMS, writer_required=True, wal_sender_timeout_min_ms=10000,
-            max_xact_age_s=600.0),
+            max_xact_age_s=600.0, failover_slots=""),
     Profile(name="native", description="A PostgreSQL subscriber (CREATE SUBSCRIPTION) with default sync workers.",
-            consumer=NATIVE),
+            consumer=NATIVE,
+            failover_slots="CREATE SUBSCRIPTION ... WITH (failover = true), or on an existing subscription ALTER "
+                           "SUBSCRIPTION ... DISABLE; ALTER SUBSCRIPTION ... SET (failover = true); ALTER "
+                           "SUBSCRIPTION ... ENABLE (PostgreSQL 17+ on both sides)",
+            streams_in_progress="CREATE SUBSCRIPTION ... WITH (streaming = on) (14+), or streaming = parallel (16+; "
+                                "the default from 18)"),
 ]}
 
 

@@ -19,6 +19,8 @@ class Provider:
     alter_system: bool  # can ALTER SYSTEM be used to change server settings?
     notes: list[str] = field(default_factory=list)
     replication_role: str | None = None  # a role to GRANT instead of ALTER ROLE ... REPLICATION
+    drops_inactive_slots_after_h: float | None = None  # the provider removes slots inactive this long (hours)
+    slot_lifetime_note: str = ""  # what else ends a slot's life there (suspended compute, restores)
 
 
 PROVIDERS: dict[str, Provider] = {p.name: p for p in [
@@ -35,7 +37,10 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in [
              ["max_slot_wal_keep_size is fixed at -1 on Flexible Server: watch slot lag yourself."]),
     Provider("supabase", "Supabase", False,
              ["Use the direct connection (port 5432 of db.<ref>.supabase.co), not Supavisor."]),
-    Provider("neon", "Neon", False, ["Use the direct endpoint, not the -pooler host."]),
+    Provider("neon", "Neon", False, ["Use the direct endpoint, not the -pooler host."],
+             drops_inactive_slots_after_h=40.0,
+             slot_lifetime_note="Neon removes replication slots inactive for about 40 hours, restoring a branch "
+                                "deletes its slots, and a compute with no connected subscriber scales to zero."),
     Provider("crunchy", "Crunchy Bridge", False),
     Provider("heroku", "Heroku Postgres", False, ["Logical replication is not offered on Heroku Postgres."]),
     Provider("aiven", "Aiven for PostgreSQL", False,

@@ -42,6 +42,16 @@ from preflight.facts.server import (
     ServerFact,
     SettingRow,
 )
+from preflight.facts.slot_risks import (
+    PUBLICATION_AGE,
+    RECOVERY_CONFLICTS,
+    SLOT_STATS,
+    STANDBYS,
+    RecoveryConflicts,
+    SlotPublicationAge,
+    SlotStatsRow,
+    StandbyRow,
+)
 from preflight.facts.wal import MIN_RATE_WINDOW_S, WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
@@ -68,6 +78,10 @@ _ALL: list[Fact] = [
     PLUGIN_PROBE,
     ACTIVITY,
     DATABASES,
+    STANDBYS,
+    SLOT_STATS,
+    PUBLICATION_AGE,
+    RECOVERY_CONFLICTS,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
@@ -87,7 +101,9 @@ __all__ = [
     "PLUGIN_SUPPORT",
     "PROVIDER_SIGNALS",
     "PUBLICATIONS",
+    "PUBLICATION_AGE",
     "PUBLISHED_TABLES",
+    "RECOVERY_CONFLICTS",
     "REPLICATION_PROBE",
     "ROLE",
     "SCHEMAS",
@@ -95,6 +111,8 @@ __all__ = [
     "SESSION_SETTINGS",
     "SETTINGS",
     "SLOTS",
+    "SLOT_STATS",
+    "STANDBYS",
     "TABLES",
     "WALSENDERS",
     "WAL_SAMPLE",
@@ -122,6 +140,7 @@ __all__ = [
     "PublicationMember",
     "PublicationRow",
     "PublicationsFact",
+    "RecoveryConflicts",
     "ReplicationProbeResult",
     "RoleFact",
     "SchemaRow",
@@ -129,9 +148,12 @@ __all__ = [
     "ServerFact",
     "ServerInfo",
     "SettingRow",
+    "SlotPublicationAge",
     "SlotRow",
+    "SlotStatsRow",
     "Snapshot",
     "SqlFact",
+    "StandbyRow",
     "TableRow",
     "WalSample",
     "WalStats",
