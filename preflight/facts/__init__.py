@@ -42,6 +42,14 @@ from preflight.facts.server import (
     ServerFact,
     SettingRow,
 )
+from preflight.facts.table_details import (
+    COLUMN_HAZARDS,
+    OWNED_SEQUENCES,
+    ROW_SECURITY,
+    ColumnHazardRow,
+    OwnedSequenceRow,
+    RowSecurityRow,
+)
 from preflight.facts.wal import MIN_RATE_WINDOW_S, WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
@@ -68,12 +76,16 @@ _ALL: list[Fact] = [
     PLUGIN_PROBE,
     ACTIVITY,
     DATABASES,
+    ROW_SECURITY,
+    COLUMN_HAZARDS,
+    OWNED_SEQUENCES,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
 
 __all__ = [
     "ACTIVITY",
+    "COLUMN_HAZARDS",
     "DATABASES",
     "DEFAULT_NAME",
     "EXTENSION_TABLES",
@@ -82,6 +94,7 @@ __all__ = [
     "MIN_RATE_WINDOW_S",
     "NOT_REPLICATED",
     "NO_PUBLICATION_PLUGINS",
+    "OWNED_SEQUENCES",
     "PENDING_SETTINGS",
     "PLUGIN_PROBE",
     "PLUGIN_SUPPORT",
@@ -90,6 +103,7 @@ __all__ = [
     "PUBLISHED_TABLES",
     "REPLICATION_PROBE",
     "ROLE",
+    "ROW_SECURITY",
     "SCHEMAS",
     "SERVER",
     "SESSION_SETTINGS",
@@ -100,6 +114,7 @@ __all__ = [
     "WAL_SAMPLE",
     "WAL_STATS",
     "ActivityFact",
+    "ColumnHazardRow",
     "ConnectOutcome",
     "DatabaseRow",
     "ExtensionTablesRow",
@@ -110,6 +125,7 @@ __all__ = [
     "HbaRules",
     "NotReplicatedFact",
     "OpenTransaction",
+    "OwnedSequenceRow",
     "PendingSettingRow",
     "PluginProbeKind",
     "PluginProbeResult",
@@ -124,6 +140,7 @@ __all__ = [
     "PublicationsFact",
     "ReplicationProbeResult",
     "RoleFact",
+    "RowSecurityRow",
     "SchemaRow",
     "Scope",
     "ServerFact",
