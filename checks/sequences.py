@@ -25,7 +25,7 @@ def sync_query(sequences: list[OwnedSequenceRow]) -> str:
     return render(sql.SQL(
         "SELECT pg_catalog.format('SELECT pg_catalog.setval(%L, %s, %s);', "
         "pg_catalog.format('%I.%I', s.schemaname, s.sequencename), "
-        "COALESCE(s.last_value, s.start_value), s.last_value IS NOT NULL) "
+        "COALESCE(s.last_value, s.start_value), (s.last_value IS NOT NULL)::pg_catalog.text) "
         "FROM pg_catalog.pg_sequences AS s WHERE (s.schemaname, s.sequencename) IN (VALUES {}) "
         "ORDER BY s.schemaname, s.sequencename;").format(pairs))
 
