@@ -37,7 +37,7 @@ def fresh_db(server: Server, *statements: str) -> str:
 
 def check(server: Server, dbname: str, check_id: str, profile: str = "generic", **kw: object) -> CheckResult:
     report = run_preflight(Options(dsn=server.dsn(dbname=dbname), checks=[check_id], role=CDC_USER, profile=profile,
-                                   **kw))  # type: ignore[arg-type]
+                                   **kw))
     return report.check(check_id)
 
 
