@@ -51,10 +51,10 @@ class Sequences(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         owned = ctx.fact(OWNED_SEQUENCES)
         profile = ctx.profile
+        if not profile.migration_cutover:  # the fact is not even read then
+            return Outcome([], f"profile '{profile.name}' is no migration cutover: sequences are not judged")
         if not owned:
             return Outcome([], "no selected table owns a sequence")
-        if not profile.migration_cutover:
-            return Outcome([], f"{len(owned)} owned sequence(s); profile '{profile.name}' is no migration cutover")
         names = [f"{format_name(s.schema, s.name)} ({format_name(s.table_schema, s.table_name, s.column)})"
                  for s in owned]
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""

@@ -135,7 +135,9 @@ def _column_hazards(ctx: FactContext) -> tuple[str, dict[str, Any]]:
            AND c.relkind IN ('r', 'p') AND ({SELECTED})
            AND ({_KIND}) = ANY(%(kinds)s::pg_catalog.text[])""")
     if not parts:
-        return "SELECT NULL::pg_catalog.text AS schema WHERE false", params
+        return ("SELECT NULL::pg_catalog.text AS schema, NULL::pg_catalog.text AS name, NULL::pg_catalog.text AS "
+                "\"column\", NULL::pg_catalog.text AS type, NULL::pg_catalog.text AS kind, NULL::pg_catalog.text AS "
+                "generated, NULL::pg_catalog.bool AS published WHERE false", {})
     return " UNION ALL ".join(parts) + " ORDER BY 1, 2, 3", params
 
 
@@ -156,7 +158,13 @@ class OwnedSequenceRow:
 
 
 def _owned_sequences(ctx: FactContext) -> tuple[str, dict[str, Any]]:
-    """From ``pg_sequence`` (10+; before it, pg_class's sequences) through their owning dependency."""
+    """From ``pg_sequence`` (10+; before it, pg_class's sequences) through their owning dependency; read only for a
+    profile that migrates (``migration_cutover``): nobody else sets sequences at cutover, and a database where every
+    table has a serial pays one row per table."""
+    if not load_profile(ctx.options.profile).migration_cutover:
+        return ("SELECT NULL::pg_catalog.text AS schema, NULL::pg_catalog.text AS name, NULL::pg_catalog.text AS "
+                "table_schema, NULL::pg_catalog.text AS table_name, NULL::pg_catalog.text AS \"column\" WHERE false",
+                {})
     sequences = "pg_catalog.pg_class AS s" if ctx.version_num < 100000 else (
         "pg_catalog.pg_sequence AS q JOIN pg_catalog.pg_class AS s ON s.oid = q.seqrelid")
     return (
