@@ -8,7 +8,7 @@ Built in: ``generic`` (the default), ``native``, ``ardent`` (the minimums a host
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -86,6 +86,64 @@ DMS = Consumer(kind="AWS DMS", snapshot_connections=8)
 ARDENT = Consumer(kind="hosted CDC (wal2json)", snapshot_connections=1, applies_replica_identity_full=True)
 
 
+
+# ---- issue 18, tables: what the consumer receives of each table (column types, names, sequences) ----------------
+class ColumnRule(BaseModel):
+    """A column type the consumer documents as unsupported or lossy. ``match``: a class (``unbounded_numeric``,
+    ``money``, ``range``, ``multirange``, ``composite``, ``array``, ``enum``, ``domain``) or a type's own name
+    (``xml``, ``interval``, ...). ``source``: the consumer's documentation page that says so (``documented``) or our
+    own reading of its behaviour (``ours``); docs/consumers.md lists every built-in rule."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    match: str
+    severity: Literal["warning", "error"] = "warning"
+    says: str  # what happens to such a column, in the consumer's terms
+    fix: str = ""
+    source: str = "ours"
+
+
+class NamingRule(BaseModel):
+    """How the consumer names what it writes for each table (a topic, a lakehouse table): characters outside
+    ``allowed`` (a regex character class) are replaced by ``replacement`` or, with ``reject``, refused; ``fold``
+    folds case. Two selected tables with one target name collide (``collision``: warning or error)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    target: str  # what is named, e.g. "Kafka topic"
+    template: str = "{schema}.{table}"
+    allowed: str = "A-Za-z0-9._-"
+    replacement: str = "_"
+    reject: bool = False
+    fold: Literal["lower", "upper"] | None = None
+    collision: Literal["warning", "error"] = "error"
+    source: str = "ours"
+
+
+DEBEZIUM_COLUMNS = (
+    ColumnRule(match="composite", says="a column of a type the connector does not know (a composite type) is left "
+               "out of every change event, with a warning in its log, unless include.unknown.datatypes = true",
+               fix="set include.unknown.datatypes = true (the value arrives as bytes) or cast the column in a view",
+               source="Debezium PostgreSQL connector documentation, connector properties: include.unknown.datatypes"),
+)
+DEBEZIUM_NAMING = NamingRule(
+    target="Kafka topic (topic.prefix.schema.table)", allowed="A-Za-z0-9._-", replacement="_", collision="error",
+    source="Debezium documentation, topic names: characters outside [a-zA-Z0-9._-] are replaced by an underscore")
+DMS_COLUMNS = (
+    ColumnRule(match="unbounded_numeric", says="NUMERIC without precision and scale is mapped to NUMERIC(28,6): "
+               "digits beyond 28 and decimals beyond 6 are lost",
+               fix="set the source endpoint's MapUnboundedNumericAsString = true, or give the column a precision",
+               source="AWS DMS user guide, PostgreSQL source data types and endpoint settings "
+                      "(MapUnboundedNumericAsString)"),
+    ColumnRule(match="array", says="arrays are migrated as LOBs (NCLOB): in limited LOB mode (the default) a value "
+               "larger than LobMaxSize is truncated",
+               fix="use full LOB mode for the task, or a LobMaxSize above the largest value",
+               source="AWS DMS user guide, PostgreSQL source data types and LOB support"),
+    ColumnRule(match="composite", says="user-defined composite types are not in the documented type mapping",
+               fix="cast the column to text in a view, or leave the table out", source="ours"),
+)
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -109,6 +167,11 @@ class Profile(BaseModel):
     failover_slots: str = ("a native subscription: CREATE SUBSCRIPTION ... WITH (failover = true), PostgreSQL 17+ on "
                            "both sides; a CDC connector: its own failover-slot option, if its version has one")
     streams_in_progress: str = ""  # how it streams in-progress transactions (else they are decoded whole, spilling)
+    # ---- issue 18, tables: what the consumer receives (checks columns, identifiers, sequences) ----
+    column_rules: tuple[ColumnRule, ...] = ()  # column types the consumer documents as unsupported or lossy
+    naming: NamingRule | None = None  # how it names each table's target (collisions, refused characters)
+    migration_cutover: bool = False  # a migration: the target takes over, so its sequences must be set at cutover
+    computes_generated_columns: bool = False  # computes generated columns itself (a subscriber's own generated column)
 
     @property
     def slots_needed(self) -> int:
@@ -139,12 +202,13 @@ BUILTIN: dict[str, Profile] = {p.name: p for p in [
     Profile(name="debezium", description="Debezium's PostgreSQL connector (pgoutput).", min_version_num=100000,
             consumer=DEBEZIUM, writer_required=False, wal_sender_timeout_zero_ok=False,
             failover_slots="the connector's slot.failover=true where its version has that option (recent Debezium "
-                           "releases, PostgreSQL 17+); older versions create the slot without failover"),
+                           "releases, PostgreSQL 17+); older versions create the slot without failover",
+            column_rules=DEBEZIUM_COLUMNS, naming=DEBEZIUM_NAMING),
     Profile(name="aws-dms", description="AWS DMS premigration assessment thresholds.", min_version_num=120000,
             plugin="test_decoding", consumer=DMS, writer_required=True, wal_sender_timeout_min_ms=10000,
-            max_xact_age_s=600.0, failover_slots=""),
+            max_xact_age_s=600.0, failover_slots="", column_rules=DMS_COLUMNS, migration_cutover=True),
     Profile(name="native", description="A PostgreSQL subscriber (CREATE SUBSCRIPTION) with default sync workers.",
-            consumer=NATIVE,
+            consumer=NATIVE, migration_cutover=True, computes_generated_columns=True,
             failover_slots="CREATE SUBSCRIPTION ... WITH (failover = true), or on an existing subscription ALTER "
                            "SUBSCRIPTION ... DISABLE; ALTER SUBSCRIPTION ... SET (failover = true); ALTER "
                            "SUBSCRIPTION ... ENABLE (PostgreSQL 17+ on both sides)",

@@ -52,6 +52,14 @@ from preflight.facts.slot_risks import (
     SlotStatsRow,
     StandbyRow,
 )
+from preflight.facts.table_details import (
+    COLUMN_HAZARDS,
+    OWNED_SEQUENCES,
+    ROW_SECURITY,
+    ColumnHazardRow,
+    OwnedSequenceRow,
+    RowSecurityRow,
+)
 from preflight.facts.wal import MIN_RATE_WINDOW_S, WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
@@ -82,12 +90,16 @@ _ALL: list[Fact] = [
     SLOT_STATS,
     PUBLICATION_AGE,
     RECOVERY_CONFLICTS,
+    ROW_SECURITY,
+    COLUMN_HAZARDS,
+    OWNED_SEQUENCES,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
 
 __all__ = [
     "ACTIVITY",
+    "COLUMN_HAZARDS",
     "DATABASES",
     "DEFAULT_NAME",
     "EXTENSION_TABLES",
@@ -96,6 +108,7 @@ __all__ = [
     "MIN_RATE_WINDOW_S",
     "NOT_REPLICATED",
     "NO_PUBLICATION_PLUGINS",
+    "OWNED_SEQUENCES",
     "PENDING_SETTINGS",
     "PLUGIN_PROBE",
     "PLUGIN_SUPPORT",
@@ -106,6 +119,7 @@ __all__ = [
     "RECOVERY_CONFLICTS",
     "REPLICATION_PROBE",
     "ROLE",
+    "ROW_SECURITY",
     "SCHEMAS",
     "SERVER",
     "SESSION_SETTINGS",
@@ -118,6 +132,7 @@ __all__ = [
     "WAL_SAMPLE",
     "WAL_STATS",
     "ActivityFact",
+    "ColumnHazardRow",
     "ConnectOutcome",
     "DatabaseRow",
     "ExtensionTablesRow",
@@ -128,6 +143,7 @@ __all__ = [
     "HbaRules",
     "NotReplicatedFact",
     "OpenTransaction",
+    "OwnedSequenceRow",
     "PendingSettingRow",
     "PluginProbeKind",
     "PluginProbeResult",
@@ -143,6 +159,7 @@ __all__ = [
     "RecoveryConflicts",
     "ReplicationProbeResult",
     "RoleFact",
+    "RowSecurityRow",
     "SchemaRow",
     "Scope",
     "ServerFact",
