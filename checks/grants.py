@@ -189,9 +189,11 @@ def _selects(name: str, tables: list[TableRow], whole: set[str] | None) -> list[
         steps = [f"Run the GRANT as the owner of the tables ({', '.join(owners)}) or a superuser."]
         if entire:
             steps.append(
-                f"ALTER DEFAULT PRIVILEGES FOR ROLE <owner> covers only tables that role creates later in {schema}: "
-                f"run one per role that creates tables there (owners seen: {', '.join(owners)}), as that role or a "
-                "superuser. Without FOR ROLE it would apply only to tables created by the role that runs it.")
+                # The same words for every schema and table, so that a report states them once: the
+                # statements themselves name the schema and each owner.
+                "ALTER DEFAULT PRIVILEGES FOR ROLE <owner> covers only the tables that role creates later in "
+                "that schema: run one per role that creates tables there, as that role or a superuser. Without "
+                "FOR ROLE it would apply only to tables created by the role that runs it.")
         for table in missing[:MAX_TABLE_FINDINGS]:
             obj = format_name(schema, table.name)
             grant = (grants_sql.grant_select_schema(schema, name) if many

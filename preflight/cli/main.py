@@ -31,8 +31,9 @@ from preflight.cli.options import (
     selection_options,
     session_options,
     split_list,
+    view_options,
 )
-from preflight.cli.output import emit, output_choice, parse_outputs
+from preflight.cli.output import View, emit, output_choice, parse_outputs
 from preflight.cluster import run_all_databases
 from preflight.connection import DsnError, parse_dsn
 from preflight.facts import ProbeFact
@@ -104,6 +105,7 @@ def _exit_now(code: object) -> NoReturn:
 @selection_options
 @all_databases_option
 @output_options
+@view_options
 @run_options
 @consumer_options
 @session_options
@@ -156,7 +158,7 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
             report = run_preflight(options)
     except (DsnError, RegistryError) as exc:
         usage_error(str(exc))
-    emit(report, fmt, targets)
+    emit(report, fmt, targets, View.of(ctx.params))
     sys.exit(exit_code(report, options.fail_on))
 
 
@@ -217,9 +219,10 @@ def schema() -> None:
 
 @main.command(context_settings=CONTEXT)
 @output_options
+@view_options
 @run_options
 def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...],
-         skip: tuple[str, ...]) -> None:
+         skip: tuple[str, ...], detail: str | None, color: str) -> None:
     """Start a throwaway local PostgreSQL with realistic problems, check it, and remove it.
 
     Needs the server binaries (initdb, pg_ctl): PG_BINDIR, pg_config --bindir or /usr/lib/postgresql/*/bin.
@@ -238,7 +241,7 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
                 report = run_preflight(options)
             except RegistryError as exc:
                 usage_error(str(exc))
-            emit(report, fmt, targets)
+            emit(report, fmt, targets, View.of({"detail": detail, "color": color}))
     except ServerError as exc:
         echo(f"pg-preflight: demo: {exc}", err=True)
         sys.exit(ExitCode.INCOMPLETE)

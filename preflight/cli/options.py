@@ -51,6 +51,14 @@ output_options = _apply([
                  help="Write the --format rendering to PATH, or FORMAT's rendering with FORMAT:PATH (repeatable)."),
 ])
 
+view_options = _apply([
+    click.option("--verbose", "-v", "detail", flag_value="verbose",
+                 help="Table: every check, every finding in full, and the tables that need attention."),
+    click.option("--quiet", "-q", "detail", flag_value="quiet", help="Table: the verdict line only."),
+    click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                 show_default=True, help="Colour the table on a terminal (auto honours NO_COLOR and TERM=dumb)."),
+])
+
 run_options = _apply([
     click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default=default("fail_on"), show_default=True,
                  help="Exit 1 when a check reaches this level: error (any fail), warning (fail or warn), never."),
