@@ -28,6 +28,7 @@ from preflight.facts import (
     SchemaRow,
     TableRow,
 )
+from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.provider_detection import Provider
@@ -43,7 +44,7 @@ class Grants(Check):
     report_order = 80
     title = "Privileges of the CDC role"
     facts = (ROLE, SCHEMAS, TABLES, SETTINGS)
-    optional_facts = (REPLICATION_PROBE, HBA_RULES, PUBLISHED_TABLES)
+    optional_facts = (REPLICATION_PROBE, HBA_RULES, PUBLISHED_TABLES, NAMES_NEARBY)  # the last for "did you mean"
     why = (
         "The consumer logs in, opens a replication connection (REPLICATION attribute, or the provider's "
         "replication role), connects to the database, and reads every published table for its initial "

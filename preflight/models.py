@@ -350,9 +350,9 @@ def verdict(checks: list[CheckResult]) -> Verdict:
 
 def unreachable(report: Report) -> bool:
     """Whether the connection failed before any check (DNS, refused, timeout, authentication, pg_hba ...):
-    ``reachability`` holds a ``connect_*`` finding. The report says nothing about the server's readiness."""
-    return any(c.id == "reachability" and any(f.code.startswith("connect_") and not f.waived for f in c.findings)
-               for c in report.checks)
+    a ``connect_*`` error finding (the connection check's). The report says nothing about the server's readiness."""
+    return any(f.code.startswith("connect_") and f.severity is Severity.ERROR and not f.waived
+               for c in report.checks for f in c.findings)
 
 
 def exit_code(report: Report, fail_on: FailOn = FailOn.ERROR) -> ExitCode:

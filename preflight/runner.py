@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import psycopg
 
+from preflight import suggest
 from preflight.check import Check, CheckContext, Outcome
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
 from preflight.facts import (
@@ -24,6 +25,7 @@ from preflight.facts import (
 )
 from preflight.facts.alongside import ProbesAlongside
 from preflight.facts.gather import gather
+from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -126,6 +128,7 @@ def run_checks(snapshot: Snapshot, options: Options, dsn: Dsn | None = None) -> 
     if server is not None and server.in_recovery:  # a standby: what it refuses is said to run on the primary
         route_to_primary(ordered)
     scrub_results(ordered, dsn)
+    suggest.annotate(ordered, tables, suggest.nearby_names(snapshot.facts.get(NAMES_NEARBY.name)))
     waivers = apply_waivers(ordered, options.waivers, date.today())
     return Report(
         tool=ToolInfo(version=tool_version()),

@@ -25,6 +25,7 @@ from preflight.cli.options import (
     all_databases_option,
     build_options,
     consumer_options,
+    explicit_params,
     output_options,
     read_config,
     run_options,
@@ -45,6 +46,7 @@ from preflight.request import RequestError, load_request
 from preflight.runner import run_checks, run_preflight, snapshot_for
 from preflight.snapshot_io import SnapshotError, load_snapshot
 from preflight.snapshot_io import save_snapshot as write_snapshot
+from preflight.suggest import did_you_mean
 from preflight.terminal import echo
 
 # Commands that keep running report after report: the cyclic garbage collector stays on for them.
@@ -141,7 +143,7 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
     if options.all_databases and (from_snapshot or save_snapshot):
         usage_error("--all-databases reads several databases: it cannot be combined with --from-snapshot or --save-snapshot")
     fmt, outputs = output_choice(ctx, config)
-    targets = parse_outputs(outputs, fmt)
+    targets = parse_outputs(outputs, fmt, format_given="fmt" in explicit_params(ctx))
     try:
         if options.all_databases:
             report = run_all_databases(options)
@@ -179,7 +181,7 @@ def explain(check_id: str) -> None:
     checks, _ = all_checks()
     by_id = {c.id: c for c in checks}
     if check_id not in by_id:
-        usage_error(f"unknown check id {check_id!r}; known: {', '.join(sorted(by_id))}")
+        usage_error(f"unknown check id {check_id!r}{did_you_mean(check_id, by_id)}; known: {', '.join(sorted(by_id))}")
     c = by_id[check_id]
     echo(f"{c.id}: {c.title}\n")
     echo(f"Why: {c.why}\n")
@@ -231,7 +233,7 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
     from preflight.demo import demo_server
     from preflight.pgserver import ServerError
 
-    targets = parse_outputs(outputs, fmt)
+    targets = parse_outputs(outputs, fmt, format_given=fmt != "table")
     try:
         with demo_server() as (_server, dsn):
             echo(f"Demo server up; checking {parse_dsn(dsn).masked()}\n", err=True)

@@ -19,7 +19,9 @@ from preflight.models import FailOn
 from preflight.names import NameError_, parse_name
 from preflight.options import Options
 from preflight.provider_detection import PROVIDERS
+from preflight.registry import all_checks
 from preflight.reports import FORMATS
+from preflight.suggest import did_you_mean
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -170,8 +172,13 @@ def build_options(ctx: click.Context, config: ConfigFile | None, preset: dict[st
         if name in _FIELDS:
             values[_FIELDS[name]] = _convert(_FIELDS[name], ctx.params[name], f"--{name.replace('_', '-')}")
     try:
-        return Options(**values)
+        options = Options(**values)
     except ValidationError as exc:
         usage_error(validation_message(exc))
+    known = {c.id for c in all_checks()[0]}
+    for waiver in options.waivers:
+        if waiver.check not in known:
+            usage_error(f"config: a waiver names the unknown check id {waiver.check!r}{did_you_mean(waiver.check, known)}")
+    return options
 
 

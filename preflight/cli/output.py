@@ -27,14 +27,37 @@ class Output:
     instead_of_stdout: bool = False
 
 
-def parse_outputs(specs: Iterable[str], default_format: str) -> list[Output]:
-    """``--output PATH`` (the --format rendering, instead of stdout) or ``--output FORMAT:PATH`` (as well);
-    checked before connecting."""
+# A plain ``--output PATH``'s format, from its extension.
+EXTENSIONS = {".html": "html", ".htm": "html", ".json": "json", ".sql": "sql", ".md": "markdown",
+              ".markdown": "markdown", ".xml": "junit", ".txt": "table"}
+
+
+def _plain_format(path: Path, default_format: str, format_given: bool) -> str:
+    """``report.html`` is HTML whatever the default ``--format``; an extension naming no format, or one
+    contradicting an explicit ``--format``, is refused (a file the user cannot open is worse than an error)."""
+    suffix = path.suffix.lower()
+    if not suffix:
+        return default_format
+    fmt = EXTENSIONS.get(suffix)
+    known = ", ".join(sorted(EXTENSIONS))
+    if fmt is None:
+        usage_error(f"--output {path}: no format is written as {suffix!r}; name the file {known}, "
+                    f"or write FORMAT:PATH (e.g. json:{path})")
+    if format_given and fmt != default_format:
+        usage_error(f"--output {path}: the name says {fmt} but --format says {default_format}; "
+                    f"write {default_format}:{path} to keep the name, or drop --format")
+    return fmt
+
+
+def parse_outputs(specs: Iterable[str], default_format: str, format_given: bool = False) -> list[Output]:
+    """``--output PATH`` (instead of stdout; the format from the extension, else --format) or ``--output
+    FORMAT:PATH`` (as well); checked before connecting."""
     outputs = []
     for spec in specs:
         fmt, sep, rest = spec.partition(":")
         if not sep or "/" in fmt:  # a plain path; one holding a colon is written ./a:b
-            outputs.append(Output(default_format, Path(spec), instead_of_stdout=True))
+            outputs.append(Output(_plain_format(Path(spec), default_format, format_given), Path(spec),
+                                  instead_of_stdout=True))
             continue
         if fmt not in FORMATS:
             usage_error(f"--output {spec}: unknown format {fmt!r}; one of {', '.join(sorted(FORMATS))} "
