@@ -17,6 +17,7 @@ from preflight.models import (
     CheckStatus,
     Estate,
     EstateServer,
+    ExitCode,
     Finding,
     Report,
     Severity,
