@@ -112,7 +112,8 @@ def _exit_now(code: object) -> NoReturn:
 @consumer_options
 @session_options
 @click.option("--request", "request_file", default=None, metavar="FILE",
-              help="Take the DSN and schemas from a seed-API preflight body (connection_details.url, selected_schemas).")
+              help="Take the DSN and schemas from the JSON body of a preflight request to the hosted CDC connector's "
+                   "API (the request this command mirrors): connection_details.url and selected_schemas.")
 @click.option("--save-snapshot", default=None, metavar="FILE", help="Also save the gathered facts (no secrets) here.")
 @click.option("--from-snapshot", default=None, metavar="FILE",
               help="Run the checks on a saved snapshot instead of a server (no connection is made).")
