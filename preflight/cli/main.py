@@ -35,6 +35,7 @@ from preflight.cli.options import (
     view_options,
 )
 from preflight.cli.output import View, emit, output_choice, parse_outputs
+from preflight.cli.progress import sampling
 from preflight.cluster import run_all_databases
 from preflight.connection import DsnError, parse_dsn
 from preflight.facts import ProbeFact
@@ -146,23 +147,28 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
     fmt, outputs = output_choice(ctx, config)
     targets = parse_outputs(outputs, fmt, format_given="fmt" in explicit_params(ctx))
     try:
-        if options.all_databases:
-            report = run_all_databases(options)
-        elif from_snapshot:
-            report = run_checks(saved.snapshot, options, parse_dsn(saved.target_dsn))
-        elif save_snapshot:
-            target, snapshot = snapshot_for(options, every_check=True)
-            try:
-                write_snapshot(Path(save_snapshot), snapshot, target.masked(), options.report_view())
-            except OSError as exc:
-                usage_error(f"--save-snapshot {save_snapshot}: {exc.strerror or exc}")
-            report = run_checks(snapshot, options, target)
-        else:
-            report = run_preflight(options)
+        with sampling(0 if from_snapshot else options.sample):
+            report = _run(options, from_snapshot and saved, save_snapshot)
     except (DsnError, RegistryError) as exc:
         usage_error(str(exc))
     emit(report, fmt, targets, View.of(ctx.params))
     sys.exit(exit_code(report, options.fail_on))
+
+
+def _run(options: Options, saved: Any, save_snapshot: str | None) -> Report:
+    """One report: every database, a saved snapshot's, or the server's (saving its snapshot on the way)."""
+    if options.all_databases:
+        return run_all_databases(options)
+    if saved:
+        return run_checks(saved.snapshot, options, parse_dsn(saved.target_dsn))
+    if save_snapshot:
+        target, snapshot = snapshot_for(options, every_check=True)
+        try:
+            write_snapshot(Path(save_snapshot), snapshot, target.masked(), options.report_view())
+        except OSError as exc:
+            usage_error(f"--save-snapshot {save_snapshot}: {exc.strerror or exc}")
+        return run_checks(snapshot, options, target)
+    return run_preflight(options)
 
 
 @main.command("list-checks", context_settings=CONTEXT)
