@@ -11,16 +11,18 @@ from preflight.models import CheckResult, TableEntry
 from preflight.names import format_name
 
 MAX_SUGGESTIONS = 3
+CLOSE = 0.8  # difflib's similarity ratio: one letter off in a short name, a few in a long one
 
 
 def closest(word: str, candidates: Iterable[str]) -> list[str]:
     """The names in ``candidates`` ``word`` most likely meant (none when nothing is close)."""
     pool = list(dict.fromkeys(c for c in candidates if c != word))
     same_but_case = [c for c in pool if c.lower() == word.lower()]
-    similar = difflib.get_close_matches(word, pool, n=MAX_SUGGESTIONS, cutoff=0.6)
+    if same_but_case:  # names are case-sensitive: that is almost surely the one
+        return same_but_case[:MAX_SUGGESTIONS]
     lowered = {c.lower(): c for c in pool}
-    similar += [lowered[c] for c in difflib.get_close_matches(word.lower(), list(lowered), n=MAX_SUGGESTIONS, cutoff=0.6)]
-    return list(dict.fromkeys(same_but_case + similar))[:MAX_SUGGESTIONS]
+    similar = difflib.get_close_matches(word.lower(), list(lowered), n=MAX_SUGGESTIONS, cutoff=CLOSE)
+    return [lowered[c] for c in similar]
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
