@@ -271,3 +271,31 @@ def test_a_malformed_dsn_never_echoes_the_password(uri: str) -> None:
     # the whole message is the advice: no token of the DSN, so no piece of the password, can be in it
     assert one_line_error("check", uri) == f"pg-preflight: error: {URI_HINT}\n"
     assert "must be percent-encoded (@ as %40" in URI_HINT
+
+
+def test_html_says_only_what_it_knows(broken_report: Report) -> None:
+    from preflight.reports import html
+
+    page = html.render(broken_report)
+    assert any(f.expected is None and f.observed is not None and f.severity.value != "info"
+               for c in broken_report.checks for f in c.findings)  # the case that used to print "required None"
+    assert "None" not in page
+    assert '<th scope="col">Time</th>' not in page and " ms</td>" not in page
+
+
+def test_fleet_writes_every_format_in_one_run_and_merge_links_the_pages(logical_server: Server, tmp_path: Path) -> None:
+    inventory, out = tmp_path / "fleet.txt", tmp_path / "out"
+    params = conninfo_to_dict(logical_server.dsn())
+    inventory.write_text(f"main=postgresql://{params['user']}:{params['password']}@{params['host']}:{params['port']}/postgres\n")
+    assert run_cli("fleet", "--dsn-file", str(inventory), "--output-dir", str(out), "-f", "json,html").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["main.html", "main.json"]
+    merged = run_cli("merge", str(out), "--format", "html", "--output", str(out / "index.html"))
+    assert merged.exit_code == 0, merged.output
+    assert 'href="./main.html"' in (out / "index.html").read_text()  # each server's page, from the estate page
+    assert "--format yaml: one of" in one_line_error("fleet", "--dsn-file", str(inventory), "-f", "json,yaml")
+
+
+def test_sample_says_it_is_measuring(logical_server: Server) -> None:
+    result = run_cli("check", logical_server.dsn(), "--check", "slot_budget", "--sample", "0.2", "-q")
+    assert result.exit_code == ExitCode.OK
+    assert "pg-preflight: measuring the WAL rate over 0.2 s (--sample) ..." in result.stderr
