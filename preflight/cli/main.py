@@ -68,7 +68,7 @@ def main(ctx: click.Context) -> None:
 
     \b
     Exit codes: 0 ready, 1 a finding reached --fail-on, 2 usage error, 3 a check could not complete,
-    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+    4 could not connect (nothing checked), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     Start with 'pg-preflight demo', then 'pg-preflight check postgresql://user@host/db'.
     """
     if isinstance(ctx.obj, Program) and ctx.invoked_subcommand not in LONG_RUNNING:
