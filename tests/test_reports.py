@@ -28,6 +28,27 @@ def _quiet(report: Report) -> str:
 RENDERINGS: dict[str, Callable[[Report], str]] = {**FORMATS, "table-verbose": _verbose, "table-quiet": _quiet}
 
 
+def unreachable_report() -> Report:
+    """A server that refused the connection: nothing was checked."""
+    from preflight import Options, run_checks
+    from preflight.facts import ConnectOutcome, Snapshot
+
+    down = Snapshot(connect=ConnectOutcome(ok=False, failure_kind="refused", advice="Check the host and port.",
+                                           failure_message="nothing accepts connections at this address and port",
+                                           detail="connection refused"))
+    return run_checks(down, Options(dsn="postgresql://cdc@db.example.com:5432/app"))
+
+
+@pytest.mark.parametrize("detail", ["short", "verbose"])
+def test_golden_unreachable(detail: str) -> None:
+    """A failed connection: the verdict says so, the skipped checks are one line, the fix is the advice."""
+    rendered = table.render(unreachable_report(), table.Style(width=80, detail="verbose" if detail == "verbose" else "short"))
+    path = GOLDEN / f"unreachable.table-{detail}.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("fmt", sorted(RENDERINGS))
 def test_golden(fmt: str) -> None:
     """Every format, and the table's short (default), verbose and quiet shapes."""

@@ -69,7 +69,8 @@ output_options = _apply([
 view_options = _apply([
     click.option("--verbose", "-v", "detail", flag_value="verbose",
                  help="Table: every check, every finding in full, and the tables that need attention."),
-    click.option("--quiet", "-q", "detail", flag_value="quiet", help="Table: the verdict line only."),
+    click.option("--quiet", "-q", "detail", flag_value="quiet",
+                 help="Only the verdict line on stdout, whatever --format (--output files are still written)."),
     click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
                  show_default=True, help="Colour the table on a terminal (auto honours NO_COLOR and TERM=dumb)."),
 ])
