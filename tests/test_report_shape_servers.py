@@ -299,3 +299,24 @@ def test_sample_says_it_is_measuring(logical_server: Server) -> None:
     result = run_cli("check", logical_server.dsn(), "--check", "slot_budget", "--sample", "0.2", "-q")
     assert result.exit_code == ExitCode.OK
     assert "pg-preflight: measuring the WAL rate over 0.2 s (--sample) ..." in result.stderr
+
+
+def test_waivers_show_where_people_look_and_stale_ones_are_findings(broken: str, tmp_path: Path) -> None:
+    config = tmp_path / "pg-preflight.toml"
+    config.write_text(
+        '[[waivers]]\ncheck = "grants"\ncode = "no_replication"\nreason = "granted by the DBA on Monday"\n'
+        'expires = 2999-01-31\n'
+        '[[waivers]]\ncheck = "logical_replication"\ncode = "wal_level_not_logical"\nreason = "old"\nexpires = 2020-01-01\n'
+        '[[waivers]]\ncheck = "table_keys"\nobject = "public.gone"\nreason = "dropped last year"\n')
+    short = run_cli("check", broken, "--config", str(config), env={"COLUMNS": "200"})
+    flat = " ".join(short.stdout.split())
+    assert "grants no_replication on cdc_user: waived (granted by the DBA on Monday, until 2999-01-31)" in flat
+    assert "waiver_expired" in flat and "waiver_unmatched (public.gone)" in flat
+    report = Report.model_validate_json(run_cli("check", broken, "--config", str(config), "--format", "json").stdout)
+    stale = {f.code: f for c in report.checks for f in c.findings if f.code.startswith("waiver_")}
+    assert stale["waiver_expired"].severity.value == "warning" and "expired on 2020-01-01" in stale["waiver_expired"].message
+    assert stale["waiver_unmatched"].object == "public.gone"
+    assert {w.state for w in report.waivers} == {"applied", "expired", "unmatched"}
+    for fmt in ("html", "markdown"):
+        text = run_cli("check", broken, "--config", str(config), "--format", fmt).stdout
+        assert "waived (granted by the DBA on Monday, until 2999-01-31)" in text, fmt
