@@ -69,3 +69,10 @@ def test_colour_and_width_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert terminal_width(io.StringIO()) == 132
     monkeypatch.delenv("COLUMNS")
     assert terminal_width(io.StringIO()) is None  # a pipe or a file: the default width
+
+
+def test_explain_wraps_at_the_terminal_width_between_words() -> None:
+    text = run_cli("explain", "slot_capacity", env={"COLUMNS": "60"}).stdout
+    assert max(len(line) for line in text.splitlines()) <= 60
+    wide = run_cli("explain", "slot_capacity", env={"COLUMNS": "1000"}).stdout
+    assert text.split() == wide.split()  # only whitespace moved: no word split

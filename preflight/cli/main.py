@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import sys
+import textwrap
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -48,7 +49,7 @@ from preflight.runner import run_checks, run_preflight, snapshot_for
 from preflight.snapshot_io import SnapshotError, load_snapshot
 from preflight.snapshot_io import save_snapshot as write_snapshot
 from preflight.suggest import did_you_mean
-from preflight.terminal import echo
+from preflight.terminal import echo, terminal_width
 
 # Commands that keep running report after report: the cyclic garbage collector stays on for them.
 LONG_RUNNING = frozenset({"fleet"})
@@ -190,11 +191,12 @@ def explain(check_id: str) -> None:
     if check_id not in by_id:
         usage_error(f"unknown check id {check_id!r}{did_you_mean(check_id, by_id)}; known: {', '.join(sorted(by_id))}")
     c = by_id[check_id]
-    echo(f"{c.id}: {c.title}\n")
-    echo(f"Why: {c.why}\n")
-    echo(f"Remediation: {c.remediation}\n")
-    echo(f"Requires: {', '.join(c.requires) or '-'}")
-    echo(f"Reads: {', '.join(f.name for f in (*c.facts, *c.optional_facts)) or 'the connection only'}")
+    width = terminal_width(sys.stdout) or 100
+    for text in (f"{c.id}: {c.title}\n", f"Why: {c.why}\n", f"Remediation: {c.remediation}\n",
+                 f"Requires: {', '.join(c.requires) or '-'}",
+                 f"Reads: {', '.join(f.name for f in (*c.facts, *c.optional_facts)) or 'the connection only'}"):
+        echo("\n".join(textwrap.wrap(text, width, subsequent_indent="  ", break_long_words=False,
+                                      break_on_hyphens=False)) + ("\n" if text.endswith("\n") else ""))
 
 
 @main.command("list-facts", context_settings=CONTEXT)
