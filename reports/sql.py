@@ -59,6 +59,12 @@ class _Script:
         self.largest = _largest(s for rem in remediations if not rem.destructive for s in rem.sql)
         self.largest_step = _largest(s for rem in remediations for s in rem.steps if _is_setting_step(s))
 
+    def blocking_codes(self, rem: Remediation) -> list[str]:
+        """The blockers as 'check code' once each (a brief script: the objects are listed elsewhere)."""
+        return list(dict.fromkeys(f"{ref.check} {finding.code}" for ref in rem.after
+                                  for finding in self.open.get((ref.check, ref.object), [])
+                                  if id(finding) not in self.fixed))
+
     def blockers(self, rem: Remediation) -> list[str]:
         """The open findings ``rem`` must wait for whose fix is not printed above, as 'check code on object'."""
         return [f"{ref.check} {finding.code} on {ref.object}" for ref in rem.after
@@ -190,8 +196,8 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
     blockers = script.blockers(rem) if rem.sql else []
     if blockers:
         shown = "; ".join(blockers[:5]) + (f"; and {len(blockers) - 5} more" if len(blockers) > 5 else "")
-        out += script.note(f"WITHHELD until {shown} is fixed (it would make UPDATE/DELETE fail on the source); "
-                           "re-run pg-preflight then." if script.brief else
+        out += script.note(f"WITHHELD until {' and '.join(script.blocking_codes(rem))} is fixed (now, it would make "
+                           "UPDATE/DELETE fail on the source); re-run pg-preflight then." if script.brief else
                            f"WITHHELD: running this now would make UPDATE/DELETE fail on the source. Fix first: {shown}; "
                            "then re-run pg-preflight, which prints it uncommented.")
         out += [line for statement in rem.sql for line in comment(statement)]

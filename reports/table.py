@@ -58,7 +58,9 @@ class _Out:
         self.lines: list[str] = []
 
     def paint(self, text: str, colour: str | None = None, bold: bool = False, dim: bool = False) -> str:
-        return click.style(text, fg=colour, bold=bold, dim=dim) if self.style.color and text else text
+        if not self.style.color or not text:
+            return text
+        return click.style(text, fg=colour, bold=bold or None, dim=dim or None)
 
     def wrap(self, text: str, indent: str = "", hang: str | None = None) -> list[str]:
         return textwrap.wrap(visible(text, keep=""), self.width, initial_indent=indent,
@@ -135,7 +137,8 @@ def _body(report: Report, out: _Out) -> None:
 def _checks_table(report: Report, out: _Out) -> None:
     """Every check, one row each; the observed text wrapped in the space the other columns leave."""
     out.blank()
-    shown = [c for c in report.checks if c.status is not CheckStatus.SKIP or c.skip_reason != _NO_SESSION]
+    dead = unreachable(report)  # then the skipped checks are one line below, all for the same reason
+    shown = [c for c in report.checks if not (dead and c.status is CheckStatus.SKIP)]
     if not shown:
         return
     id_width = max(len(visible(c.id, keep="")) for c in shown)
@@ -174,9 +177,12 @@ def _named(findings: list[Finding], limit: int | None) -> str:
 
 
 def _one_line(code: str, findings: list[Finding]) -> str:
-    """A code and the objects it concerns, leaving out a setting the code names already (wal_level_not_logical)."""
-    named = _named([f for f in findings if not (f.object and f.object.lower() in code)], MAX_NAMED)
-    return f"{code} ({named})" if named else code
+    """A code and the objects it concerns (how many, past ``MAX_NAMED``: --verbose names them all), leaving
+    out a setting the code names already (wal_level_not_logical)."""
+    objects = list(dict.fromkeys(f.object for f in findings if f.object and f.object.lower() not in code))
+    if len(objects) > MAX_NAMED:
+        return f"{code} (×{len(objects)})"
+    return f"{code} ({', '.join(objects)})" if objects else code
 
 
 def _problems(report: Report, out: _Out, verbose: bool) -> None:
@@ -192,6 +198,8 @@ def _problems(report: Report, out: _Out, verbose: bool) -> None:
         if not verbose:
             parts = [_one_line(code, findings) for code, findings in _grouped(_open(check)).items()]
             text = "; ".join(parts) or (f"error: {check.error}" if check.error else check.summary)
+            if unreachable(report) and any(f.code.startswith("connect_") for f in check.findings):
+                text = check.summary  # what failed, in plain words (--verbose adds what the server said)
             line = out.wrap(text, " " * (id_width + 4))
             head = f"{MARKS[check.status]} {visible(check.id, keep=''):<{id_width}}  "
             out.lines.append(_paint_mark(out, check.status, head) + line[0][id_width + 4:])
@@ -234,9 +242,6 @@ def _findings(report: Report, check: CheckResult, out: _Out) -> None:
         out.para(f"{example}{first.message}", "      ", "      ")
         for note in dict.fromkeys(waived):
             out.para(f"{sum(1 for w in waived if w == note)} of them {note}", "      ")
-
-
-_NO_SESSION = "requires reachability, which was skipped"
 
 
 def _skipped(report: Report, out: _Out, verbose: bool) -> None:
