@@ -212,8 +212,8 @@ def _problems(report: Report, out: _Out, verbose: bool) -> None:
 
 
 def _heading(out: _Out, check: CheckResult) -> list[str]:
-    """A verbose check heading, wrapped like any prose (its mark painted after wrapping)."""
-    lines = out.wrap(f"{MARKS[check.status]} {check.id}: {check.summary}", "", "    ")
+    """A verbose check heading (its title: the summary is on its row above), wrapped like any prose."""
+    lines = out.wrap(f"{MARKS[check.status]} {check.id}: {check.title}", "", "    ")
     return [_paint_mark(out, check.status, lines[0])] + lines[1:]
 
 
