@@ -63,7 +63,8 @@ class _Out:
         return click.style(text, fg=colour, bold=bold or None, dim=dim or None)
 
     def wrap(self, text: str, indent: str = "", hang: str | None = None) -> list[str]:
-        return textwrap.wrap(visible(text, keep=""), self.width, initial_indent=indent,
+        """``text`` made visible (a message's own line breaks become spaces), wrapped between words."""
+        return textwrap.wrap(visible(text), self.width, initial_indent=indent,
                              subsequent_indent=indent if hang is None else hang,
                              break_long_words=False, break_on_hyphens=False) or [indent.rstrip()]
 
