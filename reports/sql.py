@@ -91,7 +91,9 @@ class _Script:
             self.steps_seen.add(template)
             objects = list(dict.fromkeys(self.grouped.get(template, [])))
             if len(objects) > 1 and parsed is None:
-                step = template.replace(_PLACEHOLDER, ", ".join(objects))
+                named = ", ".join(objects[:MAX_GROUPED]) + (
+                    f" and {len(objects) - MAX_GROUPED} more" if len(objects) > MAX_GROUPED else "")
+                step = template.replace(_PLACEHOLDER, named)
         if parsed is None:
             return self.note(step, "-- step: ")
         name = parsed[0]
@@ -125,6 +127,7 @@ class _Script:
 
 
 _PLACEHOLDER = "\x00"
+MAX_GROUPED = 8  # objects named by one grouped step; the findings (and --format json) name them all
 
 
 def _template(step: str, obj: str) -> str:
@@ -151,18 +154,24 @@ def _largest(texts: Iterable[str]) -> dict[str, str]:
 RESTART_STEP = "Restart PostgreSQL"
 
 
-def remediation_lines(report: Report, width: int | None = None, brief: bool = False, steps: bool = True) -> list[str]:
+def remediation_lines(report: Report, width: int | None = None, brief: bool = False, steps: bool = True,
+                      max_lines_per_check: int | None = None) -> list[str]:
     """The body of the script; empty when nothing needs fixing. Shared with the table format.
 
     ``brief`` (the terminal report, which lists the findings already): no finding's message again, each
     step once, duplicates left out rather than noted, and one closing line for the restart. ``width``
     wraps the prose comments between words; a statement is never wrapped. Without ``steps`` (the short
     terminal report) a finding fixed by SQL shows its SQL alone; the steps of one without SQL, its only
-    fix, stay."""
+    fix, stay. ``max_lines_per_check`` pages a check's block (100k tables: a statement each), saying how
+    many statements were left out and where they all are."""
     lines: list[str] = []
     script = _Script(report, width, brief, steps)
     for result in report.checks:
         block = _check_block(result, script)
+        if max_lines_per_check is not None and len(block) > max_lines_per_check + 1:
+            left = sum(1 for line in block[max_lines_per_check:] if line and not line.startswith("--"))
+            block = block[:max_lines_per_check] + script.note(
+                f"... and {left} more statements of {result.id} (all of them: --format sql)")
         if block:
             lines += block + ([] if brief else [""])
     if script.restarts:

@@ -32,6 +32,7 @@ MIN_WIDTH = 40
 # The checklist pages long lists (100k-table databases): the JSON report keeps everything.
 MAX_FINDINGS_PER_CHECK = 50
 MAX_TABLE_ROWS = 200
+MAX_SCRIPT_LINES = 40  # per check in the short form: the rest is in --verbose and --format sql
 MAX_NAMED = 2  # objects named on a check's line in the short form
 
 Detail = Literal["quiet", "short", "verbose"]
@@ -300,7 +301,9 @@ def _tables_section(report: Report, out: _Out) -> None:
 
 
 def _script(report: Report, out: _Out) -> None:
-    script = remediation_lines(report, width=out.width, brief=True, steps=out.style.detail == "verbose")
+    verbose = out.style.detail == "verbose"
+    script = remediation_lines(report, width=out.width, brief=True, steps=verbose,
+                               max_lines_per_check=None if verbose else MAX_SCRIPT_LINES)
     if not script:
         return
     out.blank()

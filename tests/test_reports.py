@@ -130,3 +130,23 @@ def test_table_format_pages_long_lists() -> None:
     assert text.count("m0") == 1 and "m1" not in text
     assert "... and 20 more kinds of finding (see --format json)" in text
     assert len(text.splitlines()) < MAX_TABLE_ROWS + MAX_FINDINGS_PER_CHECK + 100
+
+
+def test_the_short_script_pages_a_check_with_many_statements() -> None:
+    from preflight.models import CheckStatus, Finding, Remediation, Severity
+    from preflight.reports.table import MAX_SCRIPT_LINES
+
+    report = canned_report()
+    report.checks[2].findings = [
+        Finding(code="no_replica_identity", severity=Severity.ERROR, object=f"s.t{i}", message="m",
+                remediation=Remediation(sql=[f'ALTER TABLE "s"."t{i}" REPLICA IDENTITY FULL;'],
+                                        steps=[f"Decide for s.t{i} in --decisions FILE."]))
+        for i in range(500)]
+    report.checks[2].status = CheckStatus.FAIL
+    short = table.render(report)
+    assert short.count("REPLICA IDENTITY FULL;") == MAX_SCRIPT_LINES - 1  # the block's heading is one of its lines
+    assert f"... and {500 - MAX_SCRIPT_LINES + 1} more statements of logical_replication (all of them: --format sql)" in short
+    verbose = table.render(report, table.Style(detail="verbose"))
+    assert verbose.count("REPLICA IDENTITY FULL;") == 500
+    assert "Decide for s.t0, s.t1, s.t2, s.t3, s.t4, s.t5, s.t6, s.t7 and 492 more in --decisions FILE." in " ".join(
+        verbose.split())  # one grouped step, not 500
