@@ -83,7 +83,7 @@ def render(report: Report, style: Style | None = None) -> str:
     style = style or Style()
     out = _Out(style)
     if style.detail == "quiet":
-        return _verdict_line(report, out) + "\n"
+        return _verdict_line(report, out, target=True) + "\n"
     _header(report, out)
     _body(report, out)
     for db, view in report.database_views():
@@ -102,7 +102,8 @@ def _counts(report: Report) -> str:
     return ", ".join(f"{n} {word}" for n, word in parts if n)
 
 
-def _verdict_line(report: Report, out: _Out) -> str:
+def _verdict_line(report: Report, out: _Out, target: bool = False) -> str:
+    """The verdict and the counts; with ``target`` (--quiet: the only line) also the server, when it fits."""
     if unreachable(report):
         word, colour = "UNREACHABLE", "red"
         what = "could not connect, nothing was checked"
@@ -111,7 +112,7 @@ def _verdict_line(report: Report, out: _Out) -> str:
         what = _counts(report) or "no check selected"
     where = visible(report.target.dsn, keep="")
     line = f"Verdict: {word}  {what}  ({where})"
-    if len(line) > out.width:
+    if not target or len(line) > out.width:
         line = f"Verdict: {word}  {what}"
     return "Verdict: " + out.paint(word, colour, bold=True) + line[len("Verdict: ") + len(word):]
 
