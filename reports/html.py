@@ -159,7 +159,10 @@ def _target(report: Report) -> str:
 def _checks(report: Report) -> str:
     order = {"fail": 0, "error": 1, "warn": 2, "skip": 3, "pass": 4}
     rows = []
+    dead = unreachable(report)  # then every other check was skipped for that one reason: one row says so
     for c in report.checks:
+        if dead and c.status.value == "skip":
+            continue
         notes = [e(c.summary)] if c.summary and not (c.skip_reason and c.summary == "skipped") else []
         if c.skip_reason:
             notes.append(f'<span class="muted">skipped: {e(c.skip_reason)}</span>')
@@ -167,6 +170,10 @@ def _checks(report: Report) -> str:
             notes.append(f'<span class="muted">error: {e(c.error)}</span>')
         badge = status_badge(c.status.value, c.status.value, order[c.status.value])
         rows.append([badge, f"<code>{e(c.id)}</code>", e(c.title), "<br>".join(notes)])
+    skipped = [c.id for c in report.checks if c.status.value == "skip"]
+    if dead and skipped:
+        rows.append([status_badge("skip", "skip", order["skip"]), f"{len(skipped)} checks", "",
+                     f'<span class="muted">skipped: the connection failed ({e(", ".join(skipped))})</span>'])
     # No time column: the checks judge facts read beforehand, so each takes well under a millisecond.
     return '<h2 id="checks">Checks</h2>\n' + html_table(["Status", "Check", "Title", "Summary"], rows, "checks")
 

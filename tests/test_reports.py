@@ -150,3 +150,9 @@ def test_the_short_script_pages_a_check_with_many_statements() -> None:
     assert verbose.count("REPLICA IDENTITY FULL;") == 500
     assert "Decide for s.t0, s.t1, s.t2, s.t3, s.t4, s.t5, s.t6, s.t7 and 492 more in --decisions FILE." in " ".join(
         verbose.split())  # one grouped step, not 500
+
+
+def test_html_of_an_unreachable_server_says_so_once() -> None:
+    page = FORMATS["html"](unreachable_report())
+    assert "UNREACHABLE" in page and "could not connect, nothing was checked" in page
+    assert page.count('class="badge s-skip"') == 1 and "12 checks" in page  # one row for the skipped checks
