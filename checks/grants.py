@@ -29,6 +29,7 @@ from preflight.facts import (
     SchemaRow,
     TableRow,
 )
+from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.provider_detection import Provider
@@ -44,7 +45,7 @@ class Grants(Check):
     report_order = 80
     title = "Privileges of the CDC role"
     facts = (ROLE, SCHEMAS, TABLES, SETTINGS)
-    optional_facts = (REPLICATION_PROBE, HBA_RULES, PUBLISHED_TABLES)
+    optional_facts = (REPLICATION_PROBE, HBA_RULES, PUBLISHED_TABLES, NAMES_NEARBY)  # the last for "did you mean"
     why = (
         "The consumer logs in, opens a replication connection (REPLICATION attribute, or the provider's "
         "replication role), connects to the database, and reads every published table for its initial "
@@ -191,9 +192,11 @@ def _selects(name: str, tables: list[TableRow], whole: set[str] | None) -> list[
         steps = [f"Run the GRANT as the owner of the tables ({', '.join(owners)}) or a superuser."]
         if entire:
             steps.append(
-                f"ALTER DEFAULT PRIVILEGES FOR ROLE <owner> covers only tables that role creates later in {schema}: "
-                f"run one per role that creates tables there (owners seen: {', '.join(owners)}), as that role or a "
-                "superuser. Without FOR ROLE it would apply only to tables created by the role that runs it.")
+                # The same words for every schema and table, so that a report states them once: the
+                # statements themselves name the schema and each owner.
+                "ALTER DEFAULT PRIVILEGES FOR ROLE <owner> covers only the tables that role creates later in "
+                "that schema: run one per role that creates tables there, as that role or a superuser. Without "
+                "FOR ROLE it would apply only to tables created by the role that runs it.")
         for table in missing[:MAX_TABLE_FINDINGS]:
             obj = format_name(schema, table.name)
             grant = (grants_sql.grant_select_schema(schema, name) if many

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from preflight.files import read_toml, validated
 from preflight.options import Options
+from preflight.suggest import did_you_mean
 from preflight.waivers import Waiver
 
 DEFAULT_FILES = ("pg-preflight.toml", "pyproject.toml")
@@ -80,8 +81,13 @@ def load_config(path: Path) -> ConfigFile:
         raise ConfigError(f"{path}: no [tool.pg-preflight] section")
     normalised = {str(k).replace("-", "_"): v for k, v in section.items()}
     unknown = sorted(k for k in normalised if k not in CONFIG_MODEL.model_fields)
+    tool = section.get("tool")
+    if path.name != "pyproject.toml" and isinstance(tool, dict) and "pg-preflight" in tool:
+        raise ConfigError(f"{path}: [tool.pg-preflight] is pyproject.toml's section name; in {path.name} write the "
+                          "keys at the top level (drop the [tool.pg-preflight] line), or use [pg-preflight]")
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s): {', '.join(unknown)}")
+        raise ConfigError(f"{path}: unknown key(s): "
+                          f"{', '.join(k + did_you_mean(k, CONFIG_MODEL.model_fields) for k in unknown)}")
     config: ConfigFile = validated(path, ConfigError, lambda: CONFIG_MODEL.model_validate(normalised))
     if config.decisions:
         config.decisions = str(path.parent / config.decisions)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from preflight.models import CheckStatus, Estate, EstateServer, Finding, Report, Severity, Verdict
+from preflight.settings import human_bytes
 
 STATUS_RANK = {CheckStatus.PASS: 0, CheckStatus.SKIP: 0, CheckStatus.WARN: 1, CheckStatus.ERROR: 2, CheckStatus.FAIL: 3}
 VERDICT_RANK = {Verdict.READY: 0, Verdict.INCOMPLETE: 1, Verdict.NOT_READY: 2}
 Key = tuple[str, str, str | None]
+# Findings whose ``observed`` is a number of bytes: a diff shows it as a size (330.6MB, not 346660864).
+BYTE_VALUED = frozenset({"slot_retention_unlimited", "initial_copy_size"})
 
 
 @dataclass
@@ -41,8 +44,9 @@ def diff_reports(old: Report, new: Report) -> ReportDiff:
         if before != after:
             result.checks.append((check_id, before, after))
     before_f, after_f = _findings(old), _findings(new)
-    result.new_findings = [(k, f) for k, f in after_f.items() if k not in before_f]
-    result.fixed_findings = [(k, f) for k, f in before_f.items() if k not in after_f]
+    # An observation (info) that comes or goes is neither a new problem nor a fix.
+    result.new_findings = [(k, f) for k, f in after_f.items() if k not in before_f and f.severity is not Severity.INFO]
+    result.fixed_findings = [(k, f) for k, f in before_f.items() if k not in after_f and f.severity is not Severity.INFO]
     result.changed_values = [(k, before_f[k].observed, f.observed) for k, f in after_f.items()
                              if k in before_f and before_f[k].observed != f.observed]
     return result
@@ -51,6 +55,12 @@ def diff_reports(old: Report, new: Report) -> ReportDiff:
 def _key(key: Key) -> str:
     check_id, code, obj = key
     return f"{check_id}/{code}" + (f" [{obj}]" if obj else "")
+
+
+def _value(key: Key, value: object) -> object:
+    if key[1] in BYTE_VALUED and isinstance(value, int | float) and not isinstance(value, bool):
+        return human_bytes(value)
+    return value
 
 
 def render_diff(diff: ReportDiff) -> str:
@@ -63,7 +73,7 @@ def render_diff(diff: ReportDiff) -> str:
     for key, finding in diff.fixed_findings:
         lines.append(f"- fixed: {_key(key)}: {finding.message}")
     for key, old_value, new_value in diff.changed_values:
-        lines.append(f"~ changed: {_key(key)}: {old_value} -> {new_value}")
+        lines.append(f"~ changed: {_key(key)}: {_value(key, old_value)} -> {_value(key, new_value)}")
     lines.append("result: WORSE" if diff.worse else "result: not worse")
     return "\n".join(lines) + "\n"
 

@@ -14,7 +14,7 @@ from psycopg.conninfo import make_conninfo
 
 from preflight.connection import DsnError, parse_dsn
 from preflight.files import one_line, read_text
-from preflight.models import CheckStatus, Report
+from preflight.models import CheckStatus, Report, unreachable
 
 _NAME = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_.-]*)=(postgres(?:ql)?://.*)$")
 _NAME_WORD = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -129,7 +129,13 @@ def in_shard(entries: list[FleetEntry], index: int, count: int) -> list[FleetEnt
     return [e for e in entries if shard_of(e.name, count) == index]
 
 
+def fleet_verdict(report: Report) -> str:
+    """The verdict column: ``unreachable`` for a server the run could not connect to (nothing was
+    checked, so it is not "not ready"), else the report's verdict."""
+    return "unreachable" if unreachable(report) else report.status.value
+
+
 def summary_row(entry: FleetEntry, report: Report) -> list[str]:
     failing = [c.id for c in report.checks if c.status in (CheckStatus.FAIL, CheckStatus.ERROR)]
-    return [entry.name, report.status.value, ", ".join(failing) or "-", report.target.provider or "-",
+    return [entry.name, fleet_verdict(report), ", ".join(failing) or "-", report.target.provider or "-",
             report.target.server_version.split()[0] if report.target.server_version else "-"]

@@ -55,12 +55,14 @@ class FailOn(str, Enum):
 
 
 class ExitCode(IntEnum):
-    """Process exit codes (docs/json-contract.md): 0 ok, 1 a finding reached --fail-on, 2 usage, 3 a check errored."""
+    """Process exit codes (docs/json-contract.md): 0 ok, 1 a finding reached --fail-on, 2 usage, 3 a check
+    errored, 4 the server could not be reached (no check ran: "could not check", never "not ready")."""
 
     OK = 0
     FINDINGS = 1
     USAGE = 2
     INCOMPLETE = 3
+    UNREACHABLE = 4
 
 
 class Strict(BaseModel):
@@ -296,6 +298,16 @@ class Report(Strict):
         """Every check result: the cluster-wide ones and each database's."""
         return self.checks + [c for db in self.databases or [] for c in db.checks]
 
+    def waiver_note(self, check_id: str, finding: Finding) -> str:
+        """How every format marks a waived finding: ``waived (reason, until date)``; empty when not waived."""
+        if not finding.waived:
+            return ""
+        until = next((w.expires for w in self.waivers if w.state == "applied" and w.check == check_id
+                      and w.object in (None, finding.object) and w.code in (None, finding.code)
+                      and w.reason == finding.waiver_reason), None)
+        parts = [p for p in (finding.waiver_reason, f"until {until}" if until else None) if p]
+        return "waived" + (f" ({', '.join(parts)})" if parts else "")
+
     def check(self, check_id: str) -> CheckResult:
         """The result of one check, by id (KeyError when it was not selected)."""
         for result in self.checks:
@@ -336,8 +348,18 @@ def verdict(checks: list[CheckResult]) -> Verdict:
     return Verdict.READY
 
 
+def unreachable(report: Report) -> bool:
+    """Whether the connection failed before any check (DNS, refused, timeout, authentication, pg_hba ...):
+    a ``connect_*`` error finding (the connection check's). The report says nothing about the server's readiness."""
+    return any(f.code.startswith("connect_") and f.severity is Severity.ERROR and not f.waived
+               for c in report.checks for f in c.findings)
+
+
 def exit_code(report: Report, fail_on: FailOn = FailOn.ERROR) -> ExitCode:
-    """Apply ``--fail-on``: 1 when a finding reaches the threshold, else 3 on an errored check, else 0."""
+    """4 when the server could not be reached (whatever ``--fail-on``); else apply ``--fail-on``: 1 when a
+    finding reaches the threshold, else 3 on an errored check, else 0."""
+    if unreachable(report):
+        return ExitCode.UNREACHABLE
     statuses = {c.status for c in report.all_checks()}
     if fail_on is FailOn.ERROR and CheckStatus.FAIL in statuses:
         return ExitCode.FINDINGS

@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 
 from preflight.check import Check
 from preflight.facts import FACTS, Fact, ProbeFact, Scope, SqlFact
+from preflight.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "pg_preflight.checks"
 BUILTIN_MODULE_PREFIX = "preflight.checks."
@@ -168,7 +169,8 @@ def select(checks: list[type[Check]], only: list[str], skip: list[str]) -> list[
     ids = {c.id for c in checks}
     unknown = sorted({i for i in only + skip if i not in ids})
     if unknown:
-        raise RegistryError(f"unknown check id(s): {', '.join(unknown)} (see 'pg-preflight list-checks')")
+        named = ", ".join(u + did_you_mean(u, ids) for u in unknown)
+        raise RegistryError(f"unknown check id(s): {named} (see 'pg-preflight list-checks')")
     if not only:
         return [c for c in checks if c.id not in skip]
     by_id = {c.id: c for c in checks}

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from preflight import suggest
 from preflight.check import Check, CheckContext, Outcome
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
 from preflight.facts import (
@@ -31,6 +32,7 @@ from preflight.facts import (
 )
 from preflight.facts.alongside import ProbesAlongside
 from preflight.facts.gather import gather
+from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -189,6 +191,8 @@ def execute_checks(checks: list[type[Check]], snapshot: Snapshot, options: Optio
             result, check_tables = _run_one(check_cls(), ctx)
             tables.extend(check_tables or [])
         results[check_cls.id] = seen[check_cls.id] = result
+    # "did you mean": a selection or decision naming nothing, answered from this database's own names
+    suggest.annotate(list(results.values()), tables, suggest.nearby_names(snapshot.facts.get(NAMES_NEARBY.name)))
     return results, tables
 
 

@@ -11,6 +11,8 @@ connection's encoding arrive as ``UNDECODABLE_BASE + byte`` (see ``undecodable``
 from __future__ import annotations
 
 import codecs
+import os
+from typing import TextIO
 
 import click
 
@@ -83,3 +85,27 @@ def json_visible(text: str) -> str:
 def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
     """``click.echo`` of ``message`` made visible: how every CLI line reaches a terminal."""
     click.echo(visible(message), err=err, nl=nl, color=True)
+
+
+def terminal_width(stream: TextIO) -> int | None:
+    """The width to wrap at: ``$COLUMNS`` when set, else the terminal's, else None (a file or a pipe)."""
+    columns = os.environ.get("COLUMNS", "").strip()
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return os.get_terminal_size(stream.fileno()).columns if stream.isatty() else None
+    except (OSError, ValueError, AttributeError):  # no real file behind the stream (a test runner's)
+        return None
+
+
+def use_colour(choice: str, stream: TextIO) -> bool:
+    """``--color always|never|auto``: auto colours a terminal unless ``NO_COLOR`` is set (to anything but
+    the empty string) or ``TERM`` is ``dumb``."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR", "") != "" or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (ValueError, AttributeError):
+        return False

@@ -1,5 +1,7 @@
 """Waivers: reviewed exceptions for findings. A waived finding stays in the report, marked, but no
-longer decides the verdict; an expired waiver stops applying and says so; an unmatched one is reported."""
+longer decides the verdict; an expired waiver stops applying and says so; an unmatched one is reported.
+Both of those are also a warning finding of the check the waiver names (``waiver_expired``,
+``waiver_unmatched``), so that a stale waiver shows where people look, and gets cleaned up."""
 
 from __future__ import annotations
 
@@ -7,7 +9,22 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from preflight.models import CheckResult, CheckStatus, WaiverOutcome, status_from_findings
+from preflight.models import (
+    CheckResult,
+    CheckStatus,
+    Finding,
+    Remediation,
+    Severity,
+    WaiverOutcome,
+    status_from_findings,
+)
+
+WAIVER_CODES = {
+    "waiver_expired": "a waiver of this check expired: the findings it waived count again",
+    "waiver_unmatched": "a waiver of this check matched no finding: what it excused is gone, or it is misspelt",
+}
+_EDIT = ("Edit the waivers in the config file (pg-preflight.toml, or [tool.pg-preflight] in pyproject.toml): "
+         "renew a reviewed exception with a new expiry date, remove one that is no longer needed.")
 
 
 class Waiver(BaseModel):
@@ -43,7 +60,28 @@ def apply_waivers(results: list[CheckResult], waivers: list[Waiver], today: date
         outcomes.append(WaiverOutcome(check=waiver.check, object=waiver.object, code=waiver.code, reason=waiver.reason,
                                       expires=waiver.expires.isoformat() if waiver.expires else None, state=state,
                                       matched=matched))
+        if state != "applied":
+            _stale(results, waiver, state)
     for result in results:
         if result.status in (CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL) and result.findings:
             result.status = status_from_findings(result.findings)
     return outcomes
+
+
+def _stale(results: list[CheckResult], waiver: Waiver, state: str) -> None:
+    """A warning finding on the check the waiver names (when it ran): the waiver needs attention."""
+    target = next((r for r in results if r.id == waiver.check
+                   and r.status in (CheckStatus.PASS, CheckStatus.WARN, CheckStatus.FAIL)), None)
+    if target is None:
+        return
+    what = waiver.check + (f" {waiver.code}" if waiver.code else "") + (f" on {waiver.object}" if waiver.object else "")
+    if state == "expired":
+        message = (f"The waiver of {what} expired on {waiver.expires} (reason: {waiver.reason}): the findings it "
+                   "waived count again.")
+    else:
+        message = (f"The waiver of {what} matched no finding in this run (reason: {waiver.reason}): what it excused "
+                   "is gone, or its check, object or code is misspelt.")
+    target.findings.append(Finding(code=f"waiver_{state}", severity=Severity.WARNING, message=message,
+                                   object=waiver.object, observed=state,
+                                   expected="a waiver that matches a finding and has not expired",
+                                   remediation=Remediation(steps=[_EDIT])))

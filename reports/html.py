@@ -13,7 +13,16 @@ import hashlib
 import html
 from string import Template
 
-from preflight.models import VERDICT_WORDS, CheckResult, DatabaseReport, Finding, Report, Severity, TableEntry
+from preflight.models import (
+    VERDICT_WORDS,
+    CheckResult,
+    DatabaseReport,
+    Finding,
+    Report,
+    Severity,
+    TableEntry,
+    unreachable,
+)
 from preflight.names import format_name
 from preflight.reports.sql import comment, remediation_lines
 from preflight.terminal import visible
@@ -72,6 +81,14 @@ pre { background: #f6f8fa; border: 1px solid #e3e7eb; border-radius: 4px; paddin
 .s-error { background: #6f42c1; } .s-skip { background: #6e7781; }
 .finding { border: 1px solid #e3e7eb; border-radius: 4px; padding: 8px 12px; margin: 8px 0; }
 .finding .vals { color: #57606a; } .flag { color: #c62828; font-weight: 600; } .muted { color: #57606a; }
+.scroll { overflow-x: auto; } td code, dd code { overflow-wrap: anywhere; }
+table.checks td:nth-child(2) code { overflow-wrap: normal; white-space: nowrap; }
+table.checks td:nth-child(4), .finding { overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  body { padding: 12px; } .banner .word { font-size: 22px; }
+  table.checks th:nth-child(3), table.checks td:nth-child(3) { display: none; }
+  th, td { padding: 4px 5px; } .badge { min-width: 0; }
+}
 @media print {
   body { max-width: none; padding: 0; font-size: 11px; } .noprint { display: none; }
   .banner, .badge, th { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
@@ -113,11 +130,13 @@ def status_badge(word: str, css: str, sort_key: int | None = None) -> str:
     return f'<span class="badge s-{e(css)}"{key}>{e(word.upper())}</span>'
 
 
-def html_table(head: list[str], rows: list[list[str]]) -> str:
-    """A sortable table; cells are already-escaped HTML."""
+def html_table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
+    """A sortable table; cells are already-escaped HTML. On a narrow screen it scrolls sideways inside
+    its own box rather than pushing the page wider than the screen."""
     ths = "".join(f'<th scope="col">{h}</th>' for h in head)
     trs = "\n".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f'<table class="sortable"><thead><tr>{ths}</tr></thead><tbody>\n{trs}\n</tbody></table>'
+    return (f'<div class="scroll"><table class="sortable{" " + cls if cls else ""}"><thead><tr>{ths}</tr></thead>'
+            f'<tbody>\n{trs}\n</tbody></table></div>')
 
 
 def _target(report: Report) -> str:
@@ -140,28 +159,37 @@ def _target(report: Report) -> str:
 def _checks(report: Report) -> str:
     order = {"fail": 0, "error": 1, "warn": 2, "skip": 3, "pass": 4}
     rows = []
+    dead = unreachable(report)  # then every other check was skipped for that one reason: one row says so
     for c in report.checks:
+        if dead and c.status.value == "skip":
+            continue
         notes = [e(c.summary)] if c.summary and not (c.skip_reason and c.summary == "skipped") else []
         if c.skip_reason:
             notes.append(f'<span class="muted">skipped: {e(c.skip_reason)}</span>')
         if c.error:
             notes.append(f'<span class="muted">error: {e(c.error)}</span>')
         badge = status_badge(c.status.value, c.status.value, order[c.status.value])
-        rows.append([badge, f"<code>{e(c.id)}</code>", e(c.title), "<br>".join(notes), e(f"{c.duration_ms:.0f} ms")])
-    return '<h2 id="checks">Checks</h2>\n' + html_table(["Status", "Check", "Title", "Summary", "Time"], rows)
+        rows.append([badge, f"<code>{e(c.id)}</code>", e(c.title), "<br>".join(notes)])
+    skipped = [c.id for c in report.checks if c.status.value == "skip"]
+    if dead and skipped:
+        rows.append([status_badge("skip", "skip", order["skip"]), f"{len(skipped)} checks", "",
+                     f'<span class="muted">skipped: the connection failed ({e(", ".join(skipped))})</span>'])
+    # No time column: the checks judge facts read beforehand, so each takes well under a millisecond.
+    return '<h2 id="checks">Checks</h2>\n' + html_table(["Status", "Check", "Title", "Summary"], rows, "checks")
 
 
-def _finding(check: CheckResult, f: Finding) -> str:
+def _finding(report: Report, check: CheckResult, f: Finding) -> str:
     badge = status_badge(f.severity.value, SEVERITY_CLASS[f.severity.value])
     head = f"{badge} <code>{e(check.id)}</code> <code>{e(f.code)}</code>"
     if f.object:
         head += f" on <code>{e(f.object)}</code>"
     if f.waived:
-        head += f' <span class="muted">(waived{": " + e(f.waiver_reason) if f.waiver_reason else ""})</span>'
+        head += f' <span class="muted">{e(report.waiver_note(check.id, f))}</span>'
     parts = [f"<div>{head}</div>", f"<p>{e(f.message)}</p>".replace("\n", "<br>\n")]
-    if f.observed is not None or f.expected is not None:
-        parts.append(f'<div class="vals">observed <code>{e(f.observed)}</code>, required <code>{e(f.expected)}</code>'
-                     "</div>")
+    values = [f"{label} <code>{e(value)}</code>" for label, value in (("observed", f.observed), ("required", f.expected))
+              if value is not None]
+    if values:
+        parts.append(f'<div class="vals">{", ".join(values)}</div>')
     rem = f.remediation
     if rem.requires_restart:
         parts.append('<div class="flag">Requires a server restart.</div>')
@@ -180,7 +208,7 @@ def _finding(check: CheckResult, f: Finding) -> str:
 
 
 def _findings(report: Report) -> str:
-    items = [_finding(c, f) for c in report.checks for f in c.findings if f.severity is not Severity.INFO]
+    items = [_finding(report, c, f) for c in report.checks for f in c.findings if f.severity is not Severity.INFO]
     if not items:
         return ""
     return '<h2 id="findings">Findings</h2>\n' + "\n".join(items)
@@ -235,11 +263,15 @@ def _database(section: tuple[DatabaseReport, Report]) -> str:
 
 def render(report: Report) -> str:
     s = report.summary
-    counts = f"{s.pass_} passed, {s.warn} warned, {s.fail} failed, {s.error} errored, {s.skip} skipped"
+    counts = ", ".join(f"{n} {word}" for n, word in ((s.fail, "failed"), (s.error, "errored"), (s.warn, "warned"),
+                                                    (s.pass_, "passed"), (s.skip, "skipped")) if n)
+    word = VERDICT_WORDS[report.status.value]
+    if unreachable(report):  # nothing was checked: not a verdict on the server
+        word, counts = "UNREACHABLE", "could not connect, nothing was checked"
     body = "\n".join(p for p in (_target(report), _checks(report), _findings(report), _tables(report),
                                  _script(report), *map(_database, report.database_views())) if p)
     return PAGE.substitute(
-        script_hash=SCRIPT_HASH, verdict=VERDICT_WORDS[report.status.value], verdict_class=e(report.status.value),
+        script_hash=SCRIPT_HASH, verdict=word, verdict_class=e(report.status.value),
         dsn=e(report.target.dsn), style=STYLE, counts=e(counts), body=body, docs=DOCS, script=SCRIPT,
         generated=e(report.generated_at.isoformat()), version=e(report.tool.version),
     )

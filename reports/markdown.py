@@ -88,7 +88,7 @@ def _checks(report: Report) -> list[str]:
     return lines
 
 
-def _finding_item(check: CheckResult, finding: Finding) -> str:
+def _finding_item(report: Report, check: CheckResult, finding: Finding) -> str:
     item = f"- **{finding.severity.value.upper()}** {code(check.id)} {code(finding.code)}"
     if finding.object:
         item += f" on {code(finding.object)}"
@@ -98,12 +98,12 @@ def _finding_item(check: CheckResult, finding: Finding) -> str:
         expected = "-" if finding.expected is None else code(finding.expected)
         item += f" (observed {observed}, required {expected})"
     if finding.waived:
-        item += " *waived" + (f": {text(finding.waiver_reason)}*" if finding.waiver_reason else "*")
+        item += f" *{text(report.waiver_note(check.id, finding))}*"
     return item
 
 
 def _findings(report: Report) -> list[str]:
-    items = [_finding_item(c, f) for c in report.checks for f in c.findings if f.severity is not Severity.INFO]
+    items = [_finding_item(report, c, f) for c in report.checks for f in c.findings if f.severity is not Severity.INFO]
     return ["", "### Findings", "", *items] if items else []
 
 

@@ -9,6 +9,7 @@ finding to fix first.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 
 from preflight.models import CheckResult, Finding, Remediation, Report, Severity
@@ -32,7 +33,10 @@ class _Script:
     A reload follows every batch of reloadable changes.
     """
 
-    def __init__(self, report: Report) -> None:
+    def __init__(self, report: Report, width: int | None = None, brief: bool = False, steps: bool = True) -> None:
+        self.width, self.brief, self.steps = width, brief, steps
+        self.steps_seen: set[str] = set()
+        self.restarts: list[str] = []  # settings needing a restart, named once at the end of a brief script
         self.seen: set[str] = set()
         self.fixed: set[int] = set()  # id() of findings whose SQL fix is printed (runnable) above
         self.open: dict[tuple[str, str | None], list[Finding]] = {}
@@ -41,38 +45,74 @@ class _Script:
                 if finding.severity is not Severity.INFO:
                     self.open.setdefault((result.id, finding.object), []).append(finding)
         self.settings_done: set[str] = set()
+        # A brief script states advice given for several objects once, naming them all: the step with
+        # its object replaced by the list of every object it was given for.
+        self.grouped: dict[str, list[str]] = {}
+        if brief:
+            for result in report.checks:
+                for finding in result.findings:
+                    for step in finding.remediation.steps:
+                        if finding.object and finding.object in step and not finding.waived:
+                            self.grouped.setdefault(_template(step, finding.object), []).append(finding.object)
         self.reload_due = False
         remediations = [f.remediation for result in report.checks for f in result.findings]
         self.largest = _largest(s for rem in remediations if not rem.destructive for s in rem.sql)
         self.largest_step = _largest(s for rem in remediations for s in rem.steps if _is_setting_step(s))
+
+    def blocking_codes(self, rem: Remediation) -> list[str]:
+        """The blockers as 'check code' once each (a brief script: the objects are listed elsewhere)."""
+        return list(dict.fromkeys(f"{ref.check} {finding.code}" for ref in rem.after
+                                  for finding in self.open.get((ref.check, ref.object), [])
+                                  if id(finding) not in self.fixed))
 
     def blockers(self, rem: Remediation) -> list[str]:
         """The open findings ``rem`` must wait for whose fix is not printed above, as 'check code on object'."""
         return [f"{ref.check} {finding.code} on {ref.object}" for ref in rem.after
                 for finding in self.open.get((ref.check, ref.object), []) if id(finding) not in self.fixed]
 
-    def step(self, step: str) -> list[str]:
-        """A manual step; a provider's setting change is merged like a statement (one per setting, largest)."""
+    def note(self, text: str, prefix: str = "-- ") -> list[str]:
+        """Prose as comment lines, wrapped at ``width`` between words when one is set (never a statement)."""
+        if self.width is None:
+            return comment(text, prefix)
+        hang = "--" + " " * (len(prefix) - 2)
+        return [line for para in text.removesuffix("\n").split("\n")
+                for line in textwrap.wrap(visible(para, keep=""), self.width, initial_indent=prefix, subsequent_indent=hang,
+                                          break_long_words=False, break_on_hyphens=False) or [prefix.rstrip()]]
+
+    def step(self, step: str, obj: str | None = None) -> list[str]:
+        """A manual step; a provider's setting change is merged like a statement (one per setting, largest).
+        A brief script states each step once (one given for several objects names them all), and leaves
+        the restart to its closing line."""
         parsed = parse_alter_system(step) if _is_setting_step(step) else None
+        if self.brief:
+            template = _template(step, obj) if obj and obj in step else step
+            if template in self.steps_seen or step.startswith(RESTART_STEP):
+                return []
+            self.steps_seen.add(template)
+            objects = list(dict.fromkeys(self.grouped.get(template, [])))
+            if len(objects) > 1 and parsed is None:
+                named = ", ".join(objects[:MAX_GROUPED]) + (
+                    f" and {len(objects) - MAX_GROUPED} more" if len(objects) > MAX_GROUPED else "")
+                step = template.replace(_PLACEHOLDER, named)
         if parsed is None:
-            return comment(step, "-- step: ")
+            return self.note(step, "-- step: ")
         name = parsed[0]
         if name in self.settings_done:
-            return comment(f"({name} is changed above, to the largest value any finding needs)")
+            return [] if self.brief else comment(f"({name} is changed above, to the largest value any finding needs)")
         self.settings_done.add(name)
-        return comment(self.largest_step.get(name, step), "-- step: ")
+        return self.note(self.largest_step.get(name, step), "-- step: ")
 
     def statement(self, statement: str) -> list[str]:
         if statement == RELOAD:
             if not self.reload_due:
-                return ["-- (statement already listed above)"]
+                return [] if self.brief else ["-- (statement already listed above)"]
             self.reload_due = False
             return [statement]
         parsed = parse_alter_system(statement)
         if parsed is not None:
             name = parsed[0]
             if name in self.settings_done:
-                return comment(f"({name} is set above, to the largest value any finding needs)")
+                return [] if self.brief else comment(f"({name} is set above, to the largest value any finding needs)")
             self.settings_done.add(name)
             self.reload_due = True
             chosen = self.largest.get(name, statement)
@@ -80,10 +120,19 @@ class _Script:
             self.seen.add(chosen)
             return note + [chosen]
         if statement in self.seen:
-            return ["-- (statement already listed above)"]
+            return [] if self.brief else ["-- (statement already listed above)"]
         self.seen.add(statement)
         self.reload_due |= statement.lstrip().upper().startswith("ALTER SYSTEM")  # written some other way
         return [statement]
+
+
+_PLACEHOLDER = "\x00"
+MAX_GROUPED = 8  # objects named by one grouped step; the findings (and --format json) name them all
+
+
+def _template(step: str, obj: str) -> str:
+    """``step`` with its object left out: the same advice for another object has the same template."""
+    return step.replace(obj, _PLACEHOLDER)
 
 
 def _is_setting_step(step: str) -> bool:
@@ -102,25 +151,44 @@ def _largest(texts: Iterable[str]) -> dict[str, str]:
     return largest
 
 
-def remediation_lines(report: Report) -> list[str]:
-    """The body of the script; empty when nothing needs fixing. Shared with the table format."""
+RESTART_STEP = "Restart PostgreSQL"
+
+
+def remediation_lines(report: Report, width: int | None = None, brief: bool = False, steps: bool = True,
+                      max_lines_per_check: int | None = None) -> list[str]:
+    """The body of the script; empty when nothing needs fixing. Shared with the table format.
+
+    ``brief`` (the terminal report, which lists the findings already): no finding's message again, each
+    step once, duplicates left out rather than noted, and one closing line for the restart. ``width``
+    wraps the prose comments between words; a statement is never wrapped. Without ``steps`` (the short
+    terminal report) a finding fixed by SQL shows its SQL alone; the steps of one without SQL, its only
+    fix, stay. ``max_lines_per_check`` pages a check's block (100k tables: a statement each), saying how
+    many statements were left out and where they all are."""
     lines: list[str] = []
-    script = _Script(report)
+    script = _Script(report, width, brief, steps)
     for result in report.checks:
         block = _check_block(result, script)
+        if max_lines_per_check is not None and len(block) > max_lines_per_check + 1:
+            left = sum(1 for line in block[max_lines_per_check:] if line and not line.startswith("--"))
+            block = block[:max_lines_per_check] + script.note(
+                f"... and {left} more statements of {result.id} (all of them: --format sql)")
         if block:
-            lines += block + [""]
+            lines += block + ([] if brief else [""])
+    if script.restarts:
+        lines += script.note(f"Then restart PostgreSQL (for {', '.join(dict.fromkeys(script.restarts))}).")
     return lines
 
 
 def _check_block(result: CheckResult, script: _Script) -> list[str]:
     block: list[str] = []
     for finding in result.findings:
-        if finding.remediation.is_empty():
+        if finding.remediation.is_empty() or (script.brief and finding.waived):
             continue
         block += _finding_block(result, finding, script)
     if block:
-        block = [visible(f"-- ===== {result.id}: {result.title} ({result.status.value}) =====", keep="")] + block
+        head = f"-- {result.id}: {result.title}" if script.brief else \
+            f"-- ===== {result.id}: {result.title} ({result.status.value}) ====="
+        block = [visible(head, keep="")] + block
     return block
 
 
@@ -129,32 +197,36 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
     head = f"[{finding.severity.value}] {finding.code}"
     if finding.object:
         head += f" on {finding.object}"
-    out = comment(head) + comment(finding.message, "--   ")
-    if rem.requires_restart:
+    out = [] if script.brief else comment(head) + comment(finding.message, "--   ")
+    if script.brief and any(step.startswith(RESTART_STEP) for step in rem.steps):
+        script.restarts.append(finding.object or finding.code)  # said once, by the script's closing line
+    elif rem.requires_restart and not script.brief:
         out.append("-- RESTART REQUIRED: takes effect only after a server restart")
     blockers = script.blockers(rem) if rem.sql else []
     if blockers:
         shown = "; ".join(blockers[:5]) + (f"; and {len(blockers) - 5} more" if len(blockers) > 5 else "")
-        out += comment(f"WITHHELD: running this now would make UPDATE/DELETE fail on the source. Fix first: {shown}; "
-                       "then re-run pg-preflight, which prints it uncommented.")
+        out += script.note(f"WITHHELD until {' and '.join(script.blocking_codes(rem))} is fixed (now, it would make "
+                           "UPDATE/DELETE fail on the source); re-run pg-preflight then." if script.brief else
+                           f"WITHHELD: running this now would make UPDATE/DELETE fail on the source. Fix first: {shown}; "
+                           "then re-run pg-preflight, which prints it uncommented.")
         out += [line for statement in rem.sql for line in comment(statement)]
         rem = Remediation(steps=rem.steps)
     elif rem.sql and not rem.destructive:
         script.fixed.add(id(finding))
     for statement in rem.sql:
         if visible(statement) != statement:  # only a plugin's hand-made SQL can get here
-            out += comment("not printed, it holds non-printable characters: " + statement)
+            out += script.note("not printed, it holds non-printable characters: " + statement)
         elif rem.destructive:
             if statement in script.seen:
-                out.append("-- (statement already listed above)")
+                out += [] if script.brief else ["-- (statement already listed above)"]
                 continue
             script.seen.add(statement)
             out.append("-- DESTRUCTIVE: review, then uncomment to run")
             out += comment(statement)
         else:
             out += script.statement(statement)
-    for step in rem.steps:
-        out += script.step(step)
+    for step in rem.steps if script.steps or not finding.remediation.sql else []:
+        out += script.step(step, finding.object)
     return out
 
 

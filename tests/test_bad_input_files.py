@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from preflight.models import ExitCode
 from preflight.pgserver import free_port
 from tests.conftest import run_cli
 
@@ -95,7 +96,7 @@ def test_unknown_output_format_prefix(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_a_path_with_a_colon_is_written_with_a_slash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = run_cli("check", CLOSED, "-o", "./a:b.json", "-f", "json")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == ExitCode.UNREACHABLE, result.output
     assert json.loads((tmp_path / "a:b.json").read_text())["status"] == "not_ready"
 
 

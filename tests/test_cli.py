@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from preflight.models import ExitCode
 from preflight.pgserver import free_port
 from tests.conftest import PLUMBING, run_cli
 from tests.servers import Server
@@ -69,7 +70,8 @@ def test_fail_on_warning_and_never(logical_server: Server) -> None:
     # the healthy server warns about max_slot_wal_keep_size = -1
     assert run_cli("check", logical_server.dsn(), "--fail-on", "warning").exit_code == 1
     assert run_cli("check", logical_server.dsn(), "--fail-on", "error").exit_code == 0
-    assert run_cli("check", CLOSED, "--fail-on", "never", "--format", "json").exit_code == 0
+    # a server that cannot be reached is "could not check" (4) whatever --fail-on: never "ready"
+    assert run_cli("check", CLOSED, "--fail-on", "never", "--format", "json").exit_code == ExitCode.UNREACHABLE
 
 
 def test_schema_list_and_explain() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from preflight import Options, pgserver, run_preflight
-from preflight.models import CheckStatus, Verdict
+from preflight.models import CheckStatus, ExitCode, Verdict
 from preflight.pgserver import free_port
 from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, Backend, Server, add_cdc_role
@@ -83,7 +83,7 @@ def test_alter_system_without_restart_is_reported_as_pending(servers: Callable[.
 def test_closed_port_fails_reachability_and_skips_the_rest() -> None:
     port = free_port()
     report, code, _ = report_of(f"host=127.0.0.1 port={port} user=x password=closed-port-pw dbname=d", "--connect-timeout", "3")
-    assert code == 1
+    assert code == ExitCode.UNREACHABLE  # could not check; the report's status keeps the contract's value
     assert report["status"] == "not_ready"
     assert statuses(report)["reachability"] == "fail"
     assert {s for i, s in statuses(report).items() if i != "reachability"} == {"skip"}
@@ -98,7 +98,7 @@ def test_wrong_password_is_authentication_failure_and_never_printed(logical_serv
     add_cdc_role(logical_server)
     dsn = logical_server.dsn(user="cdc", password=secret)
     result = run_cli("check", dsn, "--format", fmt)
-    assert result.exit_code == 1
+    assert result.exit_code == ExitCode.UNREACHABLE  # could not check: not "not ready"
     assert secret not in result.stdout and secret not in result.stderr
     assert "password=***" in result.stdout  # the masked DSN, in every format (the sql script's header too)
     report = run_preflight(Options(dsn=dsn))

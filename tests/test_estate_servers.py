@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from preflight.models import ExitCode
 from preflight.pgserver import free_port
 from tests.conftest import run_cli
 from tests.servers import Server
@@ -40,8 +41,8 @@ def test_every_server_is_in_exactly_one_shard(tmp_path: Path, logical_server: Se
                              "--check", "reachability", "--connect-timeout", "5")
             checked = rows(result.stdout)
             assert all(checked[name][0] == "ready" for name in checked if name in NAMES)
-            assert all(checked[name][0] == "not_ready" for name in checked if name.startswith("down"))
-            assert result.exit_code == (1 if any(n.startswith("down") for n in checked) else 0)
+            assert all(checked[name][0] == "unreachable" for name in checked if name.startswith("down"))
+            assert result.exit_code == (ExitCode.UNREACHABLE if any(n.startswith("down") for n in checked) else 0)
             seen += checked
         assert sorted(seen) == sorted(everyone), f"N={count}"
     # The same split whatever the order of the lines (another machine's copy of the inventory).
@@ -127,12 +128,13 @@ def test_service_file_inventory_never_shows_its_passwords(tmp_path: Path, logica
     out = tmp_path / "out"
     result = run_cli("fleet", "--service-file", str(services), "--output-dir", str(out), "--connect-timeout", "5")
     checked = rows(result.stdout)
-    assert {n: cells[0] for n, cells in checked.items()} == {"prod-main": "ready", "old-box": "not_ready"}
+    assert {n: cells[0] for n, cells in checked.items()} == {"prod-main": "ready", "old-box": "unreachable"}
     assert json.loads((out / "prod-main.json").read_text())["target"]["dsn"] == "service=prod-main"
     # The default service file: PGSERVICEFILE.
-    default = run_cli("fleet", "--default-service-file", "--output-dir", str(out), "--format", "markdown",
+    default = run_cli("fleet", "--default-service-file", "--output-dir", str(out), "--format", "markdown,html",
                       "--connect-timeout", "5", env={"PGSERVICEFILE": str(services)})
-    assert {n: cells[0] for n, cells in rows(default.stdout).items()} == {"prod-main": "ready", "old-box": "not_ready"}
+    assert {p.name for p in out.iterdir()} >= {f"{n}.{f}" for n in ("prod-main", "old-box") for f in ("markdown", "html")}
+    assert {n: cells[0] for n, cells in rows(default.stdout).items()} == {"prod-main": "ready", "old-box": "unreachable"}
     everything = result.output + default.output
     for fmt in ("table", "json", "markdown", "html"):
         everything += run_cli("merge", str(out), "--format", fmt).output

@@ -17,6 +17,7 @@ from preflight.models import (
     CheckStatus,
     Estate,
     EstateServer,
+    ExitCode,
     Finding,
     Report,
     Severity,
@@ -190,4 +191,4 @@ def test_an_empty_shard_checks_nothing_and_exits_0(tmp_path: Path) -> None:
     (tmp_path / "f.txt").write_text("a=postgresql://u@127.0.0.1:1/db\n")  # "a" is in shard 3 of 4
     result = run_cli("fleet", "--dsn-file", str(tmp_path / "f.txt"), "--shard", "1/4")
     assert result.exit_code == 0 and "0/0 servers ready" in result.stderr
-    assert run_cli("fleet", "--dsn-file", str(tmp_path / "f.txt"), "--shard", "3/4", "--connect-timeout", "2").exit_code == 1
+    assert run_cli("fleet", "--dsn-file", str(tmp_path / "f.txt"), "--shard", "3/4", "--connect-timeout", "2").exit_code == ExitCode.UNREACHABLE

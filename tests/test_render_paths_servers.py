@@ -227,7 +227,7 @@ def test_no_server_text_reaches_a_terminal_raw(servers: Callable[..., Server], t
     dsn = server.dsn(dbname="tenants")
     names = ["--schema", "public"]
 
-    out, err, rc = on_terminal("check", dsn, *names, "--check", "table_keys")
+    out, err, rc = on_terminal("check", dsn, *names, "--check", "table_keys", "--color", "never", "--verbose")
     assert rc == 1
     table = assert_inert(out, "check on a terminal")
     assert_inert(err, "check stderr")

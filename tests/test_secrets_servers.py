@@ -110,4 +110,4 @@ def test_malformed_dsn_shows_the_typo_and_masks_only_the_secret() -> None:
     assert typo.stderr.strip() == 'pg-preflight: error: invalid DSN: missing "=" after "pasword" in connection info string'
     echoed = run_cli("check", f"postgresql://cdc:{secret}@[::1/db")
     assert echoed.exit_code == 2 and secret not in echoed.output
-    assert 'URI: "postgresql://cdc:***@[::1/db"' in echoed.stderr
+    assert "must be percent-encoded" in echoed.stderr and "the text after the user and password: '[::1/db'" in echoed.stderr

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 from preflight import Options, run_checks
-from preflight.models import CheckResult, CheckStatus, ExitCode, Report, Verdict, WaiverOutcome, exit_code
+from preflight.models import CheckResult, CheckStatus, ExitCode, FailOn, Report, Verdict, WaiverOutcome, exit_code
+from preflight.reports import table
 from preflight.waivers import Waiver
 from tests.snapshots import make_snapshot
 
@@ -44,3 +45,23 @@ def test_code_narrows_the_waiver() -> None:
     _, check, outcomes = run(Waiver(check="logical_replication", code="wal_sender_timeout_disabled", reason="x"))
     assert check.status is CheckStatus.FAIL
     assert outcomes[0].state == "unmatched"
+
+
+def test_stale_waivers_are_warning_findings_of_the_check_they_name() -> None:
+    report, check, _ = run(Waiver(check="logical_replication", object="wal_level", reason="old", expires=date(2020, 1, 1)),
+                           Waiver(check="slot_capacity", object="nothing_here", reason="stale"))
+    [expired] = [f for f in check.findings if f.code == "waiver_expired"]
+    assert expired.severity.value == "warning" and expired.object == "wal_level"
+    assert "expired on 2020-01-01 (reason: old)" in expired.message
+    slots = report.check("slot_capacity")
+    [unmatched] = [f for f in slots.findings if f.code == "waiver_unmatched"]
+    assert unmatched.object == "nothing_here" and "matched no finding" in unmatched.message
+    assert slots.status is CheckStatus.WARN  # a stale waiver is noticed (and fails --fail-on warning)
+    assert exit_code(report, FailOn.WARNING) is ExitCode.FINDINGS
+
+
+def test_a_waived_finding_says_so_in_the_table_with_reason_and_date() -> None:
+    report, _, _ = run(Waiver(check="logical_replication", object="wal_level", reason="migrating next week",
+                              expires=date(2999, 1, 31)))
+    for style in (table.Style(), table.Style(detail="verbose")):
+        assert "waived (migrating next week, until 2999-01-31)" in " ".join(table.render(report, style).split())

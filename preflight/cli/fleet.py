@@ -29,19 +29,21 @@ from preflight.cli.options import (
     run_options,
     selection_options,
     session_options,
+    split_list,
 )
 from preflight.fleet import (
     FleetEntry,
     FleetFileError,
     ShardError,
     default_service_file,
+    fleet_verdict,
     in_shard,
     parse_dsn_file,
     parse_service_file,
     parse_shard,
     summary_row,
 )
-from preflight.models import ExitCode, Report, exit_code
+from preflight.models import ExitCode, Report, exit_code, unreachable
 from preflight.options import Options
 from preflight.registry import RegistryError, all_checks, select
 from preflight.reports import FORMATS
@@ -60,15 +62,16 @@ from preflight.terminal import echo, visible
               help="Check only shard I of N (1 <= I <= N): a stable split by server name, for CI matrices and indexed jobs.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=8, show_default=True, help="Servers checked at once.")
 @click.option("--output-dir", default=None, metavar="DIR", help="Write each server's report here as NAME.FORMAT.")
-@click.option("--format", "-f", "fmt", type=click.Choice(sorted(FORMATS)), default="json", show_default=True,
-              help="Format of the per-server report files.")
+@click.option("--format", "-f", "fmts", multiple=True, default=("json",), show_default=True, metavar="FORMAT",
+              help=f"Format(s) of the per-server report files: {', '.join(sorted(FORMATS))} (repeatable; comma "
+                   "lists). '-f json,html' writes both in one run: 'merge' links each server's HTML page.")
 @selection_options
 @run_options
 @consumer_options
 @session_options
 @click.pass_context
 def fleet(ctx: click.Context, /, dsn_file: str | None, service_file: str | None, use_default_service_file: bool,
-          shard: str | None, jobs: int, output_dir: str | None, fmt: str, **_: object) -> None:
+          shard: str | None, jobs: int, output_dir: str | None, fmts: tuple[str, ...], **_: object) -> None:
     """Check every server of the inventory concurrently; one summary row each; exit 1 if any is not ready.
 
     The inventory is a DSN file and/or the services of a libpq service file. The check options apply to
@@ -77,6 +80,10 @@ def fleet(ctx: click.Context, /, dsn_file: str | None, service_file: str | None,
     """
     config = read_config(ctx.params.get("config_file"))
     options = build_options(ctx, config)
+    formats = list(dict.fromkeys(split_list(fmts)))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        usage_error(f"--format {', '.join(unknown) or '(empty)'}: one of {', '.join(sorted(FORMATS))}")
     if service_file is not None and use_default_service_file:
         usage_error("--service-file and --default-service-file: give one of them")
     services = Path(service_file) if service_file is not None else (
@@ -107,9 +114,10 @@ def fleet(ctx: click.Context, /, dsn_file: str | None, service_file: str | None,
         nonlocal done
         done += 1
         if tty:
-            click.echo(f"\r[{done}/{len(entries)}] {visible(entry.name, keep='')}: {report.status.value}\033[K", err=True, nl=False)
+            click.echo(f"\r[{done}/{len(entries)}] {visible(entry.name, keep='')}: {fleet_verdict(report)}\033[K", err=True, nl=False)
         if out is not None:
-            (out / f"{entry.name}.{fmt}").write_text(FORMATS[fmt](report), encoding="utf-8")
+            for fmt in formats:
+                (out / f"{entry.name}.{fmt}").write_text(FORMATS[fmt](report), encoding="utf-8")
 
     with service_file_env(services):
         run = run_fleet(entries, options, jobs, progress)
@@ -120,12 +128,14 @@ def fleet(ctx: click.Context, /, dsn_file: str | None, service_file: str | None,
     echo(tabulate(rows, headers=["server", "verdict", "failing checks", "provider", "version"], tablefmt="plain"))
     codes = {exit_code(report, options.fail_on) for _, report in results} or {ExitCode.OK}
     ready = sum(1 for _, r in results if r.status.value == "ready")
-    echo(f"\n{ready}/{len(results)} servers ready", err=True)
+    dead = sum(1 for _, r in results if unreachable(r))
+    echo(f"\n{ready}/{len(results)} servers ready" + (f", {dead} unreachable" if dead else ""), err=True)
     if run.interrupt is not None:
         skipped = ", ".join(visible(e.name, keep="") for e in run.not_checked) or "none"
         interrupted(run.interrupt, f"fleet interrupted; {len(run.not_checked)} of {len(entries)} servers "
                                    f"not checked: {skipped}")
-    sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 2, ExitCode.INCOMPLETE: 1, ExitCode.OK: 0}.get(c, 0)))
+    # A server known not ready decides the gate; then one that could not be reached; then an incomplete one.
+    sys.exit(max(codes, key=lambda c: {ExitCode.FINDINGS: 3, ExitCode.UNREACHABLE: 2, ExitCode.INCOMPLETE: 1}.get(c, 0)))
 
 
 @contextlib.contextmanager

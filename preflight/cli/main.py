@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import sys
+import textwrap
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -25,14 +26,17 @@ from preflight.cli.options import (
     all_databases_option,
     build_options,
     consumer_options,
+    explicit_params,
     output_options,
     read_config,
     run_options,
     selection_options,
     session_options,
     split_list,
+    view_options,
 )
-from preflight.cli.output import emit, output_choice, parse_outputs
+from preflight.cli.output import View, emit, output_choice, parse_outputs
+from preflight.cli.progress import sampling
 from preflight.cluster import run_all_databases
 from preflight.connection import DsnError, parse_dsn
 from preflight.facts import ProbeFact, Scope
@@ -44,7 +48,8 @@ from preflight.request import RequestError, load_request
 from preflight.runner import run_checks, run_preflight, snapshot_for
 from preflight.snapshot_io import SnapshotError, load_snapshot
 from preflight.snapshot_io import save_snapshot as write_snapshot
-from preflight.terminal import echo
+from preflight.suggest import did_you_mean
+from preflight.terminal import echo, terminal_width
 
 # Commands that keep running report after report: the cyclic garbage collector stays on for them.
 LONG_RUNNING = frozenset({"fleet"})
@@ -64,7 +69,7 @@ def main(ctx: click.Context) -> None:
 
     \b
     Exit codes: 0 ready, 1 a finding reached --fail-on, 2 usage error, 3 a check could not complete,
-    130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
+    4 could not connect (nothing checked), 130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
     Start with 'pg-preflight demo', then 'pg-preflight check postgresql://user@host/db'.
     """
     if isinstance(ctx.obj, Program) and ctx.invoked_subcommand not in LONG_RUNNING:
@@ -104,11 +109,13 @@ def _exit_now(code: object) -> NoReturn:
 @selection_options
 @all_databases_option
 @output_options
+@view_options
 @run_options
 @consumer_options
 @session_options
 @click.option("--request", "request_file", default=None, metavar="FILE",
-              help="Take the DSN and schemas from a seed-API preflight body (connection_details.url, selected_schemas).")
+              help="Take the DSN and schemas from the JSON body of a preflight request to the hosted CDC connector's "
+                   "API (the request this command mirrors): connection_details.url and selected_schemas.")
 @click.option("--save-snapshot", default=None, metavar="FILE", help="Also save the gathered facts (no secrets) here.")
 @click.option("--from-snapshot", default=None, metavar="FILE",
               help="Run the checks on a saved snapshot instead of a server (no connection is made).")
@@ -139,25 +146,30 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
     if options.all_databases and (from_snapshot or save_snapshot):
         usage_error("--all-databases reads several databases: it cannot be combined with --from-snapshot or --save-snapshot")
     fmt, outputs = output_choice(ctx, config)
-    targets = parse_outputs(outputs, fmt)
+    targets = parse_outputs(outputs, fmt, format_given="fmt" in explicit_params(ctx))
     try:
-        if options.all_databases:
-            report = run_all_databases(options)
-        elif from_snapshot:
-            report = run_checks(saved.snapshot, options, parse_dsn(saved.target_dsn))
-        elif save_snapshot:
-            target, snapshot = snapshot_for(options, every_check=True)
-            try:
-                write_snapshot(Path(save_snapshot), snapshot, target.masked(), options.report_view())
-            except OSError as exc:
-                usage_error(f"--save-snapshot {save_snapshot}: {exc.strerror or exc}")
-            report = run_checks(snapshot, options, target)
-        else:
-            report = run_preflight(options)
+        with sampling(0 if from_snapshot else options.sample):
+            report = _run(options, from_snapshot and saved, save_snapshot)
     except (DsnError, RegistryError) as exc:
         usage_error(str(exc))
-    emit(report, fmt, targets)
+    emit(report, fmt, targets, View.of(ctx.params))
     sys.exit(exit_code(report, options.fail_on))
+
+
+def _run(options: Options, saved: Any, save_snapshot: str | None) -> Report:
+    """One report: every database, a saved snapshot's, or the server's (saving its snapshot on the way)."""
+    if options.all_databases:
+        return run_all_databases(options)
+    if saved:
+        return run_checks(saved.snapshot, options, parse_dsn(saved.target_dsn))
+    if save_snapshot:
+        target, snapshot = snapshot_for(options, every_check=True)
+        try:
+            write_snapshot(Path(save_snapshot), snapshot, target.masked(), options.report_view())
+        except OSError as exc:
+            usage_error(f"--save-snapshot {save_snapshot}: {exc.strerror or exc}")
+        return run_checks(snapshot, options, target)
+    return run_preflight(options)
 
 
 @main.command("list-checks", context_settings=CONTEXT)
@@ -177,13 +189,14 @@ def explain(check_id: str) -> None:
     checks, _ = all_checks()
     by_id = {c.id: c for c in checks}
     if check_id not in by_id:
-        usage_error(f"unknown check id {check_id!r}; known: {', '.join(sorted(by_id))}")
+        usage_error(f"unknown check id {check_id!r}{did_you_mean(check_id, by_id)}; known: {', '.join(sorted(by_id))}")
     c = by_id[check_id]
-    echo(f"{c.id}: {c.title}\n")
-    echo(f"Why: {c.why}\n")
-    echo(f"Remediation: {c.remediation}\n")
-    echo(f"Requires: {', '.join(c.requires) or '-'}")
-    echo(f"Reads: {', '.join(f.name for f in (*c.facts, *c.optional_facts)) or 'the connection only'}")
+    width = terminal_width(sys.stdout) or 100
+    for text in (f"{c.id}: {c.title}\n", f"Why: {c.why}\n", f"Remediation: {c.remediation}\n",
+                 f"Requires: {', '.join(c.requires) or '-'}",
+                 f"Reads: {', '.join(f.name for f in (*c.facts, *c.optional_facts)) or 'the connection only'}"):
+        echo("\n".join(textwrap.wrap(text, width, subsequent_indent="  ", break_long_words=False,
+                                      break_on_hyphens=False)) + ("\n" if text.endswith("\n") else ""))
 
 
 @main.command("list-facts", context_settings=CONTEXT)
@@ -219,9 +232,10 @@ def schema() -> None:
 
 @main.command(context_settings=CONTEXT)
 @output_options
+@view_options
 @run_options
 def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...],
-         skip: tuple[str, ...]) -> None:
+         skip: tuple[str, ...], detail: str | None, color: str) -> None:
     """Start a throwaway local PostgreSQL with realistic problems, check it, and remove it.
 
     Needs the server binaries (initdb, pg_ctl): PG_BINDIR, pg_config --bindir or /usr/lib/postgresql/*/bin.
@@ -230,7 +244,7 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
     from preflight.demo import demo_server
     from preflight.pgserver import ServerError
 
-    targets = parse_outputs(outputs, fmt)
+    targets = parse_outputs(outputs, fmt, format_given=fmt != "table")
     try:
         with demo_server() as (_server, dsn):
             echo(f"Demo server up; checking {parse_dsn(dsn).masked()}\n", err=True)
@@ -240,7 +254,7 @@ def demo(fmt: str, outputs: tuple[str, ...], fail_on: str, only: tuple[str, ...]
                 report = run_preflight(options)
             except RegistryError as exc:
                 usage_error(str(exc))
-            emit(report, fmt, targets)
+            emit(report, fmt, targets, View.of({"detail": detail, "color": color}))
     except ServerError as exc:
         echo(f"pg-preflight: demo: {exc}", err=True)
         sys.exit(ExitCode.INCOMPLETE)

@@ -18,8 +18,11 @@ from preflight.decisions import DecisionsError, load_decisions
 from preflight.models import FailOn
 from preflight.names import NameError_, parse_name
 from preflight.options import Options
+from preflight.profiles import BUILTIN, PROFILE_OPTIONS
 from preflight.provider_detection import PROVIDERS
+from preflight.registry import all_checks
 from preflight.reports import FORMATS
+from preflight.suggest import did_you_mean
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -36,6 +39,18 @@ def default(field: str) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+def by_profile(field: str) -> str:
+    """What ``--help`` shows as the default of an option the profile supplies: each built-in profile's
+    value (``generic 3, ardent 10, ...``), never the bare field default a profile overrides."""
+    attr = PROFILE_OPTIONS[field]
+    values = ", ".join(f"{name} {_shown(getattr(profile, attr))}" for name, profile in BUILTIN.items())
+    return f"from --profile: {values}"
+
+
+def _shown(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _apply(decorators: list[Decorator]) -> Decorator:
     def wrap(func: Callable[..., Any]) -> Callable[..., Any]:
         for decorator in reversed(decorators):
@@ -49,6 +64,15 @@ output_options = _apply([
                  help="Output format on stdout."),
     click.option("--output", "-o", "outputs", multiple=True, metavar="[FORMAT:]PATH",
                  help="Write the --format rendering to PATH, or FORMAT's rendering with FORMAT:PATH (repeatable)."),
+])
+
+view_options = _apply([
+    click.option("--verbose", "-v", "detail", flag_value="verbose",
+                 help="Table: every check, every finding in full, and the tables that need attention."),
+    click.option("--quiet", "-q", "detail", flag_value="quiet",
+                 help="Only the verdict line on stdout, whatever --format (--output files are still written)."),
+    click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+                 show_default=True, help="Colour the table on a terminal (auto honours NO_COLOR and TERM=dumb)."),
 ])
 
 run_options = _apply([
@@ -87,14 +111,16 @@ consumer_options = _apply([
                  help="What 'ready' means: generic, ardent, debezium, aws-dms, or a profile .toml."),
     click.option("--provider", default=default("provider"), metavar="NAME",
                  help=f"Override provider detection ({', '.join(PROVIDERS)})."),
-    click.option("--plugin", default=default("plugin"), show_default=True, help="Output plugin the consumer will use."),
+    click.option("--plugin", default=default("plugin"), show_default=by_profile("plugin"),
+                 help="Output plugin the consumer will use."),
     click.option("--slot-name", default=default("slot_name"), help="Replication slot name the consumer will use."),
     click.option("--publication", default=default("publication"), help="Publication the consumer will use."),
     click.option("--probe", is_flag=True, default=default("probe"),
                  help="Prove the output plugin loads with a TEMPORARY logical slot (dies with its session)."),
-    click.option("--slots-needed", type=click.IntRange(0, 10000), default=default("slots_needed"), show_default=True,
-                 help="Free replication slots the consumer needs."),
-    click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=default("max_xact_age"), show_default=True,
+    click.option("--slots-needed", type=click.IntRange(0, 10000), default=default("slots_needed"),
+                 show_default=by_profile("slots_needed"), help="Free replication slots the consumer needs."),
+    click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=default("max_xact_age"),
+                 show_default=by_profile("max_xact_age"),
                  metavar="SECONDS", help="Transactions older than this delay slot creation: reported."),
     click.option("--sample", type=click.FloatRange(0, 3600), default=default("sample"), metavar="SECONDS",
                  help="Measure the WAL rate over this window to size the slot's downtime budget (default: off)."),
@@ -162,8 +188,13 @@ def build_options(ctx: click.Context, config: ConfigFile | None, preset: dict[st
         if name in _FIELDS:
             values[_FIELDS[name]] = _convert(_FIELDS[name], ctx.params[name], f"--{name.replace('_', '-')}")
     try:
-        return Options(**values)
+        options = Options(**values)
     except ValidationError as exc:
         usage_error(validation_message(exc))
+    known = {c.id for c in all_checks()[0]}
+    for waiver in options.waivers:
+        if waiver.check not in known:
+            usage_error(f"config: a waiver names the unknown check id {waiver.check!r}{did_you_mean(waiver.check, known)}")
+    return options
 
 

@@ -147,19 +147,39 @@ def _to_uri(params: dict[str, str]) -> str:
     return f"postgresql://{auth}{netloc}{path}{query}"
 
 
+# A URI whose password holds a reserved character is split in the wrong place (``p@ss`` makes ``ss@h``
+# the host, ``se/cret`` makes ``se`` the port): any text of it in a message may be part of the password.
+URI_HINT = ("invalid DSN: the URI cannot be read as user:password@host:port/dbname. A user or password "
+            "holding @ : / ? # % or a space must be percent-encoded (@ as %40, : as %3A, / as %2F, ? as %3F, "
+            "# as %23, % as %25, space as %20), or give the password in PGPASSWORD or ~/.pgpass")
+
+
+def _uri_error(raw: str) -> DsnError:
+    """``URI_HINT``, quoting only what follows the URI's last ``@`` (the host part: no password can be
+    there, however many reserved characters it holds), so a typo in the host still shows."""
+    _, at, tail = raw.rpartition("@")
+    return DsnError(URI_HINT + (f"; the text after the user and password: {_shorten(tail)!r}" if at and tail else ""))
+
+
 def parse_dsn(raw: str | None) -> Dsn:
-    """Parse with libpq's own rules (psycopg's conninfo helpers), never with regexes, then validate."""
+    """Parse with libpq's own rules (psycopg's conninfo helpers), never with regexes, then validate.
+    A URI that does not parse cleanly is refused quoting nothing before its last ``@`` (``_uri_error``)."""
+    uri = bool(raw) and str(raw).lstrip().startswith(_URI_PREFIXES)
     if raw is None or raw.strip() == "":
         dsn = Dsn(None, {})
     else:
         try:
             params = conninfo_to_dict(raw)
         except psycopg.ProgrammingError as exc:
+            if uri:
+                raise _uri_error(str(raw)) from None
             raise DsnError(f"invalid DSN: {_shorten(scrub_unparsed(str(exc).strip(), raw))}") from None
         dsn = Dsn(raw, {k: str(v) for k, v in params.items() if v is not None})
+    if uri and any(c in dsn.params.get(k, "") for k in ("host", "port") for c in "@#?"):
+        raise _uri_error(str(raw))
     for port in dsn.params.get("port", "").split(","):
         if port and not (port.isdigit() and 0 < int(port) < 65536):
-            raise DsnError(f"invalid DSN: port {port!r} is not a number from 1 to 65535")
+            raise _uri_error(str(raw)) if uri else DsnError(f"invalid DSN: port {port!r} is not a number from 1 to 65535")
     dsn.validate()
     return dsn
 
