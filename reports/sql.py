@@ -161,8 +161,8 @@ def remediation_lines(report: Report, width: int | None = None, brief: bool = Fa
     ``brief`` (the terminal report, which lists the findings already): no finding's message again, each
     step once, duplicates left out rather than noted, and one closing line for the restart. ``width``
     wraps the prose comments between words; a statement is never wrapped. Without ``steps`` (the short
-    terminal report) a finding fixed by SQL shows its SQL alone; the steps of one without SQL, its only
-    fix, stay. ``max_lines_per_check`` pages a check's block (100k tables: a statement each), saying how
+    terminal report) a finding fixed by SQL shows its SQL alone; the steps of a failure without SQL, its
+    only fix, stay; a warning's steps are left to the verbose report (its closing line says so). ``max_lines_per_check`` pages a check's block (100k tables: a statement each), saying how
     many statements were left out and where they all are."""
     lines: list[str] = []
     script = _Script(report, width, brief, steps)
@@ -186,9 +186,9 @@ def _check_block(result: CheckResult, script: _Script) -> list[str]:
             continue
         block += _finding_block(result, finding, script)
     if block:
-        head = f"-- {result.id}: {result.title}" if script.brief else \
-            f"-- ===== {result.id}: {result.title} ({result.status.value}) ====="
-        block = [visible(head, keep="")] + block
+        head = script.note(f"{result.id}: {result.title}") if script.brief else \
+            [visible(f"-- ===== {result.id}: {result.title} ({result.status.value}) =====", keep="")]
+        block = head + block
     return block
 
 
@@ -225,8 +225,10 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
             out += comment(statement)
         else:
             out += script.statement(statement)
-    for step in rem.steps if script.steps or not finding.remediation.sql else []:
-        out += script.step(step, finding.object)
+    # the short script: a failure's steps when they are its only fix; a warning's wait for --verbose
+    if script.steps or (not finding.remediation.sql and finding.severity is Severity.ERROR):
+        for step in rem.steps:
+            out += script.step(step, finding.object)
     return out
 
 

@@ -315,7 +315,8 @@ def _script(report: Report, out: _Out) -> None:
 
 def _next_step(report: Report, out: _Out) -> None:
     """The closing line: what to do now, and where the rest of the report is."""
-    more = "'--verbose' for every finding" if out.style.detail != "verbose" else "'--format json' for everything"
+    more = ("'--verbose' for every finding and step" if out.style.detail != "verbose"
+            else "'--format json' for everything")
     if unreachable(report):
         text = "Next: fix the connection (the step above says how), then run the same command again."
     elif report.status.value == "ready":
