@@ -1,4 +1,4 @@
-"""The README's plugin example is real: it passes mypy --strict, and installed as a plugin it runs on a server.
+"""The plugin guide's example (docs/plugins.md) is real: it passes mypy --strict, and installed as a plugin it runs on a server.
 
 The example declares a fact of its own (an SqlFact with its row model) and reads a setting the
 built-in checks never read, so this also proves a plugin's own fact goes through the registry, the
@@ -26,10 +26,10 @@ MARKER = "<!-- plugin-example:"
 
 
 def readme_example() -> str:
-    """The first python block after the plugin-example marker in README.md."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The first python block after the plugin-example marker in docs/plugins.md."""
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
     found = re.search(r"```python\n(.*?)```", text[text.index(MARKER):], re.DOTALL)
-    assert found is not None, "README.md: no python block after the plugin-example marker"
+    assert found is not None, "docs/plugins.md: no python block after the plugin-example marker"
     return found.group(1)
 
 
