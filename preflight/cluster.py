@@ -11,19 +11,22 @@ section saying so. ``runner.assemble`` then makes the report, as it does for one
 
 Slot capacity is judged for the whole plan: ``--slots-needed`` and ``--senders-needed`` count per
 database (a logical slot belongs to one database, so a consumer of every database needs one each);
-the cluster-wide check asks for that many times the databases checked.
+the cluster-wide check asks for that many times the databases checked that have a table to publish.
+``--database`` / ``--exclude-database`` choose the databases by name (shell patterns), and a decisions
+file's ``databases`` section gives one database decisions of its own (``Options.in_database``).
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from fnmatch import fnmatchcase
 
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
 from preflight.connection import Dsn, parse_dsn
-from preflight.facts import DATABASES, PROVIDER_SIGNALS, SERVER, DatabaseRow, Fact, Scope, Snapshot
+from preflight.facts import DATABASES, PROVIDER_SIGNALS, SERVER, TABLES, DatabaseRow, Fact, Scope, Snapshot
 from preflight.facts.databases import judges_one_database
 from preflight.models import (
     CheckResult,
@@ -42,6 +45,7 @@ from preflight.profiles import apply_profile
 from preflight.registry import declared_facts
 from preflight.runner import (
     assemble,
+    database_of,
     execute_checks,
     run_checks,
     section_verdict,
@@ -49,6 +53,7 @@ from preflight.runner import (
     take_snapshot,
 )
 from preflight.sqltext import render
+from preflight.suggest import did_you_mean
 
 MAX_SESSIONS = 4  # database sessions open at once, besides the cluster's own
 ACCESS_CHECK = ("database_access", "The checker can connect to the database")
@@ -71,30 +76,53 @@ def run_all_databases(options: Options) -> Report:
     main = take_snapshot(dsn, resolved, [*wanted, DATABASES])
     if not main.connect.ok:
         return run_checks(main, options, dsn)  # the single-database report explains the connection failure
-    rows: list[DatabaseRow] = main.facts.get(DATABASES.name) or []
+    listed: list[DatabaseRow] = main.facts.get(DATABASES.name) or []
+    rows = [r for r in listed if chosen(r.datname, options)]
     # Each database reads the facts of its checks whose rows depend on it (SERVER and PROVIDER_SIGNALS too: the
     # report's target and every check's provider); what is the cluster's comes from the DSN's session.
     own = [*declared_facts(per_database).values(), SERVER, PROVIDER_SIGNALS]
     per_db_facts = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
     reachable = [r for r in rows if r.can_connect]
-    plan = _plan(resolved, options, max(len(reachable), 1))
-    cluster_results, _ = execute_checks(cluster_wide, main, plan)
-    server = main.facts.get(SERVER.name)
-    here = server.database if server is not None else main.server.dbname if main.server else None
+    here = database_of(main)
     others = [r for r in reachable if r.datname != here]  # the DSN's own database was read by the main session
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_SESSIONS, len(others)))) as pool:
         read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, per_db_facts), others)
         snapshots = {r.datname: s for r, s in zip(others, read, strict=True)}
     snapshots.update({r.datname: main for r in reachable if r.datname == here})
+    plan = _plan(resolved, options, max(sum(_consumes(snapshots.get(r.datname)) for r in reachable), 1))
+    cluster_results, _ = execute_checks(cluster_wide, main, plan)
     databases = [_database(row, snapshots.get(row.datname), main, per_database, resolved, cluster_results)
                  for row in rows]
-    notes = []
+    notes = [_unmatched(pattern, [r.datname for r in listed]) for pattern in options.databases
+             if listed and not any(fnmatchcase(r.datname, pattern) for r in listed)]
     if main.failures.get(DATABASES.name):
         notes.append(_access_result(Severity.ERROR, "databases_unlisted", None,
                                     f"could not list the databases: {main.failures[DATABASES.name]}"))
     view = {**plan.report_view(), "slots_needed_per_database": resolved.slots_needed,
             "senders_needed_per_database": resolved.senders_needed}
     return assemble(dsn, main, options, view, list(cluster_results.values()), broken, [], databases, notes)
+
+
+def chosen(dbname: str, options: Options) -> bool:
+    """``--database`` / ``--exclude-database``: shell patterns on the name, case-sensitive like the name."""
+    if options.databases and not any(fnmatchcase(dbname, p) for p in options.databases):
+        return False
+    return not any(fnmatchcase(dbname, p) for p in options.exclude_databases)
+
+
+def _consumes(snapshot: Snapshot | None) -> bool:
+    """Whether a consumer of this database needs a slot: a selected table it can publish (persistent, plain or
+    partitioned), or the tables were not read."""
+    if snapshot is None or not snapshot.connect.ok:
+        return True  # not checked: it may well need one
+    tables = snapshot.facts.get(TABLES.name)
+    return tables is None or any(t.relkind in ("r", "p") and t.relpersistence == "p" for t in tables)
+
+
+def _unmatched(pattern: str, names: list[str]) -> CheckResult:
+    return _access_result(Severity.WARNING, "database_pattern_unmatched", pattern,
+                          f"--database {pattern!r} matches no database of the cluster{did_you_mean(pattern, names)}: "
+                          "nothing was checked for it.")
 
 
 def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact]) -> Snapshot:

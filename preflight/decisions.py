@@ -9,6 +9,7 @@ template of such a file (``preflight.checks.table_keys.template``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args
 
@@ -30,6 +31,36 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DecisionsError(f"duplicate key {key!r}")
         seen[key] = value
     return seen
+
+
+@dataclass(frozen=True)
+class DecisionsFile:
+    """A decisions file: ``tables`` for every database, ``databases`` per database name (they win there)."""
+
+    tables: dict[str, Decision]
+    databases: dict[str, dict[str, Decision]] = field(default_factory=dict)
+
+
+def parse_decisions_file(data: Any) -> DecisionsFile:
+    """Validate the decoded JSON: ``{"decisions": {...}}`` and, for ``--all-databases``, an optional
+    ``"databases": {"dbname": {"schema.table": decision}}`` whose entries apply to that database only."""
+    if not isinstance(data, dict):
+        raise DecisionsError('expected a JSON object {"decisions": {"schema.table": "exclude|add_pk|replica_identity_full"}}')
+    extra = sorted(set(data) - {"decisions", "databases"})
+    if extra or "decisions" not in data:
+        what = f"unexpected key(s) {', '.join(map(repr, extra))}" if extra else 'missing the "decisions" key'
+        raise DecisionsError(f'{what}; expected {{"decisions": {{"schema.table": "..."}}}}')
+    per_database = data.get("databases", {})
+    if not isinstance(per_database, dict):
+        raise DecisionsError(f'"databases" must be an object of "dbname": {{"schema.table": decision}}, not '
+                             f"{type(per_database).__name__}")
+    databases = {}
+    for dbname, raw in per_database.items():
+        try:
+            databases[dbname] = parse_decisions({"decisions": raw})
+        except DecisionsError as exc:
+            raise DecisionsError(f"database {dbname!r}: {exc}") from None
+    return DecisionsFile(parse_decisions({"decisions": data["decisions"]}), databases)
 
 
 def parse_decisions(data: Any) -> dict[str, Decision]:
@@ -59,11 +90,11 @@ def parse_decisions(data: Any) -> dict[str, Decision]:
     return out
 
 
-def load_decisions(path: str | Path) -> dict[str, Decision]:
+def load_decisions(path: str | Path) -> DecisionsFile:
     """Read and validate a decisions file; ``DecisionsError`` on any problem (missing, unreadable, malformed)."""
     data = read_json(Path(path), DecisionsError, object_pairs_hook=_no_duplicates)
     try:
-        return parse_decisions(data)
+        return parse_decisions_file(data)
     except DecisionsError as exc:
         raise DecisionsError(f"{path}: {exc}") from None
 

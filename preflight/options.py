@@ -42,6 +42,12 @@ class Options(BaseModel):
     provider: str | None = Field(None, description="override provider detection (e.g. rds, cloudsql, self-managed)")
     sample: float = Field(0.0, ge=0, le=3600, description="seconds to measure the WAL rate over (0: not measured)")
     all_databases: bool = Field(False, description="check every connectable database of the cluster")
+    databases: list[str] = Field(default_factory=list, description="with all_databases: only databases matching these "
+                                 "shell patterns")
+    exclude_databases: list[str] = Field(default_factory=list, description="with all_databases: not the databases "
+                                         "matching these shell patterns")
+    database_decisions: dict[str, dict[str, Decision]] = Field(
+        default_factory=dict, description="dbname -> canonical schema.table -> decision, over the decisions there")
 
     @field_validator("tables", mode="before")
     @classmethod
@@ -49,6 +55,13 @@ class Options(BaseModel):
         if isinstance(value, list):
             return [parse_name(v) if isinstance(v, str) else v for v in value]
         return value
+
+    def in_database(self, dbname: str | None) -> Options:
+        """The options of a run pointed at ``dbname``: its own decisions over the file's common ones."""
+        own = self.database_decisions.get(dbname or "")
+        if not own:
+            return self
+        return self.model_copy(update={"decisions": {**self.decisions, **own}})
 
     @field_validator("provider")
     @classmethod
@@ -99,4 +112,8 @@ class Options(BaseModel):
             "provider": self.provider,
             "sample": self.sample,
             "all_databases": self.all_databases,
+            **({"databases": list(self.databases)} if self.databases else {}),
+            **({"exclude_databases": list(self.exclude_databases)} if self.exclude_databases else {}),
+            **({"database_decisions": {k: dict(v) for k, v in self.database_decisions.items()}}
+               if self.database_decisions else {}),
         }

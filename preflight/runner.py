@@ -177,11 +177,12 @@ def section_verdict(status: DatabaseStatus, checks: list[CheckResult]) -> Verdic
 def execute_checks(checks: list[type[Check]], snapshot: Snapshot, options: Options,
                    earlier: dict[str, CheckResult] | None = None) -> tuple[dict[str, CheckResult], list[TableEntry]]:
     """Run ``checks`` in order on one snapshot (options resolved); ``earlier`` results (e.g. the cluster-wide
-    checks of an ``--all-databases`` run) decide skips but are not returned."""
+    checks of an ``--all-databases`` run) decide skips but are not returned. The decisions are those the file
+    keeps for the snapshot's database over its common ones."""
     seen: dict[str, CheckResult] = dict(earlier or {})
     results: dict[str, CheckResult] = {}
     tables: list[TableEntry] = []
-    ctx = CheckContext(snapshot, options)
+    ctx = CheckContext(snapshot, options.in_database(database_of(snapshot)))
     for check_cls in checks:
         reason = _skip_reason(check_cls, seen, snapshot)
         if reason:
@@ -194,6 +195,14 @@ def execute_checks(checks: list[type[Check]], snapshot: Snapshot, options: Optio
     # "did you mean": a selection or decision naming nothing, answered from this database's own names
     suggest.annotate(list(results.values()), tables, suggest.nearby_names(snapshot.facts.get(NAMES_NEARBY.name)))
     return results, tables
+
+
+def database_of(snapshot: Snapshot) -> str | None:
+    """The database a snapshot was read in: the server fact's, else the session's."""
+    server = snapshot.facts.get(SERVER.name)
+    if isinstance(server, ServerFact):
+        return server.database
+    return snapshot.server.dbname if snapshot.server else None
 
 
 def scrub_results(results: list[CheckResult], dsn: Dsn) -> None:

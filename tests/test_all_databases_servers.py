@@ -17,7 +17,7 @@ from preflight.models import Report
 from preflight.reports import FORMATS
 from preflight.sqltext import psql_connect
 from tests.conftest import run_cli
-from tests.servers import CDC_PASSWORD, Server, add_cdc_role
+from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
 
 
 def psql_binary() -> Path:
@@ -153,3 +153,58 @@ def test_a_database_that_refuses_the_connection_is_reported_not_raised(cluster: 
         assert report.summary.error == 1
     finally:
         server.execute("DROP DATABASE IF EXISTS full_db")
+
+
+def test_database_patterns_choose_the_sections(cluster: tuple[Server, str]) -> None:
+    only_shop = run_all_databases(Options(dsn=cluster[1], all_databases=True, databases=["sh*"]))
+    assert only_shop.databases is not None and [db.dbname for db in only_shop.databases] == ["shop"]
+    assert only_shop.options["slots_needed"] == 3  # one database's consumer
+    rest = run_all_databases(Options(dsn=cluster[1], all_databases=True, exclude_databases=["v?ult", "shop"]))
+    assert rest.databases is not None and [db.dbname for db in rest.databases] == ["postgres"]
+
+
+def test_a_database_pattern_matching_nothing_is_a_finding_with_a_suggestion(cluster: tuple[Server, str]) -> None:
+    report = run_all_databases(Options(dsn=cluster[1], all_databases=True, databases=["shopp", "postgres"]))
+    access = next(c for c in report.checks if c.id == "database_access")
+    [finding] = access.findings
+    assert (finding.code, finding.severity.value, finding.object) == ("database_pattern_unmatched", "warning", "shopp")
+    assert "did you mean 'shop'?" in finding.message
+    assert report.databases is not None and [db.dbname for db in report.databases] == ["postgres"]
+
+
+def test_database_patterns_need_all_databases(cluster: tuple[Server, str]) -> None:
+    result = run_cli("check", cluster[1], "--database", "shop")
+    assert result.exit_code == 2
+    assert result.stderr.strip().splitlines()[-1].endswith("--database and --exclude-database choose among the "
+                                                           "databases of --all-databases: add it")
+
+
+def test_a_database_without_tables_to_publish_needs_no_slot(servers: Callable[..., Server]) -> None:
+    server = servers(max_replication_slots="10")
+    dsn = add_cdc_role(server)
+    server.execute("CREATE DATABASE empty_one", "CREATE DATABASE with_view", "CREATE DATABASE with_table")
+    server.execute("CREATE VIEW public.v AS SELECT 1 AS one", dbname="with_view")
+    server.execute("CREATE TABLE public.t (id int PRIMARY KEY)", dbname="with_table")
+    report = run_all_databases(Options(dsn=dsn, all_databases=True))
+    assert report.databases is not None
+    assert sorted(db.dbname for db in report.databases) == ["empty_one", "postgres", "with_table", "with_view"]
+    assert report.options["slots_needed"] == 3  # with_table's consumer alone: 1 slot + 2 for its initial copy
+
+
+def test_per_database_decisions_apply_in_their_database_only(cluster: tuple[Server, str], tmp_path: Path) -> None:
+    """shop.public.orders has no key: decided 'exclude' for shop only, it passes there; the same file applied
+    to a run pointed at shop alone says the same, and another database's entry changes nothing in shop."""
+    decisions = tmp_path / "decisions.json"
+    decisions.write_text(json.dumps({"decisions": {}, "databases": {"shop": {"public.orders": "exclude"},
+                                                                   "postgres": {"public.orders": "add_pk"}}}))
+    whole = json.loads(run_cli("check", cluster[1], "--all-databases", "--format", "json",
+                               "--decisions", str(decisions)).stdout)
+    shop = next(db for db in whole["databases"] if db["dbname"] == "shop")
+    keys = next(c for c in shop["checks"] if c["id"] == "table_keys")
+    assert keys["status"] == "pass", keys
+    assert [(t["name"], t["decision"], t["status"]) for t in shop["tables"]] == [("orders", "exclude", "excluded")]
+    shop_dsn = cluster[0].dsn(user=CDC_USER, password=CDC_PASSWORD, dbname="shop")
+    alone = json.loads(run_cli("check", shop_dsn, "--format", "json", "--decisions", str(decisions)).stdout)
+    assert next(c for c in alone["checks"] if c["id"] == "table_keys")["status"] == "pass"
+    undecided = json.loads(run_cli("check", shop_dsn, "--format", "json").stdout)
+    assert next(c for c in undecided["checks"] if c["id"] == "table_keys")["status"] == "fail"

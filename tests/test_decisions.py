@@ -18,7 +18,7 @@ def test_valid_file_is_canonicalised(tmp_path: Path) -> None:
     path = tmp_path / "d.json"
     path.write_text(json.dumps({"decisions": {'"public".t': "exclude", "Sales EU.Ünïcode Tæble": "add_pk",
                                               '"my.schema"."a""b"': "replica_identity_full"}}), encoding="utf-8")
-    assert load_decisions(path) == {"public.t": "exclude", "Sales EU.Ünïcode Tæble": "add_pk",
+    assert load_decisions(path).tables == {"public.t": "exclude", "Sales EU.Ünïcode Tæble": "add_pk",
                                     '"my.schema"."a""b"': "replica_identity_full"}
 
 

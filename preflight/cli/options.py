@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from preflight.cli.errors import usage_error, validation_message
 from preflight.config import ConfigError, ConfigFile, find_config, load_config
-from preflight.decisions import DecisionsError, load_decisions
+from preflight.decisions import DecisionsError, DecisionsFile, load_decisions
 from preflight.models import FailOn
 from preflight.names import NameError_, parse_name
 from preflight.options import Options
@@ -92,10 +92,16 @@ selection_options = _apply([
 ])
 
 # Only `check` takes it: a fleet entry or a decisions file is about one database.
-all_databases_option = click.option(
-    "--all-databases", is_flag=True, default=default("all_databases"),
-    help="Check every connectable, non-template database of the cluster (cluster-wide facts read once; "
-         "--slots-needed and the walsenders then count per database).")
+all_databases_option = _apply([
+    click.option("--all-databases", is_flag=True, default=default("all_databases"),
+                 help="Check every connectable, non-template database of the cluster (cluster-wide facts read once; "
+                      "--slots-needed and the walsenders then count per database with selected tables)."),
+    click.option("--database", "databases", multiple=True, metavar="PATTERN",
+                 help="With --all-databases: only databases whose name matches this shell pattern (repeatable, "
+                      "e.g. 'shop_*')."),
+    click.option("--exclude-database", "exclude_databases", multiple=True, metavar="PATTERN",
+                 help="With --all-databases: leave out databases whose name matches this shell pattern (repeatable)."),
+])
 
 session_options = _apply([
     click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=default("connect_timeout"), show_default=True,
@@ -140,7 +146,7 @@ _CONFIG_FIELDS = [name for name in Options.model_fields if name != "waivers"]
 
 def _convert(field: str, value: Any, where: str) -> Any:
     """A raw value (command line or config) as the ``Options`` field wants it; bad input exits 2."""
-    if field in ("schemas", "checks", "skip"):
+    if field in ("schemas", "checks", "skip", "databases", "exclude_databases"):
         return split_list([value] if isinstance(value, str) else value)
     if field == "tables":
         try:
@@ -187,10 +193,15 @@ def build_options(ctx: click.Context, config: ConfigFile | None, preset: dict[st
     for name in explicit_params(ctx):
         if name in _FIELDS:
             values[_FIELDS[name]] = _convert(_FIELDS[name], ctx.params[name], f"--{name.replace('_', '-')}")
+    if isinstance(values.get("decisions"), DecisionsFile):  # its per-database part is an option of its own
+        values["database_decisions"] = values["decisions"].databases
+        values["decisions"] = values["decisions"].tables
     try:
         options = Options(**values)
     except ValidationError as exc:
         usage_error(validation_message(exc))
+    if (options.databases or options.exclude_databases) and not options.all_databases:
+        usage_error("--database and --exclude-database choose among the databases of --all-databases: add it")
     known = {c.id for c in all_checks()[0]}
     for waiver in options.waivers:
         if waiver.check not in known:
