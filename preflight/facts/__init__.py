@@ -42,6 +42,7 @@ from preflight.facts.server import (
     ServerFact,
     SettingRow,
 )
+from preflight.facts.session_probe import SESSION_PROBE, SessionProbeResult
 from preflight.facts.wal import MIN_RATE_WINDOW_S, WAL_STATS, WalStats
 from preflight.facts.wal_sample import WAL_SAMPLE, WalSample
 
@@ -68,6 +69,7 @@ _ALL: list[Fact] = [
     PLUGIN_PROBE,
     ACTIVITY,
     DATABASES,
+    SESSION_PROBE,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
@@ -92,6 +94,7 @@ __all__ = [
     "ROLE",
     "SCHEMAS",
     "SERVER",
+    "SESSION_PROBE",
     "SESSION_SETTINGS",
     "SETTINGS",
     "SLOTS",
@@ -128,6 +131,7 @@ __all__ = [
     "Scope",
     "ServerFact",
     "ServerInfo",
+    "SessionProbeResult",
     "SettingRow",
     "SlotRow",
     "Snapshot",

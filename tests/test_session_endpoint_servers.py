@@ -1,0 +1,117 @@
+"""Class 2: the checker's own session through a real PgBouncer, and the two-session proof of the endpoint."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from preflight import Options, run_preflight
+from preflight.models import CheckStatus, Report
+from tests.conftest import PLUMBING
+from tests.pgbouncer import Bouncer, available, bouncer
+from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
+
+pytestmark = [PLUMBING, pytest.mark.skipif(not available(), reason="pgbouncer is not installed (.ci/setup)")]
+
+
+@pytest.fixture(scope="module")
+def server(servers: Callable[..., Server]) -> Server:
+    started = servers()
+    add_cdc_role(started)
+    started.execute(f"GRANT pg_read_all_stats TO {CDC_USER}")
+    return started
+
+
+@pytest.fixture(scope="module")
+def session_pool(server: Server) -> Iterator[Bouncer]:
+    with bouncer(server, "session", {CDC_USER: CDC_PASSWORD}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def transaction_pool(server: Server) -> Iterator[Bouncer]:
+    with bouncer(server, "transaction", {CDC_USER: CDC_PASSWORD}) as running:
+        yield running
+
+
+def codes(report: Report, check_id: str) -> list[str]:
+    return [f.code for f in report.check(check_id).findings]
+
+
+def test_direct_server_is_session_stable(server: Server) -> None:
+    report = run_preflight(Options(dsn=server.dsn(user=CDC_USER, password=CDC_PASSWORD), checks=["session_endpoint"]))
+    assert codes(report, "session_endpoint") == ["session_stable"]
+    assert report.check("session_endpoint").status is CheckStatus.PASS
+
+
+def test_checker_session_works_through_pgbouncer_defaults(session_pool: Bouncer) -> None:
+    """PgBouncer refuses the options startup parameter; the checker reconnects without it and still reads."""
+    report = run_preflight(Options(dsn=session_pool.dsn(CDC_USER)))
+    assert report.check("reachability").status is CheckStatus.PASS
+    assert "unsupported startup parameter: options" in session_pool.log()
+    assert report.check("logical_replication").status is not CheckStatus.ERROR
+    # its replication connection is refused by the pooler, and said so
+    grants = report.check("grants")
+    assert any(f.code == "replication_connection_failed" and "pooler" in f.message for f in grants.findings), grants
+    assert codes(report, "session_endpoint") == ["proxied_endpoint"]
+
+
+def test_session_settings_hold_without_startup_options(transaction_pool: Bouncer) -> None:
+    """Through a transaction pool the settings ride as SET LOCAL in the catalog transaction."""
+    from preflight.connection import open_session, parse_dsn
+    from preflight.connection.session import local_settings, used_startup_options
+
+    conn = open_session(parse_dsn(transaction_pool.dsn(CDC_USER)), 5, 7, 3)
+    try:
+        assert not used_startup_options(conn)
+        with conn.pipeline():
+            for statement in local_settings(conn):
+                conn.execute(statement)
+            cursor = conn.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout'), "
+                                  "current_setting('search_path'), current_setting('transaction_read_only')")
+        assert cursor.fetchone() == ("7s", "3s", '""', "on")
+        conn.rollback()
+    finally:
+        conn.close()
+
+
+def test_transaction_pooler_is_caught(transaction_pool: Bouncer) -> None:
+    report = run_preflight(Options(dsn=transaction_pool.dsn(CDC_USER), checks=["session_endpoint"]))
+    result = report.check("session_endpoint")
+    assert codes(report, "session_endpoint") == ["transaction_pooled"]
+    assert result.status is CheckStatus.FAIL
+    assert "127.0.0.1 port" in result.findings[0].remediation.steps[0]
+
+
+def test_statement_pooler_is_caught(server: Server) -> None:
+    with bouncer(server, "statement", {CDC_USER: CDC_PASSWORD}) as running:
+        report = run_preflight(Options(dsn=running.dsn(CDC_USER), checks=["session_endpoint"]))
+    assert codes(report, "session_endpoint") == ["statement_pooled"]
+
+
+def test_dsn_that_targets_a_reader_fails(server: Server) -> None:
+    dsn = server.dsn(user=CDC_USER, password=CDC_PASSWORD) + " target_session_attrs=prefer-standby"
+    report = run_preflight(Options(dsn=dsn, checks=["session_endpoint"]))
+    assert codes(report, "session_endpoint") == ["dsn_targets_reader", "session_stable"]
+    assert report.check("session_endpoint").status is CheckStatus.FAIL
+
+
+def test_multi_host_dsn_without_writer_pin_warns(server: Server) -> None:
+    host, port = server.host, server.port  # type: ignore[attr-defined]
+    dsn = f"host={host},{host} port={port},{port} user={CDC_USER} password={CDC_PASSWORD} dbname=postgres"
+    report = run_preflight(Options(dsn=dsn, checks=["session_endpoint"]))
+    assert codes(report, "session_endpoint") == ["dsn_hosts_unpinned", "session_stable"]
+    pinned = run_preflight(Options(dsn=dsn + " target_session_attrs=read-write", checks=["session_endpoint"]))
+    assert codes(pinned, "session_endpoint") == ["session_stable"]
+
+
+def test_pooler_refusal_is_classified(server: Server) -> None:
+    import psycopg
+
+    with bouncer(server, "session", {CDC_USER: CDC_PASSWORD}, max_client_conn="1") as running, \
+            psycopg.connect(running.dsn(CDC_USER)):
+        report = run_preflight(Options(dsn=running.dsn(CDC_USER), checks=["reachability"]))
+    reach = report.check("reachability")
+    assert codes(report, "reachability") == ["connect_pooler"], reach
+    assert "max_client_conn" in reach.findings[0].message
