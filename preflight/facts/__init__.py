@@ -31,6 +31,7 @@ from preflight.facts.publications import (
 )
 from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFact
 from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
+from preflight.facts.role_settings import ROLE_SETTINGS, RoleSettingRow
 from preflight.facts.roles import ROLE, RoleFact
 from preflight.facts.selection import EXTENSION_TABLES, SCHEMAS, TABLES, ExtensionTablesRow, SchemaRow, TableRow
 from preflight.facts.server import (
@@ -70,6 +71,7 @@ _ALL: list[Fact] = [
     ACTIVITY,
     DATABASES,
     SESSION_PROBE,
+    ROLE_SETTINGS,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
@@ -92,6 +94,7 @@ __all__ = [
     "PUBLISHED_TABLES",
     "REPLICATION_PROBE",
     "ROLE",
+    "ROLE_SETTINGS",
     "SCHEMAS",
     "SERVER",
     "SESSION_PROBE",
@@ -127,6 +130,7 @@ __all__ = [
     "PublicationsFact",
     "ReplicationProbeResult",
     "RoleFact",
+    "RoleSettingRow",
     "SchemaRow",
     "Scope",
     "ServerFact",
