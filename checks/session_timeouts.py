@@ -99,10 +99,7 @@ class SessionTimeouts(Check):
         copy_ms = largest / COPY_BYTES_PER_S * 1000
         severity = Severity.WARNING
         if row.name == "wal_sender_timeout":
-            if ms >= ctx.profile.wal_sender_timeout_min_ms:
-                severity = Severity.INFO
-            else:
-                severity = Severity.ERROR
+            severity = Severity.INFO if ms >= ctx.profile.wal_sender_timeout_min_ms else Severity.ERROR
             verdict = (f"profile '{ctx.profile.name}' needs at least {human_ms(ctx.profile.wal_sender_timeout_min_ms)}"
                        if severity is Severity.ERROR else "long enough for the profile")
         elif row.name in ("statement_timeout", "transaction_timeout") and copy_ms > ms:
