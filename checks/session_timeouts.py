@@ -46,8 +46,9 @@ def to_ms(text: str) -> float | None:
 
 
 def fix(row: RoleSettingRow, value: str = "0") -> str:
-    """Reset the role's own setting in this database; else override it for the role in this database only
-    (``SET x = value``): the database's or the role's value for everyone else stays."""
+    """Reset the role's own setting in this database (to off); else override it for the role in this database
+    only (``SET x = value``): the database's or the role's value for everyone else stays. ``row.name`` must be
+    a constant of the caller's (a setting name it knows), never a name read from the server unchecked."""
     # the name is one of TIMEOUTS' (the caller's constants), written as PostgreSQL spells a setting
     role, db, name = sql.Identifier(row.rolname), sql.Identifier(row.datname), sql.SQL(row.name)
     if row.level == "role_in_database" and value == "0":
