@@ -99,6 +99,7 @@ class ConsumerSessions(BaseModel):
     documented: bool = False  # False: what it sets is not known here, so a stored value is a warning
     heartbeat: str = ""  # the consumer's own heartbeat setting, e.g. Debezium's heartbeat.action.query
     heartbeat_writes: bool = False  # its heartbeat writes a row the slot decodes (not only a keepalive)
+    confirms_keepalives: bool = False  # it confirms the server's keepalive position with nothing to apply
 
 
 class Profile(BaseModel):
@@ -192,7 +193,7 @@ CONSUMER_SESSIONS: dict[str, ConsumerSessions] = {
     # libpqwalreceiver connects with -c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 and the
     # apply worker parses with the subscriber's input functions (any TimeZone offset, hex or escape bytea).
     "native": ConsumerSessions(sets_at_connect=("datestyle", "intervalstyle", "extra_float_digits", "timezone",
-                                                "bytea_output"), documented=True),
+                                                "bytea_output"), documented=True, confirms_keepalives=True),
     # PgJDBC's start-up packet sets DateStyle=ISO, extra_float_digits and TimeZone; IntervalStyle and bytea_output
     # stay the session's, and pgoutput's text is parsed by the connector.
     "debezium": ConsumerSessions(sets_at_connect=("datestyle", "extra_float_digits", "timezone"), documented=True,

@@ -13,6 +13,7 @@ from preflight.facts.base import (
     Snapshot,
     SqlFact,
 )
+from preflight.facts.database_activity import DATABASE_ACTIVITY, DatabaseActivityRow
 from preflight.facts.databases import DATABASES, DatabaseRow
 from preflight.facts.hba import HBA_RULES, HbaLine, HbaRules
 from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
@@ -72,6 +73,7 @@ _ALL: list[Fact] = [
     DATABASES,
     SESSION_PROBE,
     ROLE_SETTINGS,
+    DATABASE_ACTIVITY,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
@@ -79,6 +81,7 @@ FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 __all__ = [
     "ACTIVITY",
     "DATABASES",
+    "DATABASE_ACTIVITY",
     "DEFAULT_NAME",
     "EXTENSION_TABLES",
     "FACTS",
@@ -107,6 +110,7 @@ __all__ = [
     "WAL_STATS",
     "ActivityFact",
     "ConnectOutcome",
+    "DatabaseActivityRow",
     "DatabaseRow",
     "ExtensionTablesRow",
     "Fact",
