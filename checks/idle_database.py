@@ -15,6 +15,8 @@ from preflight.sqltext import render
 
 # Below this share of the cluster's written rows a database is quiet: its consumer may go hours without an event.
 QUIET_SHARE = 0.01
+# ... and only when the other databases wrote at least this many rows (a new cluster's set-up is no workload).
+BUSY_ELSEWHERE_ROWS = 10000
 HEARTBEAT_TABLE = ("public", "cdc_heartbeat")
 
 
@@ -43,7 +45,7 @@ class IdleDatabase(Check):
             return Outcome([], "no rows written in the cluster since the statistics reset")
         share = current.tuples_written / total
         summary = f"{share:.1%} of the cluster's written rows are in {current.datname}"
-        if share >= QUIET_SHARE:
+        if share >= QUIET_SHARE or total - current.tuples_written < BUSY_ELSEWHERE_ROWS:
             return Outcome([], summary)
         consumer = consumer_sessions(ctx.profile)
         elsewhere = total - current.tuples_written

@@ -54,3 +54,10 @@ def test_consumer_that_confirms_keepalives_needs_none(server: Server) -> None:
 
 def test_busy_database_is_not_flagged(server: Server) -> None:
     assert finding(server, "postgres", "debezium") == []
+
+
+def test_quiet_cluster_is_not_flagged(servers: Callable[..., Server]) -> None:
+    """A new cluster: only its templates were written (their set-up), which is no workload."""
+    fresh = servers()
+    report = run_preflight(Options(dsn=fresh.dsn(), checks=["idle_database"], profile="debezium"))
+    assert report.check("idle_database").findings == []

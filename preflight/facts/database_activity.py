@@ -32,7 +32,8 @@ def _database_activity(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                s.xact_commit, (s.tup_inserted + s.tup_updated + s.tup_deleted) AS tuples_written,
                pg_catalog.date_part('epoch', pg_catalog.now() - s.stats_reset)::pg_catalog.float8 AS seconds_since_reset
           FROM pg_catalog.pg_stat_database AS s
-         WHERE s.datname IS NOT NULL
+          JOIN pg_catalog.pg_database AS d ON d.oid = s.datid
+         WHERE NOT d.datistemplate  -- template1's writes are its set-up's (initdb, extensions), not a workload
          ORDER BY s.datname
         """,
         {},
@@ -41,7 +42,7 @@ def _database_activity(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 DATABASE_ACTIVITY = SqlFact.rows(
     "database_activity",
-    "write counters of every database (pg_stat_database), the current one marked",
+    "write counters of every non-template database (pg_stat_database), the current one marked",
     DatabaseActivityRow,
     _database_activity,
     scope=Scope.DATABASE,  # which row is the current database
