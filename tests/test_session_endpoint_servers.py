@@ -11,13 +11,14 @@ from preflight.models import CheckStatus, Report
 from tests.conftest import PLUMBING
 from tests.pgbouncer import Bouncer, available, bouncer
 from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
+from tests.test_read_only_proof_servers import READS, logged_statements, wait_for_log
 
 pytestmark = [PLUMBING, pytest.mark.skipif(not available(), reason="pgbouncer is not installed (.ci/setup)")]
 
 
 @pytest.fixture(scope="module")
 def server(servers: Callable[..., Server]) -> Server:
-    started = servers()
+    started = servers(log_statement="all", log_line_prefix="%a|", log_min_messages="warning")
     add_cdc_role(started)
     started.execute(f"GRANT pg_read_all_stats TO {CDC_USER}")
     return started
@@ -115,3 +116,18 @@ def test_pooler_refusal_is_classified(server: Server) -> None:
     reach = report.check("reachability")
     assert codes(report, "reachability") == ["connect_pooler"], reach
     assert "max_client_conn" in reach.findings[0].message
+
+
+def test_every_statement_through_a_transaction_pool_is_a_read(server: Server, transaction_pool: Bouncer) -> None:
+    """The whole check through PgBouncer in transaction mode: the settings ride as SET LOCAL, nothing writes."""
+    from preflight import pgserver
+
+    assert isinstance(server, pgserver.LocalServer)
+    since = len((server.root / "server.log").read_text(errors="replace"))
+    report = run_preflight(Options(dsn=transaction_pool.dsn(CDC_USER)))
+    assert not [c.id for c in report.checks if c.status is CheckStatus.ERROR]
+    wait_for_log(server)
+    statements = logged_statements(server, since)
+    assert [s for s in statements if not READS.match(s)] == []
+    assert "SET LOCAL statement_timeout = 30000" in statements
+    assert "SET LOCAL search_path = ''" in statements

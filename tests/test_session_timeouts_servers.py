@@ -90,3 +90,20 @@ def test_database_timeouts_are_overridden_for_the_role_only(server: Server) -> N
     finally:
         server.execute("ALTER DATABASE postgres RESET ALL", f"ALTER ROLE {CDC_USER} RESET ALL",
                        f"ALTER ROLE {CDC_USER} IN DATABASE postgres RESET ALL")
+
+
+@pytest.mark.only_on("pg17", "pg18")
+def test_transaction_timeout_ends_the_copy_on_17(server: Server) -> None:
+    server.execute(f"ALTER ROLE {CDC_USER} SET transaction_timeout = '5ms'")
+    try:
+        finding = by_object(judged(server))["transaction_timeout"]
+        assert (finding.code, finding.severity.value) == ("stored_timeout_breaks_copy", "error")
+        assert finding.remediation.sql == [
+            f'ALTER ROLE "{CDC_USER}" IN DATABASE "postgres" SET transaction_timeout = \'0\';']
+        said = initial_copy(server)
+        assert said is not None and "transaction timeout" in said
+        server.execute(*finding.remediation.sql)
+        assert initial_copy(server) is None
+        assert [f.observed for f in judged(server).check("session_timeouts").findings] == []
+    finally:
+        server.execute(f"ALTER ROLE {CDC_USER} RESET ALL", f"ALTER ROLE {CDC_USER} IN DATABASE postgres RESET ALL")

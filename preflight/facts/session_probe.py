@@ -64,6 +64,8 @@ _FIRST = ("SELECT pg_catalog.pg_export_snapshot(), pg_catalog.pg_backend_pid(), 
 def _begin(conn: psycopg.Connection[Any]) -> None:
     for statement in local_settings(conn):  # the session's settings where a pooler refused startup options
         conn.execute(statement)
+    if conn.info.server_version >= 170000:  # a stored transaction_timeout must not end the proof (see gather)
+        conn.execute("SET LOCAL transaction_timeout = 0")
 
 
 def prove_session(dsn_text: str | None, connect_timeout: float, statement_timeout: float, lock_timeout: float,
