@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -131,3 +133,69 @@ def test_every_statement_through_a_transaction_pool_is_a_read(server: Server, tr
     assert [s for s in statements if not READS.match(s)] == []
     assert "SET LOCAL statement_timeout = 30000" in statements
     assert "SET LOCAL search_path = ''" in statements
+
+
+def test_a_proof_that_cannot_run_is_said(server: Server) -> None:
+    """A session pool of one server connection: the checker's own session holds it, the proof's sessions wait."""
+    with bouncer(server, "session", {CDC_USER: CDC_PASSWORD}, default_pool_size="1", query_wait_timeout="1") as running:
+        report = run_preflight(Options(dsn=running.dsn(CDC_USER), checks=["session_endpoint"]))
+    [finding] = report.check("session_endpoint").findings
+    assert (finding.code, finding.severity.value) == ("session_probe_failed", "warning")
+    assert "query_wait_timeout" in finding.message
+
+
+class RoundRobin:
+    """A TCP load balancer in front of two servers: each new connection goes to the next one (a reader endpoint)."""
+
+    def __init__(self, ports: list[int]) -> None:
+        import socket
+        import threading
+
+        self.ports, self.count = ports, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.ports[self.count % len(self.ports)]))
+            self.count += 1
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: Any, target: Any) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(2)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_sessions_on_different_servers_cannot_share_a_snapshot(server: Server, servers: Callable[..., Server]) -> None:
+    other = servers()
+    add_cdc_role(other)
+    balancer = RoundRobin([server.port, other.port])  # type: ignore[attr-defined]
+    try:
+        dsn = f"host=127.0.0.1 port={balancer.port} user={CDC_USER} password={CDC_PASSWORD} dbname=postgres"
+        report = run_preflight(Options(dsn=dsn, checks=["session_endpoint"]))
+    finally:
+        balancer.close()
+    [finding] = report.check("session_endpoint").findings
+    assert (finding.code, finding.severity.value) == ("snapshot_not_shared", "error")
+    assert "invalid snapshot identifier" in finding.message
