@@ -90,7 +90,7 @@ def test_transaction_pooler_is_caught(transaction_pool: Bouncer) -> None:
 def test_statement_pooler_is_caught(server: Server) -> None:
     with bouncer(server, "statement", {CDC_USER: CDC_PASSWORD}) as running:
         report = run_preflight(Options(dsn=running.dsn(CDC_USER), checks=["session_endpoint"]))
-    assert codes(report, "session_endpoint") == ["statement_pooled"]
+    assert codes(report, "session_endpoint") == ["statement_pooled"], report.check("session_endpoint").findings
 
 
 def test_dsn_that_targets_a_reader_fails(server: Server) -> None:
@@ -141,7 +141,7 @@ def test_a_proof_that_cannot_run_is_said(server: Server) -> None:
         report = run_preflight(Options(dsn=running.dsn(CDC_USER), checks=["session_endpoint"]))
     [finding] = report.check("session_endpoint").findings
     assert (finding.code, finding.severity.value) == ("session_probe_failed", "warning")
-    assert "query_wait_timeout" in finding.message
+    assert "could not run" in finding.message
 
 
 class RoundRobin:

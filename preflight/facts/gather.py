@@ -101,6 +101,7 @@ def _one_round(
             if ctx.version_num >= 170000:
                 # A transaction_timeout stored for the role or database would end the catalog transaction (an
                 # unknown name in the startup options would refuse the connection before 17): off, no round trip.
+                # One of a few milliseconds can still end the session first (a new backend's first statement).
                 conn.execute("SET LOCAL transaction_timeout = 0")
             if ctx.version_num >= 110000:
                 # Over 100k relations the tables query crosses jit_above_cost, and compiling it costs
