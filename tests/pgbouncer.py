@@ -20,14 +20,17 @@ PGBOUNCER = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
 START_BOUND = 20.0
 
 
-def available() -> bool:
-    return Path(PGBOUNCER).is_file()
+def require() -> None:
+    """The suite needs PgBouncer (.ci/setup installs Debian's package): missing, the tests fail, never skip."""
+    if not Path(PGBOUNCER).is_file():
+        raise RuntimeError("pgbouncer is not installed: run .ci/setup (apt-get install pgbouncer)")
 
 
 class Bouncer:
     """One PgBouncer process: ``dsn()`` connects through it to the server's database."""
 
     def __init__(self, server: Server, mode: str, users: dict[str, str], **settings: str) -> None:
+        require()
         self.port = pgserver.free_port()
         self.root = Path(tempfile.mkdtemp(prefix=f"pgbouncer-{mode}-"))
         host, port = server.host, server.port  # type: ignore[attr-defined]

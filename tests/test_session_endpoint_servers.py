@@ -11,11 +11,11 @@ import pytest
 from preflight import Options, run_preflight
 from preflight.models import CheckStatus, Report
 from tests.conftest import PLUMBING
-from tests.pgbouncer import Bouncer, available, bouncer
+from tests.pgbouncer import Bouncer, bouncer
 from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
 from tests.test_read_only_proof_servers import READS, logged_statements, wait_for_log
 
-pytestmark = [PLUMBING, pytest.mark.skipif(not available(), reason="pgbouncer is not installed (.ci/setup)")]
+pytestmark = PLUMBING
 
 
 @pytest.fixture(scope="module")
