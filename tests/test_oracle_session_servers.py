@@ -2,7 +2,7 @@
 
 A native subscription copies the published tables through the CDC role's sessions, which start with what
 ``ALTER ROLE ... IN DATABASE ... SET`` stored. pg-preflight must fail exactly when the copy is cancelled, and
-its printed script (applied as printed) must let the copy through without removing the database's own value.
+its printed script (applied as printed) must let the copy through without removing the role's value elsewhere.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_role_statement_timeout_cancels_the_initial_copy_until_the_script_runs(s
     run(source, "CREATE TABLE app.bulk (id int PRIMARY KEY, v text)",
         "INSERT INTO app.bulk SELECT g, repeat('x', 60) FROM generate_series(1, 150000) AS g",
         f"GRANT SELECT ON app.bulk TO {CDC_USER}", f"ALTER PUBLICATION {PUB} ADD TABLE app.bulk", "ANALYZE app.bulk",
-        "ALTER DATABASE postgres SET statement_timeout = '5ms'")  # the database's own: it must stay
+        f"ALTER ROLE {CDC_USER} SET statement_timeout = '5ms'")  # role-wide (every database): it must stay
     report = preflight(dsn, "-s", "app")
     assert failing(report) == {"session_timeouts": ["stored_timeout_breaks_copy"]}
     outcome = native(source, subscriber, dsn, PUB, tables)
@@ -51,6 +51,6 @@ def test_role_statement_timeout_cancels_the_initial_copy_until_the_script_runs(s
     outcome = native(source, subscriber, dsn, PUB, tables)
     assert outcome.works, str(outcome)
     agree(after, [outcome])
-    stored = run(source, "SELECT s.setconfig FROM pg_db_role_setting AS s JOIN pg_database AS d ON d.oid = s.setdatabase "
-                         "WHERE d.datname = 'postgres' AND s.setrole = 0")
+    stored = run(source, "SELECT s.setconfig FROM pg_db_role_setting AS s JOIN pg_roles AS r ON r.oid = s.setrole "
+                         f"WHERE r.rolname = '{CDC_USER}' AND s.setdatabase = 0")
     assert stored == [(["statement_timeout=5ms"],)]
