@@ -42,11 +42,8 @@ class SessionEndpoint(Check):
             findings.append(self._failed(probe))
         elif probe.status is ProbeStatus.OK:
             findings += self._proven(probe)
-        direct = not probe.proxied and probe.startup_options is not False
-        summary = ("session-stable, direct to PostgreSQL" if probe.status is ProbeStatus.OK and direct
-                   and not probe.session_moves else
-                   "; ".join(f.code for f in findings if f.severity is not Severity.INFO) or "session-stable")
-        return Outcome(findings, summary)
+        problems = "; ".join(f.code for f in findings if f.severity is not Severity.INFO)
+        return Outcome(findings, problems or "session-stable, direct to PostgreSQL")
 
     @staticmethod
     def _dsn_findings(ctx: CheckContext) -> list[Finding]:
