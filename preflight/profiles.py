@@ -142,6 +142,20 @@ DMS_COLUMNS = (
     ColumnRule(match="composite", says="user-defined composite types are not in the documented type mapping",
                fix="cast the column to text in a view, or leave the table out", source="ours"),
 )
+# --- issue 18, the consumer's sessions: see CONSUMER_SESSIONS at the end of the file ---
+class ConsumerSessions(BaseModel):
+    """What a consumer does on its own sessions: which formatting settings it sets when it connects (a stored
+    role/database value then cannot change the text it parses), whether it parses values as text at all, and how
+    it keeps a quiet database's slot moving (its heartbeat)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parses_text: bool = True
+    sets_at_connect: tuple[str, ...] = ()
+    documented: bool = False  # False: what it sets is not known here, so a stored value is a warning
+    heartbeat: str = ""  # the consumer's own heartbeat setting, e.g. Debezium's heartbeat.action.query
+    heartbeat_writes: bool = False  # its heartbeat writes a row the slot decodes (not only a keepalive)
+    confirms_keepalives: bool = False  # it confirms the server's keepalive position with nothing to apply
 
 
 class Profile(BaseModel):
@@ -172,6 +186,8 @@ class Profile(BaseModel):
     naming: NamingRule | None = None  # how it names each table's target (collisions, refused characters)
     migration_cutover: bool = False  # a migration: the target takes over, so its sequences must be set at cutover
     computes_generated_columns: bool = False  # computes generated columns itself (a subscriber's own generated column)
+    # --- issue 18, the consumer's sessions (None: a built-in's CONSUMER_SESSIONS entry, else nothing known) ---
+    sessions: ConsumerSessions | None = None
 
     @property
     def slots_needed(self) -> int:
@@ -243,3 +259,29 @@ def apply_profile(options: Options) -> Options:
     resolved = options.model_copy(update=update)
     resolved.__pydantic_fields_set__ = set(options.model_fields_set)  # still "not explicit" after resolving
     return resolved
+
+
+# --- issue 18, the consumer's sessions (checks text_settings, idle_database); docs/consumer-sessions.md names
+# each consumer's documentation. Fields with defaults, set for the built-ins below without touching their lines.
+CONSUMER_SESSIONS: dict[str, ConsumerSessions] = {
+    # libpqwalreceiver connects with -c datestyle=ISO -c intervalstyle=postgres -c extra_float_digits=3 and the
+    # apply worker parses with the subscriber's input functions (any TimeZone offset, hex or escape bytea).
+    "native": ConsumerSessions(sets_at_connect=("datestyle", "intervalstyle", "extra_float_digits", "timezone",
+                                                "bytea_output"), documented=True, confirms_keepalives=True),
+    # PgJDBC's start-up packet sets DateStyle=ISO, extra_float_digits and TimeZone; IntervalStyle and bytea_output
+    # stay the session's, and pgoutput's text is parsed by the connector.
+    "debezium": ConsumerSessions(sets_at_connect=("datestyle", "extra_float_digits", "timezone"), documented=True,
+                                 heartbeat="heartbeat.interval.ms with heartbeat.action.query (an INSERT/UPDATE "
+                                           "on a published heartbeat table)", heartbeat_writes=True),
+    # test_decoding's text is rendered with the walsender session's settings and parsed by DMS.
+    "aws-dms": ConsumerSessions(documented=True, heartbeat="HeartbeatEnable=true (HeartbeatFrequency, "
+                                                           "HeartbeatSchema): DMS writes to its own heartbeat table",
+                                heartbeat_writes=True),
+    # wal2json renders every value with the session's output functions (floats as JSON numbers).
+    "ardent": ConsumerSessions(documented=True),
+}
+
+
+def consumer_sessions(profile: Profile) -> ConsumerSessions:
+    """The profile's consumer-session data: its own, a built-in's from ``CONSUMER_SESSIONS``, else nothing known."""
+    return profile.sessions or CONSUMER_SESSIONS.get(profile.name, ConsumerSessions())

@@ -30,12 +30,14 @@ def test_every_options_field_is_a_config_key(tmp_path: Path) -> None:
               "senders_needed": "2", "checks": '["grants"]', "skip": '["grants"]', "connect_timeout": "3",
               "statement_timeout": "3", "lock_timeout": "3", "fail_on": '"never"', "role": '"cdc"', "probe": "true",
               "decisions": '"d.json"', "max_xact_age": "5", "provider": '"rds"',
-              "sample": "30", "all_databases": "true"}
+              "sample": "30", "all_databases": "true", "databases": '["shop_*"]', "exclude_databases": '["tmp*"]',
+              "database_decisions": '{shop = {"public.t" = "exclude"}}'}
     assert set(sample) == set(Options.model_fields) - {"waivers"}, "a new Options field needs a sample here"
     path = tmp_path / "pg-preflight.toml"
     path.write_text("".join(f"{key} = {value}\n" for key, value in sample.items()))
     config = load_config(path)
     assert config.value("provider") == "rds" and config.value("senders_needed") == 2
+    assert config.value("database_decisions") == {"shop": {"public.t": "exclude"}}
 
 
 def test_provider_in_pyproject_is_used_not_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,9 @@ from tests.conftest import run_cli
 from tests.servers import Server, add_cdc_role
 
 # SET LOCAL changes only this transaction (jit off for the big catalog query), never the server.
-READS = re.compile(r"^\s*(SELECT|WITH|BEGIN READ ONLY|ROLLBACK|COMMIT|SHOW|IDENTIFY_SYSTEM|SET LOCAL jit = off$)\b",
+READS = re.compile(r"^\s*(SELECT|WITH|BEGIN (ISOLATION LEVEL REPEATABLE READ )?READ ONLY|ROLLBACK|COMMIT|SHOW|"
+                   r"IDENTIFY_SYSTEM|SET LOCAL jit = off$|SET TRANSACTION SNAPSHOT '[0-9A-F-]+|"
+                   r"SET LOCAL (statement_timeout|lock_timeout|idle_in_transaction_session_timeout|search_path|transaction_timeout))\b",
                    re.IGNORECASE)
 INVENTORY = [
     "SELECT count(*) FROM pg_class",

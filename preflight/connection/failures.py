@@ -23,6 +23,13 @@ class ConnectFailure:
 # (kind, substrings of libpq's message, plain words, what to do). Connection-time failures reach
 # psycopg with no SQLSTATE, so the message text is all there is; the order matters.
 _FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
+    # a pooler's own refusals (PgBouncer, Supavisor): said before the server-side kinds they resemble
+    ("pooler", ("no more connections allowed (max_client_conn)", "pgbouncer cannot connect to server",
+                "query_wait_timeout", "server login failed", "unsupported startup parameter", "no such database:",
+                "pooler error", "Tenant or user not found", "client_login_timeout", "server conn crashed"),
+     "a connection pooler in front of the server refused the session",
+     "Read the pooler's message below (its pool limits, its [databases] entry, its auth_file); for CDC, connect "
+     "to the database server directly rather than through a pooler."),
     ("dns", ("could not translate host name", "Name or service not known", "nodename nor servname"),
      "the host name could not be resolved (DNS)",
      "Check the host name for typos, and that this machine's resolver can see it (VPN, private DNS zone)."),

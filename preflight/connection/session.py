@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from typing import Any
 
 import psycopg
@@ -28,15 +29,20 @@ from preflight.terminal import decode
 APPLICATION_NAME = "pg-preflight"
 
 
-def session_kwargs(connect_timeout: float, statement_timeout: float, lock_timeout: float) -> dict[str, Any]:
-    """Connection parameters that make the session safe from its first statement, at no round trip."""
+def session_settings(statement_timeout: float, lock_timeout: float) -> dict[str, int | str]:
+    """The settings every session of the checker runs with (as startup ``options`` or ``SET LOCAL``)."""
     stmt_ms, lock_ms = int(statement_timeout * 1000), int(lock_timeout * 1000)
-    settings = {
+    return {
         "statement_timeout": stmt_ms,
         "lock_timeout": lock_ms,
         "idle_in_transaction_session_timeout": max(stmt_ms * 2, 60000),
         "search_path": "",
     }
+
+
+def session_kwargs(connect_timeout: float, statement_timeout: float, lock_timeout: float) -> dict[str, Any]:
+    """Connection parameters that make the session safe from its first statement, at no round trip."""
+    settings = session_settings(statement_timeout, lock_timeout)
     return {
         "connect_timeout": max(1, math.ceil(connect_timeout)),
         "application_name": APPLICATION_NAME,
@@ -53,13 +59,55 @@ def connect_kwargs(dsn: Dsn, connect_timeout: float, statement_timeout: float, l
     return kwargs
 
 
+# Connections opened without the ``options`` startup parameter, and the ``SET LOCAL`` statements that give
+# each of their transactions the session's settings (``local_settings``).
+_WITHOUT_OPTIONS: weakref.WeakKeyDictionary[psycopg.Connection[Any], list[str]] = weakref.WeakKeyDictionary()
+
+
+def refuses_options(exc: BaseException) -> bool:
+    """A pooler (PgBouncer with its default ``ignore_startup_parameters``) refused the ``options`` parameter."""
+    return "unsupported startup parameter" in str(exc) and "options" in str(exc)
+
+
+def connect(dsn: Dsn, kwargs: dict[str, Any], **more: Any) -> tuple[psycopg.Connection[Any], bool]:
+    """Connect with ``kwargs``; if the endpoint refuses the ``options`` startup parameter, once more without
+    it (as a plain libpq client connects). Returns the connection and whether ``options`` was dropped."""
+    try:
+        return psycopg.connect(dsn.raw or "", prepare_threshold=None, **kwargs, **more), False
+    except psycopg.OperationalError as exc:
+        if not refuses_options(exc):
+            raise
+    plain = dict(kwargs, options="")  # libpq sends no empty options parameter (the DSN's own is overridden)
+    return psycopg.connect(dsn.raw or "", prepare_threshold=None, **plain, **more), True
+
+
 def open_session(dsn: Dsn, connect_timeout: float, statement_timeout: float, lock_timeout: float) -> psycopg.Connection[Any]:
-    """Open the read-only session. Raises psycopg.OperationalError on failure (see ``classify``)."""
+    """Open the read-only session. Raises psycopg.OperationalError on failure (see ``classify``).
+
+    Through a pooler that refuses the ``options`` startup parameter the settings ride as ``SET LOCAL`` in
+    each catalog transaction's pipeline instead (``local_settings``): a session ``SET`` may not stick under
+    transaction pooling, and would leak onto the pooler's server connection for other clients.
+    """
     kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
-    conn = psycopg.connect(dsn.raw or "", autocommit=False, prepare_threshold=None, **kwargs)
+    conn, dropped = connect(dsn, kwargs, autocommit=False)
     conn.read_only = True
     tolerate_undecodable_text(conn)
+    if dropped:
+        _WITHOUT_OPTIONS[conn] = [
+            f"SET LOCAL {name} = {value if isinstance(value, int) else repr(value)}"
+            for name, value in session_settings(statement_timeout, lock_timeout).items()]
     return conn
+
+
+def local_settings(conn: psycopg.Connection[Any]) -> list[str]:
+    """The ``SET LOCAL`` statements a transaction of ``conn`` starts with: none when the startup ``options``
+    carried the settings (the common, direct path pays nothing)."""
+    return _WITHOUT_OPTIONS.get(conn, [])
+
+
+def used_startup_options(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the session's settings went in the startup packet (False: a pooler refused ``options``)."""
+    return conn not in _WITHOUT_OPTIONS
 
 
 TEXT_TYPES = ("text", "varchar", "bpchar", "name", '"char"')

@@ -13,6 +13,7 @@ from preflight.facts.base import (
     Snapshot,
     SqlFact,
 )
+from preflight.facts.database_activity import DATABASE_ACTIVITY, DatabaseActivityRow
 from preflight.facts.databases import DATABASES, DatabaseRow
 from preflight.facts.hba import HBA_RULES, HbaLine, HbaRules
 from preflight.facts.objects import NOT_REPLICATED, NotReplicatedFact
@@ -31,6 +32,7 @@ from preflight.facts.publications import (
 )
 from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFact
 from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
+from preflight.facts.role_settings import ROLE_SETTINGS, RoleSettingRow
 from preflight.facts.roles import ROLE, RoleFact
 from preflight.facts.selection import EXTENSION_TABLES, SCHEMAS, TABLES, ExtensionTablesRow, SchemaRow, TableRow
 from preflight.facts.server import (
@@ -42,6 +44,7 @@ from preflight.facts.server import (
     ServerFact,
     SettingRow,
 )
+from preflight.facts.session_probe import SESSION_PROBE, SessionProbeResult
 from preflight.facts.slot_risks import (
     PUBLICATION_AGE,
     RECOVERY_CONFLICTS,
@@ -93,6 +96,9 @@ _ALL: list[Fact] = [
     ROW_SECURITY,
     COLUMN_HAZARDS,
     OWNED_SEQUENCES,
+    SESSION_PROBE,
+    ROLE_SETTINGS,
+    DATABASE_ACTIVITY,
 ]
 FACTS: dict[str, Fact] = {f.name: f for f in _ALL}
 """The built-in facts by name. A plugin's own facts are found on the checks that declare them."""
@@ -101,6 +107,7 @@ __all__ = [
     "ACTIVITY",
     "COLUMN_HAZARDS",
     "DATABASES",
+    "DATABASE_ACTIVITY",
     "DEFAULT_NAME",
     "EXTENSION_TABLES",
     "FACTS",
@@ -119,9 +126,11 @@ __all__ = [
     "RECOVERY_CONFLICTS",
     "REPLICATION_PROBE",
     "ROLE",
+    "ROLE_SETTINGS",
     "ROW_SECURITY",
     "SCHEMAS",
     "SERVER",
+    "SESSION_PROBE",
     "SESSION_SETTINGS",
     "SETTINGS",
     "SLOTS",
@@ -134,6 +143,7 @@ __all__ = [
     "ActivityFact",
     "ColumnHazardRow",
     "ConnectOutcome",
+    "DatabaseActivityRow",
     "DatabaseRow",
     "ExtensionTablesRow",
     "Fact",
@@ -159,11 +169,13 @@ __all__ = [
     "RecoveryConflicts",
     "ReplicationProbeResult",
     "RoleFact",
+    "RoleSettingRow",
     "RowSecurityRow",
     "SchemaRow",
     "Scope",
     "ServerFact",
     "ServerInfo",
+    "SessionProbeResult",
     "SettingRow",
     "SlotPublicationAge",
     "SlotRow",

@@ -17,7 +17,7 @@ import psycopg
 from psycopg.rows import RowMaker
 
 from preflight.connection import scrub
-from preflight.connection.session import strict_text
+from preflight.connection.session import local_settings, strict_text
 from preflight.facts.base import Fact, FactContext, ProbeFact, SqlFact, wrap_json
 
 
@@ -96,6 +96,13 @@ def _one_round(
     error: BaseException | None = None
     try:
         with conn.pipeline():  # one Sync when the block ends: BEGIN and every query in one round trip
+            for statement in local_settings(conn):  # only where a pooler refused the startup options
+                conn.execute(statement)
+            if ctx.version_num >= 170000:
+                # A transaction_timeout stored for the role or database would end the catalog transaction (an
+                # unknown name in the startup options would refuse the connection before 17): off, no round trip.
+                # One of a few milliseconds can still end the session first (a new backend's first statement).
+                conn.execute("SET LOCAL transaction_timeout = 0")
             if ctx.version_num >= 110000:
                 # Over 100k relations the tables query crosses jit_above_cost, and compiling it costs
                 # more than it saves. SET LOCAL rides in the same pipeline (no round trip).

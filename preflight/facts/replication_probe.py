@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 
 from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
+from preflight.connection.session import connect
 from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
 
 
@@ -83,8 +84,7 @@ def identify_system(dsn_text: str | None, connect_timeout: float, statement_time
     conn: psycopg.Connection[Any] | None = None
     try:
         # The replication protocol refuses prepared statements: prepare_threshold=None, autocommit.
-        conn = psycopg.connect(dsn.raw or "", autocommit=True, prepare_threshold=None, replication="database",
-                               **kwargs)
+        conn, _ = connect(dsn, kwargs, autocommit=True, replication="database")
         pid = conn.info.backend_pid
         row = conn.execute("IDENTIFY_SYSTEM").fetchone()
     except (psycopg.Error, OSError) as exc:
