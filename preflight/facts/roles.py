@@ -104,8 +104,10 @@ def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                pg_catalog.has_database_privilege(r.oid, db.oid, 'CONNECT') AS can_connect,
                pg_catalog.has_database_privilege(r.oid, db.oid, 'CREATE') AS can_create,
                {CHECKER_SEES_ALL_SESSIONS} AS checker_sees_all,
+               -- the checker's own session is one, even when it is the replication proof's walsender
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.backend_type = 'client backend')::pg_catalog.int4 AS client_backends,
+                 WHERE a.backend_type = 'client backend' OR a.pid = pg_catalog.pg_backend_pid())::pg_catalog.int4
+                 AS client_backends,
                (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
                  WHERE {HIDDEN_CLIENT_SESSION})::pg_catalog.int4
                  AS hidden_sessions,
