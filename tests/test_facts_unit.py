@@ -231,7 +231,8 @@ def test_a_follow_up_keeps_its_value_or_becomes_the_facts_failure_scrubbed() -> 
         raise ValueError("lost the s3cret connection")
 
     ctx = FactContext(170000, Options())
-    fine, failing = SqlFact.one("fine", "", int, build, follow=double), SqlFact.one("failing", "", int, build, broken)
+    fine = SqlFact.one("fine", "", int, build, follow=double, scope=Scope.CLUSTER)
+    failing = SqlFact.one("failing", "", int, build, follow=broken, scope=Scope.CLUSTER)
     facts: dict[str, Any] = {"fine": 2, "failing": 3}
     closed = SimpleNamespace(closed=True)  # a failed follow-up rolls back only a connection still open
     failures = follow_up(closed, [fine, failing], facts, ctx, ["s3cret"])  # type: ignore[arg-type]
