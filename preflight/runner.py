@@ -125,7 +125,7 @@ def take_snapshot_on_walsender(dsn: Dsn, options: Options, facts_to_read: list[F
     goes in one query string (``gather_simple``: one read-only transaction, rolled back; the same statements,
     session settings and timeouts as the catalog session). The facts are the catalog session's: same
     database, role and settings; the walsender is counted once among the connections, as the catalog session
-    is (the proof reports no pid of its own: ``RoleFact.connection_counts`` has nothing to leave out). When the
+    is (the proof reports no pid of its own: ``RoleFact.connections_without`` has nothing to leave out). When the
     proof fails (no REPLICATION, pg_hba, no walsender free) the failure is the fact, and an ordinary session
     reads the rest; with ``--role``, follow-ups, or a probe that needs the catalog connection: ``take_snapshot``.
     """

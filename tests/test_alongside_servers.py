@@ -121,6 +121,14 @@ class _Answer:
     answer: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Echo:
+    text: str
+
+
+HOSTILE = "x'); SELECT 1; -- \\ \"q\" \u00e9 $$ %s"  # quotes, a ';', a comment, backslashes, dollar quotes
+
+
 def _fact(name: str, sql: str) -> SqlFact[_Answer]:
     return SqlFact.one(name, "a test statement", _Answer, lambda ctx: (sql, {"v": 7}), scope=Scope.DATABASE)
 
@@ -132,12 +140,15 @@ def test_on_the_walsender_one_failing_fact_is_its_own_failure(logical_server: Se
     own connection counts stay those of one catalog session."""
     dsn = add_cdc_role(logical_server)
     good, bad = _fact("good", "SELECT %(v)s::pg_catalog.int4 * 6 AS answer"), _fact("bad", "SELECT 1 / 0 AS answer")
+    echo = SqlFact.rows("echo", "a parameter bound client-side", _Echo,
+                        lambda ctx: ("SELECT %(s)s::pg_catalog.text AS text", {"s": HOSTILE}), scope=Scope.DATABASE)
     snapshot = runner.take_snapshot_on_walsender(parse_dsn(dsn), Options(dsn=dsn),
-                                                 [good, bad, SERVER, ROLE, REPLICATION_PROBE])
+                                                 [good, bad, echo, SERVER, ROLE, REPLICATION_PROBE])
     assert snapshot.connect.ok
     proof = snapshot.facts[REPLICATION_PROBE.name]
     assert proof.status is ProbeStatus.OK and proof.backend_pid is None  # the proof's connection is the session
     assert snapshot.facts["good"] == _Answer(42)
+    assert snapshot.facts["echo"] == [_Echo(HOSTILE)]  # quoted by psycopg, every character kept
     assert "bad" not in snapshot.facts and snapshot.failures["bad"].startswith("22012")  # division_by_zero
     assert snapshot.facts[SERVER.name].transaction_read_only == "on"
     role = snapshot.facts[ROLE.name]
