@@ -51,6 +51,7 @@ from preflight.runner import (
     section_verdict,
     selected_checks,
     take_snapshot,
+    take_snapshot_on_walsender,
 )
 from preflight.sqltext import render
 from preflight.suggest import did_you_mean
@@ -128,7 +129,7 @@ def _unmatched(pattern: str, names: list[str]) -> CheckResult:
 def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact]) -> Snapshot:
     """One database's own facts, read as a run pointed at it would read them (probes connect to it too)."""
     there = database_dsn(dsn, dbname)
-    return take_snapshot(there, options.model_copy(update={"dsn": there.raw}), facts)
+    return take_snapshot_on_walsender(there, options.model_copy(update={"dsn": there.raw}), facts)
 
 
 def _plan(resolved: Options, options: Options, databases: int) -> Options:

@@ -8,6 +8,7 @@ single-database run is the one-database case: every selected check in one body, 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -18,8 +19,11 @@ import psycopg
 from preflight import suggest
 from preflight.check import Check, CheckContext, Outcome
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
+from preflight.connection.session import tolerate_undecodable_text
 from preflight.facts import (
+    HBA_RULES,
     PROVIDER_SIGNALS,
+    REPLICATION_PROBE,
     SERVER,
     ConnectOutcome,
     Fact,
@@ -29,9 +33,11 @@ from preflight.facts import (
     ServerFact,
     ServerInfo,
     Snapshot,
+    SqlFact,
 )
 from preflight.facts.alongside import ProbesAlongside
-from preflight.facts.gather import gather
+from preflight.facts.gather import gather, gather_probes, gather_simple
+from preflight.facts.replication_probe import prove_replication
 from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import (
     CheckResult,
@@ -86,12 +92,7 @@ def take_snapshot(dsn: Dsn, options: Options, facts_to_read: list[Fact]) -> Snap
                                                advice=failure.advice, detail=failure.detail))
     latency = (time.perf_counter() - started) * 1000
     try:
-        info = conn.info
-        server = ServerInfo(
-            version_num=info.server_version, version=info.parameter_status("server_version") or str(info.server_version),
-            host=info.host, port=int(info.port) if info.port else None, dbname=info.dbname, user=info.user,
-            ssl=bool(info.pgconn.ssl_in_use),
-        )
+        server = server_info(conn)
         here = [f for f in to_read if f.name not in alongside.names]
         facts, failures = gather(conn, here, FactContext(server.version_num, options), secrets)
     finally:
@@ -99,6 +100,65 @@ def take_snapshot(dsn: Dsn, options: Options, facts_to_read: list[Fact]) -> Snap
     more, more_failures = alongside.finish()
     facts.update(more)
     failures.update(more_failures)
+    return Snapshot(connect=ConnectOutcome(ok=True, latency_ms=round(latency, 1)), server=server, facts=facts,
+                    failures=failures)
+
+
+def server_info(conn: psycopg.Connection[Any]) -> ServerInfo:
+    """What the connection itself told us, before any query."""
+    info = conn.info
+    return ServerInfo(
+        version_num=info.server_version, version=info.parameter_status("server_version") or str(info.server_version),
+        host=info.host, port=int(info.port) if info.port else None, dbname=info.dbname, user=info.user,
+        ssl=bool(info.pgconn.ssl_in_use),
+    )
+
+
+# Probes that may ride on the replication proof's connection: they do not touch it without --role, and a
+# run with --role proves no replication path (see ``take_snapshot_on_walsender``).
+WALSENDER_PROBES = frozenset({REPLICATION_PROBE.name, HBA_RULES.name})
+
+
+def take_snapshot_on_walsender(dsn: Dsn, options: Options, facts_to_read: list[Fact]) -> Snapshot:
+    """``take_snapshot`` on one backend instead of two, for ``--all-databases``' per-database reads.
+
+    The replication proof's ``replication=database`` connection, once IDENTIFY_SYSTEM answered, reads the
+    catalog facts too: a walsender of a database runs SQL in the simple query protocol, so every statement
+    goes in one query string (``gather_simple``: one read-only transaction, rolled back; the same statements,
+    session settings and timeouts as the catalog session). The facts are the catalog session's: same
+    database, role and settings; the walsender is counted once among the connections, as the catalog session
+    is (the proof reports no pid of its own: ``RoleFact.connections_without`` has nothing to leave out). When the
+    proof fails (no REPLICATION, pg_hba, no walsender free) the failure is the fact, and an ordinary session
+    reads the rest; with ``--role``, follow-ups, or a probe that needs the catalog connection: ``take_snapshot``.
+    """
+    names = {f.name for f in facts_to_read}
+    sql_facts = sorted({f.name: f for f in facts_to_read if isinstance(f, SqlFact)}.values(), key=lambda f: f.name)
+    probes = sorted({f.name: f for f in facts_to_read if isinstance(f, ProbeFact)}.values(), key=lambda f: f.name)
+    if (REPLICATION_PROBE.name not in names or options.role or any(f.follow is not None for f in sql_facts)
+            or any(p.name not in WALSENDER_PROBES for p in probes)):
+        return take_snapshot(dsn, options, facts_to_read)
+    started = time.perf_counter()
+    conn, proof = prove_replication(options.dsn, options.connect_timeout, options.statement_timeout,
+                                    options.lock_timeout)
+    if conn is None:  # the proof failed: that is the fact; an ordinary session reads the rest
+        rest = take_snapshot(dsn, options, [f for f in facts_to_read if f.name != REPLICATION_PROBE.name])
+        if rest.connect.ok:
+            rest.facts[REPLICATION_PROBE.name] = proof
+        return rest
+    latency = (time.perf_counter() - started) * 1000
+    secrets = dsn.secrets()
+    try:
+        tolerate_undecodable_text(conn)
+        server = server_info(conn)
+        ctx = FactContext(server.version_num, options)
+        facts, failures = gather_simple(conn, sql_facts, ctx, secrets)
+        others = [p for p in probes if p.name != REPLICATION_PROBE.name]
+        more, more_failures = gather_probes(conn, others, ctx, secrets)
+    finally:
+        conn.close()
+    facts.update(more)
+    failures.update(more_failures)
+    facts[REPLICATION_PROBE.name] = dataclasses.replace(proof, backend_pid=None)
     return Snapshot(connect=ConnectOutcome(ok=True, latency_ms=round(latency, 1)), server=server, facts=facts,
                     failures=failures)
 

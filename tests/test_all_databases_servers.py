@@ -11,13 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from preflight import Options, pgserver
-from preflight.cluster import run_all_databases
+from preflight import Options, pgserver, run_preflight
+from preflight.cluster import database_dsn, run_all_databases
+from preflight.connection import parse_dsn
 from preflight.models import Report
 from preflight.reports import FORMATS
 from preflight.sqltext import psql_connect
 from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
+from tests.test_all_databases_equality_servers import comparable
 
 
 def psql_binary() -> Path:
@@ -208,3 +210,22 @@ def test_per_database_decisions_apply_in_their_database_only(cluster: tuple[Serv
     assert next(c for c in alone["checks"] if c["id"] == "table_keys")["status"] == "pass"
     undecided = json.loads(run_cli("check", shop_dsn, "--format", "json").stdout)
     assert next(c for c in undecided["checks"] if c["id"] == "table_keys")["status"] == "fail"
+
+
+def test_without_replication_a_section_still_equals_its_single_run(cluster: tuple[Server, str]) -> None:
+    """A role without REPLICATION: the proof fails in every database (an ordinary session reads the rest), and
+    each section says so as a run pointed at that database does."""
+    server = cluster[0]
+    server.execute("DROP ROLE IF EXISTS norep", "CREATE ROLE norep LOGIN NOREPLICATION PASSWORD 'norep-secret'")
+    dsn = server.dsn(user="norep", password="norep-secret")
+    whole = run_all_databases(Options(dsn=dsn, all_databases=True))
+    assert whole.databases is not None
+    for name in ("postgres", "shop"):
+        section = next(db for db in whole.databases if db.dbname == name)
+        single = run_preflight(Options(dsn=database_dsn(parse_dsn(dsn), name).raw or ""))
+        assert section.status == "checked"
+        grants = next(c for c in section.checks if c.id == "grants")
+        assert "no_replication" in [f.code for f in grants.findings]
+        by_id = {c.id: c for c in single.checks}
+        assert [comparable(c) for c in section.checks] == [comparable(by_id[c.id]) for c in section.checks]
+        assert [t.name for t in section.tables] == [t.name for t in single.tables]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -12,7 +13,17 @@ import pytest
 
 from preflight import run_preflight, runner
 from preflight.connection import APPLICATION_NAME, Dsn, open_session, parse_dsn
-from preflight.facts import ROLE, SERVER, WALSENDERS, FactContext, ProbeFact, ProbeStatus, ReplicationProbeResult, Scope
+from preflight.facts import (
+    ROLE,
+    SERVER,
+    WALSENDERS,
+    FactContext,
+    ProbeFact,
+    ProbeStatus,
+    ReplicationProbeResult,
+    Scope,
+    SqlFact,
+)
 from preflight.facts.replication_probe import REPLICATION_PROBE
 from preflight.options import Options
 from tests.servers import CDC_PASSWORD, Server, add_cdc_role
@@ -103,3 +114,48 @@ def test_a_refused_catalog_session_reports_no_probe(logical_server: Server) -> N
     snapshot = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [SERVER, REPLICATION_PROBE])
     assert not snapshot.connect.ok
     assert snapshot.facts == {} and snapshot.failures == {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    answer: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Echo:
+    text: str
+
+
+HOSTILE = "x'); SELECT 1; -- \\ \"q\" \u00e9 $$ %s"  # quotes, a ';', a comment, backslashes, dollar quotes
+
+
+def _fact(name: str, sql: str) -> SqlFact[_Answer]:
+    return SqlFact.one(name, "a test statement", _Answer, lambda ctx: (sql, {"v": 7}), scope=Scope.DATABASE)
+
+
+@pytest.mark.only_on("local")
+def test_on_the_walsender_one_failing_fact_is_its_own_failure(logical_server: Server) -> None:
+    """--all-databases reads a database on its proof's walsender, every fact in one simple-protocol batch: a fact
+    that fails is that fact's failure, the others are read (bound parameters included), and the session's
+    own connection counts stay those of one catalog session."""
+    dsn = add_cdc_role(logical_server)
+    good, bad = _fact("good", "SELECT %(v)s::pg_catalog.int4 * 6 AS answer"), _fact("bad", "SELECT 1 / 0 AS answer")
+    echo = SqlFact.rows("echo", "a parameter bound client-side", _Echo,
+                        lambda ctx: ("SELECT %(s)s::pg_catalog.text AS text", {"s": HOSTILE}), scope=Scope.DATABASE)
+    snapshot = runner.take_snapshot_on_walsender(parse_dsn(dsn), Options(dsn=dsn),
+                                                 [good, bad, echo, SERVER, ROLE, REPLICATION_PROBE])
+    assert snapshot.connect.ok
+    proof = snapshot.facts[REPLICATION_PROBE.name]
+    assert proof.status is ProbeStatus.OK and proof.backend_pid is None  # the proof's connection is the session
+    assert snapshot.facts["good"] == _Answer(42)
+    assert snapshot.facts["echo"] == [_Echo(HOSTILE)]  # quoted by psycopg, every character kept
+    assert "bad" not in snapshot.facts and snapshot.failures["bad"].startswith("22012")  # division_by_zero
+    assert snapshot.facts[SERVER.name].transaction_read_only == "on"
+    role = snapshot.facts[ROLE.name]
+    assert role.connections_without(proof.backend_pid) == (role.role_connections, role.database_connections)
+    ordinary = runner.take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [ROLE]).facts[ROLE.name]
+    # the checker's own session counts as a client backend on either connection (headroom subtracts it)
+    assert role.client_backends == ordinary.client_backends
+    assert (role.role_connections, role.database_connections) == (ordinary.role_connections,
+                                                                  ordinary.database_connections)
+    assert CDC_PASSWORD not in str(snapshot.failures)

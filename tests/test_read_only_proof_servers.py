@@ -141,3 +141,24 @@ def test_probe_leaves_no_slot_when_killed_mid_probe(logged: pgserver.LocalServer
     while logged.execute(probe_slots)[0][0] != 0:
         assert time.monotonic() < deadline, "a probe slot outlived the killed checker"
         time.sleep(0.1)
+
+
+def test_all_databases_only_reads(logged: pgserver.LocalServer) -> None:
+    """Another database is read on its replication proof's walsender, every statement in one simple-protocol
+    query string: each statement of that string is a read too (the names here hold no ';')."""
+    logged.execute("CREATE DATABASE other")
+    logged.execute("CREATE SCHEMA app", "CREATE TABLE app.t (id int PRIMARY KEY)", dbname="other")
+    dsn = add_cdc_role(logged)
+    before = inventory(logged)
+    since = len((logged.root / "server.log").read_text(errors="replace"))
+    result = run_cli("check", dsn, "--all-databases", "--publication", "pub", "--format", "json")
+    assert "Traceback" not in result.output
+    wait_for_log(logged)
+    statements = logged_statements(logged, since)
+    batches = [s for s in statements if s.startswith("BEGIN READ ONLY;")]
+    assert len(batches) == 1, "the other database's facts are one batch on its walsender"
+    pieces = [p.strip() for s in statements for p in s.split(";") if p.strip()]
+    assert len(pieces) > len(statements)
+    assert [p for p in pieces if not READS.match(p)] == []
+    assert inventory(logged) == before
+    logged.execute("DROP DATABASE other")

@@ -14,7 +14,8 @@ from functools import cache
 from typing import Any, cast
 
 import psycopg
-from psycopg.rows import RowMaker
+from psycopg.pq import TransactionStatus
+from psycopg.rows import RowMaker, tuple_row
 
 from preflight.connection import scrub
 from preflight.connection.session import local_settings, strict_text
@@ -204,3 +205,86 @@ def gather(
     facts.update(more)
     failures.update(more_failures)
     return facts, failures
+
+
+def batch_text(cursor: psycopg.ClientCursor[Any], facts: list[SqlFact[Any]], ctx: FactContext) -> str:
+    """The facts' statements as one simple-protocol query string, parameters bound by psycopg's own quoting,
+    inside one read-only transaction that is rolled back."""
+    statements = ["BEGIN READ ONLY", "SET LOCAL jit = off"] if ctx.version_num >= 110000 else ["BEGIN READ ONLY"]
+    for fact in facts:
+        query, params = fact.build(ctx)
+        text = query if fact.shape == "records" else wrap_json(query, fact.shape)
+        statements.append(cursor.mogrify(text, params).strip())
+    return ";\n".join([*statements, "ROLLBACK"])
+
+
+def _simple_round(conn: psycopg.Connection[Any], facts: list[SqlFact[Any]], ctx: FactContext,
+                  out: dict[str, Any], strict: bool) -> None:
+    """One simple-protocol query holding every fact's statement; each result read into its fact. Raises."""
+    cursor = psycopg.ClientCursor(conn)
+    if strict:
+        strict_text(cursor)
+    try:
+        cursor.execute(batch_text(cursor, facts, ctx))
+        read: dict[str, Any] = {}
+        skip = 2 if ctx.version_num >= 110000 else 1  # BEGIN, SET
+        for _ in range(skip):
+            cursor.nextset()
+        for fact in facts:
+            if fact.shape == "records":
+                cursor.row_factory = row_model_factory(fact.row)
+            else:
+                cursor.row_factory = tuple_row
+            read[fact.name] = _store(fact, cursor)
+            cursor.nextset()
+        out.update(read)
+    finally:
+        cursor.close()
+
+
+def gather_simple(
+    conn: psycopg.Connection[Any], sql_facts: list[SqlFact[Any]], ctx: FactContext, secrets: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every SQL fact in one simple-protocol query (an autocommit connection in ``replication=database`` mode
+    accepts no other): one round trip, as ``gather_sql``'s pipeline. If the batch fails, each fact is read
+    again alone, so one fact's failure is its own, as in ``gather_sql``; a result holding bytes invalid in
+    the encoding is read again with the tolerant loaders."""
+    facts: dict[str, Any] = {}
+    failures: dict[str, str] = {}
+    for strict in (True, False):
+        try:
+            _simple_round(conn, sql_facts, ctx, facts, strict)
+            return facts, failures
+        except UnicodeDecodeError:
+            _rollback(conn)
+            continue
+        except psycopg.Error:
+            _rollback(conn)
+            break
+    for fact in sql_facts:  # the batch failed: one at a time, each failure its fact's own
+        if conn.closed or conn.broken:
+            failures[fact.name] = "connection lost before this fact was read"
+            continue
+        error: BaseException | None = None
+        for strict in (True, False):
+            try:
+                _simple_round(conn, [fact], ctx, facts, strict)
+                error = None
+                break
+            except UnicodeDecodeError as exc:
+                error = exc
+                _rollback(conn)
+            except psycopg.Error as exc:
+                error = exc
+                _rollback(conn)
+                break
+        if error is not None:
+            failures[fact.name] = describe_error(error, secrets)
+    return facts, failures
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """End a transaction a failed batch left open (autocommit: psycopg sends nothing by itself)."""
+    if not conn.closed and conn.info.transaction_status != TransactionStatus.IDLE:
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("ROLLBACK")

@@ -2,7 +2,8 @@
 
 The consumer's publication is ``--publication``, else the name pg-preflight's printed
 ``CREATE PUBLICATION`` uses (recognised when it exists), and none for plugins that use no
-publication. Membership comes from pg_publication_tables, which resolves FOR ALL TABLES, (15+) FOR
+publication. Membership comes from ``pg_get_publication_tables()``, what the pg_publication_tables view
+reads (the view costs more to plan than it does to run), which resolves FOR ALL TABLES, (15+) FOR
 TABLES IN SCHEMA and partitions (leaves, or the root with publish_via_partition_root). Each member
 also carries the partition tree around it and its replica identity columns, so coverage and
 column-list gaps are judged without one query per table. ``published_tables`` reads the members
@@ -130,12 +131,34 @@ _RELATED = """
 
 
 def _columns(version_num: int) -> tuple[str, str]:
-    """(pg_publication columns, pg_publication_tables columns) this version has."""
+    """(pg_publication columns, member columns of ``published(version_num)``) this version has."""
     pub = "p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate"
     pub += ", p.pubviaroot" if version_num >= 130000 else ", false AS pubviaroot"
-    member = "pt.attnames::pg_catalog.text[] AS attnames, pt.rowfilter" if version_num >= 150000 else (
-        "NULL::pg_catalog.text[] AS attnames, NULL::pg_catalog.text AS rowfilter")
+    if version_num < 150000:
+        return pub, "NULL::pg_catalog.text[] AS attnames, NULL::pg_catalog.text AS rowfilter"
+    # pg_publication_tables' own attnames expression: 15 lists every column when there is no column list;
+    # from 16 the function itself returns them.
+    every = "AND a.attnum > 0 AND NOT a.attisdropped AND (a.attnum = ANY(g.attrs::pg_catalog.int2[]) OR g.attrs IS NULL)" \
+        if version_num < 160000 else "AND a.attnum = ANY(g.attrs::pg_catalog.int2[])"
+    member = f"""(SELECT pg_catalog.array_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a
+                  WHERE a.attrelid = g.relid {every})::pg_catalog.text[] AS attnames,
+                pg_catalog.pg_get_expr(g.qual, g.relid) AS rowfilter"""
     return pub, member
+
+
+def published(version_num: int, rel: str = "c", nsp: str = "n") -> str:
+    """SQL FROM items: publication ``p``, each relation ``rel`` (in schema ``nsp``) it publishes, ``g`` the
+    function's row.
+
+    What the pg_publication_tables view reads, without the view: its rewrite and its unused columns cost
+    more to plan than the function call (the facts run in a fresh backend per database).
+    """
+    call = ("pg_catalog.pg_get_publication_tables(VARIADIC ARRAY[p.pubname::pg_catalog.text])"
+            if version_num >= 160000 else "pg_catalog.pg_get_publication_tables(p.pubname::pg_catalog.text)")
+    return f"""pg_catalog.pg_publication AS p
+               CROSS JOIN LATERAL {call} AS g
+               JOIN pg_catalog.pg_class AS {rel} ON {rel}.oid = g.relid
+               JOIN pg_catalog.pg_namespace AS {nsp} ON {nsp}.oid = {rel}.relnamespace"""
 
 
 def _unkeyed_elsewhere(version_num: int) -> str:
@@ -145,16 +168,13 @@ def _unkeyed_elsewhere(version_num: int) -> str:
     return f"""
         (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(u.pubname, u.schema, u.name)
                                               ORDER BY u.schema, u.name, u.pubname), '[]'::pg_catalog.json)
-           FROM (SELECT DISTINCT pt.pubname::pg_catalog.text AS pubname, n.nspname::pg_catalog.text AS schema,
+           FROM (SELECT DISTINCT p.pubname::pg_catalog.text AS pubname, n.nspname::pg_catalog.text AS schema,
                         c.relname::pg_catalog.text AS name
-                   FROM pg_catalog.pg_publication_tables AS pt
-                   JOIN pg_catalog.pg_publication AS p ON p.pubname = pt.pubname
-                   JOIN pg_catalog.pg_namespace AS mn ON mn.nspname = pt.schemaname
-                   JOIN pg_catalog.pg_class AS m ON m.relnamespace = mn.oid AND m.relname = pt.tablename
+                   FROM {published(version_num, "m", "mn")}
                   CROSS JOIN LATERAL (SELECT m.oid AS relid WHERE m.relkind = 'r' {leaves}) AS r
                    JOIN pg_catalog.pg_class AS c ON c.oid = r.relid
                    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
-                  WHERE (p.pubupdate OR p.pubdelete) AND pt.pubname IS DISTINCT FROM %(pub)s
+                  WHERE (p.pubupdate OR p.pubdelete) AND p.pubname IS DISTINCT FROM %(pub)s
                     AND {_NO_IDENTITY}) AS u)
     """
 
@@ -178,16 +198,14 @@ def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                          p.puballtables, {pub_cols}
                     FROM pg_catalog.pg_publication AS p) AS q) AS publications,
                (SELECT COALESCE(pg_catalog.json_agg(m ORDER BY m.schema, m.name), '[]'::pg_catalog.json) FROM (
-                  SELECT pt.schemaname::pg_catalog.text AS schema, pt.tablename::pg_catalog.text AS name,
+                  SELECT n.nspname::pg_catalog.text AS schema, c.relname::pg_catalog.text AS name,
                          {member_cols},
                          c.relreplident::pg_catalog.text AS relreplident,
                          {identity} AS identity_columns,
                          {related} AS related,
                          {rowfilter} AS rowfilter_columns
-                    FROM pg_catalog.pg_publication_tables AS pt
-                    JOIN pg_catalog.pg_namespace AS n ON n.nspname = pt.schemaname
-                    JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid AND c.relname = pt.tablename
-                   WHERE pt.pubname = %(pub)s) AS m) AS members,
+                    FROM {published(ctx.version_num)}
+                   WHERE p.pubname = %(pub)s) AS m) AS members,
                {_unkeyed_elsewhere(ctx.version_num)} AS unkeyed_elsewhere
         """,
         {"pub": consumer_publication(ctx.options), "role": ctx.options.role},
@@ -196,12 +214,7 @@ def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 
 def _published_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     """Table rows for the consumer's publication's members outside the selection, with their partition trees."""
-    members = """
-        SELECT c0.oid FROM pg_catalog.pg_publication_tables AS pt
-          JOIN pg_catalog.pg_namespace AS n0 ON n0.nspname = pt.schemaname
-          JOIN pg_catalog.pg_class AS c0 ON c0.relnamespace = n0.oid AND c0.relname = pt.tablename
-         WHERE pt.pubname = %(pub)s
-    """
+    members = f"SELECT c0.oid FROM {published(ctx.version_num, 'c0', 'n0')} WHERE p.pubname = %(pub)s"
     tree = members
     if ctx.version_num >= 120000:
         tree += f" UNION SELECT t.relid FROM ({members}) AS pm, pg_catalog.pg_partition_tree(pm.oid) AS t"

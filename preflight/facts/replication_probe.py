@@ -78,6 +78,16 @@ def classify_replication_failure(exc: BaseException, secrets: list[str]) -> Repl
 def identify_system(dsn_text: str | None, connect_timeout: float, statement_timeout: float,
                     lock_timeout: float) -> ReplicationProbeResult:
     """Open a ``replication=database`` connection and run IDENTIFY_SYSTEM; never raises for I/O."""
+    conn, result = prove_replication(dsn_text, connect_timeout, statement_timeout, lock_timeout)
+    if conn is not None:
+        conn.close()
+    return result
+
+
+def prove_replication(dsn_text: str | None, connect_timeout: float, statement_timeout: float,
+                      lock_timeout: float) -> tuple[psycopg.Connection[Any] | None, ReplicationProbeResult]:
+    """IDENTIFY_SYSTEM on a new ``replication=database`` connection (the session's timeouts and name); on
+    success the connection is returned open (autocommit, the simple query protocol only), else closed."""
     dsn = parse_dsn(dsn_text)
     secrets = dsn.secrets()
     kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
@@ -89,17 +99,19 @@ def identify_system(dsn_text: str | None, connect_timeout: float, statement_time
         row = conn.execute("IDENTIFY_SYSTEM").fetchone()
     except (psycopg.Error, OSError) as exc:
         failed = classify_replication_failure(exc, secrets)
-        return failed if conn is None else dataclasses.replace(failed, backend_pid=conn.info.backend_pid)
-    finally:
-        if conn is not None:
-            conn.close()
+        if conn is None:
+            return None, failed
+        pid = conn.info.backend_pid
+        conn.close()
+        return None, dataclasses.replace(failed, backend_pid=pid)
     if row is None:
-        return ReplicationProbeResult(ProbeStatus.FAILED, kind="other", message="IDENTIFY_SYSTEM returned no row",
-                                      advice="Check that the endpoint is PostgreSQL itself, not a proxy.", detail="",
-                                      backend_pid=pid)
+        conn.close()
+        return None, ReplicationProbeResult(ProbeStatus.FAILED, kind="other", message="IDENTIFY_SYSTEM returned no row",
+                                            advice="Check that the endpoint is PostgreSQL itself, not a proxy.",
+                                            detail="", backend_pid=pid)
     systemid, timeline, xlogpos, dbname = row[0], row[1], row[2], row[3]
-    return ReplicationProbeResult(ProbeStatus.OK, systemid=str(systemid), timeline=int(timeline),
-                                  xlogpos=str(xlogpos), dbname=dbname, backend_pid=pid)
+    return conn, ReplicationProbeResult(ProbeStatus.OK, systemid=str(systemid), timeline=int(timeline),
+                                        xlogpos=str(xlogpos), dbname=dbname, backend_pid=pid)
 
 
 def _replication_probe(conn: Any, ctx: FactContext) -> ReplicationProbeResult:

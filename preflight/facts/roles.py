@@ -79,6 +79,8 @@ def predefined_roles(version_num: int) -> list[str]:
 
 
 def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
+    """Every count from one reading of pg_stat_activity (a view: planned once, not four times). The checker's
+    own session counts as a client backend even when it is the replication proof's walsender."""
     return (
         f"""
         WITH judged(name) AS (SELECT {JUDGED_ROLE_NAME}),
@@ -104,19 +106,20 @@ def _role(ctx: FactContext) -> tuple[str, dict[str, Any]]:
                pg_catalog.has_database_privilege(r.oid, db.oid, 'CONNECT') AS can_connect,
                pg_catalog.has_database_privilege(r.oid, db.oid, 'CREATE') AS can_create,
                {CHECKER_SEES_ALL_SESSIONS} AS checker_sees_all,
-               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.backend_type = 'client backend')::pg_catalog.int4 AS client_backends,
-               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE {HIDDEN_CLIENT_SESSION})::pg_catalog.int4
-                 AS hidden_sessions,
-               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.usesysid = r.oid)::pg_catalog.int4 AS role_connections,
-               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_activity AS a
-                 WHERE a.datid = db.oid AND a.usesysid IS NOT NULL)::pg_catalog.int4 AS database_connections,
+               s.client_backends, s.hidden_sessions, s.role_connections, s.database_connections,
                ARRAY(SELECT w.pid FROM pg_catalog.pg_stat_get_wal_senders() AS w ORDER BY 1) AS walsender_pids
           FROM judged AS j
           CROSS JOIN db
           LEFT JOIN pg_catalog.pg_roles AS r ON r.rolname = j.name
+          CROSS JOIN LATERAL (
+            SELECT (pg_catalog.count(*) FILTER (WHERE a.backend_type = 'client backend'
+                                               OR a.pid = pg_catalog.pg_backend_pid()))::pg_catalog.int4
+                     AS client_backends,
+                   (pg_catalog.count(*) FILTER (WHERE {HIDDEN_CLIENT_SESSION}))::pg_catalog.int4 AS hidden_sessions,
+                   (pg_catalog.count(*) FILTER (WHERE a.usesysid = r.oid))::pg_catalog.int4 AS role_connections,
+                   (pg_catalog.count(*) FILTER (WHERE a.datid = db.oid AND a.usesysid IS NOT NULL))::pg_catalog.int4
+                     AS database_connections
+              FROM pg_catalog.pg_stat_activity AS a) AS s
         """,
         {"role": ctx.options.role, "predefined": predefined_roles(ctx.version_num),
          "providers": PROVIDER_REPLICATION_ROLES},
