@@ -32,6 +32,7 @@ from psycopg.conninfo import conninfo_to_dict
 from preflight.names import format_name
 from preflight.terminal import visible
 from tests.servers import Server
+from tests.terminal import drain
 
 PUBLICATION = "cdc_pub"
 LOOKALIKES = {  # table in schema public -> the DBA's decision
@@ -64,19 +65,10 @@ def on_terminal(*args: str) -> tuple[bytes, bytes, int]:
     proc = subprocess.Popen([sys.executable, "-m", "preflight", *args], stdin=subprocess.DEVNULL, stdout=slave,
                             stderr=subprocess.PIPE)
     os.close(slave)
-    chunks: list[bytes] = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
+    out = drain(master)
     assert proc.stderr is not None
     err = proc.stderr.read()
-    return b"".join(chunks), err, proc.wait(timeout=300)
+    return out, err, proc.wait(timeout=300)
 
 
 def psql_for(server: Server) -> str:

@@ -30,6 +30,7 @@ from preflight.pgserver import free_port
 from preflight.reports import table
 from tests.conftest import PLUMBING, run_cli
 from tests.servers import Server
+from tests.terminal import drain
 
 pytestmark = PLUMBING  # the shape of a report is the client's: one server version is enough
 
@@ -139,17 +140,7 @@ def on_pty(args: list[str], env: dict[str, str], columns: int = 80) -> tuple[byt
     proc = subprocess.Popen([sys.executable, "-m", "preflight", *args], stdin=subprocess.DEVNULL, stdout=slave,
                             stderr=subprocess.DEVNULL, env={**clean, "TERM": "xterm", **env})
     os.close(slave)
-    chunks: list[bytes] = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    os.close(master)
-    return b"".join(chunks).replace(b"\r\n", b"\n"), proc.wait(timeout=300)
+    return drain(master).replace(b"\r\n", b"\n"), proc.wait(timeout=300)
 
 
 def test_colour_on_a_terminal_at_its_own_width(broken: str) -> None:
