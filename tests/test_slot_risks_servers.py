@@ -124,3 +124,16 @@ def test_standbys_before_17_lose_the_slot_unless_something_copies_it(servers: Ca
         if standby is not None:
             standby.destroy()
         primary.destroy()
+
+
+@pytest.mark.only_on("local")  # before 18: the publication would be newer than the slot
+def test_a_slot_whose_publication_does_not_exist_yet_warns(logical_server: Server) -> None:
+    oracle.run(logical_server, "SELECT pg_catalog.pg_create_logical_replication_slot('early_slot', 'pgoutput')")
+    try:
+        report = preflight(logical_server.dsn(), "--check", "slot_publication_order", "--slot-name", "early_slot",
+                           "--publication", "not_yet")
+        assert codes(report, "slot_publication_order") == {"publication_after_slot": "warning"}
+        finding = next(c for c in report["checks"] if c["id"] == "slot_publication_order")["findings"][0]
+        assert finding["object"] == "early_slot" and "'not_yet'" in finding["message"]
+    finally:
+        oracle.run(logical_server, "SELECT pg_catalog.pg_drop_replication_slot('early_slot')")
