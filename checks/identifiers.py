@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import TABLES, TableRow
+from preflight.facts import TABLES, TableRow, is_publishable
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.profiles import NamingRule
@@ -49,9 +49,9 @@ def collisions(rows: list[TableRow], rule: NamingRule) -> dict[str, list[str]]:
     return {target: keys for target, keys in by_target.items() if len(keys) > 1}
 
 
-def named_tables(rows: list[TableRow]) -> list[TableRow]:
-    """The selected tables the consumer names: plain and partitioned, permanent."""
-    return [r for r in rows if r.relkind in ("r", "p") and r.relpersistence == "p"]
+def named_tables(rows: list[TableRow], version_num: int) -> list[TableRow]:
+    """The selected tables the consumer names: those a publication can carry."""
+    return [r for r in rows if is_publishable(r, version_num)]
 
 
 class Identifiers(Check):
@@ -77,7 +77,7 @@ class Identifiers(Check):
         rule = ctx.profile.naming
         if rule is None:
             return Outcome([], f"profile '{ctx.profile.name}' has no naming rules")
-        rows = named_tables(ctx.fact(TABLES))
+        rows = named_tables(ctx.fact(TABLES), ctx.version_num)
         findings = [_collision(target, keys, rule) for target, keys in collisions(rows, rule).items()]
         rewritten: list[str] = []
         for row in rows:

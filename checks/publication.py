@@ -26,6 +26,7 @@ from preflight.facts import (
     PublicationRow,
     PublicationsFact,
     TableRow,
+    is_publishable,
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
@@ -37,8 +38,7 @@ Name = tuple[str, str]
 
 def publishable(ctx: CheckContext) -> list[TableRow]:
     """Selected persistent tables (and, 13+, partitioned tables) not decided ``exclude`` (nor their partitions)."""
-    kinds = ("r", "p") if ctx.version_num >= 130000 else ("r",)
-    return [t for t in kept(ctx.fact(TABLES), ctx.options.decisions) if t.relkind in kinds and t.relpersistence == "p"]
+    return [t for t in kept(ctx.fact(TABLES), ctx.options.decisions) if is_publishable(t, ctx.version_num)]
 
 
 def roots_only(tables: list[TableRow]) -> list[TableRow]:

@@ -26,7 +26,17 @@ from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
 from preflight.connection import Dsn, parse_dsn
-from preflight.facts import DATABASES, PROVIDER_SIGNALS, SERVER, TABLES, DatabaseRow, Fact, Scope, Snapshot
+from preflight.facts import (
+    DATABASES,
+    PROVIDER_SIGNALS,
+    SERVER,
+    TABLES,
+    DatabaseRow,
+    Fact,
+    Scope,
+    Snapshot,
+    is_publishable,
+)
 from preflight.facts.databases import judges_one_database
 from preflight.models import (
     CheckResult,
@@ -112,12 +122,13 @@ def chosen(dbname: str, options: Options) -> bool:
 
 
 def _consumes(snapshot: Snapshot | None) -> bool:
-    """Whether a consumer of this database needs a slot: a selected table it can publish (persistent, plain or
-    partitioned), or the tables were not read."""
+    """Whether a consumer of this database needs a slot: a selected table a publication can carry, or the
+    tables were not read."""
     if snapshot is None or not snapshot.connect.ok:
         return True  # not checked: it may well need one
     tables = snapshot.facts.get(TABLES.name)
-    return tables is None or any(t.relkind in ("r", "p") and t.relpersistence == "p" for t in tables)
+    version = snapshot.server.version_num if snapshot.server else 0
+    return tables is None or any(is_publishable(t, version) for t in tables)
 
 
 def _unmatched(pattern: str, names: list[str]) -> CheckResult:

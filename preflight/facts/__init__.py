@@ -34,7 +34,15 @@ from preflight.facts.replication import SLOTS, WALSENDERS, SlotRow, WalsendersFa
 from preflight.facts.replication_probe import REPLICATION_PROBE, ReplicationProbeResult
 from preflight.facts.role_settings import ROLE_SETTINGS, RoleSettingRow
 from preflight.facts.roles import ROLE, RoleFact
-from preflight.facts.selection import EXTENSION_TABLES, SCHEMAS, TABLES, ExtensionTablesRow, SchemaRow, TableRow
+from preflight.facts.selection import (
+    EXTENSION_TABLES,
+    SCHEMAS,
+    TABLES,
+    ExtensionTablesRow,
+    SchemaRow,
+    TableRow,
+    is_publishable,
+)
 from preflight.facts.server import (
     PENDING_SETTINGS,
     SERVER,
@@ -189,4 +197,5 @@ __all__ = [
     "WalsendersFact",
     "XidWatch",
     "consumer_publication",
+    "is_publishable",
 ]
