@@ -10,11 +10,21 @@ receive it.
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import COLUMN_HAZARDS, TABLES, ColumnHazardRow, TableRow, consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.profiles import ColumnRule, Profile
 from preflight.sqltext import Template
+
+CODES = declare(
+    Code("table_never_published", Severity.WARNING, "a selected unlogged or temporary table: no publication carries it",
+         explain="ALTER TABLE ... SET LOGGED, or leave the table out of the selection."),
+    Code("generated_columns_not_published", (Severity.INFO, Severity.WARNING), "generated columns are not published "
+         "(info when the consumer's profile computes them)", explain="Compute them on the consumer's side."),
+    Code("column_type_unsupported", (Severity.WARNING, Severity.ERROR), "a column type the consumer handles badly "
+         "(severity from the consumer's profile)", explain="Follow the profile's note: cast, convert or exclude it."),
+)
 
 _SET_LOGGED = Template("ALTER TABLE {} SET LOGGED;")
 _PUBLISH_STORED = Template("ALTER PUBLICATION {} SET (publish_generated_columns = stored);")

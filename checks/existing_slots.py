@@ -10,10 +10,40 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import MIN_RATE_WINDOW_S, SERVER, SETTINGS, SLOTS, WAL_STATS, SlotRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.settings import human_bytes, human_duration
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("slot_name_reserved", Severity.WARNING, "the slot name starts with 'rds', which Amazon RDS reserves",
+         explain="Choose another slot name."),
+    Code("slot_name_free", Severity.INFO, "no slot of that name exists: the consumer can create it",
+         explain="Nothing to do."),
+    Code("slot_is_physical", Severity.ERROR, "a physical slot has the consumer's slot name",
+         explain="Choose another slot name (slot names are unique per cluster)."),
+    Code("slot_in_other_database", Severity.ERROR, "the consumer's slot name belongs to another database's slot",
+         explain="Choose another slot name, or point the consumer at that database."),
+    Code("slot_plugin_mismatch", Severity.ERROR, "the consumer's slot exists with another output plugin",
+         explain="Choose another slot name, or drop the slot (its consumer loses its position)."),
+    Code("slot_invalidated", Severity.ERROR, "the consumer's slot is lost (invalidated): it cannot be resumed",
+         explain="Drop the slot; the consumer takes a new snapshot.", slot_risk="lost"),
+    Code("slot_unreserved", Severity.WARNING, "the consumer's slot retains more than max_slot_wal_keep_size",
+         explain="Let the consumer catch up now, or raise max_slot_wal_keep_size.", slot_risk="unreserved"),
+    Code("slot_in_use", Severity.ERROR, "another consumer streams from the consumer's slot now",
+         explain="Stop the other consumer, or choose another slot name."),
+    Code("slot_stale", Severity.WARNING, "the consumer's slot exists, inactive, and retains WAL",
+         explain="Resume the consumer from it, or drop it if it is an abandoned run's.", slot_risk="retaining"),
+    Code("other_slot_invalidated", Severity.WARNING, "another slot is lost and still counts against the slot limit",
+         explain="Drop it.", slot_risk="lost"),
+    Code("stale_slot_retains_wal", Severity.WARNING, "another slot is inactive and retains a lot of WAL",
+         explain="Resume its consumer, or drop the slot before the disk fills.", slot_risk="retaining"),
+    Code("other_slot", Severity.INFO, "another slot on the server, and the WAL it retains",
+         explain="Nothing to do.", slot_risk="retaining"),
+    Code("wal_rate", Severity.INFO, "the WAL written per hour since pg_stat_wal was reset",
+         explain="Size max_slot_wal_keep_size and the disk from it."),
+)
 
 GB = 1024**3
 DROP_STEP = "Dropping a slot is irreversible: a consumer that still uses it must re-snapshot."
@@ -25,8 +55,13 @@ def drop_slot(name: str) -> Remediation:
 
 
 def retained(slot: SlotRow) -> str:
-    value = slot.retained_bytes
-    return "unknown WAL (no restart_lsn)" if value is None else f"{human_bytes(max(value, 0))} of WAL"
+    value = retained_bytes(slot)
+    return "unknown WAL (no restart_lsn)" if value is None else f"{human_bytes(value)} of WAL"
+
+
+def retained_bytes(slot: SlotRow) -> int | None:
+    """The WAL the slot retains, in bytes (the finding's ``bytes``): None without a restart_lsn."""
+    return None if slot.retained_bytes is None else max(slot.retained_bytes, 0)
 
 
 def invalidation(slot: SlotRow) -> str | None:
@@ -145,6 +180,7 @@ class ExistingSlots(Check):
                                remediation=Remediation(steps=["Stop the other consumer, or choose another slot name."])))
         elif not lost:
             out.append(Finding(code="slot_stale", severity=Severity.WARNING, object=name, observed=retained(slot),
+                               bytes=retained_bytes(slot),
                                message=f"Slot {name!r} exists but is inactive and retains {retained(slot)}. If it is "
                                        "this consumer's slot from an earlier run it will resume from there; "
                                        "otherwise drop it.", remediation=drop_slot(name)))
@@ -165,11 +201,12 @@ class ExistingSlots(Check):
         size = slot.retained_bytes
         if not slot.active and not slot.temporary and size is not None and size > threshold:
             return Finding(code="stale_slot_retains_wal", severity=Severity.WARNING, object=name,
-                           observed=retained(slot), expected=f"<= {human_bytes(threshold)}",
+                           observed=retained(slot), expected=f"<= {human_bytes(threshold)}", bytes=retained_bytes(slot),
                            message=f"Slot {name!r} ({where}) is inactive and retains {retained(slot)} "
                                    f"(over {human_bytes(threshold)}): WAL piles up until the disk fills or the "
                                    "slot is invalidated.", remediation=drop_slot(name))
         return Finding(code="other_slot", severity=Severity.INFO, object=name, observed=retained(slot),
+                       bytes=retained_bytes(slot),
                        message=f"Slot {name!r} ({where}; {state}) retains {retained(slot)}.")
 
 

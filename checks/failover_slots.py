@@ -17,10 +17,31 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import SERVER, SETTINGS, SLOTS, STANDBYS, SlotRow, StandbyRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.remediation import change_setting
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("no_physical_standby", Severity.INFO, "no physical standby visible from here: no promotion loses the slot",
+         explain="Nothing, unless the service fails over out of sight: ask the provider whether slots survive."),
+    Code("failover_slots_extension", Severity.INFO, "pg_failover_slots is loaded and copies slots to standbys",
+         explain="Check the standbys load it too."),
+    Code("failover_loses_slot", Severity.WARNING, "physical standbys exist and before PostgreSQL 17 a promotion "
+         "loses logical slots", explain="Have the HA manager or an extension (pg_failover_slots) copy the slot, or plan "
+         "a new snapshot after a failover."),
+    Code("slot_failover_enabled", Severity.INFO, "the consumer's slot is a failover slot",
+         explain="Nothing to do."),
+    Code("slot_not_failover", Severity.ERROR, "the consumer's slot is not a failover slot while standbys stream",
+         explain="Recreate the slot with failover = true, or ALTER_REPLICATION_SLOT ... (FAILOVER true)."),
+    Code("failover_slot_needed", Severity.WARNING, "the consumer's slot must be created with failover = true",
+         explain="Configure the consumer to create its slot with failover (e.g. the subscription's failover option)."),
+    Code("synchronized_standby_slots_unset", Severity.WARNING, "synchronized_standby_slots is empty",
+         explain="List the standbys' physical slots in synchronized_standby_slots (a reload)."),
+    Code("failover_standby_unverified", Severity.WARNING, "whether the standbys synchronise slots is not visible here",
+         explain="On each standby check sync_replication_slots = on, hot_standby_feedback = on and primary_slot_name."),
+)
 
 BEFORE_17_STEPS = [
     "PostgreSQL 17+ keeps logical slots across a failover natively (failover slots): upgrading removes the need "

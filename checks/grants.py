@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.checks import grants_sql
+from preflight.checks import grants_hba, grants_headroom, grants_sql
 from preflight.checks.grants_hba import hba_findings
 from preflight.checks.grants_headroom import limit_findings, server_headroom
 from preflight.checks.table_keys import kept
+from preflight.codes import Code, declare
 from preflight.facts import (
     HBA_RULES,
     PUBLISHED_TABLES,
@@ -34,6 +35,36 @@ from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.provider_detection import Provider
 from preflight.remediation import grant_replication
+from preflight.suggest import hinted, near_schemas
+
+CODES = declare(
+    Code("role_not_found", Severity.ERROR, "the role given with --role does not exist",
+         explain="Fix the role name (case-sensitive) or create the consumer's role."),
+    Code("no_login", Severity.ERROR, "the consumer's role cannot log in (NOLOGIN)",
+         explain="ALTER ROLE ... LOGIN."),
+    Code("no_connect", Severity.ERROR, "the consumer's role has no CONNECT privilege on the database",
+         explain="GRANT CONNECT ON DATABASE ... TO the role."),
+    Code("no_replication", Severity.ERROR, "the consumer's role may not open replication connections",
+         explain="ALTER ROLE ... REPLICATION, or the provider's way of granting it (rds_replication, flags, ...)."),
+    Code("schema_missing", Severity.ERROR, "a selected schema does not exist in this database",
+         explain="Fix the schema name (case-sensitive) in the selection."),
+    Code("no_schema_usage", Severity.ERROR, "the consumer's role has no USAGE on a schema it must read",
+         explain="GRANT USAGE ON SCHEMA ... TO the role."),
+    Code("no_select", Severity.ERROR, "the consumer's role cannot SELECT a selected table: its initial copy fails",
+         explain="GRANT SELECT on the table (or on all tables in its schema) TO the role."),
+    Code("no_select_more", Severity.ERROR, "more tables the role cannot SELECT than the report lists one by one",
+         explain="GRANT SELECT ON ALL TABLES IN SCHEMA ... TO the role."),
+    Code("replication_probe_error", Severity.ERROR, "the replication connection probe could not run",
+         explain="Read the probe's error; re-run once the cause (timeouts, permissions) is fixed."),
+    Code("replication_not_proven", Severity.INFO, "no replication connection was tried: only the catalog was read",
+         explain="Run without --role (the probe connects as the DSN's user) to prove the replication path."),
+    Code("replication_connection_ok", Severity.INFO, "a replication=database connection was accepted",
+         explain="Nothing to do."),
+    Code("replication_connection_failed", Severity.ERROR, "the replication=database connection was refused",
+         explain="Fix what the server said: pg_hba.conf's replication lines, the REPLICATION attribute, walsenders."),
+    grants_hba.CODES,
+    grants_headroom.CODES,
+)
 
 FEW_TABLES = 5  # up to this many tables missing SELECT in a schema get one GRANT each
 MAX_TABLE_FINDINGS = 100  # per schema; the rest are counted in one finding
@@ -66,7 +97,7 @@ class Grants(Check):
         probe = ctx.optional_fact(REPLICATION_PROBE)
         probe_failure = ctx.failure(REPLICATION_PROBE)
         findings = _attributes(role, probe, ctx.provider)
-        findings += _schemas(name, ctx.fact(SCHEMAS))
+        findings += _schemas(name, ctx.fact(SCHEMAS), near_schemas(ctx.optional_fact(NAMES_NEARBY)))
         received = kept([*ctx.fact(TABLES), *(ctx.optional_fact(PUBLISHED_TABLES) or [])],  # the publication's reach too
                         ctx.options.decisions)  # but not what the decisions exclude
         tables = [t for t in received if t.relkind in ("r", "p") and t.relpersistence == "p"]
@@ -74,7 +105,7 @@ class Grants(Check):
         whole = None if not opts.schemas and not opts.tables else set(opts.schemas)
         findings += _outside_schemas(name, ctx.fact(SCHEMAS), tables)
         findings += _selects(name, tables, whole)
-        findings += _probe(role, probe, probe_failure, findings, ctx.provider)
+        findings += _probe(role, probe, probe_failure, ctx.provider)
         findings = hba_findings(ctx.optional_fact(HBA_RULES), findings)  # --role: pg_hba.conf instead of "not proven"
         headroom, headroom_summary = server_headroom(role, ctx.settings(), ctx.version_num, ctx.provider)
         consumer = ctx.profile.consumer
@@ -110,7 +141,7 @@ def _attributes(role: RoleFact, probe: ReplicationProbeResult | None, provider: 
             remediation=Remediation(sql=[grants_sql.alter_role(name, "LOGIN")], steps=[f"Run as {ADMIN}."]),
         ))
     if _replication_source(role, probe) is None:
-        out.append(_no_replication(role, provider))
+        out.append(_no_replication(role, provider, probe))
     if role.can_connect is False:
         out.append(Finding(
             code="no_connect", severity=Severity.ERROR, object=database, observed="no CONNECT", expected="CONNECT",
@@ -122,7 +153,8 @@ def _attributes(role: RoleFact, probe: ReplicationProbeResult | None, provider: 
     return out
 
 
-def _no_replication(role: RoleFact, provider: Provider) -> Finding:
+def _no_replication(role: RoleFact, provider: Provider, probe: ReplicationProbeResult | None) -> Finding:
+    """The missing attribute, confirmed in the same finding when the replication connection was refused for it."""
     name = role.rolname
     message = f"Role {name} is not a superuser and has no REPLICATION attribute"
     if role.provider_roles:
@@ -131,19 +163,23 @@ def _no_replication(role: RoleFact, provider: Provider) -> Finding:
     if role.replication_groups:
         message += (f" Its group role(s) {', '.join(role.replication_groups)} have REPLICATION, but role "
                     "attributes are not inherited by members.")
+    if probe is not None and _refused_for_privilege(probe):
+        message += f" Confirmed by a replication connection: {_probe_said(probe)}"
     return Finding(code="no_replication", severity=Severity.ERROR, object=name, observed="NOREPLICATION",
                    expected="REPLICATION", message=message,
                    remediation=grant_replication(provider, name, role.provider_roles or []))
 
 
-def _schemas(name: str, schemas: list[SchemaRow]) -> list[Finding]:
+def _schemas(name: str, schemas: list[SchemaRow], nearby: list[str]) -> list[Finding]:
+    """USAGE on each selected schema; a missing one says which existing schema it may have meant (``nearby``)."""
     out: list[Finding] = []
     for schema in schemas:
         obj = format_name(schema.name)
         if not schema.exists:
             out.append(Finding(
                 code="schema_missing", severity=Severity.ERROR, object=obj, observed="absent", expected="exists",
-                message=f"The selected schema {obj} does not exist in this database (names are case-sensitive).",
+                message=hinted(f"The selected schema {obj} does not exist in this database (names are "
+                               "case-sensitive).", obj, nearby),
                 remediation=Remediation(steps=["Fix the --schema / --table selection, or create the schema."]),
             ))
         elif not schema.can_use:
@@ -209,7 +245,8 @@ def _selects(name: str, tables: list[TableRow], whole: set[str] | None) -> list[
         if len(missing) > MAX_TABLE_FINDINGS:
             out.append(Finding(
                 code="no_select_more", severity=Severity.ERROR, object=format_name(schema),
-                observed=f"{len(missing)} tables without SELECT", expected="SELECT on every table",
+                observed=f"{len(missing)} tables without SELECT", count=len(missing),
+                expected="SELECT on every table",
                 message=f"... and {len(missing) - MAX_TABLE_FINDINGS} more tables in {format_name(schema)} that "
                         f"role {name} cannot SELECT.",
                 remediation=Remediation(sql=[grants_sql.grant_select_schema(schema, name), *later] if entire else
@@ -219,9 +256,18 @@ def _selects(name: str, tables: list[TableRow], whole: set[str] | None) -> list[
     return out
 
 
+def _refused_for_privilege(probe: ReplicationProbeResult) -> bool:
+    return probe.status is ProbeStatus.FAILED and probe.kind == "no_replication_privilege"
+
+
+def _probe_said(probe: ReplicationProbeResult) -> str:
+    return f"{probe.message}. Server said: {probe.detail}"
+
+
 def _probe(role: RoleFact, probe: ReplicationProbeResult | None, failure: str | None,
-           findings: list[Finding], provider: Provider) -> list[Finding]:
-    """The replication connection: proven, skipped (--role), or failed with its cause and fix."""
+           provider: Provider) -> list[Finding]:
+    """The replication connection: proven, skipped (--role), or failed with its cause and fix (a refusal for the
+    missing REPLICATION attribute is said by the ``no_replication`` finding already)."""
     if probe is None:
         if failure:
             return [Finding(code="replication_probe_error", severity=Severity.ERROR, object=role.rolname,
@@ -243,11 +289,9 @@ def _probe(role: RoleFact, probe: ReplicationProbeResult | None, failure: str | 
                     f"{probe.systemid}, timeline {probe.timeline}, WAL position {probe.xlogpos}, "
                     f"database {probe.dbname}.",
         )]
-    said = f"{probe.message}. Server said: {probe.detail}"
-    explained = next((f for f in findings if f.code == "no_replication"), None)
-    if probe.kind == "no_replication_privilege" and explained is not None:
-        explained.message += f" Confirmed by a replication connection: {said}"
+    if _refused_for_privilege(probe) and _replication_source(role, probe) is None:
         return []
+    said = _probe_said(probe)
     grant = grant_replication(provider, role.rolname, role.provider_roles or [])
     sql = grant.sql if probe.kind == "no_replication_privilege" else []
     return [Finding(

@@ -11,8 +11,22 @@ from __future__ import annotations
 
 import ipaddress
 
+from preflight.codes import Code, declare
 from preflight.facts import HbaLine, HbaRules
 from preflight.models import Finding, Remediation, Severity
+
+CODES = declare(
+    Code("hba_file_errors", Severity.WARNING, "pg_hba.conf has invalid lines: a reload keeps the old rules",
+         explain="Fix the lines pg_hba_file_rules reports, then reload."),
+    Code("hba_no_line", Severity.ERROR, "no pg_hba.conf line matches the consumer's TCP connections",
+         explain="Add a host/hostssl line for the role, the database and the consumer's address, then reload."),
+    Code("hba_rejects", Severity.ERROR, "the first pg_hba.conf line matching the consumer rejects it",
+         explain="Put an accepting line for the consumer's address before the reject line, then reload."),
+    Code("hba_reject_precedes", Severity.WARNING, "a reject line comes before the line that accepts the consumer",
+         explain="Make sure the consumer's address does not fall under the reject line."),
+    Code("hba_lines", (Severity.INFO, Severity.WARNING), "the pg_hba.conf lines the consumer's connections meet, in "
+         "order (a warning when none accepts)", explain="Check the consumer's address falls under an accepting line."),
+)
 
 # The connection types a TCP consumer's connection can match, with and without TLS (GSS encryption aside).
 TCP_TYPES = {"TLS": ("host", "hostssl", "hostnogssenc"), "without TLS": ("host", "hostnossl", "hostnogssenc")}

@@ -8,10 +8,24 @@ checker cannot see other sessions' types, every such session is counted: the mes
 from __future__ import annotations
 
 from preflight.checks import grants_sql
+from preflight.codes import Code, declare
 from preflight.facts import RoleFact, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import raise_setting
+
+CODES = declare(
+    Code("no_connection_headroom", Severity.ERROR, "no connection is left for the consumer under max_connections",
+         explain="Close idle sessions or pool the application's connections, or raise max_connections (a restart)."),
+    Code("low_connection_headroom", Severity.WARNING, "few connections are left for the consumer under max_connections",
+         explain="Close idle sessions or pool the application's connections, or raise max_connections (a restart)."),
+    Code("role_connection_limit", (Severity.WARNING, Severity.ERROR), "the role's CONNECTION LIMIT leaves fewer "
+         "connections than the consumer needs (an error when none is left)",
+         explain="ALTER ROLE ... CONNECTION LIMIT to what the consumer needs."),
+    Code("database_connection_limit", (Severity.WARNING, Severity.ERROR), "the database's CONNECTION LIMIT leaves fewer "
+         "connections than the consumer needs (an error when none is left)",
+         explain="ALTER DATABASE ... CONNECTION LIMIT to what the consumer needs."),
+)
 
 LOW_HEADROOM = 3  # fewer free server slots than this is a warning
 CONSUMER_CONNECTIONS = 2  # a CDC consumer holds a replication connection plus at least one snapshot connection

@@ -12,10 +12,20 @@ import re
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import TABLES, TableRow, is_publishable
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.profiles import NamingRule
+
+CODES = declare(
+    Code("identifier_rejected", Severity.ERROR, "a name with characters the consumer refuses for its target",
+         explain="Rename the table, or configure the consumer's name mapping."),
+    Code("identifier_rewritten", Severity.INFO, "tables whose target name differs from theirs",
+         explain="Nothing, unless something downstream expects the original names."),
+    Code("identifier_collision", (Severity.WARNING, Severity.ERROR), "tables that map to one target name (severity "
+         "from the consumer's profile)", explain="Rename one of them, or route them to different targets."),
+)
 
 SEVERITY = {"warning": Severity.WARNING, "error": Severity.ERROR}
 
@@ -95,7 +105,7 @@ class Identifiers(Check):
         if rewritten:
             more = f" and {len(rewritten) - 10} more" if len(rewritten) > 10 else ""
             findings.append(Finding(
-                code="identifier_rewritten", severity=Severity.INFO, observed=len(rewritten),
+                code="identifier_rewritten", severity=Severity.INFO, observed=len(rewritten), count=len(rewritten),
                 message=f"{len(rewritten)} table(s) get a {rule.target} name different from theirs: "
                         f"{', '.join(rewritten[:10])}{more} (source: {rule.source})."))
         return Outcome(findings, f"{len(rows)} table(s) named by {rule.target} rules; "

@@ -6,12 +6,20 @@ from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.slot_budget import WalRate, wal_rate
+from preflight.codes import Code, declare
 from preflight.facts import DATABASE_ACTIVITY, WAL_SAMPLE, WAL_STATS
 from preflight.facts.publications import consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import consumer_sessions
 from preflight.settings import human_bytes
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("idle_database_keepalive", Severity.INFO, "a quiet database; the consumer advances its slot on keepalives",
+         explain="Nothing to do."),
+    Code("heartbeat_needed", Severity.WARNING, "a quiet database: the consumer's slot retains the cluster's WAL",
+         explain="Give the consumer a heartbeat (a table it writes to here, or pg_logical_emit_message)."),
+)
 
 # Below this share of the cluster's written rows a database is quiet: its consumer may go hours without an event.
 QUIET_SHARE = 0.01

@@ -10,10 +10,18 @@ says how the consumer streams (``streams_in_progress``), if it can.
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import SESSION_SETTINGS, SETTINGS, SLOT_STATS
 from preflight.models import Finding, Remediation, Severity
 from preflight.remediation import change_setting
 from preflight.settings import human_bytes, size_setting_text
+
+CODES = declare(
+    Code("decoding_memory", Severity.INFO, "logical_decoding_work_mem: larger transactions spill or stream",
+         explain="Raise it for the consumer's role if large transactions are common."),
+    Code("decoding_spills", (Severity.INFO, Severity.WARNING), "slots here spilled large transactions to disk (info "
+         "when the consumer streams them)", explain="Raise logical_decoding_work_mem, or use a consumer that streams."),
+)
 
 SUGGESTED = 256 * 1024 * 1024  # a walsender's decoding memory worth suggesting before streaming is an option
 

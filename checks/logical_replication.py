@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import PENDING_SETTINGS, SESSION_SETTINGS, SETTINGS, PendingSettingRow, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import Profile
@@ -15,6 +16,32 @@ from preflight.remediation import (
     setting_instructions,
 )
 from preflight.settings import human_bytes, human_ms
+
+CAPACITY_SETTINGS = ("max_replication_slots", "max_wal_senders")
+CODES = declare(
+    Code("wal_level_unknown", Severity.ERROR, "wal_level is not visible to the checking role",
+         explain="Run the check as a role that can read pg_settings' wal_level (any role can, unless it is hidden)."),
+    Code("wal_level_will_change", Severity.WARNING, "wal_level is logical, but a pending change removes it at restart",
+         explain="Revert the pending change (ALTER SYSTEM RESET or SET wal_level = logical) before the next restart."),
+    Code("wal_level_pending_restart", Severity.ERROR, "wal_level was set to logical, but the server was not restarted",
+         explain="Restart PostgreSQL to apply it."),
+    Code("wal_level_not_logical", Severity.ERROR, "wal_level is not logical: logical decoding is impossible",
+         explain="Set wal_level = logical (ALTER SYSTEM or the provider's parameter), then restart."),
+    *(Code(f"{name}_zero", Severity.ERROR, f"{name} is 0: no logical consumer can connect",
+           explain=f"Raise {name} (it needs a restart).") for name in CAPACITY_SETTINGS),
+    *(Code(f"{name}_below_profile", Severity.ERROR, f"{name} is below what the consumer's profile requires",
+           explain=f"Raise {name} to the profile's minimum (it needs a restart).") for name in CAPACITY_SETTINGS),
+    *(Code(f"{name}_pending_restart", Severity.WARNING, f"{name} was changed but applies only after a restart",
+           explain="Restart PostgreSQL to apply the pending change.") for name in CAPACITY_SETTINGS),
+    Code("wal_sender_timeout_disabled", Severity.WARNING, "wal_sender_timeout is 0: a vanished consumer keeps its slot "
+         "active", explain="Set wal_sender_timeout to at least 10s (a reload applies it)."),
+    Code("wal_sender_timeout_short", Severity.WARNING, "wal_sender_timeout is shorter than the consumer's pauses",
+         explain="Raise wal_sender_timeout to the profile's minimum (a reload applies it)."),
+    Code("max_slot_wal_keep_size_unlimited", Severity.WARNING, "nothing bounds the WAL a lagging slot retains",
+         explain="Bound max_slot_wal_keep_size to what the disk holds at your WAL rate, or monitor slot lag."),
+    Code("max_slot_wal_keep_size_small", Severity.WARNING, "max_slot_wal_keep_size is small: a lagging slot is lost "
+         "quickly", explain="Raise max_slot_wal_keep_size so the consumer can be down for its downtime budget."),
+)
 
 STOCK_SLOTS_AND_SENDERS = 10
 SMALL_KEEP_SIZE = 1024**3  # below this a lagging consumer loses its slot quickly

@@ -24,10 +24,22 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import ACTIVITY, ActivityFact, OpenTransaction, PreparedTransaction
 from preflight.facts.activity import XID_WAIT_BOUND_S
 from preflight.models import Finding, Remediation, Severity
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("blocking_transaction", Severity.ERROR, "a transaction holding an xid: creating a slot waits until it ends",
+         explain="End the transaction (commit, roll back, or pg_terminate_backend) before creating the slot."),
+    Code("long_transaction", Severity.WARNING, "a transaction open for long",
+         explain="Find out why it stays open; a consumer's slot creation waits for such transactions."),
+    Code("prepared_transaction", Severity.ERROR, "a prepared transaction waits: creating a slot waits until it ends",
+         explain="COMMIT PREPARED or ROLLBACK PREPARED it."),
+    Code("sessions_not_visible", Severity.INFO, "the checking role cannot see other roles' sessions",
+         explain="Check as a superuser or a member of pg_read_all_stats to see every session."),
+)
 
 
 def age(seconds: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import (
     PLUGIN_PROBE,
     PLUGIN_SUPPORT,
@@ -19,6 +20,26 @@ from preflight.pg_versions import has_output_plugin_libraries
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("pgoutput_needs_10", Severity.ERROR, "pgoutput is built in only from PostgreSQL 10",
+         explain="Upgrade the server, or use an output plugin installed on it."),
+    Code("plugin_not_verified", Severity.WARNING, "a plugin that is not built in, and no probe proved that it loads",
+         explain="Run with --probe: a TEMPORARY slot proves the plugin loads, and is dropped."),
+    Code("plugin_not_allowed", Severity.ERROR, "output_plugin_libraries does not list the consumer's plugin",
+         explain="Add the plugin to output_plugin_libraries (the provider's parameter on a managed server)."),
+    Code("allowlist_not_visible", (Severity.INFO, Severity.WARNING), "output_plugin_libraries is hidden from the "
+         "checking role (info when the plugin is proven or always allowed)",
+         explain="GRANT pg_read_all_settings to the checking role, or run with --probe."),
+    Code("plugin_library_missing", Severity.ERROR, "the probe's slot failed: the plugin is not installed",
+         explain="Install the output plugin's package on the server."),
+    Code("plugin_not_allowed_probe", Severity.ERROR, "the probe's slot was refused: the plugin is not allowed",
+         explain="Add the plugin to output_plugin_libraries."),
+    Code("plugin_probe_inconclusive", Severity.WARNING, "the probe could not prove that the plugin loads",
+         explain="Read why; re-run with --probe as a role with REPLICATION once it is fixed."),
+    Code("plugin_probe_timeout", Severity.WARNING, "the probe gave up waiting for older transactions to end",
+         explain="End the long transactions (long_transactions lists them), then probe again."),
+)
 
 BUILT_IN = "pgoutput"
 DEFAULT_ALLOWED = ("pgoutput", "test_decoding")
@@ -76,9 +97,7 @@ class PluginAvailability(Check):
                                     remediation=Remediation(steps=["Upgrade PostgreSQL."])))
         allow, allow_note = self._allowlist(ctx, plugin, support, probe)
         findings += allow
-        if probe.kind is PluginProbeKind.NOT_ALLOWED and any(f.code == "plugin_not_allowed" for f in allow):
-            allow[0].message += " Confirmed by the probe."
-        else:
+        if not (probe.kind is PluginProbeKind.NOT_ALLOWED and any(f.code == "plugin_not_allowed" for f in allow)):
             findings += self._probe(plugin, version, probe, support, ctx.provider)
         if probe.status is ProbeStatus.SKIPPED and probe.kind is PluginProbeKind.NOT_REQUESTED and plugin != BUILT_IN \
                 and not any(f.severity is Severity.ERROR for f in findings):
@@ -101,7 +120,8 @@ class PluginAvailability(Check):
                 expected=f"includes {plugin}",
                 message=f"{ALLOWLIST} = '{current}' does not include '{plugin}': creating a slot with it fails "
                         f"(SQLSTATE 42501, library \"{plugin}\" may not be used as an output plugin), even for "
-                        "superusers and even when the library is installed.",
+                        "superusers and even when the library is installed."
+                        + (" Confirmed by the probe." if probe.kind is PluginProbeKind.NOT_ALLOWED else ""),
                 remediation=allowlist_fix(ctx.provider, current, support.allowlist_context, plugin),
             )], f"not in {ALLOWLIST}"
         if support.can_read_settings or not has_output_plugin_libraries(version):

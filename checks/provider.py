@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import PROVIDER_SIGNALS
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import SELF_MANAGED, provider
+
+CODES = declare(
+    Code("provider", Severity.INFO, "the managed service (or self-managed server) and what decided it",
+         explain="Nothing to do; pass --provider to override a wrong detection."),
+    Code("provider_note", Severity.INFO, "something this provider does differently for logical replication",
+         explain="Read the note: it says which of the provider's settings or limits the consumer meets."),
+    Code("pooled_endpoint", Severity.WARNING, "the host looks like a connection pooler, which cannot carry replication",
+         explain="Point the CDC consumer at the provider's direct database endpoint, not the pooler's."),
+    Code("provider_unsupported", Severity.ERROR, "the provider offers no logical replication to external consumers",
+         explain="Move the database to a service that supports logical replication, or replicate another way."),
+)
 
 # Host name fragments and ports of known poolers (a weak signal, so a warning, not a failure).
 POOLER_HOSTS = {"pooler.supabase.com": "Supavisor (Supabase pooler)", "-pooler.": "Neon pooler",

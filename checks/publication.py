@@ -17,6 +17,7 @@ from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.table_keys import TableKeys, kept, problem_of
+from preflight.codes import Code, declare
 from preflight.facts import (
     DEFAULT_NAME,
     NO_PUBLICATION_PLUGINS,
@@ -31,6 +32,33 @@ from preflight.facts import (
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
 from preflight.sqltext import SqlName, Template, render
+
+CODES = declare(
+    Code("publication_not_needed", Severity.INFO, "the output plugin does not use publications",
+         explain="Filter tables in the consumer."),
+    Code("publication_recognised", Severity.INFO, "no --publication given: the tool's default publication exists",
+         explain="Configure the consumer with that publication name."),
+    Code("table_not_in_publication", Severity.ERROR, "a selected table is not in the consumer's publication",
+         explain="ALTER PUBLICATION ... ADD TABLE."),
+    Code("publish_via_partition_root_off", Severity.INFO, "partitioned tables' changes arrive under the leaves' names",
+         explain="Set publish_via_partition_root = true if the consumer expects the parent's name."),
+    Code("publication_no_truncate", Severity.INFO, "the publication does not publish TRUNCATE",
+         explain="Nothing, unless the consumer must see truncates: then ALTER PUBLICATION ... SET (publish = ...)."),
+    Code("publication_operations", Severity.ERROR, "the publication leaves out INSERT, UPDATE or DELETE",
+         explain="ALTER PUBLICATION ... SET (publish = 'insert, update, delete')."),
+    Code("column_list_omits_key", (Severity.WARNING, Severity.ERROR), "a column list leaves out replica identity "
+         "columns (an error when UPDATE/DELETE are published)", explain="Add the identity columns to the column list."),
+    Code("row_filter", (Severity.WARNING, Severity.ERROR), "a row filter: other rows are never replicated (an error "
+         "when it reads columns outside the replica identity while UPDATE/DELETE are published)",
+         explain="Check the filter is what the consumer wants, and that it reads only replica identity columns."),
+    Code("nothing_to_publish", (Severity.INFO, Severity.ERROR), "the selection holds no publishable table (an error "
+         "when the named publication does not exist)", explain="Select tables, or create them first."),
+    Code("publication_can_create", (Severity.INFO, Severity.ERROR), "no usable publication; the role can create it "
+         "(an error when the named publication does not exist)", explain="Run the CREATE PUBLICATION printed."),
+    Code("publication_cannot_create", (Severity.WARNING, Severity.ERROR), "no usable publication, and the role cannot "
+         "create it (an error when the named publication does not exist)",
+         explain="A table owner (or a superuser) runs the CREATE PUBLICATION printed."),
+)
 
 OPS = ("insert", "update", "delete", "truncate")
 Name = tuple[str, str]

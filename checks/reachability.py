@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
+from preflight.connection.failures import KINDS
 from preflight.models import Finding, Remediation, Severity
+
+CODES = declare(
+    *(Code(f"connect_{kind}", Severity.ERROR, f"no session: {message}", explain=advice) for kind, message, advice in KINDS),
+    Code("connected", Severity.INFO, "a session was opened: the server's version and how long connecting took",
+         explain="Nothing to do."),
+    Code("ssl_required", Severity.ERROR, "the session is not encrypted and the consumer's profile requires TLS",
+         explain="Connect with sslmode=require (or verify-full) and make sure the server has ssl = on."),
+)
 
 
 class Reachability(Check):

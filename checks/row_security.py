@@ -11,10 +11,16 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import ROLE, ROW_SECURITY, RowSecurityRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("row_security_filters_copy", Severity.ERROR, "row-level security would filter the initial copy",
+         explain="Give the consumer's role BYPASSRLS, or a policy USING (true) for it."),
+)
 
 POLICY_NAME = "cdc_reads_all_rows"
 

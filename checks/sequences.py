@@ -11,10 +11,16 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import OWNED_SEQUENCES, OwnedSequenceRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("sequences_not_synced", Severity.WARNING, "sequences owned by selected tables are never replicated",
+         explain="Set them on the target at cutover (setval from the source's values)."),
+)
 
 
 def sync_query(sequences: list[OwnedSequenceRow]) -> str:
@@ -59,7 +65,7 @@ class Sequences(Check):
                  for s in owned]
         more = f" and {len(names) - 10} more" if len(names) > 10 else ""
         finding = Finding(
-            code="sequences_not_synced", severity=Severity.WARNING, observed=len(owned),
+            code="sequences_not_synced", severity=Severity.WARNING, observed=len(owned), count=len(owned),
             message=f"{len(owned)} sequence(s) owned by the selected tables: {', '.join(names[:10])}{more}. Logical "
                     f"replication never carries their values; at cutover (profile '{profile.name}') the target's "
                     "sequences must be set past the source's, or its first INSERT collides with a replicated key. "

@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import date
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.models import Finding, Remediation, Severity
 from preflight.pg_versions import has_output_plugin_libraries
+
+CODES = declare(
+    Code("version_too_old", Severity.ERROR, "the server is older than the consumer's profile supports",
+         explain="Upgrade PostgreSQL to the major version the profile names, or choose a consumer that supports it."),
+    Code("version_end_of_life", Severity.WARNING, "the server's major version no longer gets community fixes",
+         explain="Plan a major upgrade; replication keeps working, but bugs found in decoding are not fixed."),
+    Code("output_plugin_allow_list", Severity.INFO, "the server has output_plugin_libraries: only listed plugins load",
+         explain="Nothing here: the plugin_availability check says whether the consumer's plugin is listed."),
+)
 
 # Community end of life (the second Thursday of November, five years after release).
 END_OF_LIFE = {10: date(2022, 11, 10), 11: date(2023, 11, 9), 12: date(2024, 11, 14), 13: date(2025, 11, 13),

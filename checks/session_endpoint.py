@@ -3,9 +3,29 @@
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.connection import parse_dsn
 from preflight.facts import SESSION_PROBE, ProbeStatus, SessionProbeResult
 from preflight.models import Finding, Remediation, Severity
+
+CODES = declare(
+    Code("dsn_targets_reader", Severity.ERROR, "the DSN asks libpq for a standby or read-only server",
+         explain="Point the consumer at the primary (target_session_attrs=read-write)."),
+    Code("dsn_hosts_unpinned", Severity.WARNING, "the DSN lists several hosts without requiring the primary",
+         explain="Add target_session_attrs=read-write."),
+    Code("snapshot_not_shared", Severity.ERROR, "two sessions of the DSN reached different servers",
+         explain="Point the consumer at one server's endpoint, not a reader endpoint or load balancer."),
+    Code("statement_pooled", Severity.ERROR, "the DSN is a pooler in statement mode",
+         explain="Connect the consumer to the server directly."),
+    Code("session_probe_failed", Severity.WARNING, "the two-session proof could not run",
+         explain="Read the reason; re-run once the DSN accepts two sessions."),
+    Code("transaction_pooled", Severity.ERROR, "the DSN is a pooler in transaction mode",
+         explain="Connect the consumer to the server directly."),
+    Code("proxied_endpoint", Severity.WARNING, "a pooler or proxy in session mode answers the DSN",
+         explain="Prefer the server's own endpoint for the consumer."),
+    Code("session_stable", Severity.INFO, "two sessions reached PostgreSQL itself and shared a snapshot",
+         explain="Nothing to do."),
+)
 
 READER_ATTRS = ("read-only", "standby", "prefer-standby")
 WRITER_ATTRS = ("read-write", "primary")

@@ -8,11 +8,23 @@ from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.table_keys import kept
+from preflight.codes import Code, declare
 from preflight.facts import ROLE_SETTINGS, TABLES, RoleSettingRow
 from preflight.facts.role_settings import effective
 from preflight.models import Finding, Remediation, Severity
 from preflight.settings import human_bytes, human_ms
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("stored_wal_sender_timeout", (Severity.INFO, Severity.ERROR), "wal_sender_timeout stored for the role or "
+         "database (an error when shorter than the profile needs)",
+         explain="ALTER ROLE ... RESET wal_sender_timeout, or set it to at least the profile's minimum."),
+    Code("stored_timeout_breaks_copy", Severity.ERROR, "a stored statement or transaction timeout shorter than the "
+         "initial copy takes", explain="ALTER ROLE ... SET statement_timeout = 0 (or transaction_timeout) for the CDC "
+         "role."),
+    Code("stored_timeout", Severity.WARNING, "a stored session timeout that may cancel the consumer's sessions",
+         explain="ALTER ROLE ... SET it to 0 for the CDC role, unless the consumer sets it itself."),
+)
 
 # An optimistic copy rate: a table whose copy outlasts a timeout even at this rate is certainly cancelled.
 COPY_BYTES_PER_S = 200 * 1024 * 1024

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.table_keys import kept
+from preflight.codes import Code, declare
 from preflight.facts import (
     MIN_RATE_WINDOW_S,
     SETTINGS,
@@ -33,6 +34,19 @@ from preflight.facts import (
 from preflight.models import Finding, Remediation, Severity
 from preflight.remediation import raise_size
 from preflight.settings import human_bytes, human_duration
+
+CODES = declare(
+    Code("wal_rate_unknown", Severity.INFO, "the WAL rate is unknown, so the slot's downtime budget is not computed",
+         explain="Run with --sample SECONDS to measure the WAL rate."),
+    Code("slot_retention_unlimited", Severity.INFO, "the slot is never invalidated: a day of downtime retains this WAL",
+         explain="Make sure the disk holds the WAL a consumer outage retains, or bound max_slot_wal_keep_size."),
+    Code("slot_budget", Severity.INFO, "how long the consumer can be down before its slot is invalidated",
+         explain="Nothing to do; compare the budget with the consumer's longest expected outage."),
+    Code("slot_budget_low", Severity.WARNING, "the consumer's downtime budget is shorter than the profile allows",
+         explain="Raise max_slot_wal_keep_size so the slot survives the profile's downtime budget."),
+    Code("initial_copy_size", Severity.INFO, "how much the initial copy reads while the slot retains WAL",
+         explain="Make sure the disk holds the WAL written during the copy."),
+)
 
 DAY_S = 86400.0
 
@@ -146,7 +160,7 @@ class SlotBudget(Check):
             findings.append(Finding(
                 code="slot_budget_low" if low else "slot_budget",
                 severity=Severity.WARNING if low else Severity.INFO, object="max_slot_wal_keep_size",
-                observed=float(f"{budget_h:.4g}"), expected=minimum,
+                observed=float(f"{budget_h:.4g}"), expected=minimum, hours=budget_h,
                 message=f"The consumer can be down {human_duration(result.seconds)} before {whose} reaches "
                         f"max_slot_wal_keep_size ({human_bytes(result.keep_bytes)}) and is invalidated, at {per_s} "
                         f"({rate.source}); profile '{ctx.profile.name}' wants at least {minimum:g} h "
@@ -165,6 +179,6 @@ def _copy_finding(size: int, rate: WalRate | None, result: Budget | None) -> Fin
     else:
         tail = f"every hour of copy retains {human_bytes(rate.bytes_per_s * 3600)} of WAL."
     return Finding(
-        code="initial_copy_size", severity=Severity.INFO, object="selection", observed=size,
+        code="initial_copy_size", severity=Severity.INFO, object="selection", observed=size, bytes=size,
         message=f"The initial copy reads {human_bytes(size)} (the selected tables, pg_class estimates, in bytes as "
                 f"observed) while the slot retains WAL: {tail}")

@@ -15,9 +15,21 @@ from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.existing_slots import resumable
+from preflight.codes import Code, declare
 from preflight.facts import REPLICATION_PROBE, SERVER, SETTINGS, SLOTS, WALSENDERS, SlotRow
 from preflight.models import Finding, Severity
 from preflight.remediation import raise_setting
+
+CODES = declare(
+    Code("no_free_slot", Severity.ERROR, "fewer free replication slots than the consumer needs",
+         explain="Raise max_replication_slots (a restart) or drop unused slots."),
+    Code("no_free_walsender", Severity.ERROR, "fewer free walsenders than the consumer needs",
+         explain="Raise max_wal_senders (a restart) or stop unused replication connections."),
+    Code("senders_below_slots", Severity.WARNING, "max_wal_senders is below the slots that may stream at once",
+         explain="Raise max_wal_senders to at least the existing slots plus the new ones (a restart)."),
+    Code("walsenders_partly_visible", Severity.INFO, "the checking role sees only some walsenders",
+         explain="Check as a superuser or a member of pg_read_all_stats to count every walsender."),
+)
 
 
 class SlotCapacity(Check):

@@ -17,9 +17,19 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import PUBLICATION_AGE, PUBLICATIONS, SERVER, SLOTS, consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("publication_after_slot", Severity.WARNING, "the slot exists and the publication does not yet",
+         explain="Create the publication, then a new slot (or advance the slot past the publication's creation)."),
+    Code("slot_predates_publication", (Severity.INFO, Severity.WARNING, Severity.ERROR), "the slot is older than its "
+         "publication: decoding changes from before the publication fails before PostgreSQL 18 (info on 18, a warning "
+         "when it may have confirmed past them)",
+         explain="Recreate the slot after the publication, or advance it past the publication's creation."),
+)
 
 
 def fixes(slot: str, publication: str) -> Remediation:

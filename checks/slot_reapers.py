@@ -9,10 +9,21 @@ or a warning for a provider's rule, which no setting shows).
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import SETTINGS
 from preflight.models import Finding, Remediation, Severity
 from preflight.remediation import change_setting
 from preflight.settings import human_ms
+
+CODES = declare(
+    Code("idle_slot_timeout_short", Severity.ERROR, "idle_replication_slot_timeout is shorter than the downtime budget",
+         explain="Raise idle_replication_slot_timeout (or set it to 0) above the consumer's downtime budget."),
+    Code("idle_slot_timeout", Severity.INFO, "idle_replication_slot_timeout invalidates slots idle for longer",
+         explain="Nothing, as long as the consumer is never down longer."),
+    Code("provider_drops_inactive_slots", (Severity.WARNING, Severity.ERROR), "the provider removes inactive slots "
+         "(an error when sooner than the downtime budget)",
+         explain="Keep the consumer connected, or follow the provider's advice on slot lifetime."),
+)
 
 HOUR_MS = 3_600_000.0
 

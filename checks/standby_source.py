@@ -11,9 +11,17 @@ over, or never finishes. ``pg_stat_database_conflicts`` counts what this databas
 from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import RECOVERY_CONFLICTS, SERVER, SETTINGS
 from preflight.models import Finding, Remediation, Severity
 from preflight.remediation import change_setting
+
+CODES = declare(
+    Code("standby_copy_cancelled", Severity.WARNING, "replay on the standby may cancel the initial copy's long query",
+         explain="Raise max_standby_streaming_delay on the standby during the copy, or copy from the primary."),
+    Code("standby_recovery_conflicts", Severity.WARNING, "queries on this standby were cancelled by recovery conflicts",
+         explain="Expect the same for the copy and the slots; raise hot_standby_feedback and the delays."),
+)
 
 
 class StandbySource(Check):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import (
     EXTENSION_TABLES,
     NOT_REPLICATED,
@@ -36,6 +37,7 @@ from preflight.facts import (
     TableRow,
     consumer_publication,
 )
+from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import (
     Decision,
     Finding,
@@ -51,6 +53,58 @@ from preflight.models import (
 from preflight.names import format_name
 from preflight.profiles import Profile
 from preflight.sqltext import Template
+from preflight.suggest import hinted, near_relations
+
+# A selected table with no usable replica identity, by why (the finding's code).
+MISSING_IDENTITY = {
+    "no_replica_identity": "has no primary key and REPLICA IDENTITY DEFAULT, so it has no replica identity",
+    "replica_identity_nothing": "has REPLICA IDENTITY NOTHING",
+    "replica_identity_index_missing": "has REPLICA IDENTITY USING INDEX but that index no longer exists (acts as NOTHING)",
+}
+CODES = declare(
+    Code("decision_matches_no_table", Severity.WARNING, "a decision in the decisions file names no selected table",
+         explain="Fix the name in the decisions file (names are case-sensitive) or remove the decision."),
+    Code("table_missing", Severity.ERROR, "a selected table does not exist in this database",
+         explain="Fix the table name (case-sensitive) in the selection, or create the table."),
+    Code("exclusion_not_applied", Severity.ERROR, "a table decided 'exclude' is published anyway",
+         explain="Drop the table from the publication (ALTER PUBLICATION ... DROP TABLE)."),
+    Code("unkeyed_in_other_publication", Severity.WARNING, "an unkeyed table's UPDATE/DELETE already fail on the source "
+         "because another publication publishes them", explain="Give the table a replica identity, or stop "
+         "publishing its UPDATE/DELETE."),
+    *(Code(problem, (Severity.WARNING, Severity.ERROR), f"a selected table {text.split(', so')[0]}: UPDATE and DELETE "
+           "fail on the source once it is published (a warning while its publication publishes neither)",
+           explain="Add a primary key, use a unique index on NOT NULL columns as REPLICA IDENTITY, decide REPLICA "
+                   "IDENTITY FULL, or exclude the table: 'pg-preflight decisions' writes a decisions template.")
+      for problem, text in MISSING_IDENTITY.items()),
+    Code("decision_not_needed", Severity.INFO, "a decision for a table that already has a usable replica identity",
+         explain="Remove the decision from the decisions file: nothing needs doing."),
+    Code("decided_replica_identity_full", (Severity.WARNING, Severity.ERROR), "REPLICA IDENTITY FULL was decided but "
+         "not applied (a warning when the consumer applies it itself)",
+         explain="Run the ALTER TABLE ... REPLICA IDENTITY FULL the report prints."),
+    Code("decided_add_pk", (Severity.WARNING, Severity.ERROR), "a primary key was decided but not added yet "
+         "(a warning when the table's publications publish neither UPDATE nor DELETE)",
+         explain="Add the primary key (ALTER TABLE ... ADD PRIMARY KEY) before the consumer starts."),
+    Code("full_identity_without_equality", (Severity.WARNING, Severity.ERROR), "REPLICA IDENTITY FULL, applied or "
+         "decided, over a column type with no equality operator: this consumer cannot find the row",
+         explain="Give the table a key identity (a primary key, or a unique index on NOT NULL columns with REPLICA "
+                 "IDENTITY USING INDEX), or exclude it."),
+    Code("not_publishable", Severity.INFO, "selected relations no publication can carry (views, foreign, unlogged, ...)",
+         explain="Nothing: they will not replicate; copy them another way if the consumer needs them."),
+    Code("partitioned_table", Severity.INFO, "a partitioned table: its leaves are judged, the publication chooses names",
+         explain="Choose publish_via_partition_root on the publication."),
+    Code("ddl_not_replicated", Severity.INFO, "logical replication never carries DDL",
+         explain="Apply schema changes on the consumer's side yourself."),
+    Code("unchanged_toast_not_sent", Severity.INFO, "an UPDATE leaving a large TOASTed value unchanged does not send it",
+         explain="Make the consumer keep the old value, or use REPLICA IDENTITY FULL where it must see every column."),
+    Code("extension_tables_not_selected", Severity.INFO, "extension-owned relations were left out of the selection",
+         explain="Nothing: the extension recreates them on the consumer's side."),
+    Code("sequences_not_replicated", Severity.INFO, "sequence values are not replicated",
+         explain="Set the sequences on the target at cutover (setval)."),
+    Code("large_objects_not_replicated", Severity.INFO, "large objects are never replicated",
+         explain="Copy large objects another way, or store them as bytea."),
+    Code("generated_columns_not_replicated", Severity.INFO, "generated columns are not replicated",
+         explain="Compute them on the consumer's side."),
+)
 
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
@@ -104,14 +158,7 @@ def problem_of(row: TableRow) -> str | None:
     return _PROBLEMS.get(ident, "replica_identity_index_missing")
 
 
-PROBLEM_TEXT = {
-    "no_replica_identity": "has no primary key and REPLICA IDENTITY DEFAULT, so it has no replica identity",
-    "replica_identity_nothing": "has REPLICA IDENTITY NOTHING",
-    "replica_identity_index_missing": "has REPLICA IDENTITY USING INDEX but that index no longer exists (acts as NOTHING)",
-    FULL_UNUSABLE: "has REPLICA IDENTITY FULL",
-}
-# Under an insert-only publication nothing of these fails: they soften to warnings.
-SOFTENED = {*PROBLEM_TEXT, "decided_add_pk", "decided_replica_identity_full"}
+PROBLEM_TEXT = {**MISSING_IDENTITY, FULL_UNUSABLE: "has REPLICA IDENTITY FULL"}
 
 
 def full_unusable(row: TableRow, needs_equality: bool) -> bool:
@@ -133,7 +180,7 @@ class TableKeys(Check):
     title = "Replica identity of every selected table"
     requires = ("reachability",)
     facts = (TABLES,)
-    optional_facts = (NOT_REPLICATED, PUBLICATIONS, PUBLISHED_TABLES, EXTENSION_TABLES)
+    optional_facts = (NOT_REPLICATED, PUBLICATIONS, PUBLISHED_TABLES, EXTENSION_TABLES, NAMES_NEARBY)  # the last for "did you mean"
     why = (
         "Once a table is in a publication that publishes updates/deletes, UPDATE and DELETE on it FAIL ON THE SOURCE "
         "unless it has a replica identity (a primary key, REPLICA IDENTITY USING INDEX on a unique NOT NULL index, "
@@ -166,7 +213,8 @@ class TableKeys(Check):
         missing = _missing_tables(ctx, names)
         findings = missing + [
             Finding(code="decision_matches_no_table", severity=Severity.WARNING, object=key,
-                    message=f"The decision {value!r} for {key} matches no table in the selection (typo, or not selected?).",
+                    message=hinted(f"The decision {value!r} for {key} matches no table in the selection (typo, or not "
+                                   "selected?).", key, [item.key for item in judged]),
                     remediation=Remediation(steps=["Fix the key in the decisions file (name syntax: schema.table) or "
                                                    "add the table to the selection."]))
             for key, value in decisions.items() if key not in names
@@ -174,9 +222,9 @@ class TableKeys(Check):
         consumer = consumer_publication(ctx.options)
         for item in judged[len(selected):]:
             item.published_by = consumer
-        insert_only = _insert_only_publication(ctx)
-        findings += _soften([finding for item in judged if item.problem is not None or item.entry.decision is not None
-                             for finding in _table_findings(item, profile)], insert_only)  # the rest have nothing to say
+        failing = Failing.under(_insert_only_publication(ctx))
+        findings += [finding for item in judged if item.problem is not None or item.entry.decision is not None
+                     for finding in _table_findings(item, profile, failing)]  # the rest have nothing to say
         findings += [_exclusion_not_applied(item, consumer) for item in judged
                      if item.entry.decision == "exclude" and item.key in published]
         findings += _unkeyed_elsewhere(publications, names)
@@ -195,13 +243,14 @@ def _missing_tables(ctx: CheckContext, names: set[str]) -> list[Finding]:
     ``pg-preflight decisions`` runs it alone.
     """
     out: list[Finding] = []
+    nearby = near_relations(ctx.optional_fact(NAMES_NEARBY))  # what a misspelt -t may have meant
     for key in dict.fromkeys(format_name(t.schema, t.name) for t in ctx.options.tables):
         if key not in names:
             out.append(Finding(
                 code="table_missing", severity=Severity.ERROR, object=key, observed="absent", expected="exists",
-                message=f"The selected table {key} does not exist in this database (no table, view or foreign table "
-                        "of that name; names are case-sensitive): a publication naming it fails with "
-                        "'relation does not exist'.",
+                message=hinted(f"The selected table {key} does not exist in this database (no table, view or foreign "
+                               "table of that name; names are case-sensitive): a publication naming it fails with "
+                               "'relation does not exist'.", key, nearby),
                 remediation=Remediation(steps=["Fix the --table selection (schema.table), or create the table."]),
             ))
     return out
@@ -266,16 +315,20 @@ def _unkeyed_elsewhere(facts: PublicationsFact | None, judged: set[str]) -> list
         for key, pubs in sorted(by_table.items()) if key not in judged]
 
 
-def _soften(findings: list[Finding], insert_only: str | None) -> list[Finding]:
-    """Under an insert-only publication a missing identity breaks nothing today: a warning, not a failure."""
-    if insert_only is None:
-        return findings
-    for finding in findings:
-        if finding.severity is Severity.ERROR and finding.code in SOFTENED:
-            finding.severity = Severity.WARNING
-            finding.message += (f" Publication {insert_only!r} publishes neither UPDATE nor DELETE, so nothing fails "
-                                "today; adding them to it later brings the failure back.")
-    return findings
+@dataclass(frozen=True, slots=True)
+class Failing:
+    """How a table without a usable identity is reported, decided before any finding is built: an error, or
+    under an insert-only publication a warning (nothing fails today) that says so."""
+
+    severity: Severity = Severity.ERROR
+    note: str = ""
+
+    @classmethod
+    def under(cls, insert_only: str | None) -> Failing:
+        if insert_only is None:
+            return cls()
+        return cls(Severity.WARNING, f" Publication {insert_only!r} publishes neither UPDATE nor DELETE, so nothing "
+                                     "fails today; adding them to it later brings the failure back.")
 
 
 def decision_lookup(rows: list[TableRow], decisions: dict[str, Decision]) -> Callable[[TableRow, str], Decision | None]:
@@ -374,7 +427,7 @@ def _roll_up_partitions(judged: dict[str, Judged], via_root: bool) -> None:
             item.problem = None
 
 
-def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
+def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Finding]:
     entry, row, problem, key = item.entry, item.row, item.problem, item.key
     if problem is None:
         if entry.decision and entry.status == "ok":
@@ -394,7 +447,7 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
         where += (f" It is outside the selection, but publication {item.published_by!r} publishes it: the consumer "
                   "receives it and its UPDATE/DELETE fail on the source now.")
     if problem == FULL_UNUSABLE or (unusable and entry.decision == "replica_identity_full"):
-        return [_full_unusable(item, profile, fix, "" if problem == FULL_UNUSABLE else f"{where} {outage}")]
+        return [_full_unusable(item, profile, fix, "" if problem == FULL_UNUSABLE else f"{where} {outage}", failing)]
     if entry.status == "needs_decision":  # the one finding of every table without identity: tens of thousands
         choices, expected = CHOICES, EXPECTED
         if unusable:
@@ -404,7 +457,7 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
             message, fixes, step = f"{where} {outage}", [], f"Decide for {key} in --decisions FILE: "
         else:
             message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
-        return [Finding.trusted(problem, Severity.ERROR, message, key, entry.replica_identity, expected, Remediation.trusted(
+        return [Finding.trusted(problem, failing.severity, message + failing.note, key, entry.replica_identity, expected, Remediation.trusted(
             fixes, [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
@@ -419,18 +472,18 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
                                     f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
                                     f"FULL itself during its setup, before it publishes the table. {cost}",
                             remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))]))]
-        return [Finding(code="decided_replica_identity_full", severity=Severity.ERROR, object=key,
+        return [Finding(code="decided_replica_identity_full", severity=failing.severity, object=key,
                         observed=entry.replica_identity, expected="full",
                         message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
                                 f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
-                                f"{cost}",
+                                f"{cost}{failing.note}",
                         remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))],
                                                 steps=["Apply the statement above (identity change only, no rewrite; "
                                                        "a partitioned table's every leaf), then re-run pg-preflight."]))]
-    return [_pending_key(item, fix, where, outage)]
+    return [_pending_key(item, fix, where, outage, failing)]
 
 
-def _pending_key(item: Judged, fix: str | None, where: str, outage: str) -> Finding:
+def _pending_key(item: Judged, fix: str | None, where: str, outage: str, failing: Failing) -> Finding:
     """``add_pk`` is a promise made before retrying: until the key is the table's identity, it fails."""
     entry, row, key = item.entry, item.row, item.key
     promise = ("Decided: add_pk (the owner adds a primary key or a valid unique key on the source before retrying), "
@@ -450,12 +503,12 @@ def _pending_key(item: Judged, fix: str | None, where: str, outage: str) -> Find
              "Then re-run pg-preflight: the table is ok once it has a replica identity."]
     if fix:
         steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
-    return Finding(code="decided_add_pk", severity=Severity.ERROR, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=f"{where} {promise} {needed} {outage}",
+    return Finding(code="decided_add_pk", severity=failing.severity, object=key, observed=entry.replica_identity,
+                   expected=KEY_ONLY, message=f"{where} {promise} {needed} {outage}{failing.note}",
                    remediation=Remediation(sql=[fix] if fix else [], steps=steps))
 
 
-def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str) -> Finding:
+def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str, failing: Failing) -> Finding:
     """FULL, applied or decided, for a consumer that cannot match rows on a column type without equality."""
     entry, row, key = item.entry, item.row, item.key
     text = equality_text(row, profile.consumer.kind)
@@ -468,8 +521,8 @@ def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str)
              "columns with REPLICA IDENTITY USING INDEX also works), or decide \"exclude\" in --decisions FILE."]
     if fix:
         steps = [f"Apply the statement above (identity change only, no rewrite), or decide \"exclude\" for {key}."]
-    return Finding(code=FULL_UNUSABLE, severity=Severity.ERROR, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=message, remediation=Remediation(sql=[fix] if fix else [], steps=steps))
+    return Finding(code=FULL_UNUSABLE, severity=failing.severity, object=key, observed=entry.replica_identity,
+                   expected=KEY_ONLY, message=message + failing.note, remediation=Remediation(sql=[fix] if fix else [], steps=steps))
 
 
 def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
@@ -477,7 +530,7 @@ def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
     out: list[Finding] = []
     skipped = [j.key for j in judged if j.entry.status == "not_publishable"]
     if skipped:
-        out.append(Finding(code="not_publishable", severity=Severity.INFO, observed=len(skipped),
+        out.append(Finding(code="not_publishable", severity=Severity.INFO, observed=len(skipped), count=len(skipped),
                            message=f"{len(skipped)} relation(s) cannot be published (views, materialized views, foreign, "
                                    f"unlogged or temporary tables) and will not replicate: {_some(skipped)}."))
     for j in judged:

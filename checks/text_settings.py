@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.checks.session_timeouts import WHERE, fix
+from preflight.codes import Code, declare
 from preflight.facts import ROLE_SETTINGS, RoleSettingRow
 from preflight.facts.role_settings import effective
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import consumer_sessions
+
+CODES = declare(
+    Code("text_format_overridden", Severity.INFO, "a stored text-format setting the consumer overrides when it connects",
+         explain="Nothing to do."),
+    Code("text_format_lossy", (Severity.WARNING, Severity.ERROR), "a stored setting changes values' text so the "
+         "consumer loses information", explain="ALTER ROLE ... RESET the setting for the CDC role."),
+    Code("text_format_changed", (Severity.WARNING, Severity.ERROR), "a stored setting changes the text of values the "
+         "consumer parses", explain="ALTER ROLE ... RESET the setting for the CDC role."),
+)
 
 # name -> (the value that keeps text as consumers expect it, what a stored other value changes)
 FORMATS: dict[str, tuple[str, str]] = {

@@ -5,11 +5,24 @@ from __future__ import annotations
 from psycopg import sql
 
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import SERVER, SESSION_SETTINGS, SETTINGS, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
 from preflight.sqltext import render
+
+CODES = declare(
+    Code("standby", Severity.ERROR, "the server is a standby in recovery and cannot be a logical source here",
+         explain="Point the consumer at the primary (or at a PostgreSQL 16+ standby prepared for decoding)."),
+    Code("default_read_only", Severity.WARNING, "default_transaction_read_only is on for the checked session",
+         explain="Reset default_transaction_read_only for the consumer's role or database: it must create objects."),
+    Code("standby_decoding", Severity.WARNING, "a PostgreSQL 16+ standby: decoding works, with standby-only risks",
+         explain="Create publications on the primary, turn hot_standby_feedback on, and expect slot invalidation on "
+                 "recovery conflicts."),
+    Code("hot_standby_feedback_off", Severity.ERROR, "hot_standby_feedback is off on a standby used for decoding",
+         explain="Set hot_standby_feedback = on on the standby (ALTER SYSTEM, then reload)."),
+)
 
 STANDBY_16 = (
     " From PostgreSQL 16 logical decoding also works on a standby, but only with wal_level=logical on "

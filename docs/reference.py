@@ -2,14 +2,12 @@
 fix it, its finding codes; the exit codes) and docs/cli.md (every command's ``--help``).
 
 ``python docs/reference.py`` from the repository root rewrites both; tests/test_docs_reference.py fails
-when either is stale, so the reference is the code's own words. Finding codes are read from each check's
-source (``code="..."``, and the family of ``code=f"..."`` ones), with the helper modules named after it.
+when either is stale, so the reference is the code's own words. Finding codes are each check's declared
+``CODES`` (with their severity, meaning and what to do), and the engine's own (waivers, ``--all-databases``).
 """
 
 from __future__ import annotations
 
-import inspect
-import re
 import sys
 from pathlib import Path
 
@@ -19,11 +17,10 @@ sys.path.insert(0, str(ROOT))
 from click.testing import CliRunner  # noqa: E402
 
 from preflight.cli import main  # noqa: E402
+from preflight.codes import ENGINE_CODES, Codes  # noqa: E402
 from preflight.models import ExitCode  # noqa: E402
-from preflight.registry import all_checks  # noqa: E402
-from preflight.waivers import WAIVER_CODES  # noqa: E402
+from preflight.registry import all_checks, codes_of  # noqa: E402
 
-CODE = re.compile(r"""code=(f?)["']([a-z0-9_{}.]+)["']""")
 EXIT_MEANINGS = {
     ExitCode.OK: "ready: nothing reached `--fail-on` and every check completed",
     ExitCode.FINDINGS: "not ready: a check reached `--fail-on` (default `error`: any failed check)",
@@ -34,12 +31,15 @@ EXIT_MEANINGS = {
 }
 
 
-def finding_codes(check: type) -> list[str]:
-    """The codes a check's module (and its ``<id>_*`` helper modules) can produce; ``{x}`` marks a family."""
-    source = Path(inspect.getfile(check))
-    files = [source, *sorted(source.parent.glob(f"{source.stem}_*.py"))]
-    found = [m.group(2) for path in files for m in CODE.finditer(path.read_text(encoding="utf-8"))]
-    return sorted(dict.fromkeys(found))
+def code_table(codes: Codes) -> list[str]:
+    """Every code with its severity, meaning and what to do (a markdown table)."""
+    rows = ["| code | severity | meaning | what to do |", "|---|---|---|---|"]
+    return rows + [f"| `{c.name}` | {c.severity_text()} | {_cell(c.meaning)} | {_cell(c.explain)} |"
+                   for c in codes.values()]
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def reference() -> str:
@@ -50,14 +50,13 @@ def reference() -> str:
     lines += ["| 130 / 143 | interrupted by Ctrl-C / terminated by SIGTERM |", "", "## Checks", ""]
     for check in checks:
         reads = ", ".join(f"`{f.name}`" for f in (*check.facts, *check.optional_facts)) or "the connection only"
-        codes = ", ".join(f"`{c}`" for c in finding_codes(check)) or "-"
         lines += [f"### `{check.id}`: {check.title}", "",
                   f"- Requires: {', '.join(f'`{r}`' for r in check.requires) or '-'}",
-                  f"- Reads: {reads}",
-                  f"- Finding codes: {codes}", "",
-                  f"Why: {check.why}", "", f"Remediation: {check.remediation}", ""]
-    lines += ["## Finding codes of every check", ""]
-    lines += [f"- `{code}`: {meaning}" for code, meaning in WAIVER_CODES.items()]
+                  f"- Reads: {reads}", "",
+                  f"Why: {check.why}", "", f"Remediation: {check.remediation}", "", "Finding codes:", "",
+                  *code_table(codes_of(check)), ""]
+    for owner, codes in ENGINE_CODES.items():
+        lines += [f"## Finding codes of {owner}", "", *code_table(codes), ""]
     return "\n".join(lines) + "\n"
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 
 from preflight.check import Check
+from preflight.codes import Codes
 from preflight.facts import FACTS, Fact, ProbeFact, Scope, SqlFact
 from preflight.suggest import did_you_mean
 
@@ -50,6 +52,21 @@ def validate(check: type[Check], known_ids: set[str]) -> None:
         validate_fact(check_id, fact)
     if not callable(getattr(check, "run", None)):
         raise RegistryError(f"check {check_id!r} has no run()")
+    codes_of(check)
+
+
+def declared_codes(include_plugins: bool = True) -> dict[str, Codes]:
+    """Every registered check's declared finding codes, by check id."""
+    return {check.id: codes_of(check) for check in all_checks(include_plugins)[0]}
+
+
+def codes_of(check: type[Check]) -> Codes:
+    """The finding codes a check declares: its module's ``CODES = declare(...)`` (one check per module)."""
+    codes = getattr(sys.modules.get(check.__module__), "CODES", None)
+    if not isinstance(codes, Codes):
+        raise RegistryError(f"check {check.id!r} declares no finding codes: its module {check.__module__} needs "
+                            "CODES = declare(Code(...), ...) from preflight.codes (see docs/plugins.md)")
+    return codes
 
 
 def validate_fact(check_id: str, fact: object) -> None:

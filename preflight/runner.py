@@ -16,8 +16,8 @@ from typing import Any
 
 import psycopg
 
-from preflight import suggest
 from preflight.check import Check, CheckContext, Outcome
+from preflight.codes import UndeclaredCode
 from preflight.connection import Dsn, classify, open_session, parse_dsn, scrub
 from preflight.connection.session import tolerate_undecodable_text
 from preflight.facts import (
@@ -38,7 +38,6 @@ from preflight.facts import (
 from preflight.facts.alongside import ProbesAlongside
 from preflight.facts.gather import gather, gather_probes, gather_simple
 from preflight.facts.replication_probe import prove_replication
-from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -56,7 +55,7 @@ from preflight.models import (
 from preflight.options import Options
 from preflight.profiles import apply_profile
 from preflight.provider_detection import resolve
-from preflight.registry import BrokenPlugin, all_checks, declared_facts, select
+from preflight.registry import BrokenPlugin, all_checks, codes_of, declared_facts, select
 from preflight.standby import route_to_primary
 from preflight.waivers import apply_waivers
 
@@ -171,12 +170,16 @@ def _run_one(check: Check, ctx: CheckContext) -> tuple[CheckResult, list[TableEn
         outcome = check.run(ctx)
         if not isinstance(outcome, Outcome):
             outcome = Outcome(list(outcome))
+        codes_of(type(check)).admit(check.id, outcome.findings)  # a code is API: only declared ones leave a check
         tables = outcome.tables
         result = CheckResult(**base, status=status_from_findings(outcome.findings), summary=outcome.summary,
                              findings=outcome.findings)
     except FactUnavailable as exc:
         result = CheckResult(**base, status=CheckStatus.ERROR, summary=f"could not read {exc.name}",
                              error=f"needed fact '{exc.name}' could not be gathered: {exc.cause}")
+    except UndeclaredCode as exc:
+        result = CheckResult(**base, status=CheckStatus.ERROR, summary="the check produced an undeclared finding",
+                             error=str(exc))
     except Exception as exc:  # one check's bug must not take the report down
         result = CheckResult(**base, status=CheckStatus.ERROR, summary="the check crashed",
                              error=f"{type(exc).__name__}: {exc}")
@@ -252,8 +255,6 @@ def execute_checks(checks: list[type[Check]], snapshot: Snapshot, options: Optio
             result, check_tables = _run_one(check_cls(), ctx)
             tables.extend(check_tables or [])
         results[check_cls.id] = seen[check_cls.id] = result
-    # "did you mean": a selection or decision naming nothing, answered from this database's own names
-    suggest.annotate(list(results.values()), tables, suggest.nearby_names(snapshot.facts.get(NAMES_NEARBY.name)))
     return results, tables
 
 

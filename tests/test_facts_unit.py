@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.cli.main import main
+from preflight.codes import declare
 from preflight.facts import (
     ACTIVITY,
     FACTS,
@@ -70,6 +71,9 @@ def test_fact_value_types_are_what_list_facts_and_snapshots_use() -> None:
     assert TABLES.value_type == list[TableRow]
     assert WAL_STATS.value_type == WalStats | None
     assert REPLICATION_PROBE.value_type is ReplicationProbeResult
+
+
+CODES = declare()  # the finding codes of the checks this module defines: none
 
 
 class _Reads(Check):

@@ -22,8 +22,14 @@ pytestmark = PLUMBING
 
 PLUGIN_MODULE = '''
 from preflight.check import Check, Outcome
+from preflight.codes import Code, declare
 from preflight.facts import SETTINGS
 from preflight.models import Finding, Severity
+
+CODES = declare(
+    Code("too_few", Severity.ERROR, "max_connections is below 20", explain="Raise max_connections."),
+    Code("said_as_info", Severity.INFO, "declared as info", explain="Nothing."),
+)
 
 
 class MaxConnectionsCheck(Check):
@@ -45,6 +51,35 @@ class CrashingCheck(Check):
 
     def run(self, ctx):
         raise RuntimeError("plugin bug")
+
+
+class UndeclaredCodeCheck(Check):
+    """Produces a code it did not declare, and a declared one with another severity: both refused."""
+
+    id = "acme_undeclared"
+    title = "ACME: says what it never declared"
+
+    def run(self, ctx):
+        return [Finding(code="never_declared", severity=Severity.WARNING, message="?")]
+
+
+class WrongSeverityCheck(Check):
+    id = "acme_wrong_severity"
+    title = "ACME: an info code said as an error"
+
+    def run(self, ctx):
+        return [Finding(code="said_as_info", severity=Severity.ERROR, message="!")]
+'''
+NO_CODES_MODULE = '''
+from preflight.check import Check, Outcome
+
+
+class NoCodes(Check):
+    id = "acme_no_codes"
+    title = "ACME: declares no codes"
+
+    def run(self, ctx):
+        return Outcome()
 '''
 
 ENTRY_POINTS = """
@@ -53,6 +88,9 @@ acme_max_connections = acme_checks:MaxConnectionsCheck
 acme_crash = acme_checks:CrashingCheck
 acme_broken = acme_checks_missing:Nope
 acme_not_a_check = acme_checks:PLUGIN_NAME
+acme_undeclared = acme_checks:UndeclaredCodeCheck
+acme_wrong_severity = acme_checks:WrongSeverityCheck
+acme_no_codes = acme_no_codes:NoCodes
 """
 
 
@@ -61,6 +99,7 @@ def plugin_path(tmp_path: Path) -> Path:
     site = tmp_path / "site"
     site.mkdir()
     (site / "acme_checks.py").write_text(textwrap.dedent(PLUGIN_MODULE) + "\nPLUGIN_NAME = 'x'\n")
+    (site / "acme_no_codes.py").write_text(textwrap.dedent(NO_CODES_MODULE))
     info = site / "acme_checks-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-checks\nVersion: 1.0\n")
@@ -87,6 +126,13 @@ def test_plugins_run_and_broken_ones_become_errors(plugin_path: Path, logical_se
     assert by_id["acme_broken"]["status"] == "error"
     assert "acme_checks_missing" in by_id["acme_broken"]["error"]
     assert by_id["acme_not_a_check"]["status"] == "error"
+    # finding codes are declared: a check without CODES does not load, an undeclared code or severity is refused
+    assert by_id["acme_no_codes"]["status"] == "error"
+    assert "declares no finding codes" in by_id["acme_no_codes"]["error"]
+    assert (by_id["acme_undeclared"]["status"], by_id["acme_undeclared"]["findings"]) == ("error", [])
+    assert "'never_declared', which it does not declare" in by_id["acme_undeclared"]["error"]
+    assert by_id["acme_wrong_severity"]["status"] == "error"
+    assert "'said_as_info' as error, declared info" in by_id["acme_wrong_severity"]["error"]
     assert report["status"] == "incomplete"
     assert [c["id"] for c in report["checks"] if c["status"] == "fail"] == []
     assert result.returncode == 3  # errored checks and no failed one: incomplete

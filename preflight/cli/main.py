@@ -38,12 +38,13 @@ from preflight.cli.options import (
 from preflight.cli.output import View, emit, output_choice, parse_outputs
 from preflight.cli.progress import sampling
 from preflight.cluster import run_all_databases
+from preflight.codes import ENGINE_CODES
 from preflight.connection import DsnError, parse_dsn
 from preflight.facts import ProbeFact, Scope
 from preflight.facts.base import describe_type, row_fields, row_models
 from preflight.models import ExitCode, FailOn, Report, exit_code
 from preflight.options import Options
-from preflight.registry import RegistryError, all_checks, known_facts
+from preflight.registry import RegistryError, all_checks, codes_of, known_facts
 from preflight.request import RequestError, load_request
 from preflight.runner import run_checks, run_preflight, snapshot_for
 from preflight.snapshot_io import SnapshotError, load_snapshot
@@ -183,19 +184,31 @@ def list_checks() -> None:
 
 
 @main.command(context_settings=CONTEXT)
-@click.argument("check_id")
-def explain(check_id: str) -> None:
-    """Explain one check: why it matters and how to fix what it finds."""
+@click.argument("name")
+def explain(name: str) -> None:
+    """Explain a check (why it matters, how to fix what it finds, its finding codes) or a finding code (what it
+    means and what to do)."""
     checks, _ = all_checks()
     by_id = {c.id: c for c in checks}
-    if check_id not in by_id:
-        usage_error(f"unknown check id {check_id!r}{did_you_mean(check_id, by_id)}; known: {', '.join(sorted(by_id))}")
-    c = by_id[check_id]
+    owners = {**{c.id: codes_of(c) for c in checks}, **ENGINE_CODES}
+    codes = [(owner, declared[name]) for owner, declared in owners.items() if name in declared]
+    if name not in by_id and not codes:
+        known = [*by_id, *(code for declared in owners.values() for code in declared)]
+        usage_error(f"unknown check id or finding code {name!r}{did_you_mean(name, known)}; "
+                    "'pg-preflight list-checks' lists the checks, 'pg-preflight explain CHECK' their codes")
     width = terminal_width(sys.stdout) or 100
-    for text in (f"{c.id}: {c.title}\n", f"Why: {c.why}\n", f"Remediation: {c.remediation}\n",
-                 f"Requires: {', '.join(c.requires) or '-'}",
-                 f"Reads: {', '.join(f.name for f in (*c.facts, *c.optional_facts)) or 'the connection only'}"):
-        echo("\n".join(textwrap.wrap(text, width, subsequent_indent="  ", break_long_words=False,
+    texts: list[str] = []
+    if name in by_id:
+        c = by_id[name]
+        texts += [f"{c.id}: {c.title}\n", f"Why: {c.why}\n", f"Remediation: {c.remediation}\n",
+                  f"Requires: {', '.join(c.requires) or '-'}",
+                  f"Reads: {', '.join(f.name for f in (*c.facts, *c.optional_facts)) or 'the connection only'}\n",
+                  "Finding codes:", *(f"  {code.name} ({code.severity_text()}): {code.meaning}"
+                                      for code in codes_of(c).values())]
+    for owner, code in codes:
+        texts += [f"{code.name} ({code.severity_text()}, {owner}): {code.meaning}", f"What to do: {code.explain}\n"]
+    for text in texts:
+        echo("\n".join(textwrap.wrap(text, width, subsequent_indent="    ", break_long_words=False,
                                       break_on_hyphens=False)) + ("\n" if text.endswith("\n") else ""))
 
 

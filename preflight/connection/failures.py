@@ -68,13 +68,18 @@ _FAILURES: list[tuple[str, tuple[str, ...], str, str]] = [
 ]
 
 
+# Every kind ``classify`` can give, with its plain words and advice (the reachability check declares a code per kind).
+OTHER = ("other", "the connection failed", "Read the server's message below.")
+KINDS: tuple[tuple[str, str, str], ...] = (*((kind, message, advice) for kind, _, message, advice in _FAILURES), OTHER)
+
+
 def classify(exc: BaseException, secrets: list[str], dsn: Dsn | None = None) -> ConnectFailure:
     """Turn a connection error into a ``ConnectFailure``; the detail is scrubbed of secrets.
 
     With no DSN at all (no argument, no PG* variable) the message says so first, then what libpq tried.
     """
     text = scrub(str(exc).strip() or type(exc).__name__, secrets)
-    failure = ConnectFailure("other", "the connection failed", "Read the server's message below.", text)
+    failure = ConnectFailure(*OTHER, text)
     for kind, needles, message, advice in _FAILURES:
         if any(n in text for n in needles):
             if kind in ("unknown_role", "unknown_database") and "does not exist" not in text:
