@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
+from preflight.codes import ACCESS_CODES
 from preflight.connection import Dsn, parse_dsn
 from preflight.facts import (
     DATABASES,
@@ -44,6 +45,7 @@ from preflight.models import (
     DatabaseReport,
     DatabaseStatus,
     Finding,
+    Remediation,
     Report,
     Severity,
     TableEntry,
@@ -155,15 +157,14 @@ def _plan(resolved: Options, options: Options, databases: int) -> Options:
 def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, checks: list[type[Check]],
               options: Options, cluster: dict[str, CheckResult]) -> DatabaseReport:
     if not row.can_connect or snapshot is None:
+        user = main.server.user if main.server else None
+        grant = sql.SQL("GRANT CONNECT ON DATABASE {} TO {};").format(sql.Identifier(row.datname),
+                                                                     sql.Identifier(user)) if user else None
         result = _access_result(Severity.WARNING, "no_connect_privilege", row.datname,
                                 f"The checking role has no CONNECT privilege on database {row.datname!r}: it was not "
                                 "checked, and a consumer logging in as this role cannot replicate it. GRANT CONNECT "
-                                "to check and replicate it, or leave it out of the plan.")
-        user = main.server.user if main.server else None
-        if user:
-            grant = sql.SQL("GRANT CONNECT ON DATABASE {} TO {};").format(sql.Identifier(row.datname),
-                                                                         sql.Identifier(user))
-            result.findings[0].remediation.sql.append(render(grant))
+                                "to check and replicate it, or leave it out of the plan.",
+                                Remediation(sql=[render(grant)] if grant else []))
         return _section(row.datname, "no_connect_privilege", [result], [])
     if not snapshot.connect.ok:
         result = CheckResult(id=ACCESS_CHECK[0], title=ACCESS_CHECK[1], status=CheckStatus.ERROR,
@@ -185,7 +186,10 @@ def _section(dbname: str, status: DatabaseStatus, checks: list[CheckResult], tab
                           summary=summarize(checks), checks=checks, tables=tables)
 
 
-def _access_result(severity: Severity, code: str, dbname: str | None, message: str) -> CheckResult:
-    findings = [Finding(code=code, severity=severity, object=dbname, message=message)]
+def _access_result(severity: Severity, code: str, dbname: str | None, message: str,
+                   remediation: Remediation | None = None) -> CheckResult:
+    findings = [Finding(code=code, severity=severity, object=dbname, message=message,
+                        remediation=remediation or Remediation())]
+    ACCESS_CODES.admit(ACCESS_CHECK[0], findings)
     return CheckResult(id=ACCESS_CHECK[0], title=ACCESS_CHECK[1], status=status_from_findings(findings),
                        summary=message.split(":")[0], findings=findings)

@@ -8,20 +8,17 @@ are passed over; a report named on the command line must be one.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from preflight.codes import Codes
+from preflight.codes import SlotRisk as SlotRiskKind
 from preflight.files import read_json, validated
 from preflight.models import CheckStatus, Estate, EstateServer, Report, SlotRisk, ToolInfo, Verdict
-from preflight.settings import bytes_from_human
+from preflight.settings import human_bytes
 
-# The slot findings' codes (the existing-slots check's): those whose ``observed`` is the slot's retained
-# WAL (``human_bytes`` + " of WAL"), and those of a slot lost or about to be.
-RETAINING = {"slot_stale", "stale_slot_retains_wal", "other_slot"}
-LOST = {"slot_invalidated", "other_slot_invalidated"}
-UNRESERVED = {"slot_unreserved"}
 VERDICT_ORDER = {Verdict.NOT_READY: 0, Verdict.INCOMPLETE: 1, Verdict.READY: 2}  # worst first
 
 
@@ -58,18 +55,30 @@ def report_files(paths: list[Path]) -> list[tuple[Path, Report]]:
     return found
 
 
-def slot_risk(report: Report) -> SlotRisk:
+SlotRiskCodes = dict[tuple[str, str], SlotRiskKind]
+
+
+def slot_risk_codes(declared: Mapping[str, Codes]) -> SlotRiskCodes:
+    """(check id, code) -> what the code says about a slot, as the checks declare it (``Code.slot_risk``);
+    ``declared``: the checks' codes by check id (``registry.declared_codes()``)."""
+    return {(check_id, code.name): code.slot_risk for check_id, codes in declared.items()
+            for code in codes.values() if code.slot_risk is not None}
+
+
+def slot_risk(report: Report, risks: SlotRiskCodes) -> SlotRisk:
+    """The report's riskiest slots, from the findings whose code declares a slot risk; the retained WAL is
+    the finding's ``bytes``."""
     risk = SlotRisk()
-    for finding in (f for check in report.checks for f in check.findings):
-        name = finding.object or "?"
-        if finding.code in LOST:
-            risk.lost_slots.append(name)
-        elif finding.code in UNRESERVED:
-            risk.unreserved_slots.append(name)
-        elif finding.code in RETAINING and isinstance(finding.observed, str):
-            size = bytes_from_human(finding.observed)
-            if size is not None and size > (risk.retained_bytes or -1):
-                risk.worst_slot, risk.retained_bytes, risk.retained = name, size, finding.observed
+    for check in report.checks:
+        for finding in check.findings:
+            kind, name = risks.get((check.id, finding.code)), finding.object or "?"
+            if kind == "lost":
+                risk.lost_slots.append(name)
+            elif kind == "unreserved":
+                risk.unreserved_slots.append(name)
+            elif kind == "retaining" and finding.bytes is not None and finding.bytes > (risk.retained_bytes or -1):
+                risk.worst_slot, risk.retained_bytes = name, finding.bytes
+                risk.retained = f"{human_bytes(finding.bytes)} of WAL"
     return risk
 
 
@@ -78,13 +87,13 @@ def _link(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
 
-def estate_server(name: str, path: Path, report: Report, base: Path) -> EstateServer:
+def estate_server(name: str, path: Path, report: Report, base: Path, risks: SlotRiskCodes) -> EstateServer:
     page = path.with_suffix(".html")
     return EstateServer(
         name=name, report=_link(path, base), html_report=_link(page, base) if page.is_file() else None,
         dsn=report.target.dsn, generated_at=report.generated_at, verdict=report.status,
         failing_checks=[c.id for c in report.checks if c.status in (CheckStatus.FAIL, CheckStatus.ERROR)],
-        provider=report.target.provider, server_version=report.target.server_version, slot_risk=slot_risk(report),
+        provider=report.target.provider, server_version=report.target.server_version, slot_risk=slot_risk(report, risks),
     )
 
 
@@ -105,7 +114,8 @@ def _version_key(text: str | None) -> tuple[int, ...]:
     return tuple(int(part) for part in digits)
 
 
-def build_estate(files: list[tuple[Path, Report]], tool_version: str, base: Path, sort: str = "verdict") -> Estate:
+def build_estate(files: list[tuple[Path, Report]], tool_version: str, base: Path, declared: Mapping[str, Codes],
+                 sort: str = "verdict") -> Estate:
     """One row per server, named after its report file (``fleet --output-dir`` writes ``NAME.json``).
     A server found twice (two nightly runs) keeps its newest report."""
     newest: dict[str, tuple[Path, Report]] = {}
@@ -113,6 +123,7 @@ def build_estate(files: list[tuple[Path, Report]], tool_version: str, base: Path
         name = path.stem
         if name not in newest or report.generated_at > newest[name][1].generated_at:
             newest[name] = (path, report)
-    servers = [estate_server(name, path, report, base) for name, (path, report) in newest.items()]
+    risks = slot_risk_codes(declared)
+    servers = [estate_server(name, path, report, base, risks) for name, (path, report) in newest.items()]
     return Estate(tool=ToolInfo(version=tool_version), generated_at=datetime.now(UTC),
                   servers=sorted(servers, key=SORTS[sort]))

@@ -74,6 +74,7 @@ class Strict(BaseModel):
 # the same validation, JSON and JSON Schema.
 _RECORD = ConfigDict(extra="forbid", populate_by_name=True)
 _new = object.__new__
+_set = object.__setattr__  # how a frozen record's trusted constructor fills its slots
 
 
 @dataclass(slots=True, kw_only=True, config=_RECORD)
@@ -118,9 +119,14 @@ class Remediation:
         return remediation
 
 
-@dataclass(slots=True, kw_only=True, config=_RECORD)
+@dataclass(slots=True, kw_only=True, frozen=True, config=_RECORD)
 class Finding:
-    """One observation of a check, quoting what was observed against what is required."""
+    """One observation of a check, quoting what was observed against what is required.
+
+    Frozen: a check decides, then builds its findings; nothing edits one afterwards (a waiver makes a new one).
+    ``bytes``, ``count`` and ``hours`` are the numbers other code needs (the estate merge reads a slot's retained
+    WAL from ``bytes``), typed instead of read back out of ``observed``'s text (docs/json-contract.md).
+    """
 
     code: str
     severity: Severity
@@ -128,6 +134,9 @@ class Finding:
     object: str | None = None
     observed: Scalar = None
     expected: Scalar = None
+    bytes: int | None = None
+    count: int | None = None
+    hours: float | None = None
     remediation: Remediation = Field(default_factory=Remediation)
     waived: bool = False
     waiver_reason: str | None = None
@@ -137,9 +146,11 @@ class Finding:
                 expected: Scalar, remediation: Remediation) -> Finding:
         """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
         finding = _new(cls)
-        finding.code, finding.severity, finding.message, finding.object = code, severity, message, object
-        finding.observed, finding.expected, finding.remediation = observed, expected, remediation
-        finding.waived, finding.waiver_reason = False, None
+        for name, value in (("code", code), ("severity", severity), ("message", message), ("object", object),
+                            ("observed", observed), ("expected", expected), ("bytes", None), ("count", None),
+                            ("hours", None), ("remediation", remediation), ("waived", False),
+                            ("waiver_reason", None)):
+            _set(finding, name, value)
         return finding
 
 

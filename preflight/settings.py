@@ -5,7 +5,6 @@ A setting itself is a ``SettingRow`` (``preflight.facts``), which converts its v
 from __future__ import annotations
 
 import math
-import re
 
 # The units pg_settings reports, in milliseconds and in bytes.
 TIME_MS = {"us": 0.001, "ms": 1, "s": 1000, "min": 60000, "h": 3600000, "d": 86400000}
@@ -48,15 +47,3 @@ def size_setting_text(size: int | float) -> str:
     if size >= 1024**3:
         return f"{math.ceil(size / 1024**3)}GB"
     return f"{max(math.ceil(size / 1024**2), 1)}MB"
-
-
-_HUMAN_BYTES = re.compile(r"^(\d+(?:\.\d+)?)(TB|GB|MB|kB|B)?\b")
-_FACTORS = {"TB": 1024**4, "GB": 1024**3, "MB": 1024**2, "kB": 1024, "B": 1, None: 1}
-
-
-def bytes_from_human(text: str) -> int | None:
-    """The inverse of ``human_bytes`` (to one decimal) for text that starts with its output, else None."""
-    match = _HUMAN_BYTES.match(text)
-    if not match:
-        return None
-    return int(float(match.group(1)) * _FACTORS[match.group(2)])

@@ -7,7 +7,6 @@ import difflib
 from collections.abc import Iterable
 
 from preflight.facts.spelling import NearbyName
-from preflight.models import CheckResult, TableEntry
 from preflight.names import format_name
 
 MAX_SUGGESTIONS = 3
@@ -31,25 +30,18 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
 
 
-def nearby_names(value: object) -> list[tuple[str, str | None]] | None:
-    """The ``names_nearby`` fact's rows as (schema, name) pairs; None when it was not read or failed."""
-    if not isinstance(value, list):
-        return None
-    return [(row.schema, row.name) for row in value if isinstance(row, NearbyName)]
+def near_schemas(nearby: list[NearbyName] | None) -> list[str]:
+    """The schemas among the names near the selection (what a missing ``-s`` may have meant)."""
+    return [row.schema for row in nearby or [] if row.name is None]
 
 
-def annotate(results: list[CheckResult], tables: list[TableEntry], nearby: list[tuple[str, str | None]] | None) -> None:
-    """Add "did you mean" to the findings about a selection or decision naming nothing (in place):
-    ``schema_missing`` and ``table_missing`` from the names near the selection, ``decision_matches_no_table``
-    from the selected tables."""
-    schemas = [s for s, n in nearby or [] if n is None]
-    relations = [format_name(s, n) for s, n in nearby or [] if n is not None]
-    selected = [format_name(t.schema_, t.name) for t in tables]
-    pools = {"schema_missing": schemas, "table_missing": relations, "decision_matches_no_table": selected}
-    for result in results:
-        for finding in result.findings:
-            pool = pools.get(finding.code)
-            if pool and finding.object:
-                hint = did_you_mean(finding.object, pool)
-                if hint:
-                    finding.message = finding.message.rstrip(".") + hint + "."
+def near_relations(nearby: list[NearbyName] | None) -> list[str]:
+    """The relations among the names near the selection (what a missing ``-t`` may have meant)."""
+    return [format_name(row.schema, row.name) for row in nearby or [] if row.name is not None]
+
+
+def hinted(message: str, word: str, pool: Iterable[str]) -> str:
+    """``message`` with " (did you mean ...?)" before its final full stop when a name in ``pool`` is close: said
+    by the check as it builds the finding about a selection or decision naming nothing."""
+    hint = did_you_mean(word, pool)
+    return message.rstrip(".") + hint + "." if hint else message

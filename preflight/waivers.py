@@ -5,10 +5,12 @@ Both of those are also a warning finding of the check the waiver names (``waiver
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from preflight.codes import WAIVER_CODES
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -19,12 +21,7 @@ from preflight.models import (
     status_from_findings,
 )
 
-WAIVER_CODES = {
-    "waiver_expired": "a waiver of this check expired: the findings it waived count again",
-    "waiver_unmatched": "a waiver of this check matched no finding: what it excused is gone, or it is misspelt",
-}
-_EDIT = ("Edit the waivers in the config file (pg-preflight.toml, or [tool.pg-preflight] in pyproject.toml): "
-         "renew a reviewed exception with a new expiry date, remove one that is no longer needed.")
+_EDIT = WAIVER_CODES["waiver_expired"].explain
 
 
 class Waiver(BaseModel):
@@ -44,18 +41,18 @@ class Waiver(BaseModel):
 
 
 def apply_waivers(results: list[CheckResult], waivers: list[Waiver], today: date) -> list[WaiverOutcome]:
-    """Mark matching findings waived (in place), re-derive check statuses, and report every waiver."""
+    """Replace matching findings by waived copies (findings are frozen: the results' lists change), re-derive
+    check statuses, and report every waiver."""
     outcomes: list[WaiverOutcome] = []
     for waiver in waivers:
         expired = waiver.expires is not None and waiver.expires < today
         matched = 0
         for result in results:
-            for finding in result.findings:
+            for i, finding in enumerate(result.findings):
                 if waiver.matches(result.id, finding.code, finding.object):
                     matched += 1
                     if not expired and not finding.waived:
-                        finding.waived = True
-                        finding.waiver_reason = waiver.reason
+                        result.findings[i] = replace(finding, waived=True, waiver_reason=waiver.reason)
         state = "expired" if expired else ("applied" if matched else "unmatched")
         outcomes.append(WaiverOutcome(check=waiver.check, object=waiver.object, code=waiver.code, reason=waiver.reason,
                                       expires=waiver.expires.isoformat() if waiver.expires else None, state=state,
@@ -81,7 +78,8 @@ def _stale(results: list[CheckResult], waiver: Waiver, state: str) -> None:
     else:
         message = (f"The waiver of {what} matched no finding in this run (reason: {waiver.reason}): what it excused "
                    "is gone, or its check, object or code is misspelt.")
-    target.findings.append(Finding(code=f"waiver_{state}", severity=Severity.WARNING, message=message,
-                                   object=waiver.object, observed=state,
-                                   expected="a waiver that matches a finding and has not expired",
-                                   remediation=Remediation(steps=[_EDIT])))
+    finding = Finding(code=f"waiver_{state}", severity=Severity.WARNING, message=message, object=waiver.object,
+                      observed=state, expected="a waiver that matches a finding and has not expired",
+                      remediation=Remediation(steps=[_EDIT]))
+    WAIVER_CODES.admit(target.id, [finding])
+    target.findings.append(finding)

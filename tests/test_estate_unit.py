@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from preflight.diff import diff_estates, render_estate_diff
-from preflight.estate import build_estate, slot_risk
+from preflight.estate import build_estate, slot_risk, slot_risk_codes
 from preflight.fleet import FleetFileError, in_shard, parse_dsn_file, parse_service_file, parse_shard, shard_of
 from preflight.models import (
     CheckResult,
@@ -26,8 +26,8 @@ from preflight.models import (
     ToolInfo,
     Verdict,
 )
+from preflight.registry import declared_codes
 from preflight.reports.estate import ESTATE_FORMATS
-from preflight.settings import bytes_from_human, human_bytes
 from tests.conftest import run_cli
 from tests.test_bad_input_files import one_line_usage_error
 
@@ -85,13 +85,6 @@ def test_bad_service_file_is_one_line(tmp_path: Path, content: str) -> None:
     assert str(path) in one_line_usage_error("fleet", "--service-file", str(path))
 
 
-def test_bytes_from_human_inverts_human_bytes() -> None:
-    for size in (0, 1, 1023, 1024, 5 * 1024**2, 3 * 1024**3 + 1):
-        back = bytes_from_human(f"{human_bytes(size)} of WAL")
-        assert back is not None and abs(back - size) <= size * 0.05
-    assert bytes_from_human("unknown WAL (no restart_lsn)") is None
-
-
 def _report(status: Verdict, failing: list[str], slots: list[Finding] | None = None,
             at: datetime | None = None) -> Report:
     checks = [CheckResult(id=c, title=c, status=CheckStatus.FAIL) for c in failing]
@@ -102,21 +95,23 @@ def _report(status: Verdict, failing: list[str], slots: list[Finding] | None = N
                   status=status, summary=Summary(), checks=checks)
 
 
-def _slot(code: str, name: str, observed: str, severity: Severity = Severity.WARNING) -> Finding:
-    return Finding(code=code, severity=severity, message="m", object=name, observed=observed)
+def _slot(code: str, name: str, observed: str, severity: Severity = Severity.WARNING, size: int | None = None) -> Finding:
+    return Finding(code=code, severity=severity, message="m", object=name, observed=observed, bytes=size)
 
 
 def test_slot_risk_is_the_worst_retained_wal_and_the_lost_slots() -> None:
+    risks = slot_risk_codes(declared_codes())
     risk = slot_risk(_report(Verdict.READY, [], [
-        _slot("other_slot", "small", "12MB of WAL", Severity.INFO),
-        _slot("stale_slot_retains_wal", "big", "3.5GB of WAL"),
+        _slot("other_slot", "small", "12MB of WAL", Severity.INFO, 12 * 1024**2),
+        _slot("stale_slot_retains_wal", "big", "3.5GB of WAL", size=int(3.5 * 1024**3)),
+        _slot("slot_stale", "no_lsn", "unknown WAL (no restart_lsn)"),  # no bytes: no size to rank
         _slot("other_slot_invalidated", "gone", "lost (wal_status = 'lost': ...)"),
         _slot("slot_unreserved", "edge", "unreserved"),
-    ]))
+    ]), risks)
     assert (risk.worst_slot, risk.retained, risk.lost_slots, risk.unreserved_slots) == (
         "big", "3.5GB of WAL", ["gone"], ["edge"])
-    assert risk.retained_bytes == int(3.5 * 1024**3)
-    assert slot_risk(_report(Verdict.READY, [])).describe() == "-"
+    assert risk.retained_bytes == int(3.5 * 1024**3)  # the finding's bytes, exact: no text read back
+    assert slot_risk(_report(Verdict.READY, []), risks).describe() == "-"
 
 
 def test_merge_keeps_the_newest_report_of_a_server_and_sorts(tmp_path: Path) -> None:
@@ -126,10 +121,10 @@ def test_merge_keeps_the_newest_report_of_a_server_and_sorts(tmp_path: Path) -> 
     files = [(tmp_path / "a" / "web.json", _report(Verdict.NOT_READY, ["grants"], at=old)),
              (tmp_path / "b" / "web.json", _report(Verdict.READY, [], at=new)),
              (tmp_path / "a" / "billing.json", _report(Verdict.INCOMPLETE, ["reachability"]))]
-    estate = build_estate(files, "0", tmp_path)
+    estate = build_estate(files, "0", tmp_path, declared_codes())
     assert [(s.name, s.verdict, s.report) for s in estate.servers] == [
         ("billing", Verdict.INCOMPLETE, "a/billing.json"), ("web", Verdict.READY, "b/web.json")]
-    assert [s.name for s in build_estate(files, "0", tmp_path, sort="name").servers] == ["billing", "web"]
+    assert [s.name for s in build_estate(files, "0", tmp_path, declared_codes(), sort="name").servers] == ["billing", "web"]
 
 
 HOSTILE = "<img src=x onerror=alert(1)>|[a](javascript:b)`@all\x1b[2J"

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -28,10 +29,7 @@ def hostile_report() -> Report:
     report = canned_report()
     check = report.check("logical_replication")
     check.summary = HOSTILE
-    finding = check.findings[0]
-    finding.message = HOSTILE
-    finding.object = HOSTILE
-    finding.observed = HOSTILE
+    check.findings[0] = replace(check.findings[0], message=HOSTILE, object=HOSTILE, observed=HOSTILE)
     report.check("grants").error = HOSTILE
     report.check("publication").skip_reason = HOSTILE
     return report

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,9 @@ def hostile_canned_report() -> Report:
         check.summary = HOSTILE[n % len(HOSTILE)]
         for m, finding in enumerate(check.findings):
             text = HOSTILE[(n + m) % len(HOSTILE)]
-            finding.message, finding.object, finding.observed, finding.expected = text, text, text, text
-            finding.remediation = Remediation(sql=[f"SELECT '{t}';" for t in HOSTILE], steps=list(HOSTILE))
+            check.findings[m] = replace(finding, message=text, object=text, observed=text, expected=text,
+                                        remediation=Remediation(sql=[f"SELECT '{t}';" for t in HOSTILE],
+                                                                steps=list(HOSTILE)))
     report.check("grants").error = HOSTILE[0]
     report.check("publication").skip_reason = HOSTILE[1]
     report.checks[0].findings.append(Finding(code="hostile", severity=Severity.INFO, message="\n".join(HOSTILE),

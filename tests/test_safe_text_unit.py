@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
@@ -91,13 +92,15 @@ def _hostile_names_report() -> Report:
     report = canned_report()
     names = NON_PRINTABLE + ["@octocat", "[x](https://evil.example)", "![i](http://e/x.png)", "<b>bold</b>",
                              "www.evil.example", "a`b``c", "ok@mail.example"]
-    report.check("logical_replication").findings[1].object = "public." + names[1]
-    report.check("existing_slots").findings[0].object = names[2]
+    findings = report.check("logical_replication").findings
+    findings[1] = replace(findings[1], object="public." + names[1])
+    slots = report.check("existing_slots").findings
+    slots[0] = replace(slots[0], object=names[2])
     for name in names:
         report.tables.append(TableEntry(schema="public", name=name, kind="table", persistence="permanent",
                                         has_primary_key=False, replica_identity="default", status="needs_decision"))
     report.check("grants").error = "ERROR: " + " ".join(names)
-    report.check("logical_replication").findings[0].message = "from " + " ".join(names)
+    findings[0] = replace(findings[0], message="from " + " ".join(names))
     return report
 
 
@@ -145,9 +148,9 @@ def test_html_shows_names_escaped_and_runs_no_script_of_theirs() -> None:
 
 def test_the_script_is_printable_and_a_plugins_non_printable_statement_is_not_printed() -> None:
     report = canned_report()
-    finding = report.check("logical_replication").findings[0]
-    finding.remediation.sql = ["ALTER TABLE x\x1b[2J RENAME TO y;"]
-    finding.message = "line one\nline two\x1b[31m"
+    findings = report.check("logical_replication").findings
+    findings[0].remediation.sql = ["ALTER TABLE x\x1b[2J RENAME TO y;"]
+    findings[0] = replace(findings[0], message="line one\nline two\x1b[31m")
     lines = remediation_lines(report)
     assert all(line.isprintable() for line in lines)
     assert "-- not printed, it holds non-printable characters: ALTER TABLE x\\x1b[2J RENAME TO y;" in lines

@@ -11,6 +11,7 @@ from preflight.cli.errors import usage_error
 from preflight.cli.options import CONTEXT
 from preflight.estate import SORTS, ReportFileError, build_estate, report_files
 from preflight.models import ExitCode, Verdict
+from preflight.registry import declared_codes
 from preflight.reports.estate import ESTATE_FORMATS
 from preflight.runner import tool_version
 
@@ -35,7 +36,8 @@ def merge(paths: tuple[str, ...], fmt: str, output: str | None, sort: str) -> No
         files = report_files([Path(p) for p in paths])
     except ReportFileError as exc:
         usage_error(f"not a pg-preflight JSON report: {exc}")
-    estate = build_estate(files, tool_version(), target.parent if target is not None else Path.cwd(), sort)
+    estate = build_estate(files, tool_version(), target.parent if target is not None else Path.cwd(), declared_codes(),
+                          sort)
     rendered = ESTATE_FORMATS[fmt](estate)
     if target is None:
         click.echo(rendered, nl=False, color=True)  # printable by construction
