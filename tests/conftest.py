@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from preflight.cli import main
+from tests import codes_coverage
 from tests.pgversions import bindir
 from tests.servers import Backend, DockerBackend, LocalBackend, Server, docker_available
 
@@ -41,6 +42,30 @@ PLUMBING = pytest.mark.only_on("local")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "only_on(*backends): run this server scenario only on these backends")
+    codes_coverage.record()
+
+
+# Finding codes: a whole-suite run fails when a declared code was produced by no test, or a test produced a
+# code its check does not declare (tests/codes_coverage.py).
+_CODES_VERDICT: list[str] = []
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    codes_coverage.dump(codes_coverage.PRODUCED)
+    if not codes_coverage.whole_suite(session):
+        return
+    _CODES_VERDICT[:] = codes_coverage.verdict(codes_coverage.PRODUCED)
+    if _CODES_VERDICT:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if _CODES_VERDICT:
+        terminalreporter.section("finding codes", sep="=", red=True, bold=True)
+        terminalreporter.write_line("Every declared finding code must be produced by a test, and only declared codes "
+                                    "used (tests/codes_coverage.py):")
+        for line in _CODES_VERDICT:
+            terminalreporter.write_line(line)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -76,6 +76,10 @@ def test_readme_plugin_runs_on_a_server_with_its_own_fact(plugin_site: Path, log
     assert [f["code"] for f in check["findings"]] == ["acme_no_pg_stat_statements", "acme_small_shared_buffers"]
     assert check["summary"] == "1 extension(s); shared_buffers=16MB"  # plpgsql only
     assert result.returncode == 0  # warnings are below the default --fail-on error
+    explained = cli(plugin_site, "explain", "acme_small_shared_buffers")  # a plugin's declared code explains itself
+    assert explained.stdout.splitlines()[:2] == [
+        "acme_small_shared_buffers (warning, acme_ready): shared_buffers is below 128MB",
+        "What to do: Raise shared_buffers to at least 128MB (a restart)."]
 
     stored = json.loads(saved.read_text())["snapshot"]["facts"]["acme_extensions"]
     assert stored == [{"name": "plpgsql", "version": stored[0]["version"]}]
