@@ -4,7 +4,7 @@ The conftest installs ``record`` for the session: it wraps every built-in check'
 directly) and ``Codes.admit`` (the engine admits every finding it keeps, its own waiver and database-access
 ones included), and notes each (owner, code) produced. At the end of a run of the whole suite, ``verdict``
 compares what was produced with the declarations; a run of a subset (files, ``-k``, ``-m``, ``--lf``, ``-x``
-stopping early) produces a subset, so it is not judged. ``PREFLIGHT_PRODUCED_CODES=FILE`` writes what was
+stopping early, ``--collect-only``) produces a subset, so it is not judged. ``PREFLIGHT_PRODUCED_CODES=FILE`` writes what was
 produced, one ``owner code`` a line, for any run.
 """
 
@@ -69,10 +69,11 @@ def whole_suite(session: pytest.Session) -> bool:
     """Whether this run is the whole suite: no file, test, keyword or marker chosen, nothing stopped early."""
     option = session.config.option
     if (getattr(option, "keyword", "") or getattr(option, "markexpr", "") or getattr(option, "lf", False)
-            or getattr(option, "deselect", None) or session.shouldstop or session.shouldfail):
+            or getattr(option, "deselect", None) or getattr(option, "collectonly", False)
+            or session.shouldstop or session.shouldfail or not session.testscollected):
         return False
-    roots = {ROOT, ROOT / "tests"}
-    return all(Path(arg.split("::")[0]).resolve() in roots for arg in session.config.args)
+    here, roots = session.config.invocation_params.dir, {ROOT, ROOT / "tests"}
+    return all((here / arg.split("::")[0]).resolve() in roots for arg in session.config.args)
 
 
 def verdict(produced: set[tuple[str, str]]) -> list[str]:

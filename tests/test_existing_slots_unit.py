@@ -118,3 +118,17 @@ def test_wal_rate_is_unknown_moments_after_a_stats_reset() -> None:
     assert finding.observed is None  # 2 GB in 90 s is not "80GB/h"
     assert "unknown" in finding.message and "1.5 min ago" in finding.message and "--sample" in finding.message
     assert "/h" not in finding.message and "h before" not in finding.message
+
+
+def test_another_lost_slot_warns_and_retained_wal_is_a_typed_number() -> None:
+    """``bytes`` carries the retained WAL exactly (the estate merge ranks slots by it); ``observed`` is for people."""
+    snap = make_snapshot(slots=[slot("gone", invalidation_reason="wal_removed"), slot("big", retained_bytes=2 * GB + 7),
+                                slot("fresh", retained_bytes=None)])
+    result = run(snap)
+    lost = only(result, "other_slot_invalidated")
+    assert (lost.object, lost.severity.value, lost.bytes) == ("gone", "warning", None)
+    assert lost.remediation.destructive
+    big = only(result, "stale_slot_retains_wal")
+    assert (big.bytes, big.observed) == (2 * GB + 7, "2.0GB of WAL")
+    fresh = next(f for f in result.findings if f.object == "fresh")
+    assert (fresh.code, fresh.bytes, fresh.observed) == ("other_slot", None, "unknown WAL (no restart_lsn)")

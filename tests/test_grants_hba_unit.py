@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from preflight.checks import grants
 from preflight.checks.grants_hba import hba_findings
 from preflight.facts import HbaLine, HbaRules
 from preflight.models import Finding, Severity
@@ -16,8 +17,11 @@ def line(number: int, kind: str, address: str | None, method: str, *, db: bool =
 
 
 def judge(*lines: HbaLine) -> dict[str, list[Finding]]:
+    """The grants check's pg_hba.conf findings for ``lines``, admitted by its declaration (codes and severities)."""
     found: dict[str, list[Finding]] = {}
-    for f in hba_findings(HbaRules(readable=True, role="cdc", database="app", lines=list(lines)), [NOT_PROVEN]):
+    findings = hba_findings(HbaRules(readable=True, role="cdc", database="app", lines=list(lines)), [NOT_PROVEN])
+    grants.CODES.admit(grants.Grants.id, findings)
+    for f in findings:
         found.setdefault(f.code, []).append(f)
     return found
 
