@@ -77,7 +77,7 @@ _new = object.__new__
 _set = object.__setattr__  # how a frozen record's trusted constructor fills its slots
 
 
-@dataclass(slots=True, kw_only=True, config=_RECORD)
+@dataclass(slots=True, kw_only=True, frozen=True, config=_RECORD)
 class FindingRef:
     """The findings of one check on one object (any code): what a remediation must wait for."""
 
@@ -88,11 +88,12 @@ class FindingRef:
     def trusted(cls, check: str, object: str) -> FindingRef:
         """Built without validation (a CREATE PUBLICATION for 100k tables waits for one per unkeyed table)."""
         ref = _new(cls)
-        ref.check, ref.object = check, object
+        _set(ref, "check", check)
+        _set(ref, "object", object)
         return ref
 
 
-@dataclass(slots=True, kw_only=True, config=_RECORD)
+@dataclass(slots=True, kw_only=True, frozen=True, config=_RECORD)
 class Remediation:
     """How to fix a finding: SQL safe to paste, manual steps, and what applying it costs.
 
@@ -114,8 +115,9 @@ class Remediation:
     def trusted(cls, sql: list[str], steps: list[str]) -> Remediation:
         """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
         remediation = _new(cls)
-        remediation.sql, remediation.steps, remediation.requires_restart, remediation.destructive = sql, steps, False, False
-        remediation.after = []
+        for name, value in (("sql", sql), ("steps", steps), ("requires_restart", False), ("destructive", False),
+                            ("after", [])):
+            _set(remediation, name, value)
         return remediation
 
 

@@ -11,7 +11,9 @@ standby's ``wal_level`` adds that step too.
 
 from __future__ import annotations
 
-from preflight.models import CheckResult
+from dataclasses import replace
+
+from preflight.models import CheckResult, Finding
 from preflight.setting_text import parse_alter_system
 
 ON_PRIMARY = "Run on the primary: "
@@ -26,13 +28,17 @@ def runs_on_a_standby(statement: str) -> bool:
 
 
 def route_to_primary(results: list[CheckResult]) -> None:
-    """Move every statement a standby refuses from the findings' SQL to steps naming the primary."""
+    """Move every statement a standby refuses from the findings' SQL to steps naming the primary (findings are
+    frozen: a routed one is replaced by a new finding)."""
     for result in results:
-        for finding in result.findings:
-            remediation = finding.remediation
-            here = [s for s in remediation.sql if runs_on_a_standby(s)]
-            there = [ON_PRIMARY + s for s in remediation.sql if not runs_on_a_standby(s)]
-            both = [ALSO_ON_PRIMARY + s for s in here if (parsed := parse_alter_system(s)) and parsed[0] in NEEDED_ON_BOTH]
-            if there or both:
-                remediation.sql = here
-                remediation.steps = [*remediation.steps, *there, *both]
+        result.findings = [_routed(finding) for finding in result.findings]
+
+
+def _routed(finding: Finding) -> Finding:
+    remediation = finding.remediation
+    here = [s for s in remediation.sql if runs_on_a_standby(s)]
+    there = [ON_PRIMARY + s for s in remediation.sql if not runs_on_a_standby(s)]
+    both = [ALSO_ON_PRIMARY + s for s in here if (parsed := parse_alter_system(s)) and parsed[0] in NEEDED_ON_BOTH]
+    if not (there or both):
+        return finding
+    return replace(finding, remediation=replace(remediation, sql=here, steps=[*remediation.steps, *there, *both]))
