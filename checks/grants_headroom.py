@@ -14,17 +14,16 @@ from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import raise_setting
 
+FREE_CONNECTIONS = "Close idle sessions or pool the application's connections, or raise max_connections (a restart)."
 CODES = declare(
     Code("no_connection_headroom", Severity.ERROR, "no connection is left for the consumer under max_connections",
-         explain="Close idle sessions or pool the application's connections, or raise max_connections (a restart)."),
+         explain=FREE_CONNECTIONS),
     Code("low_connection_headroom", Severity.WARNING, "few connections are left for the consumer under max_connections",
-         explain="Close idle sessions or pool the application's connections, or raise max_connections (a restart)."),
-    Code("role_connection_limit", (Severity.WARNING, Severity.ERROR), "the role's CONNECTION LIMIT leaves fewer "
-         "connections than the consumer needs (an error when none is left)",
-         explain="ALTER ROLE ... CONNECTION LIMIT to what the consumer needs."),
-    Code("database_connection_limit", (Severity.WARNING, Severity.ERROR), "the database's CONNECTION LIMIT leaves fewer "
-         "connections than the consumer needs (an error when none is left)",
-         explain="ALTER DATABASE ... CONNECTION LIMIT to what the consumer needs."),
+         explain=FREE_CONNECTIONS),
+    *(Code(f"{kind}_connection_limit", (Severity.WARNING, Severity.ERROR), f"the {kind}'s CONNECTION LIMIT leaves "
+           "fewer connections than the consumer needs (an error when none is left)",
+           explain=f"ALTER {kind.upper()} ... CONNECTION LIMIT to what the consumer needs.")
+      for kind in ("role", "database")),
 )
 
 LOW_HEADROOM = 3  # fewer free server slots than this is a warning

@@ -98,7 +98,8 @@ class CheckContext:
 
 
 class Check:
-    """Base class of every check. Subclasses set the metadata and implement ``run``."""
+    """Base class of every check. Subclasses set the metadata and implement ``run``; the check's module declares
+    the finding codes ``run`` may produce (``CODES = declare(...)``, ``preflight.codes``)."""
 
     id: ClassVar[str]
     title: ClassVar[str]

@@ -83,14 +83,14 @@ class Codes(Mapping[str, Code]):
 
     def admit(self, check_id: str, findings: Iterable[Finding]) -> None:
         """Raise ``UndeclaredCode`` for the first finding this declaration does not allow."""
-        for finding in findings:
-            code = self._codes.get(finding.code)
+        for name, severity in dict.fromkeys((f.code, f.severity) for f in findings):  # in order, once each
+            code = self._codes.get(name)
             if code is None:
-                raise UndeclaredCode(f"check {check_id!r} produced the finding code {finding.code!r}, which it does "
-                                     "not declare in its CODES")
-            if finding.severity not in code.severities:
-                raise UndeclaredCode(f"check {check_id!r} produced {finding.code!r} as {finding.severity.value}, "
-                                     f"declared {code.severity_text()}")
+                raise UndeclaredCode(f"check {check_id!r} produced the finding code {name!r}, which it does not "
+                                     "declare in its CODES")
+            if severity not in code.severities:
+                raise UndeclaredCode(f"check {check_id!r} produced {name!r} as {severity.value}, declared "
+                                     f"{code.severity_text()}")
 
 
 def declare(*codes: Code | Codes) -> Codes:
