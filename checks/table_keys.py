@@ -15,7 +15,9 @@ A decision is a promise, judged against the table as it is now: ``add_pk`` fails
 table's identity; ``replica_identity_full`` fails until it is applied, unless the profile's consumer applies
 it itself during its setup. Under FULL a native subscriber finds the row to change by comparing every
 column: a column type without a default equality operator (json, xml, point, ...) stops the subscription,
-so for a consumer whose profile says so FULL is no identity at all.
+so for a consumer whose profile says so FULL is no identity at all. A consumer can ask for more than PostgreSQL
+does (the profile's ``consumer.identity``): REPLICA IDENTITY FULL on every table (Materialize), a primary key whatever
+the identity (Airbyte's CDC), or a primary key or FULL (ClickPipes); a table short of it fails for that consumer.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ from preflight.names import format_name
 from preflight.profiles import Profile
 from preflight.sqltext import Template
 
+CODES_TODO = {
+    "replica_identity_not_full": ("error", "the consumer requires REPLICA IDENTITY FULL and the table has another"),
+    "primary_key_required": ("error", "the consumer captures only tables with a primary key and the table has none"),
+    "primary_key_or_full_required": ("error", "the consumer requires a primary key or REPLICA IDENTITY FULL"),
+}
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
 KINDS: dict[str, TableKind] = {"r": "table", "p": "partitioned_table", "v": "view", "m": "materialized_view",
@@ -64,6 +71,14 @@ KEY_ONLY = "primary key or USING INDEX"  # expected where FULL cannot work for t
 CHOICES_KEY_ONLY = '"add_pk" (the owner adds a key first) or "exclude"'
 FULL_UNUSABLE = "full_identity_without_equality"
 NO_REWRITE = "The fix below changes only the identity (no table rewrite)."
+# The consumer's own identity rule (profile consumer.identity), on top of PostgreSQL's: problem -> what it asks for,
+# and the decisions that can satisfy it.
+CONSUMER_RULES: dict[str, tuple[str, frozenset[Decision]]] = {
+    "replica_identity_not_full": ("REPLICA IDENTITY FULL", frozenset({"replica_identity_full"})),
+    "primary_key_required": ("a primary key", frozenset({"add_pk"})),
+    "primary_key_or_full_required": ("a primary key or REPLICA IDENTITY FULL",
+                                     frozenset({"add_pk", "replica_identity_full"})),
+}
 
 
 @dataclass(slots=True)
@@ -95,6 +110,19 @@ def identity_fix(row: TableRow) -> str | None:
 
 
 _PROBLEMS = {"d": "no_replica_identity", "n": "replica_identity_nothing"}
+_TO_PRIMARY_KEY = Template("ALTER TABLE {} ADD PRIMARY KEY USING INDEX {};")
+
+
+def consumer_problem(row: TableRow, identity: str) -> str | None:
+    """What the consumer's own identity rule finds short in a table PostgreSQL is content with."""
+    full = row.relreplident == "f"
+    if identity == "full" and not full:
+        return "replica_identity_not_full"
+    if identity == "primary_key" and not row.has_primary_key:
+        return "primary_key_required"
+    if identity == "primary_key_or_full" and not (row.has_primary_key or full):
+        return "primary_key_or_full_required"
+    return None
 
 
 def problem_of(row: TableRow) -> str | None:
@@ -161,7 +189,8 @@ class TableKeys(Check):
         publications = ctx.optional_fact(PUBLICATIONS)
         profile = ctx.profile
         published = _consumer_members(publications) if "exclude" in decisions.values() else frozenset()
-        judged = _judge(rows, decisions, _via_root(ctx, publications), profile.consumer.full_needs_equality, published)
+        judged = _judge(rows, decisions, _via_root(ctx, publications), profile.consumer.full_needs_equality, published,
+                        profile.consumer.identity)
         names = {item.key for item in judged}
         missing = _missing_tables(ctx, names)
         findings = missing + [
@@ -306,12 +335,14 @@ def kept(rows: list[TableRow], decisions: dict[str, Decision]) -> list[TableRow]
 
 
 def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool = False,
-           needs_equality: bool = False, published: frozenset[str] = frozenset()) -> list[Judged]:
+           needs_equality: bool = False, published: frozenset[str] = frozenset(),
+           identity: str = "any") -> list[Judged]:
     """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves (and,
     published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
     the leaves' the root). With ``needs_equality`` (the consumer's profile), FULL over a column type without
     equality is no identity, and deciding FULL for such a table decides nothing. ``exclude`` on a table the
-    consumer's publication publishes (``published``) excludes nothing: it is judged as undecided."""
+    consumer's publication publishes (``published``) excludes nothing: it is judged as undecided. ``identity``
+    (the consumer's own rule) finds more tables short; only a decision that satisfies it decides them."""
     keys = [format_name(r.schema, r.name) for r in rows]
     decision_of = decision_lookup(rows, decisions)
 
@@ -331,11 +362,14 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             unusable = needs_equality and row.without_equality is not None
             if problem is None and unusable and row.relreplident == "f":
                 problem = FULL_UNUSABLE
+            if problem is None and identity != "any":
+                problem = consumer_problem(row, identity)
             if effective == "exclude":
                 status = "excluded"
             elif problem is None:
                 status = "ok"
-            elif effective is None or (decision == "replica_identity_full" and unusable):
+            elif effective is None or (decision == "replica_identity_full" and unusable) or (
+                    problem in CONSUMER_RULES and effective not in CONSUMER_RULES[problem][1]):
                 status = "needs_decision"
             else:
                 status = "decided"
@@ -384,6 +418,8 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
         return []
     if entry.status == "excluded":
         return []
+    if problem in CONSUMER_RULES:
+        return [_consumer_rule(item, profile, problem)]
     consumer = profile.consumer
     unusable = full_unusable(row, consumer.full_needs_equality)
     outage = (f"Once {key} is published, every UPDATE and DELETE on it FAILS ON THE SOURCE (\"cannot update table "
@@ -428,6 +464,47 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
                                                 steps=["Apply the statement above (identity change only, no rewrite; "
                                                        "a partitioned table's every leaf), then re-run pg-preflight."]))]
     return [_pending_key(item, fix, where, outage)]
+
+
+def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
+    """A table PostgreSQL can publish, short of the identity the profile's consumer asks for."""
+    entry, row, key = item.entry, item.row, item.key
+    wanted, satisfy = CONSUMER_RULES[problem]
+    consumer = profile.consumer
+    source = profile.source_of("consumer.identity")
+    said = (f" ({'its documentation' if source.documented else 'our judgement'}: {source.source})"
+            if source is not None else "")
+    has = "a primary key" if row.has_primary_key else "no primary key"
+    message = (f"{key} has {has} and REPLICA IDENTITY {entry.replica_identity.upper()}: profile '{profile.name}' "
+               f"says its consumer ({consumer.kind}) needs {wanted} on every table it receives{said}.")
+    full = _TO_FULL.render((row.schema, row.name))
+    add_key = _TO_PRIMARY_KEY.render((row.schema, row.name), row.candidate_index) if row.candidate_index else None
+    if "replica_identity_full" in satisfy:
+        fixes = [full]
+        steps = ["The statement changes only the identity (no table rewrite); FULL logs every old column of each "
+                 "UPDATE and DELETE (more WAL on wide tables)."]
+    elif add_key:
+        fixes = [add_key]
+        steps = [f"The statement makes {key}'s unique index on NOT NULL columns ({row.candidate_index}) its primary "
+                 "key (no scan: its columns are NOT NULL already; a short ACCESS EXCLUSIVE lock)."]
+    else:
+        fixes = []
+        steps = [f"The owner of {key} ({row.owner or 'unknown'}) adds a primary key: CREATE UNIQUE INDEX "
+                 "CONCURRENTLY, then ALTER TABLE ... ADD PRIMARY KEY USING INDEX."]
+    if item.published_by:
+        message += f" It is outside the selection, but publication {item.published_by!r} publishes it."
+    if entry.decision in satisfy:
+        message += f" Decided: {entry.decision}, not carried out yet."
+        if entry.decision == "replica_identity_full" and consumer.applies_replica_identity_full:
+            return Finding(code=problem, severity=Severity.WARNING, object=key, observed=entry.replica_identity,
+                           expected=wanted, message=message + " The consumer applies it itself during its setup.",
+                           remediation=Remediation(sql=[full]))
+    else:
+        choices = " or ".join(f'"{d}"' for d in sorted(satisfy))
+        steps.append(f"Or decide for {key} in --decisions FILE: {choices}, or \"exclude\" (the consumer then does not "
+                     "receive it).")
+    return Finding(code=problem, severity=Severity.ERROR, object=key, observed=entry.replica_identity, expected=wanted,
+                   message=message, remediation=Remediation(sql=fixes, steps=steps))
 
 
 def _pending_key(item: Judged, fix: str | None, where: str, outage: str) -> Finding:
