@@ -647,6 +647,19 @@ def suggest(table: TableEntry) -> tuple[Decision, str]:
     return "replica_identity_full", "no key; small enough for REPLICA IDENTITY FULL"
 
 
+def suggest_for_consumer(table: TableEntry, problem: str) -> tuple[Decision, str]:
+    """The decision that satisfies the consumer's identity rule: FULL where it takes FULL (a key instead for a table
+    over 1 GiB when it takes a key too), else a primary key."""
+    wanted, satisfy = CONSUMER_RULES[problem]
+    large = table.size_bytes is not None and table.size_bytes > LARGE_TABLE_BYTES
+    if "replica_identity_full" in satisfy and not (large and "add_pk" in satisfy):
+        return "replica_identity_full", f"the consumer needs {wanted}: REPLICA IDENTITY FULL, no rewrite"
+    if table.candidate_index:
+        return "add_pk", (f"the consumer needs {wanted}: ADD PRIMARY KEY USING INDEX {table.candidate_index}, "
+                          "no scan")
+    return "add_pk", f"the consumer needs {wanted}: the owner adds one"
+
+
 def template(report: Report) -> tuple[dict[str, dict[str, Decision]], list[str]]:
     """A decisions document for every table that needs a decision, and one explanatory line each.
 
@@ -660,7 +673,9 @@ def template(report: Report) -> tuple[dict[str, dict[str, Decision]], list[str]]
         key = format_name(table.schema_, table.name)
         if table.status != "needs_decision" or key not in flagged:
             continue
-        if flagged[key].expected == KEY_ONLY:  # FULL cannot work for the consumer: never suggest it
+        if flagged[key].code in CONSUMER_RULES:  # only what satisfies the consumer's own rule
+            decisions[key], why = suggest_for_consumer(table, flagged[key].code)
+        elif flagged[key].expected == KEY_ONLY:  # FULL cannot work for the consumer: never suggest it
             decisions[key], why = "add_pk", "REPLICA IDENTITY FULL cannot work for the consumer here (a column type " \
                                             "without an equality operator): a key, or exclude it"
         else:

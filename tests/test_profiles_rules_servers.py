@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from preflight import Options, run_preflight
+from preflight.checks.table_keys import template
 from preflight.decisions import parse_decisions
 from preflight.models import Finding, Severity
 from tests.conftest import PLUMBING
@@ -133,3 +134,18 @@ def test_the_profiles_operations_are_what_the_publication_must_publish(server: S
         "publication_operations", Severity.ERROR, "insert, update, delete, truncate")
     server.execute(*truncating.remediation.sql, dbname=db)
     assert errors(server, db, "publication", str(with_truncate), publication="no_truncate") == {}
+
+
+def test_the_decisions_template_suggests_only_what_satisfies_the_consumer(server: Server) -> None:
+    db = database(server, "CREATE TABLE public.orders (id int PRIMARY KEY)",
+                  "CREATE TABLE public.logs (id int NOT NULL)", "CREATE UNIQUE INDEX logs_id ON public.logs (id)",
+                  "ALTER TABLE public.logs REPLICA IDENTITY USING INDEX logs_id")
+    dsn = server.dsn(dbname=db)
+    document, notes = template(run_preflight(Options(dsn=dsn, checks=["table_keys"], profile="materialize")))
+    assert document == {"decisions": {"public.logs": "replica_identity_full", "public.orders": "replica_identity_full"}}
+    document, notes = template(run_preflight(Options(dsn=dsn, checks=["table_keys"], profile="airbyte")))
+    assert document == {"decisions": {"public.logs": "add_pk"}}
+    assert "ADD PRIMARY KEY USING INDEX logs_id" in notes[0]
+    decided = parse_decisions(document)
+    assert errors(server, db, "table_keys", "airbyte", decisions=decided) == {"public.logs": "primary_key_required"}
+    assert "Decided: add_pk" in findings(server, db, "table_keys", "airbyte", decisions=decided)["public.logs"].message
