@@ -149,3 +149,12 @@ def test_the_decisions_template_suggests_only_what_satisfies_the_consumer(server
     decided = parse_decisions(document)
     assert errors(server, db, "table_keys", "airbyte", decisions=decided) == {"public.logs": "primary_key_required"}
     assert "Decided: add_pk" in findings(server, db, "table_keys", "airbyte", decisions=decided)["public.logs"].message
+
+
+def test_datastream_flags_the_types_its_documentation_does_not_support(server: Server) -> None:
+    db = database(server, "CREATE TABLE public.places (id int PRIMARY KEY, spot point, open_hours int4range, name text)")
+    assert not [f for f in findings(server, db, "columns", "generic").values() if f.code == "column_type_unsupported"]
+    flagged = {f.object: f for f in findings(server, db, "columns", "datastream").values()
+               if f.code == "column_type_unsupported"}
+    assert set(flagged) == {"public.places.spot", "public.places.open_hours"}
+    assert "Known limitations" in flagged["public.places.spot"].message
