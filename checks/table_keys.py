@@ -342,7 +342,8 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
     the leaves' the root). With ``needs_equality`` (the consumer's profile), FULL over a column type without
     equality is no identity, and deciding FULL for such a table decides nothing. ``exclude`` on a table the
     consumer's publication publishes (``published``) excludes nothing: it is judged as undecided. ``identity``
-    (the consumer's own rule) finds more tables short; only a decision that satisfies it decides them."""
+    (the consumer's own rule) finds more tables short and names the problem of any table short of it (its fix
+    gives the table an identity too); only a decision that satisfies it decides them."""
     keys = [format_name(r.schema, r.name) for r in rows]
     decision_of = decision_lookup(rows, decisions)
 
@@ -362,8 +363,8 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             unusable = needs_equality and row.without_equality is not None
             if problem is None and unusable and row.relreplident == "f":
                 problem = FULL_UNUSABLE
-            if problem is None and identity != "any":
-                problem = consumer_problem(row, identity)
+            if identity != "any":  # the consumer's rule wins: its fix also gives the table an identity
+                problem = consumer_problem(row, identity) or problem
             if effective == "exclude":
                 status = "excluded"
             elif problem is None:
@@ -491,6 +492,10 @@ def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
         fixes = []
         steps = [f"The owner of {key} ({row.owner or 'unknown'}) adds a primary key: CREATE UNIQUE INDEX "
                  "CONCURRENTLY, then ALTER TABLE ... ADD PRIMARY KEY USING INDEX."]
+    below = problem_of(row)
+    if below is not None:
+        message += (f" PostgreSQL finds it short too (it {PROBLEM_TEXT[below]}): once published, its UPDATE and "
+                    "DELETE fail on the source.")
     if item.published_by:
         message += f" It is outside the selection, but publication {item.published_by!r} publishes it."
     if entry.decision in satisfy:

@@ -158,3 +158,17 @@ def test_datastream_flags_the_types_its_documentation_does_not_support(server: S
                if f.code == "column_type_unsupported"}
     assert set(flagged) == {"public.places.spot", "public.places.open_hours"}
     assert "Known limitations" in flagged["public.places.spot"].message
+
+
+def test_a_table_without_identity_gets_the_fix_that_satisfies_the_consumer(server: Server) -> None:
+    """Airbyte: FULL would give a keyless table an identity but not the key the consumer needs, so the one finding
+    is the consumer's, saying that the source breaks too."""
+    db = database(server, "CREATE TABLE public.bare (id int NOT NULL, v text)",
+                  "CREATE UNIQUE INDEX bare_id ON public.bare (id)")
+    assert errors(server, db, "table_keys", "generic") == {"public.bare": "no_replica_identity"}
+    bare = findings(server, db, "table_keys", "airbyte")["public.bare"]
+    assert (bare.code, bare.severity) == ("primary_key_required", Severity.ERROR)
+    assert "fail on the source" in bare.message
+    server.execute(*bare.remediation.sql, dbname=db)
+    assert errors(server, db, "table_keys", "airbyte") == {}
+    assert errors(server, db, "table_keys", "generic") == {}
