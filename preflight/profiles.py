@@ -49,10 +49,10 @@ class Consumer(BaseModel):
     sync_workers: int = Field(0, ge=0)
     snapshot_connections: int = Field(0, ge=0)
     operations: tuple[str, ...] = ("insert", "update", "delete")
+    identity: Literal["any", "primary_key_or_full", "primary_key", "full"] = "any"
     applies_replica_identity_full: bool = False
     full_needs_equality: bool = False
     needs_heartbeat: bool = False
-    identity: Literal["any", "primary_key_or_full", "primary_key", "full"] = "any"
 
     @property
     def slots_needed(self) -> int:
