@@ -388,13 +388,15 @@ BUILTIN: dict[str, Profile] = {p.name: p for p in [
             provenance=(
                 _doc("min_version_num", f"{_FT}, Supported configurations: logical replication on a primary from "
                                         "version 10"),
-                _doc("plugin", f"{_FT_SETUP}: pgoutput is the preferred plugin"),
+                _doc("plugin", f"{_FT_SETUP}, Choose incremental sync mechanism: logical replication with the "
+                               "pgoutput plugin (PostgreSQL 10+; test_decoding is the older alternative)"),
                 _ours("consumer.slots", _ONE_SLOT),
                 _ours("consumer.snapshot_connections", _ONE_SNAPSHOT),
                 _ours("consumer.operations", _NO_TRUNCATE_NEEDED), _ours("consumer.identity", _ANY_IDENTITY),
                 _ours("consumer.needs_heartbeat", _QUIET),
                 _doc("ssl_required", f"{_FT_SETUP}, Choose connection method: TLS must be enabled on the database"),
-                _doc("wal_sender_timeout_zero_ok", f"{_FT_SETUP}: wal_sender_timeout = 0 is the setting it asks for"),
+                _ours("wal_sender_timeout_zero_ok", "its periodic syncs can leave the walsender silent for long; "
+                                                    "managed providers' guides for it set wal_sender_timeout = 0"),
                 _ours("failover_slots", "no failover-slot option known")),
             notes=(f"A standby is a supported source from PostgreSQL 16 ({_FT}, Supported configurations).",)),
     Profile(name="airbyte", description="Airbyte's Postgres source with CDC (pgoutput).", min_version_num=100000,
