@@ -306,7 +306,8 @@ BUILTIN: dict[str, Profile] = {p.name: p for p in [
             column_rules=DEBEZIUM_COLUMNS, naming=DEBEZIUM_NAMING,
             provenance=(
                 _ours("min_version_num", f"{_PGOUTPUT_10}; each Debezium release lists the versions it supports"),
-                _doc("plugin", f"{_DBZ}, connector properties: plugin.name (default pgoutput)"),
+                _ours("plugin", "pgoutput, PostgreSQL's own, of the plugins its plugin.name property offers "
+                                "(decoderbufs needs a plugin installed on the server)"),
                 _ours("consumer.slots", "one slot and walsender (slot.name); the connector runs one task"),
                 _ours("consumer.snapshot_connections", "its initial snapshot reads over the connector's JDBC connection"),
                 _doc("consumer.operations", f"{_DBZ}, connector properties: skipped.operations (default t: "
@@ -475,8 +476,8 @@ BUILTIN: dict[str, Profile] = {p.name: p for p in [
                 _ours("consumer.identity", "its CDC table declares the upstream table's primary key"),
                 _ours("consumer.needs_heartbeat", _QUIET),
                 _ours("failover_slots", "no failover-slot option known")),
-            notes=(f"By default it creates the publication (FOR TABLE, as the table owner) and the slot itself "
-                   f"({_RW}).",)),
+            notes=(f"Without a shared source every CDC table holds a slot and a walsender of its own: "
+                   f"max_wal_senders must then cover the number of tables ({_RW}).",)),
     Profile(name="sequin", description="Sequin (pgoutput, publish_via_partition_root).", min_version_num=140000,
             consumer=SEQUIN, publish_via_partition_root=True, failover_slots="",
             provenance=(
