@@ -26,7 +26,7 @@ RULES: dict[str, tuple[str, str]] = {
     "consumer.identity": ("table_keys", "replica identity every table needs"),
     "consumer.full_needs_equality": ("table_keys", "FULL needs a default equality operator on every column"),
     "consumer.applies_replica_identity_full": ("table_keys", "applies a decided REPLICA IDENTITY FULL itself"),
-    "consumer.needs_heartbeat": ("idle_database (and the heartbeat check)", "needs a heartbeat on a quiet database"),
+    "consumer.needs_heartbeat": ("idle_database", "needs a heartbeat on a quiet database"),
     "min_max_replication_slots": ("logical_replication", "max_replication_slots at least"),
     "min_max_wal_senders": ("logical_replication", "max_wal_senders at least"),
     "wal_sender_timeout_zero_ok": ("logical_replication", "wal_sender_timeout = 0 accepted"),
@@ -100,7 +100,8 @@ def consumers() -> str:
         cells = [f"{cell(value(profile, r))} ({mark(profile, r)})" for r in OVERVIEW]
         lines.append(f"| `{profile.name}` | " + " | ".join(cells) + " |")
     lines += ["", "## The rules and the checks that judge them", "", "| rule | judged by | meaning |", "|---|---|---|"]
-    lines += [f"| `{rule}` | `{check}` | {meaning} |" for rule, (check, meaning) in RULES.items()]
+    lines += [f"| `{rule}` | {', '.join(f'`{c}`' for c in checks.split(', '))} | {meaning} |"
+              for rule, (checks, meaning) in RULES.items()]
     for profile in BUILTIN.values():
         lines += ["", f"## `{profile.name}`: {profile.consumer.kind}", "", profile.description, "",
                   "| rule | value | documented or ours | source |", "|---|---|---|---|"]
