@@ -11,6 +11,7 @@ import pytest
 
 from preflight import Options
 from preflight.profiles import BUILTIN, Consumer, Profile, apply_profile, load_profile
+from preflight.registry import all_checks
 
 ROOT = Path(__file__).parent.parent
 # The consumers issue 19 asks for, by the profile names the session plan fixed.
@@ -110,8 +111,6 @@ def test_a_profile_file_sets_the_new_rules(tmp_path: Path) -> None:
 
 def test_every_rule_is_judged_by_a_registered_check() -> None:
     """The page's 'judged by' column names real checks: no rule a profile can set is left to nobody."""
-    from preflight.registry import all_checks
-
     ids = {check.id for check in all_checks()[0]}
     named = {c for checks, _ in generator().RULES.values() for c in checks.split(", ")}
     assert named <= ids, f"rules judged by no registered check: {named - ids}"
