@@ -19,6 +19,8 @@ CODES = declare(
          explain="Nothing to do."),
     Code("heartbeat_needed", Severity.WARNING, "a quiet database: the consumer's slot retains the cluster's WAL",
          explain="Give the consumer a heartbeat (a table it writes to here, or pg_logical_emit_message)."),
+    Code("idle_database_own_heartbeat", Severity.INFO, "a quiet database, and the consumer writes its own heartbeat",
+         explain="Nothing to do: the consumer's own heartbeat keeps its slot moving."),
 )
 
 # Below this share of the cluster's written rows a database is quiet: its consumer may go hours without an event.
@@ -40,7 +42,9 @@ class IdleDatabase(Check):
         "cluster that writes WAL elsewhere gives its consumer nothing to confirm: the slot keeps every "
         "segment written meanwhile, until the disk fills or max_slot_wal_keep_size invalidates the slot. A "
         "heartbeat (a periodic write to a published table in this database) gives it an event. The counters "
-        "are pg_stat_database's since their reset: a forecast from past writes, so a warning."
+        "are pg_stat_database's since their reset: a forecast from past writes, so a warning. A consumer whose "
+        "profile needs no heartbeat (needs_heartbeat off) and confirms keepalives or writes heartbeats of its own "
+        "(Datastream, Sequin) is only noted."
     )
     remediation = ("Configure the consumer's heartbeat: a table in this database, published, that the CDC role may "
                    "INSERT and UPDATE, written on the primary (Debezium: heartbeat.interval.ms and heartbeat.action.query).")
@@ -64,11 +68,16 @@ class IdleDatabase(Check):
         observed = f"{current.tuples_written} of {total} rows"
         quiet = (f"Database {current.datname} holds {share:.2%} of the rows written in the cluster since the statistics "
                  f"reset ({current.tuples_written} here, {elsewhere} elsewhere, most in {busiest.datname}); {wal}.")
-        if consumer.confirms_keepalives:
+        if not ctx.profile.consumer.needs_heartbeat and consumer.confirms_keepalives:
             return Outcome([Finding(
                 code="idle_database_keepalive", severity=Severity.INFO, object=current.datname, observed=observed,
                 message=f"{quiet} Profile '{ctx.profile.name}' confirms the server's keepalive positions with nothing "
                         "to apply, so its slot advances without a heartbeat.")], summary)
+        if not ctx.profile.consumer.needs_heartbeat and consumer.heartbeat:
+            return Outcome([Finding(
+                code="idle_database_own_heartbeat", severity=Severity.INFO, object=current.datname, observed=observed,
+                message=f"{quiet} Profile '{ctx.profile.name}' says its consumer needs no heartbeat of yours: "
+                        f"{consumer.heartbeat} moves its slot (docs/consumers.md).")], summary)
         return Outcome([self._heartbeat(ctx, quiet, observed, current.datname, consumer.heartbeat)], summary)
 
     @staticmethod

@@ -8,7 +8,9 @@ identity columns out make UPDATE/DELETE fail on the source. A fix never takes a 
 list is changed for that member alone (``replace_member``), never with SET TABLE. Without ``--publication`` the
 publication this check's own script creates (``cdc_publication``) is recognised once it exists. The
 checker never creates or alters a publication: it prints the SQL, and says who can run it; a
-statement that would publish a table without a replica identity waits for that table's fix.
+statement that would publish a table without a replica identity waits for that table's fix. The operations
+required are the profile's consumer's (insert, update and delete unless it says otherwise); a consumer whose profile
+needs publish_via_partition_root fails while it is off (partition_root_required).
 """
 
 from __future__ import annotations
@@ -58,6 +60,8 @@ CODES = declare(
     Code("publication_cannot_create", (Severity.WARNING, Severity.ERROR), "no usable publication, and the role cannot "
          "create it (an error when the named publication does not exist)",
          explain="A table owner (or a superuser) runs the CREATE PUBLICATION printed."),
+    Code("partition_root_required", Severity.ERROR, "the consumer needs publish_via_partition_root = true and it is off",
+         explain="ALTER PUBLICATION ... SET (publish_via_partition_root = true) before the consumer starts."),
 )
 
 OPS = ("insert", "update", "delete", "truncate")
@@ -146,7 +150,7 @@ class PublicationCheck(Check):
 def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[PublicationMember],
                    tables: list[TableRow]) -> Outcome:
     name = pub.pubname
-    findings = operations(pub, members)
+    findings = operations(pub, members, ctx.profile.consumer.operations)
     if ctx.options.publication is None:
         findings.append(Finding(
             code="publication_recognised", severity=Severity.INFO, object=name,
@@ -170,15 +174,18 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
     if not pub.pubviaroot and any(t.relkind == "p" for t in tables):
         statement = render(sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true);").format(
             sql.Identifier(name)))
-        findings.append(Finding(
-            code="publish_via_partition_root_off", severity=Severity.INFO, object=name, observed=False,
-            message=f"Publication {name!r} has publish_via_partition_root = false: changes of partitioned tables "
-                    "arrive under each leaf partition's name. Set it to true if the consumer expects the parent's name.",
-            remediation=Remediation(steps=[
-                "A choice, not a fix: only if the consumer expects the parent's name, and before any subscriber uses "
-                "the publication (a subscription already receiving the leaves stops receiving them until ALTER "
-                "SUBSCRIPTION ... REFRESH PUBLICATION, and PostgreSQL warns that the switch can lose or duplicate "
-                f"rows): {statement}"])))
+        if ctx.profile.publish_via_partition_root:
+            findings.append(partition_root_required(ctx, name, statement))
+        else:
+            findings.append(Finding(
+                code="publish_via_partition_root_off", severity=Severity.INFO, object=name, observed=False,
+                message=f"Publication {name!r} has publish_via_partition_root = false: changes of partitioned tables "
+                        "arrive under each leaf partition's name. Set it to true if the consumer expects the parent's name.",
+                remediation=Remediation(steps=[
+                    "A choice, not a fix: only if the consumer expects the parent's name, and before any subscriber uses "
+                    "the publication (a subscription already receiving the leaves stops receiving them until ALTER "
+                    "SUBSCRIPTION ... REFRESH PUBLICATION, and PostgreSQL warns that the switch can lose or duplicate "
+                    f"rows): {statement}"])))
     for m in members:  # every member: a bad column list breaks the source whether or not it is selected
         findings += filters(pub, m)
     summary = (f"publication {name!r}: {len(tables) - len(missing)}/{len(tables)} selected tables covered; publishes "
@@ -186,19 +193,36 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
     return Outcome(findings, summary)
 
 
-def operations(pub: PublicationRow, members: list[PublicationMember]) -> list[Finding]:
-    """Insert, update and delete are required: a consumer streams them all, and one left out is silently lost.
+def partition_root_required(ctx: CheckContext, name: str, statement: str) -> Finding:
+    """The profile's consumer needs partitioned tables under the root's name (Estuary, Sequin document it)."""
+    source = ctx.profile.source_of("publish_via_partition_root")
+    said = f" ({source.source})" if source is not None else ""
+    return Finding(
+        code="partition_root_required", severity=Severity.ERROR, object=name, observed=False, expected=True,
+        message=f"Publication {name!r} has publish_via_partition_root = false and the selection holds partitioned "
+                f"tables: profile '{ctx.profile.name}' needs it true{said}, or its consumer sees each leaf partition "
+                "instead of the table it captures.",
+        remediation=Remediation(sql=[statement], steps=[
+            "Before the consumer uses the publication: a subscriber already receiving the leaves must refresh, and "
+            "PostgreSQL warns that switching while changes stream can lose or duplicate rows."]))
+
+
+def operations(pub: PublicationRow, members: list[PublicationMember],
+               expected_ops: tuple[str, ...] = OPS[:3]) -> list[Finding]:
+    """The operations the consumer expects (``expected_ops``: insert, update and delete by default) are required: one left
+    out is silently lost.
 
     Adding UPDATE/DELETE makes them fail on the source for every member without a replica identity:
     the statement waits for those tables' fixes.
     """
     name = pub.pubname
-    off = [op for op in OPS[:3] if not pub.publishes(op)]
+    required = [op for op in OPS if op in expected_ops]
+    off = [op for op in required if not pub.publishes(op)]
     if not off:
         return [] if pub.pubtruncate else [Finding(
             code="publication_no_truncate", severity=Severity.INFO, object=name,
             message=f"Publication {name!r} does not publish TRUNCATE: truncates on the source are not replicated.")]
-    wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate)
+    wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate or op in required)
     unkeyed = [FindingRef.trusted(TableKeys.id, format_name(m.schema, m.name)) for m in members
                if m.identity_columns is None]
     fix = Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish = {});").format(
@@ -211,7 +235,7 @@ def operations(pub: PublicationRow, members: list[PublicationMember]) -> list[Fi
                     "through it yet, so a missing replica identity is only a warning until it publishes them.")
     return [Finding(code="publication_operations", severity=Severity.ERROR,
                     object=name, observed=", ".join(op for op in OPS if pub.publishes(op)) or "nothing",
-                    expected="insert, update, delete",
+                    expected=", ".join(required),
                     message=f"Publication {name!r} does not publish {', '.join(off)}: those changes never reach the "
                             f"consumer, silently.{identity}", remediation=fix)]
 

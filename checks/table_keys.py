@@ -15,7 +15,9 @@ A decision is a promise, judged against the table as it is now: ``add_pk`` fails
 table's identity; ``replica_identity_full`` fails until it is applied, unless the profile's consumer applies
 it itself during its setup. Under FULL a native subscriber finds the row to change by comparing every
 column: a column type without a default equality operator (json, xml, point, ...) stops the subscription,
-so for a consumer whose profile says so FULL is no identity at all.
+so for a consumer whose profile says so FULL is no identity at all. A consumer can ask for more than PostgreSQL
+does (the profile's ``consumer.identity``): REPLICA IDENTITY FULL on every table (Materialize), a primary key whatever
+the identity (Airbyte's CDC), or a primary key or FULL (ClickPipes); a table short of it fails for that consumer.
 """
 
 from __future__ import annotations
@@ -104,6 +106,15 @@ CODES = declare(
          explain="Copy large objects another way, or store them as bytea."),
     Code("generated_columns_not_replicated", Severity.INFO, "generated columns are not replicated",
          explain="Compute them on the consumer's side."),
+    Code("replica_identity_not_full", (Severity.WARNING, Severity.ERROR), "the consumer requires REPLICA IDENTITY "
+         "FULL and the table has another (a warning when the consumer applies a decided FULL itself)",
+         explain="Run the ALTER TABLE ... REPLICA IDENTITY FULL the report prints, or exclude the table."),
+    Code("primary_key_required", (Severity.WARNING, Severity.ERROR), "the consumer captures only tables with a primary "
+         "key and the table has none", explain="Add a primary key (ADD PRIMARY KEY USING INDEX over a unique index on "
+         "NOT NULL columns), or exclude the table."),
+    Code("primary_key_or_full_required", (Severity.WARNING, Severity.ERROR), "the consumer requires a primary key or "
+         "REPLICA IDENTITY FULL and the table has neither", explain="Add a primary key, decide REPLICA IDENTITY FULL, "
+         "or exclude the table."),
 )
 
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
@@ -118,6 +129,14 @@ KEY_ONLY = "primary key or USING INDEX"  # expected where FULL cannot work for t
 CHOICES_KEY_ONLY = '"add_pk" (the owner adds a key first) or "exclude"'
 FULL_UNUSABLE = "full_identity_without_equality"
 NO_REWRITE = "The fix below changes only the identity (no table rewrite)."
+# The consumer's own identity rule (profile consumer.identity), on top of PostgreSQL's: problem -> what it asks for,
+# and the decisions that can satisfy it.
+CONSUMER_RULES: dict[str, tuple[str, frozenset[Decision]]] = {
+    "replica_identity_not_full": ("REPLICA IDENTITY FULL", frozenset({"replica_identity_full"})),
+    "primary_key_required": ("a primary key", frozenset({"add_pk"})),
+    "primary_key_or_full_required": ("a primary key or REPLICA IDENTITY FULL",
+                                     frozenset({"add_pk", "replica_identity_full"})),
+}
 
 
 @dataclass(slots=True)
@@ -149,6 +168,19 @@ def identity_fix(row: TableRow) -> str | None:
 
 
 _PROBLEMS = {"d": "no_replica_identity", "n": "replica_identity_nothing"}
+_TO_PRIMARY_KEY = Template("ALTER TABLE {} ADD PRIMARY KEY USING INDEX {};")
+
+
+def consumer_problem(row: TableRow, identity: str) -> str | None:
+    """What the consumer's own identity rule finds short in a table PostgreSQL is content with."""
+    full = row.relreplident == "f"
+    if identity == "full" and not full:
+        return "replica_identity_not_full"
+    if identity == "primary_key" and not row.has_primary_key:
+        return "primary_key_required"
+    if identity == "primary_key_or_full" and not (row.has_primary_key or full):
+        return "primary_key_or_full_required"
+    return None
 
 
 def problem_of(row: TableRow) -> str | None:
@@ -208,7 +240,8 @@ class TableKeys(Check):
         publications = ctx.optional_fact(PUBLICATIONS)
         profile = ctx.profile
         published = _consumer_members(publications) if "exclude" in decisions.values() else frozenset()
-        judged = _judge(rows, decisions, _via_root(ctx, publications), profile.consumer.full_needs_equality, published)
+        judged = _judge(rows, decisions, _via_root(ctx, publications), profile.consumer.full_needs_equality, published,
+                        profile.consumer.identity)
         names = {item.key for item in judged}
         missing = _missing_tables(ctx, names)
         findings = missing + [
@@ -359,12 +392,15 @@ def kept(rows: list[TableRow], decisions: dict[str, Decision]) -> list[TableRow]
 
 
 def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool = False,
-           needs_equality: bool = False, published: frozenset[str] = frozenset()) -> list[Judged]:
+           needs_equality: bool = False, published: frozenset[str] = frozenset(),
+           identity: str = "any") -> list[Judged]:
     """Leaves and plain tables on their own identity; partitioned tables as the sum of their leaves (and,
     published via the root, of their own identity: ``ALTER TABLE root ...`` never reaches the leaves, nor
     the leaves' the root). With ``needs_equality`` (the consumer's profile), FULL over a column type without
     equality is no identity, and deciding FULL for such a table decides nothing. ``exclude`` on a table the
-    consumer's publication publishes (``published``) excludes nothing: it is judged as undecided."""
+    consumer's publication publishes (``published``) excludes nothing: it is judged as undecided. ``identity``
+    (the consumer's own rule) finds more tables short and names the problem of any table short of it (its fix
+    gives the table an identity too); only a decision that satisfies it decides them."""
     keys = [format_name(r.schema, r.name) for r in rows]
     decision_of = decision_lookup(rows, decisions)
 
@@ -384,11 +420,14 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             unusable = needs_equality and row.without_equality is not None
             if problem is None and unusable and row.relreplident == "f":
                 problem = FULL_UNUSABLE
+            if identity != "any":  # the consumer's rule wins: its fix also gives the table an identity
+                problem = consumer_problem(row, identity) or problem
             if effective == "exclude":
                 status = "excluded"
             elif problem is None:
                 status = "ok"
-            elif effective is None or (decision == "replica_identity_full" and unusable):
+            elif effective is None or (decision == "replica_identity_full" and unusable) or (
+                    problem in CONSUMER_RULES and effective not in CONSUMER_RULES[problem][1]):
                 status = "needs_decision"
             else:
                 status = "decided"
@@ -437,6 +476,8 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
         return []
     if entry.status == "excluded":
         return []
+    if problem in CONSUMER_RULES:
+        return [_consumer_rule(item, profile, problem)]
     consumer = profile.consumer
     unusable = full_unusable(row, consumer.full_needs_equality)
     outage = (f"Once {key} is published, every UPDATE and DELETE on it FAILS ON THE SOURCE (\"cannot update table "
@@ -481,6 +522,51 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
                                                 steps=["Apply the statement above (identity change only, no rewrite; "
                                                        "a partitioned table's every leaf), then re-run pg-preflight."]))]
     return [_pending_key(item, fix, where, outage, failing)]
+
+
+def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
+    """A table PostgreSQL can publish, short of the identity the profile's consumer asks for."""
+    entry, row, key = item.entry, item.row, item.key
+    wanted, satisfy = CONSUMER_RULES[problem]
+    consumer = profile.consumer
+    source = profile.source_of("consumer.identity")
+    said = (f" ({'its documentation' if source.documented else 'our judgement'}: {source.source})"
+            if source is not None else "")
+    has = "a primary key" if row.has_primary_key else "no primary key"
+    message = (f"{key} has {has} and REPLICA IDENTITY {entry.replica_identity.upper()}: profile '{profile.name}' "
+               f"says its consumer ({consumer.kind}) needs {wanted} on every table it receives{said}.")
+    full = _TO_FULL.render((row.schema, row.name))
+    add_key = _TO_PRIMARY_KEY.render((row.schema, row.name), row.candidate_index) if row.candidate_index else None
+    if "replica_identity_full" in satisfy:
+        fixes = [full]
+        steps = ["The statement changes only the identity (no table rewrite); FULL logs every old column of each "
+                 "UPDATE and DELETE (more WAL on wide tables)."]
+    elif add_key:
+        fixes = [add_key]
+        steps = [f"The statement makes {key}'s unique index on NOT NULL columns ({row.candidate_index}) its primary "
+                 "key (no scan: its columns are NOT NULL already; a short ACCESS EXCLUSIVE lock)."]
+    else:
+        fixes = []
+        steps = [f"The owner of {key} ({row.owner or 'unknown'}) adds a primary key: CREATE UNIQUE INDEX "
+                 "CONCURRENTLY, then ALTER TABLE ... ADD PRIMARY KEY USING INDEX."]
+    below = problem_of(row)
+    if below is not None:
+        message += (f" PostgreSQL finds it short too (it {PROBLEM_TEXT[below]}): once published, its UPDATE and "
+                    "DELETE fail on the source.")
+    if item.published_by:
+        message += f" It is outside the selection, but publication {item.published_by!r} publishes it."
+    if entry.decision in satisfy:
+        message += f" Decided: {entry.decision}, not carried out yet."
+        if entry.decision == "replica_identity_full" and consumer.applies_replica_identity_full:
+            return Finding(code=problem, severity=Severity.WARNING, object=key, observed=entry.replica_identity,
+                           expected=wanted, message=message + " The consumer applies it itself during its setup.",
+                           remediation=Remediation(sql=[full]))
+    else:
+        choices = " or ".join(f'"{d}"' for d in sorted(satisfy))
+        steps.append(f"Or decide for {key} in --decisions FILE: {choices}, or \"exclude\" (the consumer then does not "
+                     "receive it).")
+    return Finding(code=problem, severity=Severity.ERROR, object=key, observed=entry.replica_identity, expected=wanted,
+                   message=message, remediation=Remediation(sql=fixes, steps=steps))
 
 
 def _pending_key(item: Judged, fix: str | None, where: str, outage: str, failing: Failing) -> Finding:
@@ -623,6 +709,19 @@ def suggest(table: TableEntry) -> tuple[Decision, str]:
     return "replica_identity_full", "no key; small enough for REPLICA IDENTITY FULL"
 
 
+def suggest_for_consumer(table: TableEntry, problem: str) -> tuple[Decision, str]:
+    """The decision that satisfies the consumer's identity rule: FULL where it takes FULL (a key instead for a table
+    over 1 GiB when it takes a key too), else a primary key."""
+    wanted, satisfy = CONSUMER_RULES[problem]
+    large = table.size_bytes is not None and table.size_bytes > LARGE_TABLE_BYTES
+    if "replica_identity_full" in satisfy and not (large and "add_pk" in satisfy):
+        return "replica_identity_full", f"the consumer needs {wanted}: REPLICA IDENTITY FULL, no rewrite"
+    if table.candidate_index:
+        return "add_pk", (f"the consumer needs {wanted}: ADD PRIMARY KEY USING INDEX {table.candidate_index}, "
+                          "no scan")
+    return "add_pk", f"the consumer needs {wanted}: the owner adds one"
+
+
 def template(report: Report) -> tuple[dict[str, dict[str, Decision]], list[str]]:
     """A decisions document for every table that needs a decision, and one explanatory line each.
 
@@ -636,7 +735,9 @@ def template(report: Report) -> tuple[dict[str, dict[str, Decision]], list[str]]
         key = format_name(table.schema_, table.name)
         if table.status != "needs_decision" or key not in flagged:
             continue
-        if flagged[key].expected == KEY_ONLY:  # FULL cannot work for the consumer: never suggest it
+        if flagged[key].code in CONSUMER_RULES:  # only what satisfies the consumer's own rule
+            decisions[key], why = suggest_for_consumer(table, flagged[key].code)
+        elif flagged[key].expected == KEY_ONLY:  # FULL cannot work for the consumer: never suggest it
             decisions[key], why = "add_pk", "REPLICA IDENTITY FULL cannot work for the consumer here (a column type " \
                                             "without an equality operator): a key, or exclude it"
         else:

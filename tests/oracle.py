@@ -292,11 +292,22 @@ def _drop_subscription(source: Server, subscriber: Server, name: str) -> None:
 # ------------------------------------------------------------------------------------------------- cdc
 
 
-def _pgoutput_changes(rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
-    """(table, INSERT/UPDATE/DELETE) from pgoutput protocol 1 messages."""
-    relations: dict[int, str] = {}
-    seen = set()
+@dataclass(frozen=True)
+class Change:
+    """One pgoutput change as a CDC consumer receives it: the relation's name it arrives under, the operation, and
+    the old row it carries (``none``, ``key``: the replica identity's columns, ``full``: every column)."""
+
+    table: str
+    operation: str
+    old_row: str
+
+
+_OLD = {b"K": "key", b"O": "full", b"N": "none"}
+
+
+def _pgoutput_rows(rows: list[tuple[Any, ...]], relations: dict[int, str]) -> list[Change]:
     kinds = {b"I": "INSERT", b"U": "UPDATE", b"D": "DELETE"}
+    out = []
     for (data,) in rows:
         message = bytes(data)
         kind, relid = message[:1], int.from_bytes(message[1:5], "big")
@@ -304,8 +315,13 @@ def _pgoutput_changes(rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
             namespace, relname = message[5:].split(b"\0")[:2]
             relations[relid] = f"{namespace.decode()}.{relname.decode()}"
         elif kind in kinds:
-            seen.add((relations.get(relid, str(relid)), kinds[kind]))
-    return seen
+            out.append(Change(relations.get(relid, str(relid)), kinds[kind], _OLD.get(message[5:6], "none")))
+    return out
+
+
+def _pgoutput_changes(rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
+    """(table, INSERT/UPDATE/DELETE) from pgoutput protocol 1 messages."""
+    return {(change.table, change.operation) for change in _pgoutput_rows(rows, {})}
 
 
 def _text_changes(plugin: str, rows: list[tuple[Any, ...]]) -> set[tuple[str, str]]:
@@ -409,6 +425,32 @@ def resume(source: Server, cdc_dsn: str, slot: str, receives: Iterable[str], wri
         if proc.poll() is None:
             proc.terminate()
         proc.wait(DEADLINE_S)
+
+
+def decoded(source: Server, cdc_dsn: str, publication: str, statements: Iterable[str], dbname: str) -> list[Change]:
+    """What a pgoutput consumer of ``publication`` receives for ``statements`` (run on the source as its owner): a
+    slot created over a replication connection as the CDC role, read until every DML change arrived (bounded)."""
+    slot = f"oracle_{secrets.token_hex(4)}"
+    statements = list(statements)
+    dsn = psycopg.conninfo.make_conninfo(cdc_dsn, dbname=dbname)
+    try:
+        with psycopg.connect(dsn, replication="database", autocommit=True, prepare_threshold=None,
+                             application_name=slot) as conn:
+            conn.execute(sql.SQL("CREATE_REPLICATION_SLOT {} LOGICAL pgoutput").format(sql.Identifier(slot)))
+        run(source, *statements, dbname=dbname)
+        query = sql.SQL("SELECT data FROM pg_catalog.pg_logical_slot_get_binary_changes({}, NULL, NULL, "
+                        "'proto_version', '1', 'publication_names', {})").format(sql.Literal(slot),
+                                                                                 sql.Literal(publication))
+        changes: list[Change] = []
+        relations: dict[int, str] = {}
+        deadline = time.monotonic() + DEADLINE_S
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            while len(changes) < len(statements) and time.monotonic() < deadline:
+                changes += _pgoutput_rows(conn.execute(query).fetchall(), relations)
+                time.sleep(POLL_S)
+        return changes
+    finally:
+        drop_slot(source, slot)
 
 
 # ----------------------------------------------------------------------------------------- pg-preflight

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,18 @@ def test_quiet_database_needs_a_heartbeat(server: Server) -> None:
 
 def test_consumer_that_confirms_keepalives_needs_none(server: Server) -> None:
     assert [f.code for f in finding(server, "quiet", "native")] == ["idle_database_keepalive"]
+
+
+def test_consumer_that_writes_its_own_heartbeat_needs_none(server: Server, tmp_path: Path) -> None:
+    """Issue 19: Datastream documents heartbeat messages of its own (needs_heartbeat off); the same consumer with
+    needs_heartbeat on is warned, so the verdict follows the profile's rule."""
+    [own] = finding(server, "quiet", "datastream")
+    assert (own.code, own.severity.value) == ("idle_database_own_heartbeat", "info")
+    assert "logical decoding messages" in own.message
+    flipped = tmp_path / "datastream_without_heartbeat.toml"
+    flipped.write_text('[consumer]\nneeds_heartbeat = true\n[sessions]\nheartbeat = "its own"\n')
+    [needed] = finding(server, "quiet", str(flipped))
+    assert (needed.code, needed.severity.value) == ("heartbeat_needed", "warning")
 
 
 def test_busy_database_is_not_flagged(server: Server) -> None:
