@@ -8,7 +8,9 @@ identity columns out make UPDATE/DELETE fail on the source. A fix never takes a 
 list is changed for that member alone (``replace_member``), never with SET TABLE. Without ``--publication`` the
 publication this check's own script creates (``cdc_publication``) is recognised once it exists. The
 checker never creates or alters a publication: it prints the SQL, and says who can run it; a
-statement that would publish a table without a replica identity waits for that table's fix.
+statement that would publish a table without a replica identity waits for that table's fix. A consumer that
+creates its publication itself (``--consumer-config``: Debezium's ``publication.autocreate.mode``) is judged on
+whether its role can: FOR ALL TABLES needs a superuser, FOR TABLE the tables' ownership.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ from preflight.facts import (
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
 from preflight.sqltext import SqlName, Template, render
+
+CODES_TODO = {
+    "publication_autocreated": ("info", "the consumer creates the missing publication and its role can"),
+    "publication_autocreate_denied": ("error", "the consumer would create the publication but its role cannot"),
+    "publication_autocreate_empty": ("error", "the consumer creates an empty publication: no table replicates"),
+    "publication_autocreate_conflict": ("error", "autocreate mode filtered on a FOR ALL TABLES publication"),
+}
 
 OPS = ("insert", "update", "delete", "truncate")
 Name = tuple[str, str]
@@ -110,8 +119,23 @@ class PublicationCheck(Check):
         tables = publishable(ctx)
         name = ctx.options.publication or DEFAULT_NAME
         pub = next((p for p in fact.publications if p.pubname == name), None)
+        consumer = ctx.options.consumer
+        autocreate = consumer.autocreate if consumer is not None else "disabled"
         if pub is not None:
-            return judge_existing(ctx, pub, fact.members, tables)
+            outcome = judge_existing(ctx, pub, fact.members, tables)
+            if autocreate == "filtered" and pub.puballtables:
+                outcome.findings.append(Finding(
+                    code="publication_autocreate_conflict", severity=Severity.ERROR, object=name,
+                    observed="FOR ALL TABLES", expected="FOR TABLE (publication.autocreate.mode=filtered)",
+                    message=f"Publication {name!r} is FOR ALL TABLES, but the consumer's configuration "
+                            "(publication.autocreate.mode=filtered) keeps its publication to the selected tables: "
+                            "Debezium refuses to start on it.",
+                    remediation=Remediation(steps=[
+                        "Set publication.autocreate.mode=all_tables (the publication is used as it is), or drop "
+                        "the publication so that the connector creates it FOR TABLE the selected tables."])))
+            return outcome
+        if autocreate != "disabled":
+            return autocreated(fact, tables, name, autocreate)
         return creation(fact, tables, ctx.options.publication)
 
 
@@ -290,3 +314,45 @@ def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | No
         message=f"{head} Role {'; '.join(reasons)}, so it cannot create the publication{name_note}: "
                 f"a table owner must run the statement below.",
         remediation=Remediation(sql=[statement], steps=steps, after=first))], f"{role} cannot create the publication")
+
+
+def autocreated(fact: PublicationsFact, tables: list[TableRow], name: str, mode: str) -> Outcome:
+    """The consumer creates the missing publication itself (Debezium's publication.autocreate.mode): FOR ALL
+    TABLES needs a superuser, FOR TABLE the ownership of every table (and CREATE on the database), an empty one
+    CREATE on the database, and then publishes nothing until tables are added."""
+    role, superuser, can_db = fact.judged_role, fact.judged_role_is_superuser, fact.judged_role_can_create
+    listed = roots_only(tables)
+    how = {"all_tables": f"CREATE PUBLICATION {name} FOR ALL TABLES", "no_tables": f"CREATE PUBLICATION {name}",
+           "filtered": f"CREATE PUBLICATION {name} FOR TABLE <the {len(listed)} selected tables>"}[mode]
+    head = (f"Publication {name!r} does not exist: the consumer creates it "
+            f"(publication.autocreate.mode={mode}: {how}).")
+    not_owned = [t for t in listed if not t.judged_role_owns]
+    if mode == "all_tables" and not superuser:
+        reason = f"{role!r} is not a superuser (FOR ALL TABLES needs one)"
+    elif mode == "filtered" and not superuser and (not can_db or not_owned):
+        shown = ", ".join(format_name(t.schema, t.name) for t in not_owned[:5])
+        more = f" and {len(not_owned) - 5} more" if len(not_owned) > 5 else ""
+        reason = "; ".join(r for r in (
+            "" if can_db else f"{role!r} lacks CREATE on the database",
+            f"{role!r} does not own {shown}{more} (FOR TABLE needs ownership of every table)" if not_owned else "")
+            if r)
+    elif not superuser and not can_db:
+        reason = f"{role!r} lacks CREATE on the database"
+    else:
+        if mode == "no_tables" and tables:
+            return Outcome([Finding(
+                code="publication_autocreate_empty", severity=Severity.ERROR, object=name,
+                message=f"{head} It publishes no table: the {len(tables)} selected table(s) never replicate until "
+                        "they are added to it.",
+                remediation=Remediation(sql=[add_statement(name, listed)], after=unkeyed_first(tables)))],
+                f"{role} creates an empty publication")
+        return Outcome([Finding(code="publication_autocreated", severity=Severity.INFO, object=name,
+                                message=f"{head} Role {role!r} can.")], f"{role} can create the publication")
+    statement = create_statement(name, listed) if listed else f"CREATE PUBLICATION {name};"
+    return Outcome([Finding(
+        code="publication_autocreate_denied", severity=Severity.ERROR, object=name, observed=reason,
+        message=f"{head} Role {reason}: the connector fails when it starts.",
+        remediation=Remediation(sql=[statement], after=unkeyed_first(tables), steps=[
+            "Create the publication beforehand as the tables' owner (or a superuser) and set "
+            "publication.autocreate.mode=disabled, or give the role what the mode needs."]))],
+        f"{role} cannot create the publication")

@@ -45,6 +45,7 @@ class Consumer(BaseModel):
     operations: tuple[str, ...] = ("insert", "update", "delete")
     applies_replica_identity_full: bool = False
     full_needs_equality: bool = False
+    needs_heartbeat: bool = False
 
     @property
     def slots_needed(self) -> int:
@@ -230,6 +231,9 @@ BUILTIN: dict[str, Profile] = {p.name: p for p in [
                            "SUBSCRIPTION ... ENABLE (PostgreSQL 17+ on both sides)",
             streams_in_progress="CREATE SUBSCRIPTION ... WITH (streaming = on) (14+), or streaming = parallel (16+; "
                                 "the default from 18)"),
+    # Minimal entry for --consumer-config's Airbyte format; the consumer profiles as data complete it.
+    Profile(name="airbyte", description="Airbyte's Postgres source with CDC (pgoutput, its own slot and publication).",
+            consumer=Consumer(kind="Airbyte", snapshot_connections=1), failover_slots=""),
 ]}
 
 
