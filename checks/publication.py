@@ -39,6 +39,7 @@ CODES_TODO = {
     "publication_autocreate_denied": ("error", "the consumer would create the publication but its role cannot"),
     "publication_autocreate_empty": ("error", "the consumer creates an empty publication: no table replicates"),
     "publication_autocreate_conflict": ("error", "autocreate mode filtered on a FOR ALL TABLES publication"),
+    "publication_autocreate_updates": ("info", "autocreate mode filtered: the consumer sets the publication's tables"),
 }
 
 OPS = ("insert", "update", "delete", "truncate")
@@ -133,6 +134,8 @@ class PublicationCheck(Check):
                     remediation=Remediation(steps=[
                         "Set publication.autocreate.mode=all_tables (the publication is used as it is), or drop "
                         "the publication so that the connector creates it FOR TABLE the selected tables."])))
+            elif autocreate == "filtered":
+                outcome = kept_in_step(fact, pub, tables, outcome)
             return outcome
         if autocreate != "disabled":
             return autocreated(fact, tables, name, autocreate)
@@ -314,6 +317,23 @@ def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | No
         message=f"{head} Role {'; '.join(reasons)}, so it cannot create the publication{name_note}: "
                 f"a table owner must run the statement below.",
         remediation=Remediation(sql=[statement], steps=steps, after=first))], f"{role} cannot create the publication")
+
+
+def kept_in_step(fact: PublicationsFact, pub: PublicationRow, tables: list[TableRow], outcome: Outcome) -> Outcome:
+    """publication.autocreate.mode=filtered on an existing publication: the connector sets its tables to the
+    captured ones when they differ (ALTER PUBLICATION ... SET TABLE), which its role can do as a superuser, or as
+    the publication's owner owning every table. Then a missing table is the connector's to add, not a failure."""
+    missing = [f for f in outcome.findings if f.code == "table_not_in_publication"]
+    owns = fact.judged_role_is_superuser or (pub.owner == fact.judged_role and all(t.judged_role_owns for t in tables))
+    if not missing or not owns:
+        return outcome
+    kept = [f for f in outcome.findings if f.code != "table_not_in_publication"]
+    kept.append(Finding(
+        code="publication_autocreate_updates", severity=Severity.INFO, object=pub.pubname,
+        message=f"Publication {pub.pubname!r} lacks {len(missing)} selected table(s); the consumer's configuration "
+                "(publication.autocreate.mode=filtered) sets its tables to the selection when it starts, and role "
+                f"{fact.judged_role!r} can (it owns the publication and the tables)."))
+    return Outcome(kept, outcome.summary + "; the consumer sets its tables", outcome.tables)
 
 
 def autocreated(fact: PublicationsFact, tables: list[TableRow], name: str, mode: str) -> Outcome:

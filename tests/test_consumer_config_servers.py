@@ -289,3 +289,77 @@ def test_no_secret_of_the_file_reaches_any_output(tmp_path: Path, server: Server
     assert result.exit_code in (0, 1), result.output
     assert SECRET not in result.output and SECRET not in out.read_text()
     assert "Traceback" not in result.output
+
+
+def test_filtered_on_an_existing_publication(tmp_path: Path, server: Server) -> None:
+    """filtered meets FOR ALL TABLES: the connector refuses to start; a FOR TABLE one lacking a captured table is
+    the connector's to update when its role owns the publication and the tables, else the table is missing."""
+    path = write(tmp_path, debezium(server, **{"publication.autocreate.mode": "filtered", "publication.name": "dbz_f",
+                                               "table.include.list": r"public\.orders,public\.customers"}))
+    server.execute("CREATE PUBLICATION dbz_f FOR ALL TABLES")
+    try:
+        assert publication_codes(report("--consumer-config", path, "--check", "publication")) == {
+            "publication_autocreate_conflict": "error"}
+        server.execute("DROP PUBLICATION dbz_f", "CREATE PUBLICATION dbz_f FOR TABLE public.orders")
+        missing = publication_codes(report("--consumer-config", path, "--check", "publication"))
+        assert missing["table_not_in_publication"] == "error" and "publication_autocreate_updates" not in missing
+        server.execute(f"ALTER PUBLICATION dbz_f OWNER TO {CDC_USER}",
+                       f"ALTER TABLE public.orders OWNER TO {CDC_USER}", f"ALTER TABLE public.customers OWNER TO {CDC_USER}")
+        updated = publication_codes(report("--consumer-config", path, "--check", "publication"))
+        assert "table_not_in_publication" not in updated and updated["publication_autocreate_updates"] == "info"
+        with psycopg.connect(cdc_dsn(server), autocommit=True) as conn:  # what the connector then runs
+            conn.execute("ALTER PUBLICATION dbz_f SET TABLE public.orders, public.customers")
+    finally:
+        server.execute("DROP PUBLICATION IF EXISTS dbz_f", "ALTER TABLE public.orders OWNER TO postgres",
+                       "ALTER TABLE public.customers OWNER TO postgres")
+
+
+def test_no_tables_autocreate_publishes_nothing(tmp_path: Path, server: Server) -> None:
+    path = write(tmp_path, debezium(server, **{"publication.autocreate.mode": "no_tables",
+                                               "table.include.list": r"public\.orders"}))
+    assert publication_codes(report("--consumer-config", path, "--check", "publication", "--role", "postgres",
+                                    server.dsn())) == {"publication_autocreate_empty": "error"}
+
+
+def test_heartbeat_needed_missing_or_without_a_write(tmp_path: Path, server: Server) -> None:
+    profile = tmp_path / "needs.toml"
+    profile.write_text('name = "needs"\n[consumer]\nneeds_heartbeat = true\n')
+
+    def codes(**config: str) -> dict[str, str]:
+        rep = report("--consumer-config", write(tmp_path, debezium(server, **config)), "--profile", str(profile),
+                     "--check", "heartbeat")
+        return {f["code"]: f["severity"] for c in rep["checks"] if c["id"] == "heartbeat" for f in c["findings"]}
+
+    assert codes() == {"heartbeat_missing": "warning"}
+    assert codes(**{"heartbeat.interval.ms": "5000"}) == {"heartbeat_no_write": "warning"}
+    assert codes(**{"heartbeat.action.query": "UPDATE public.dbz_heartbeat SET ts = now()"}) == {
+        "heartbeat_missing": "warning"}  # no interval: the connector never runs the statement
+
+
+def test_unqualified_heartbeat_table_in_two_schemas_is_not_guessed(tmp_path: Path, server: Server) -> None:
+    server.execute("CREATE TABLE shop.dbz_heartbeat (id int PRIMARY KEY, ts timestamptz)")
+    try:
+        assert heartbeat(tmp_path, server, "dbz_heartbeat", "dbz_publication") == {"heartbeat_table_ambiguous": "info"}
+    finally:
+        server.execute("DROP TABLE shop.dbz_heartbeat")
+
+
+def test_dms_creates_its_heartbeat_table_where_the_role_may(tmp_path: Path, server: Server) -> None:
+    def codes(schema: str) -> dict[str, str]:
+        dms = {"ServerName": "127.0.0.1", "Port": server.port, "DatabaseName": "postgres",  # type: ignore[attr-defined]
+               "Username": CDC_USER, "Password": SECRET, "PostgreSQLSettings": {
+                   "PluginName": "test-decoding", "HeartbeatEnable": True, "HeartbeatSchema": schema}}
+        rep = report("--consumer-config", write(tmp_path, dms), "--check", "heartbeat")
+        return {f["code"]: f["severity"] for c in rep["checks"] if c["id"] == "heartbeat" for f in c["findings"]}
+
+    assert codes("shop") == {"heartbeat_table_cannot_create": "error"}
+    server.execute(f"GRANT CREATE ON SCHEMA shop TO {CDC_USER}")
+    try:
+        assert codes("shop") == {"heartbeat_table_created": "info"}
+        with psycopg.connect(cdc_dsn(server), autocommit=True) as conn:  # what DMS then does
+            conn.execute("CREATE TABLE shop.awsdms_heartbeat (hb_id int PRIMARY KEY, hb_ts timestamptz)")
+            conn.execute("INSERT INTO shop.awsdms_heartbeat VALUES (1, now())")
+        assert codes("shop") == {}  # its own table: it may write it
+    finally:
+        server.execute("DROP TABLE IF EXISTS shop.awsdms_heartbeat", f"REVOKE CREATE ON SCHEMA shop FROM {CDC_USER}")
+    assert codes("no_such_schema") == {"heartbeat_table_cannot_create": "error"}

@@ -28,6 +28,12 @@ class HeartbeatTableRow:
 def _heartbeat(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     consumer = ctx.options.consumer
     beat = consumer.heartbeat if consumer is not None else None
+    if beat is None or beat.table is None:  # nothing to look up: a constant row, no catalog read
+        return (f"""SELECT 0 AS matches, NULL::pg_catalog.text AS schema, NULL::pg_catalog.text AS name,
+                          NULL::pg_catalog.text AS owner, NULL::pg_catalog.bool AS can_insert,
+                          NULL::pg_catalog.bool AS can_update, NULL::pg_catalog.bool AS in_publication,
+                          false AS schema_exists, NULL::pg_catalog.bool AS can_create_in_schema,
+                          {JUDGED_ROLE_NAME} AS judged_role""", {"role": ctx.options.role})
     return (
         f"""
         WITH t AS (SELECT c.oid, n.nspname, c.relname, pg_catalog.pg_get_userbyid(c.relowner) AS owner
