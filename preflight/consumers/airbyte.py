@@ -15,9 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from preflight.consumers.base import ConsumerConfigError, Keys
-from preflight.consumers.heartbeat_sql import NotUnderstood, target
-from preflight.consumers.model import Connection, ConsumerConfig, ConsumerSettings, Heartbeat, Selection
+from preflight.consumers.base import Keys, statement_heartbeat
+from preflight.consumers.model import Connection, ConsumerConfig, ConsumerSettings, Selection
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
@@ -61,21 +60,11 @@ def parse(path: Path, raw: Any) -> ConsumerConfig:
                "plugin": rm.source("plugin") if rm.has("plugin") else "default of plugin (pgoutput)",
                "schemas": keys.source("schemas") if keys.has("schemas") else "default of schemas (public)",
                "initial_copy": "Airbyte's CDC sync copies every stream first"}
-    heartbeat = None
     query = rm.text("heartbeat_action_query")
-    if query:
-        try:
-            found = target(query)
-            heartbeat = Heartbeat(key=rm.where + "heartbeat_action_query", query=query, schema_name=found.schema,
-                                  table=found.table, writes=found.writes)
-        except NotUnderstood as exc:
-            notes.append(f"heartbeat_action_query not understood ({exc})")
-            heartbeat = Heartbeat(key=rm.where + "heartbeat_action_query", query=query, understood=False)
+    heartbeat = statement_heartbeat(rm.where + "heartbeat_action_query", query, notes) if query else None
     return ConsumerConfig(
         connection=connection, profile="airbyte", slot_name=slot, publication=publication, plugin=plugin,
         selection=Selection(schemas=tuple(schemas)),
         settings=ConsumerSettings(format="airbyte", file=str(path), heartbeat=heartbeat, sources=sources,
                                   notes=tuple(notes)))
 
-
-__all__ = ["ConsumerConfigError", "is_airbyte", "parse"]

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from preflight.consumers.model import SECRET_KEY
+from preflight.consumers.heartbeat_sql import NotUnderstood, target
+from preflight.consumers.model import SECRET_KEY, Heartbeat
 
 PROVIDER_REFERENCE = re.compile(r"\$\{[^}]*\}")
 
@@ -105,3 +106,13 @@ class Keys:
     def source(self, key: str) -> str:
         """How the report names where a value came from: the file and the key."""
         return f"{self.path.name}: {self.where}{key}"
+
+
+def statement_heartbeat(key: str, query: str, notes: list[str]) -> Heartbeat:
+    """A heartbeat that runs ``query``: its table when the statement is understood, else said in ``notes``."""
+    try:
+        found = target(query)
+    except NotUnderstood as exc:
+        notes.append(f"{key} not understood ({exc})")
+        return Heartbeat(key=key, query=query, understood=False)
+    return Heartbeat(key=key, query=query, schema_name=found.schema, table=found.table, writes=found.writes)

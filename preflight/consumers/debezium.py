@@ -19,8 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from preflight.consumers.base import ConsumerConfigError, Keys
-from preflight.consumers.heartbeat_sql import NotUnderstood, target
+from preflight.consumers.base import ConsumerConfigError, Keys, statement_heartbeat
 from preflight.consumers.javaregex import JavaRegexError, compile_java, split_list
 from preflight.consumers.model import (
     AUTOCREATE_MODES,
@@ -154,10 +153,4 @@ def _heartbeat(keys: Keys, notes: list[str]) -> Heartbeat | None:
         return None
     if not query:
         return Heartbeat(key="heartbeat.interval.ms", understood=True)
-    try:
-        found = target(query)
-    except NotUnderstood as exc:
-        notes.append(f"heartbeat.action.query not understood ({exc})")
-        return Heartbeat(key="heartbeat.action.query", query=query, understood=False)
-    return Heartbeat(key="heartbeat.action.query", query=query, schema_name=found.schema, table=found.table,
-                     writes=found.writes)
+    return statement_heartbeat("heartbeat.action.query", query, notes)
