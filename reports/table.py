@@ -138,6 +138,8 @@ def _consumer(report: Report, out: _Out) -> None:
         return
     sources = config.get("sources") or {}
     out.para(f"Consumer configuration: {config.get('file')} ({config.get('format')})", hang="  ")
+    if "dsn" in sources:
+        out.para(f"connection: the target above  [{sources['dsn']}]", indent="  ", hang="    ")
     for field, label in _CONSUMER_FIELDS:
         value = report.options.get(field)
         if field not in sources or value in (None, []):

@@ -170,3 +170,12 @@ def test_format_detection_and_explicit_format(tmp_path: Path) -> None:
     forced = run_cli("check", "--consumer-config", str(write(tmp_path, {"x": 1})), "--consumer-format", "airbyte")
     assert forced.exit_code == 2 and "replication_method: missing" in forced.stderr
     assert "give the file too" in run_cli("check", "--consumer-format", "airbyte").stderr
+
+
+def test_a_consumer_file_reads_one_database_from_a_server(tmp_path: Path) -> None:
+    path = write(tmp_path, BASE)
+    for extra in (["--all-databases"], ["--from-snapshot", str(path)]):
+        result = run_cli("check", "--consumer-config", str(path), *extra)
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
+        assert ("--all-databases" if extra[0] == "--all-databases" else "--from-snapshot runs without a server") \
+            in result.stderr

@@ -95,9 +95,13 @@ def parse(path: Path, raw: Any) -> ConsumerConfig:
     selection = Selection(filter=_filter(keys))
     sources["tables"] = "; ".join(keys.source(k) for k in selection.filter.keys.values()) if selection.filter else (
         "default (no include or exclude list: every table)")
+    failover = keys.boolean("slot.failover", False)
+    if failover:
+        notes.append("slot.failover=true: Debezium 3.0.5+ creates the slot with failover on a PostgreSQL 17+ "
+                     "primary only (elsewhere, or on older connectors, without it)")
     settings = ConsumerSettings(
         format="debezium", file=str(path), autocreate=autocreate, initial_copy=copy, heartbeat=_heartbeat(keys, notes),
-        failover_slot=keys.boolean("slot.failover", False), sources=sources, notes=tuple(notes))
+        failover_slot=failover, sources=sources, notes=tuple(notes))
     return ConsumerConfig(connection=connection, profile="debezium", slot_name=slot, publication=publication,
                           plugin=plugin, selection=selection, settings=settings)
 
