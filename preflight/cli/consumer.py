@@ -84,8 +84,9 @@ def finish(ctx: click.Context, options: Options, config: ConsumerConfig, options
             sources[field] = "config file"
         elif field == "profile" and config.profile is not None:
             sources[field] = f"{Path(config.settings.file).name}: {config.settings.format} format"
-        elif field == "slots_needed" and not config.settings.initial_copy:
-            sources[field] = f"{sources.get('initial_copy', 'the file')}: no initial copy, so no table-sync slots"
+        elif field in ("slots_needed", "senders_needed") and not config.settings.initial_copy:
+            sources[field] = (f"the profile's, less its table-sync workers ({sources.get('initial_copy', 'the file')}: "
+                              "no initial copy)")
         sources.setdefault(field, "default")
     if config.settings.format == "debezium" and "tables" not in update and "tables" not in sources:
         sources["tables"] = "default"
