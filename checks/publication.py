@@ -11,6 +11,8 @@ checker never creates or alters a publication: it prints the SQL, and says who c
 statement that would publish a table without a replica identity waits for that table's fix. The operations
 required are the profile's consumer's (insert, update and delete unless it says otherwise); a consumer whose profile
 needs publish_via_partition_root fails while it is off (partition_root_required).
+A consumer that creates its publication itself (``--consumer-config``: Debezium's ``publication.autocreate.mode``)
+is judged on whether its role can: FOR ALL TABLES needs a superuser, FOR TABLE the tables' ownership.
 """
 
 from __future__ import annotations
@@ -62,6 +64,16 @@ CODES = declare(
          explain="A table owner (or a superuser) runs the CREATE PUBLICATION printed."),
     Code("partition_root_required", Severity.ERROR, "the consumer needs publish_via_partition_root = true and it is off",
          explain="ALTER PUBLICATION ... SET (publish_via_partition_root = true) before the consumer starts."),
+    Code("publication_autocreated", Severity.INFO, "the consumer creates the missing publication and its role can",
+         explain="Nothing to do: the consumer creates it at its start."),
+    Code("publication_autocreate_denied", Severity.ERROR, "the consumer would create the publication but its role cannot",
+         explain="Create the publication printed as a table owner or superuser, or give the role what it needs."),
+    Code("publication_autocreate_empty", Severity.ERROR, "the consumer creates an empty publication: no table replicates",
+         explain="Set publication.autocreate.mode to filtered or all_tables, or create the publication yourself."),
+    Code("publication_autocreate_conflict", Severity.ERROR, "autocreate mode filtered meets a FOR ALL TABLES publication",
+         explain="Use another publication name, or set publication.autocreate.mode to disabled."),
+    Code("publication_autocreate_updates", Severity.INFO, "autocreate mode filtered: the consumer sets the "
+         "publication's tables itself", explain="Nothing to do: its role owns the tables."),
 )
 
 OPS = ("insert", "update", "delete", "truncate")
@@ -142,8 +154,25 @@ class PublicationCheck(Check):
         tables = publishable(ctx)
         name = ctx.options.publication or DEFAULT_NAME
         pub = next((p for p in fact.publications if p.pubname == name), None)
+        consumer = ctx.options.consumer
+        autocreate = consumer.autocreate if consumer is not None else "disabled"
         if pub is not None:
-            return judge_existing(ctx, pub, fact.members, tables)
+            outcome = judge_existing(ctx, pub, fact.members, tables)
+            if autocreate == "filtered" and pub.puballtables:
+                outcome.findings.append(Finding(
+                    code="publication_autocreate_conflict", severity=Severity.ERROR, object=name,
+                    observed="FOR ALL TABLES", expected="FOR TABLE (publication.autocreate.mode=filtered)",
+                    message=f"Publication {name!r} is FOR ALL TABLES, but the consumer's configuration "
+                            "(publication.autocreate.mode=filtered) keeps its publication to the selected tables: "
+                            "Debezium refuses to start on it.",
+                    remediation=Remediation(steps=[
+                        "Set publication.autocreate.mode=all_tables (the publication is used as it is), or drop "
+                        "the publication so that the connector creates it FOR TABLE the selected tables."])))
+            elif autocreate == "filtered":
+                outcome = kept_in_step(fact, pub, tables, outcome)
+            return outcome
+        if autocreate != "disabled":
+            return autocreated(fact, tables, name, autocreate)
         return creation(fact, tables, ctx.options.publication)
 
 
@@ -342,3 +371,62 @@ def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | No
         message=f"{head} Role {'; '.join(reasons)}, so it cannot create the publication{name_note}: "
                 f"a table owner must run the statement below.",
         remediation=Remediation(sql=[statement], steps=steps, after=first))], f"{role} cannot create the publication")
+
+
+def kept_in_step(fact: PublicationsFact, pub: PublicationRow, tables: list[TableRow], outcome: Outcome) -> Outcome:
+    """publication.autocreate.mode=filtered on an existing publication: the connector sets its tables to the
+    captured ones when they differ (ALTER PUBLICATION ... SET TABLE), which its role can do as a superuser, or as
+    the publication's owner owning every table. Then a missing table is the connector's to add, not a failure."""
+    missing = [f for f in outcome.findings if f.code == "table_not_in_publication"]
+    owns = fact.judged_role_is_superuser or (pub.owner == fact.judged_role and all(t.judged_role_owns for t in tables))
+    if not missing or not owns:
+        return outcome
+    kept = [f for f in outcome.findings if f.code != "table_not_in_publication"]
+    kept.append(Finding(
+        code="publication_autocreate_updates", severity=Severity.INFO, object=pub.pubname,
+        message=f"Publication {pub.pubname!r} lacks {len(missing)} selected table(s); the consumer's configuration "
+                "(publication.autocreate.mode=filtered) sets its tables to the selection when it starts, and role "
+                f"{fact.judged_role!r} can (it owns the publication and the tables)."))
+    return Outcome(kept, outcome.summary + "; the consumer sets its tables", outcome.tables)
+
+
+def autocreated(fact: PublicationsFact, tables: list[TableRow], name: str, mode: str) -> Outcome:
+    """The consumer creates the missing publication itself (Debezium's publication.autocreate.mode): FOR ALL
+    TABLES needs a superuser, FOR TABLE the ownership of every table (and CREATE on the database), an empty one
+    CREATE on the database, and then publishes nothing until tables are added."""
+    role, superuser, can_db = fact.judged_role, fact.judged_role_is_superuser, fact.judged_role_can_create
+    listed = roots_only(tables)
+    how = {"all_tables": f"CREATE PUBLICATION {name} FOR ALL TABLES", "no_tables": f"CREATE PUBLICATION {name}",
+           "filtered": f"CREATE PUBLICATION {name} FOR TABLE <the {len(listed)} selected tables>"}[mode]
+    head = (f"Publication {name!r} does not exist: the consumer creates it "
+            f"(publication.autocreate.mode={mode}: {how}).")
+    not_owned = [t for t in listed if not t.judged_role_owns]
+    if mode == "all_tables" and not superuser:
+        reason = f"{role!r} is not a superuser (FOR ALL TABLES needs one)"
+    elif mode == "filtered" and not superuser and (not can_db or not_owned):
+        shown = ", ".join(format_name(t.schema, t.name) for t in not_owned[:5])
+        more = f" and {len(not_owned) - 5} more" if len(not_owned) > 5 else ""
+        reason = "; ".join(r for r in (
+            "" if can_db else f"{role!r} lacks CREATE on the database",
+            f"{role!r} does not own {shown}{more} (FOR TABLE needs ownership of every table)" if not_owned else "")
+            if r)
+    elif not superuser and not can_db:
+        reason = f"{role!r} lacks CREATE on the database"
+    else:
+        if mode == "no_tables" and tables:
+            return Outcome([Finding(
+                code="publication_autocreate_empty", severity=Severity.ERROR, object=name,
+                message=f"{head} It publishes no table: the {len(tables)} selected table(s) never replicate until "
+                        "they are added to it.",
+                remediation=Remediation(sql=[add_statement(name, listed)], after=unkeyed_first(tables)))],
+                f"{role} creates an empty publication")
+        return Outcome([Finding(code="publication_autocreated", severity=Severity.INFO, object=name,
+                                message=f"{head} Role {role!r} can.")], f"{role} can create the publication")
+    statement = create_statement(name, listed) if listed else f"CREATE PUBLICATION {name};"
+    return Outcome([Finding(
+        code="publication_autocreate_denied", severity=Severity.ERROR, object=name, observed=reason,
+        message=f"{head} Role {reason}: the connector fails when it starts.",
+        remediation=Remediation(sql=[statement], after=unkeyed_first(tables), steps=[
+            "Create the publication beforehand as the tables' owner (or a superuser) and set "
+            "publication.autocreate.mode=disabled, or give the role what the mode needs."]))],
+        f"{role} cannot create the publication")

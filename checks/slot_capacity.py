@@ -8,7 +8,8 @@ With ``--slot-name`` naming a slot the consumer can resume (existing_slots' judg
 database, the same plugin, inactive, not invalidated) nothing new is opened for streaming, and there is
 no initial copy to make (the consumer continues where it stopped), so no table-sync workers either: the
 profile's demand shrinks to what is left (``Profile.slots_needed_resuming``). Explicit ``--slots-needed``
-and ``--senders-needed`` are taken as given.
+and ``--senders-needed`` are taken as given. A consumer configured to make no initial copy (``--consumer-config``:
+Debezium's ``snapshot.mode=never``/``no_data``) opens no table-sync workers either.
 """
 
 from __future__ import annotations
@@ -67,6 +68,13 @@ class SlotCapacity(Check):
                 needed = profile.slots_needed_resuming
             if "senders_needed" not in explicit:
                 senders_needed = profile.senders_needed_resuming
+        elif ctx.options.consumer is not None and not ctx.options.consumer.initial_copy:
+            because = (f" (profile '{profile.name}': the consumer's configuration makes no initial copy, so no "
+                       "table-sync slots)")
+            if "slots_needed" not in explicit:
+                needed = max(profile.slots_needed - profile.consumer.sync_workers, 0)
+            if "senders_needed" not in explicit:
+                senders_needed = max(profile.senders_needed - profile.consumer.sync_workers, 0)
         slots_why = "" if "slots_needed" in explicit else because
         senders_why = "" if "senders_needed" in explicit else because
         findings: list[Finding] = []

@@ -41,9 +41,12 @@ class ConfigFile(BaseModel):
         return getattr(self, key, None)
 
 
-# Derived, never restated: a new Options field is a config key at once (read with getattr).
+# Derived, never restated: a new Options field is a config key at once (read with getattr). ``consumer`` is not:
+# it is what --consumer-config read from the consumer's own file.
+NOT_CONFIG_KEYS = ("consumer",)
 _DERIVED: dict[str, Any] = {name: (cast(Any, field.annotation) | None, None)
-                            for name, field in Options.model_fields.items() if name not in ConfigFile.model_fields}
+                            for name, field in Options.model_fields.items()
+                            if name not in ConfigFile.model_fields and name not in NOT_CONFIG_KEYS}
 CONFIG_MODEL: type[ConfigFile] = create_model("ConfigFileKeys", __base__=ConfigFile, **_DERIVED)
 
 

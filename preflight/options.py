@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from preflight.consumers.model import ConsumerSettings
 from preflight.models import Decision, FailOn
 from preflight.names import QualifiedName, format_name, parse_name
 from preflight.profiles import ProfileError, load_profile
@@ -48,6 +49,7 @@ class Options(BaseModel):
                                          "matching these shell patterns")
     database_decisions: dict[str, dict[str, Decision]] = Field(
         default_factory=dict, description="dbname -> canonical schema.table -> decision, over the decisions there")
+    consumer: ConsumerSettings | None = Field(None, description="what --consumer-config read beyond the options above")
 
     @field_validator("tables", mode="before")
     @classmethod
@@ -116,4 +118,5 @@ class Options(BaseModel):
             **({"exclude_databases": list(self.exclude_databases)} if self.exclude_databases else {}),
             **({"database_decisions": {k: dict(v) for k, v in self.database_decisions.items()}}
                if self.database_decisions else {}),
+            **({"consumer_config": self.consumer.report_view()} if self.consumer is not None else {}),
         }

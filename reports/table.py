@@ -121,8 +121,36 @@ def _header(report: Report, out: _Out) -> None:
     facts = [visible(fact.split(" (")[0], keep="") for fact in report.target.facts()]  # 15.8, not its build
     out.para(f"pg-preflight {report.tool.version}: {visible(report.target.dsn, keep='')}"
              + (f" ({', '.join(facts)})" if facts else ""), hang="  ")
+    _consumer(report, out)
     out.blank()
     out.lines.append(_verdict_line(report, out))
+
+
+# What --consumer-config set, in the header's order, with where each value came from.
+_CONSUMER_FIELDS = (("slot_name", "slot"), ("publication", "publication"), ("plugin", "plugin"),
+                    ("profile", "profile"), ("tables", "tables"), ("schemas", "schemas"))
+
+
+def _consumer(report: Report, out: _Out) -> None:
+    """One line per value the consumer's configuration decided (--consumer-config), and its origin."""
+    config = report.options.get("consumer_config")
+    if not isinstance(config, dict):
+        return
+    sources = config.get("sources") or {}
+    out.para(f"Consumer configuration: {config.get('file')} ({config.get('format')})", hang="  ")
+    if "dsn" in sources:
+        out.para(f"connection: the target above  [{sources['dsn']}]", indent="  ", hang="    ")
+    for field, label in _CONSUMER_FIELDS:
+        value = report.options.get(field)
+        if field not in sources or value in (None, []):
+            continue
+        shown = f"{len(value)} table(s)" if field == "tables" else ", ".join(value) if isinstance(value, list) else value
+        out.para(f"{label}: {shown}  [{sources[field]}]", indent="  ", hang="    ")
+    copy = "initial copy" if config.get("initial_copy") else "no initial copy"
+    out.para(f"{copy}; publication autocreate: {config.get('publication_autocreate')}"
+             f"  [{sources.get('initial_copy', 'default')}]", indent="  ", hang="    ")
+    for note in config.get("notes") or []:
+        out.para(f"note: {note}", indent="  ", hang="    ")
 
 
 def _body(report: Report, out: _Out) -> None:

@@ -338,10 +338,11 @@ def _text_changes(plugin: str, rows: list[tuple[Any, ...]]) -> set[tuple[str, st
 
 
 def cdc(source: Server, cdc_dsn: str, plugin: str, receives: Iterable[str], writes: Iterable[str],
-        publication: str | None = None) -> Outcome:
-    """A CDC connector's life: replication connection, slot, snapshot read, then every change arrives."""
+        publication: str | None = None, slot: str | None = None) -> Outcome:
+    """A CDC connector's life: replication connection, slot (``slot``: the consumer's own name), snapshot read,
+    then every change arrives."""
     outcome = Outcome(f"CDC slot ({plugin})")
-    slot = f"oracle_{secrets.token_hex(4)}"
+    slot = slot or f"oracle_{secrets.token_hex(4)}"
     receives, writes = list(receives), list(writes)
     reset(source, writes)
     try:

@@ -80,9 +80,13 @@ def test_request_body(tmp_path: Path, logical_server: Server) -> None:
     body = tmp_path / "req.json"
     body.write_text(json.dumps({"org_id": "o1", "service_name": "postgresql", "connection_details": {"url": url},
                                 "selected_schemas": ["public", "billing"]}))
-    result = run_cli("check", "--request", str(body), "--format", "json")
+    dropped = json.loads(run_cli("check", "--request", str(body), "--format", "json").stdout)
+    assert dropped["checks"][0]["status"] == "fail"  # the URL's password is never used: no libpq password, no login
+    # the password comes from the libpq environment (or a pgpass file), as for every --consumer-config file
+    result = run_cli("check", "--request", str(body), "--format", "json", env={"PGPASSWORD": CDC_PASSWORD})
     report = json.loads(result.stdout)
     assert report["options"]["schemas"] == ["public", "billing"] and report["target"]["user"] == "cdc"
+    assert report["checks"][0]["id"] == "reachability" and report["checks"][0]["status"] == "pass"
     assert CDC_PASSWORD not in result.output
     body.write_text('{"service_name": "mysql", "connection_details": {"url": "x"}}')
     bad = run_cli("check", "--request", str(body))

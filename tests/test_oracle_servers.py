@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -22,7 +23,7 @@ import pytest
 from tests import oracle
 from tests.conftest import run_cli
 from tests.oracle import Outcome, failing, native, preflight, run, script
-from tests.servers import CDC_USER, Server, add_cdc_role
+from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
 from tests.write_load import WriteLoad, prepare
 
 pytestmark = [pytest.mark.server, pytest.mark.only_on("local", "pg17")]
@@ -592,3 +593,53 @@ def test_printed_publication_is_recognised_on_the_next_run(source: Server, subsc
     assert not [s for s in oracle.statements(script(dsn, "-s", "app")) if s.startswith("CREATE PUBLICATION")]
     assert second["status"] == "ready", failing(second)
     assert all(o.works for o in replicate(source, subscriber, dsn, ["app.a"]))
+
+
+def test_debezium_file_replicates_with_the_slot_publication_and_plugin_it_implies(source: Server,
+                                                                                   tmp_path: Path) -> None:
+    """A Debezium configuration (publication.autocreate.mode=filtered, an include list): not ready while the CDC
+    role cannot create the publication the connector creates, and PostgreSQL refuses it that CREATE PUBLICATION;
+    ready once the role owns the captured tables, and then the connector's own statement works and a slot of the
+    file's name, plugin and publication receives every change."""
+    oracle.make_tables(source, "app.orders", "app.items", "app.audit")
+    add_cdc_role(source)
+    run(source, f"GRANT USAGE ON SCHEMA app TO {CDC_USER}", f"GRANT SELECT ON ALL TABLES IN SCHEMA app TO {CDC_USER}",
+        f"GRANT CREATE ON DATABASE postgres TO {CDC_USER}")
+    config = {"connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+              "database.hostname": "127.0.0.1", "database.port": str(source.port),  # type: ignore[attr-defined]
+              "database.user": CDC_USER, "database.password": "not-read", "database.dbname": "postgres",
+              "topic.prefix": "app", "plugin.name": "pgoutput", "slot.name": "dbz_app", "publication.name": "dbz_app_pub",
+              "publication.autocreate.mode": "filtered", "table.include.list": r"app\.orders,app\.ITEMS"}
+    path = tmp_path / "connector.json"
+    path.write_text(json.dumps({"name": "app", "config": config}))
+
+    def judged() -> dict[str, Any]:
+        result = run_cli("check", "--consumer-config", str(path), "--format", "json", env={"PGPASSWORD": CDC_PASSWORD})
+        assert result.exit_code in (0, 1), result.output
+        return dict(json.loads(result.stdout))
+
+    def connector_creates(report: dict[str, Any]) -> str | None:
+        """The connector's filtered CREATE PUBLICATION for the tables it captures, as the CDC role."""
+        names = psycopg.sql.SQL(", ").join(oracle.qualified(t) for t in report["options"]["tables"])
+        try:
+            with psycopg.connect(cdc, autocommit=True) as conn:
+                conn.execute(psycopg.sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(
+                    psycopg.sql.Identifier(report["options"]["publication"]), names))
+            return None
+        except psycopg.Error as exc:
+            return str(exc).splitlines()[0]
+
+    cdc = source.dsn(user=CDC_USER, password=CDC_PASSWORD)
+    before = judged()
+    assert sorted(before["options"]["tables"]) == ["app.items", "app.orders"]
+    assert before["status"] != "ready" and "publication" in failing(before)
+    assert "must be owner of table" in (connector_creates(before) or "")
+    run(source, f"ALTER TABLE app.orders OWNER TO {CDC_USER}", f"ALTER TABLE app.items OWNER TO {CDC_USER}")
+    after = judged()
+    assert after["status"] == "ready", failing(after)
+    assert connector_creates(after) is None
+    options = after["options"]
+    outcome = oracle.cdc(source, cdc, options["plugin"], options["tables"], options["tables"],
+                         options["publication"], slot=options["slot_name"])
+    assert outcome.works, str(outcome)
+    assert (options["slot_name"], options["publication"], options["plugin"]) == ("dbz_app", "dbz_app_pub", "pgoutput")

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 from tabulate import tabulate
 
+from preflight.cli import consumer as consumer_cli
 from preflight.cli.decisions import decisions_command
 from preflight.cli.diff import diff
 from preflight.cli.errors import OneLineGroup, interrupted, usage_error
@@ -45,7 +46,6 @@ from preflight.facts.base import describe_type, row_fields, row_models
 from preflight.models import ExitCode, FailOn, Report, exit_code
 from preflight.options import Options
 from preflight.registry import RegistryError, all_checks, codes_of, known_facts
-from preflight.request import RequestError, load_request
 from preflight.runner import run_checks, run_preflight, snapshot_for
 from preflight.snapshot_io import SnapshotError, load_snapshot
 from preflight.snapshot_io import save_snapshot as write_snapshot
@@ -114,14 +114,13 @@ def _exit_now(code: object) -> NoReturn:
 @run_options
 @consumer_options
 @session_options
-@click.option("--request", "request_file", default=None, metavar="FILE",
-              help="Take the DSN and schemas from the JSON body of a preflight request to the hosted CDC connector's "
-                   "API (the request this command mirrors): connection_details.url and selected_schemas.")
+@consumer_cli.consumer_config_options[0]
+@consumer_cli.consumer_config_options[1]
 @click.option("--save-snapshot", default=None, metavar="FILE", help="Also save the gathered facts (no secrets) here.")
 @click.option("--from-snapshot", default=None, metavar="FILE",
               help="Run the checks on a saved snapshot instead of a server (no connection is made).")
 @click.pass_context
-def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save_snapshot: str | None,
+def check(ctx: click.Context, /, dsn: str | None, save_snapshot: str | None,
           from_snapshot: str | None, **_: Any) -> None:
     """Check the server at DSN (URI or key=value; omitted: the libpq environment, PGHOST, PGSERVICE, ...).
 
@@ -129,21 +128,23 @@ def check(ctx: click.Context, /, dsn: str | None, request_file: str | None, save
     ./pg-preflight.toml or [tool.pg-preflight] in ./pyproject.toml (--config); the command line wins.
     """
     config = read_config(ctx.params.get("config_file"))
-    preset: dict[str, Any] = {}
-    if request_file:
-        try:
-            preset = load_request(Path(request_file))
-        except RequestError as exc:
-            usage_error(f"--request {exc}")
+    consumer = consumer_cli.load(ctx)
+    preset: dict[str, Any] = consumer_cli.preset(consumer) if consumer is not None else {}
     if from_snapshot:
-        if dsn or request_file or save_snapshot:
-            usage_error("--from-snapshot runs without a server: give no DSN, --request or --save-snapshot")
+        if dsn or consumer or save_snapshot:
+            usage_error("--from-snapshot runs without a server: give no DSN, --consumer-config (--request) or "
+                        "--save-snapshot")
         try:
             saved = load_snapshot(Path(from_snapshot), known_facts())
         except SnapshotError as exc:
             usage_error(f"--from-snapshot {exc}")
         preset = {k: saved.options[k] for k in ("schemas", "tables", "role") if saved.options.get(k)}
     options = build_options(ctx, config, preset)
+    if consumer is not None:
+        if options.all_databases:
+            usage_error("--consumer-config describes a consumer of one database: it cannot be combined with "
+                        "--all-databases")
+        options = consumer_cli.finish(ctx, options, consumer, config)
     if options.all_databases and (from_snapshot or save_snapshot):
         usage_error("--all-databases reads several databases: it cannot be combined with --from-snapshot or --save-snapshot")
     fmt, outputs = output_choice(ctx, config)

@@ -13,7 +13,7 @@ from click.core import ParameterSource
 from pydantic import ValidationError
 
 from preflight.cli.errors import usage_error, validation_message
-from preflight.config import ConfigError, ConfigFile, find_config, load_config
+from preflight.config import NOT_CONFIG_KEYS, ConfigError, ConfigFile, find_config, load_config
 from preflight.decisions import DecisionsError, DecisionsFile, load_decisions
 from preflight.models import FailOn
 from preflight.names import NameError_, parse_name
@@ -141,7 +141,7 @@ consumer_options = _apply([
 _RENAMED = {"decisions_file": "decisions", "only": "checks"}
 _FIELDS = {**{name: name for name in Options.model_fields if name not in _RENAMED.values()}, **_RENAMED}
 # Config-file keys are the Options fields themselves (waivers are merged as a list, below).
-_CONFIG_FIELDS = [name for name in Options.model_fields if name != "waivers"]
+_CONFIG_FIELDS = [name for name in Options.model_fields if name != "waivers" and name not in NOT_CONFIG_KEYS]
 
 
 def _convert(field: str, value: Any, where: str) -> Any:
