@@ -10,17 +10,25 @@ keyed one, an unkeyed one, one with a sequence), then, alternating after a warm-
   loop on one thread for reference.
 
 The best of ``--repeat`` runs of each is kept; the ratio tool / floor is printed with the target (2x).
+With it, where the CPU goes per database visited (medians over the runs): the client's (the tool's process,
+``os.wait4``; the loop's own process) and the server's (the postmaster's own CPU and that of the backends it
+reaped, from ``/proc``): on a machine whose cores are shared, CPU per database is what the wall time follows.
 Figures go to stdout, progress to stderr; nothing is asserted. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import make_conninfo
@@ -55,26 +63,50 @@ def build_cluster(server: LocalServer, count: int) -> list[str]:
     return names
 
 
-def run_tool(dsn: str) -> float:
+@dataclass(frozen=True)
+class Run:
+    """One timed run: wall seconds, and CPU seconds of the client and of the server."""
+
+    wall: float
+    client: float
+    server: float
+
+
+def server_cpu(server: LocalServer) -> float:
+    """CPU seconds of the postmaster and of every backend it has reaped (``/proc``: utime, stime, cutime, cstime)."""
+    pid = (server.data / "postmaster.pid").read_text().split()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_tool(server: LocalServer, dsn: str) -> Run:
+    before, children = server_cpu(server), _children_cpu()
     started = time.monotonic()
     proc = subprocess.run([sys.executable, "-m", "preflight", "check", dsn, "--all-databases", "--format", "json"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.monotonic() - started
     if proc.returncode not in (0, 1):
         raise SystemExit(f"check --all-databases exited {proc.returncode}: {proc.stderr.strip()}")
-    return elapsed
+    return Run(elapsed, _children_cpu() - children, server_cpu(server) - before)
 
 
-def run_loop(dsn: str, names: list[str], threads: int) -> float:
+def _children_cpu() -> float:
+    """CPU seconds of this process's waited-for children: the tool is the only child running meanwhile."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_loop(server: LocalServer, dsn: str, names: list[str], threads: int) -> Run:
     def visit(name: str) -> int:
         with psycopg.connect(make_conninfo(dsn, dbname=name)) as conn:
             row = conn.execute("SELECT pg_catalog.count(*) FROM pg_catalog.pg_class").fetchone()
         return int(row[0]) if row else 0
 
+    before, cpu = server_cpu(server), time.process_time()
     started = time.monotonic()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(visit, names))
-    return time.monotonic() - started
+    return Run(time.monotonic() - started, time.process_time() - cpu, server_cpu(server) - before)
 
 
 def best(runs: list[float]) -> float:
@@ -94,24 +126,29 @@ def main() -> None:
         names = build_cluster(created, args.databases)
         dsn = created.dsn()
         every = ["postgres", *names]  # what the tool visits: every connectable, non-template database
-        runs: dict[str, list[float]] = {"tool": [], f"loop x{MAX_SESSIONS}": [], "loop x1": []}
-        actions: dict[str, Callable[[], float]] = {
-            "tool": lambda: run_tool(dsn),
-            f"loop x{MAX_SESSIONS}": lambda: run_loop(dsn, every, MAX_SESSIONS),
-            "loop x1": lambda: run_loop(dsn, every, 1),
+        runs: dict[str, list[Run]] = {"tool": [], f"loop x{MAX_SESSIONS}": [], "loop x1": []}
+        actions: dict[str, Callable[[], Run]] = {
+            "tool": lambda: run_tool(created, dsn),
+            f"loop x{MAX_SESSIONS}": lambda: run_loop(created, dsn, every, MAX_SESSIONS),
+            "loop x1": lambda: run_loop(created, dsn, every, 1),
         }
         for action in actions.values():  # warm-up: imports, the server's caches
             action()
         for _ in range(args.repeat):  # alternating, so a noisy neighbour weighs on each alike
             for label, action in actions.items():
                 runs[label].append(action())
-                log(f"{label}: {runs[label][-1]:.2f} s")
-        tool, floor, sequential = (best(runs[k]) for k in actions)
-        log("runs: " + "; ".join(f"{k} " + ", ".join(f"{t:.2f}" for t in v) for k, v in runs.items()))
+                log(f"{label}: {runs[label][-1].wall:.2f} s")
+        tool, floor, sequential = (best([r.wall for r in runs[k]]) for k in actions)
+        log("runs: " + "; ".join(f"{k} " + ", ".join(f"{r.wall:.2f}" for r in v) for k, v in runs.items()))
         ratio = tool / floor
         print(f"| {len(every)} databases | check --all-databases {tool:.2f} s | loop x{MAX_SESSIONS} {floor:.2f} s | "
               f"{ratio:.2f}x | loop x1 {sequential:.2f} s ({tool / sequential:.2f}x) | best of {args.repeat} |")
         print(f"target (within {TARGET:.0f}x of the loop at the same parallelism):", "MET" if ratio <= TARGET else "MISSED")
+        for label in ("tool", f"loop x{MAX_SESSIONS}"):
+            client = statistics.median(r.client for r in runs[label]) * 1000 / len(every)
+            spent = statistics.median(r.server for r in runs[label]) * 1000 / len(every)
+            print(f"CPU per database, {label}: client {client:.1f} ms, server {spent:.1f} ms, total {client + spent:.1f} ms")
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         for started in server:
             started.destroy()

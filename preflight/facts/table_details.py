@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from preflight.facts.base import JUDGED_ROLE, FactContext, Scope, SqlFact
+from preflight.facts.base import JUDGED_ROLE_NAME, FactContext, Scope, SqlFact
 from preflight.facts.publications import consumer_publication
 from preflight.facts.selection import SELECTED, selection_params
 from preflight.profiles import load_profile
@@ -36,31 +36,42 @@ class RowSecurityRow:
     sees_all: bool  # a permissive policy USING (true) applies and no restrictive one filters
 
 
-# A policy ``p`` applies to the judged role: to PUBLIC (oid 0), to it, or to a role whose privileges it has.
-_APPLIES = f"""(0::pg_catalog.oid = ANY(p.polroles) OR EXISTS (SELECT 1 FROM pg_catalog.unnest(p.polroles) AS pr(oid)
-                                                          WHERE pg_catalog.pg_has_role({JUDGED_ROLE}, pr.oid, 'USAGE')))"""
+# A policy ``p`` applies to the judged role ``j.oid``: to PUBLIC (oid 0), to it, or to a role whose privileges it has.
+_APPLIES = """(0::pg_catalog.oid = ANY(p.polroles) OR EXISTS (SELECT 1 FROM pg_catalog.unnest(p.polroles) AS pr(oid)
+                                                          WHERE pg_catalog.pg_has_role(j.oid, pr.oid, 'USAGE')))"""
 
 
 def _row_security(ctx: FactContext) -> tuple[str, dict[str, Any]]:
-    """Only the tables with RLS enabled: one filtered pass over pg_class, the selection judged on those few."""
+    """Only the tables with RLS enabled: one filtered pass over pg_class, the selection judged on those few.
+
+    The judged role is looked up once (``j``: no row's values when it does not exist, so every judgement of it is
+    NULL) and each table's SELECT policies are read in one pass (``pol``): one plan for each, in a backend that
+    plans this afresh in every database."""
     return (
         f"""
         SELECT n.nspname AS schema, c.relname AS name, pg_catalog.pg_get_userbyid(c.relowner) AS owner,
                c.relforcerowsecurity AS forced,
-               pg_catalog.pg_has_role({JUDGED_ROLE}, c.relowner, 'USAGE') AS owns,
-               (SELECT r.rolsuper OR r.rolbypassrls FROM pg_catalog.pg_roles AS r WHERE r.oid = {JUDGED_ROLE}) AS bypasses,
-               (SELECT pg_catalog.count(*) FROM pg_catalog.pg_policy AS p
-                 WHERE p.polrelid = c.oid AND p.polcmd IN ('r', '*') AND {_APPLIES}) AS policies,
-               (EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                         WHERE p.polrelid = c.oid AND p.polcmd IN ('r', '*') AND p.polpermissive AND {_APPLIES}
-                           AND pg_catalog.pg_get_expr(p.polqual, p.polrelid) = 'true')
-                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_policy AS p
-                                 WHERE p.polrelid = c.oid AND p.polcmd IN ('r', '*') AND NOT p.polpermissive
-                                   AND {_APPLIES}
-                                   AND pg_catalog.pg_get_expr(p.polqual, p.polrelid) IS DISTINCT FROM 'true'))
-               AS sees_all
+               pg_catalog.pg_has_role(j.oid, c.relowner, 'USAGE') AS owns,
+               j.bypasses,
+               pol.policies,
+               (pol.opens AND NOT pol.restricts) AS sees_all
           FROM pg_catalog.pg_class AS c
           JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+         CROSS JOIN (SELECT r.oid, r.rolsuper OR r.rolbypassrls AS bypasses
+                       FROM (SELECT 1) AS one
+                       LEFT JOIN pg_catalog.pg_roles AS r ON r.rolname = {JUDGED_ROLE_NAME}
+                     OFFSET 0) AS j
+         CROSS JOIN LATERAL (
+               SELECT pg_catalog.count(*) AS policies,
+                      COALESCE(pg_catalog.bool_or(p.polpermissive
+                                                  AND pg_catalog.pg_get_expr(p.polqual, p.polrelid) = 'true'), false)
+                        AS opens,  -- a permissive policy USING (true) applies
+                      COALESCE(pg_catalog.bool_or(NOT p.polpermissive
+                                                  AND pg_catalog.pg_get_expr(p.polqual, p.polrelid)
+                                                      IS DISTINCT FROM 'true'), false)
+                        AS restricts  -- a restrictive one that filters applies
+                 FROM pg_catalog.pg_policy AS p
+                WHERE p.polrelid = c.oid AND p.polcmd IN ('r', '*') AND {_APPLIES}) AS pol
          WHERE c.relrowsecurity AND c.relkind IN ('r', 'p') AND ({SELECTED})
          ORDER BY n.nspname, c.relname
         """,
