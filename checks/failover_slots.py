@@ -97,7 +97,7 @@ class FailoverSlots(Check):
             message=f"This server has physical standbys ({seen}) and PostgreSQL before 17 keeps no logical slot across "
                     "a promotion by itself: unless the HA manager or an extension copies the consumer's slot (not "
                     "visible from here), a failover loses it and the consumer must copy everything again.",
-            remediation=Remediation(steps=BEFORE_17_STEPS))]
+            remediation=Remediation(steps=[*BEFORE_17_STEPS]))]
 
     @staticmethod
     def _consumer_slot(ctx: CheckContext, slots: list[SlotRow], seen: str) -> list[Finding]:
@@ -131,7 +131,7 @@ class FailoverSlots(Check):
             message=f"Physical standbys stream from here ({seen}): the consumer's slot survives a promotion only if it "
                     "is created with failover = true (not visible before it exists; pass --slot-name to judge an "
                     "existing one).",
-            remediation=Remediation(steps=steps))]
+            remediation=Remediation(steps=[*steps]))]
 
     @staticmethod
     def _primary_side(ctx: CheckContext, standbys: list[StandbyRow], physical: list[str]) -> list[Finding]:
@@ -162,7 +162,7 @@ class FailoverSlots(Check):
             observed="; ".join(seen) or "standby settings not visible",
             message="Whether the standbys synchronise slots depends on their own settings, which the primary cannot "
                     "show" + (": " + "; ".join(seen) if seen else "") + ". Check each standby.",
-            remediation=Remediation(steps=standby_steps(physical))))
+            remediation=Remediation(steps=[*standby_steps(physical)])))
         return findings
 
 

@@ -12,6 +12,7 @@ from preflight.facts import RoleFact, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import raise_setting
+from preflight.statements import Statement
 
 LOW_HEADROOM = 3  # fewer free server slots than this is a warning
 CONSUMER_CONNECTIONS = 2  # a CDC consumer holds a replication connection plus at least one snapshot connection
@@ -98,7 +99,7 @@ def limit_findings(role: RoleFact, needed: int, consumer: str, probe_pid: int | 
     return out
 
 
-def _raise_limit(kind: str, obj: str, limit: int) -> str:
+def _raise_limit(kind: str, obj: str, limit: int) -> Statement:
     if kind == "role":
         return grants_sql.role_connection_limit(obj, limit)
     return grants_sql.database_connection_limit(obj, limit)

@@ -12,6 +12,7 @@ from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import consumer_sessions
 from preflight.settings import human_bytes
 from preflight.sqltext import render
+from preflight.statements import Grant, Sql, Statement
 
 # Below this share of the cluster's written rows a database is quiet: its consumer may go hours without an event.
 QUIET_SHARE = 0.01
@@ -67,11 +68,10 @@ class IdleDatabase(Check):
     def _heartbeat(ctx: CheckContext, quiet: str, observed: str, datname: str, setting: str) -> Finding:
         role = ctx.options.role or (ctx.snapshot.server.user if ctx.snapshot.server else None) or "CURRENT_USER"
         table = sql.Identifier(*HEARTBEAT_TABLE)
-        grantee = sql.Identifier(role) if role != "CURRENT_USER" else sql.SQL("CURRENT_USER")
-        statements = [
-            render(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, beat timestamptz NOT NULL);")
-                   .format(table)),
-            render(sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {};").format(table, grantee)),
+        statements: list[Statement] = [
+            Sql(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, beat timestamptz NOT NULL);")
+                .format(table)),
+            Grant(role, "SELECT, INSERT, UPDATE", on="TABLE", object=HEARTBEAT_TABLE),
         ]
         publication = consumer_publication(ctx.options)
         steps = []
@@ -89,5 +89,5 @@ class IdleDatabase(Check):
                     f"slot until this database changes; profile '{ctx.profile.name}' needs a heartbeat: a table here, "
                     "in the publication, that the CDC role may INSERT and UPDATE, written on the primary. This is a "
                     "forecast from past writes: whether the consumer is configured with one the report cannot see.",
-            remediation=Remediation(sql=statements, steps=steps),
+            remediation=Remediation(sql=statements, steps=[*steps]),
         )

@@ -12,8 +12,8 @@ from __future__ import annotations
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import SESSION_SETTINGS, SETTINGS, SLOT_STATS
 from preflight.models import Finding, Remediation, Severity
-from preflight.remediation import change_setting
-from preflight.settings import human_bytes, size_setting_text
+from preflight.remediation import change_setting, size_value
+from preflight.settings import human_bytes
 
 SUGGESTED = 256 * 1024 * 1024  # a walsender's decoding memory worth suggesting before streaming is an option
 
@@ -49,8 +49,9 @@ class LargeTransactions(Check):
             steps = [f"Stream in-progress transactions: {streams}."] if streams else [
                 "This consumer receives large transactions only at commit: expect lag spikes and pg_replslot disk "
                 "use during them."]
-            fix = change_setting(ctx.provider, "logical_decoding_work_mem", size_setting_text(max(SUGGESTED, 2 * (size or 0))),
-                                 memory) if memory is not None else Remediation()
+            amount, unit = size_value(max(SUGGESTED, 2 * (size or 0)))
+            fix = change_setting(ctx.provider, "logical_decoding_work_mem", amount, memory, unit) \
+                if memory is not None else Remediation()
             findings.append(Finding(
                 code="decoding_spills", severity=Severity.INFO if streams else Severity.WARNING,
                 object="pg_stat_replication_slots", observed=f"{human_bytes(total)} spilled",

@@ -28,6 +28,7 @@ from preflight.facts import ACTIVITY, ActivityFact, OpenTransaction, PreparedTra
 from preflight.facts.activity import XID_WAIT_BOUND_S
 from preflight.models import Finding, Remediation, Severity
 from preflight.sqltext import render
+from preflight.statements import Grant
 
 
 def age(seconds: float) -> str:
@@ -189,6 +190,6 @@ def _hidden(activity: ActivityFact) -> list[Finding]:
                     f" Unknown: whether the {snapshots} of them holding a snapshot without an xid are older than "
                     "--max-xact-age (a warning for a checker that can see them)." if snapshots else ""),
         remediation=Remediation(
-            sql=[render(sql.SQL("GRANT pg_read_all_stats TO {};").format(sql.Identifier(role)))],
+            sql=[Grant(role, "pg_read_all_stats", "membership")],
             steps=["Optional, as a superuser: with it the report also gives the state and age of every session."]),
     )]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from psycopg import sql
-
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import (
     PLUGIN_PROBE,
@@ -18,7 +16,7 @@ from preflight.models import Finding, Remediation, Severity
 from preflight.pg_versions import has_output_plugin_libraries
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
-from preflight.sqltext import render
+from preflight.statements import Grant
 
 BUILT_IN = "pgoutput"
 DEFAULT_ALLOWED = ("pgoutput", "test_decoding")
@@ -109,7 +107,7 @@ class PluginAvailability(Check):
         settled = probe.status is ProbeStatus.OK or plugin in DEFAULT_ALLOWED
         severity = Severity.INFO if settled else Severity.WARNING
         role = support.role
-        grant = render(sql.SQL("GRANT pg_read_all_settings TO {};").format(sql.Identifier(role)))
+        grant = Grant(role, "pg_read_all_settings", "membership")
         return [Finding(
             code="allowlist_not_visible", severity=severity, object=ALLOWLIST, observed="could not see",
             expected=f"includes {plugin}",
@@ -132,7 +130,7 @@ class PluginAvailability(Check):
                             observed="library missing", expected="installed",
                             message=f"Output plugin '{plugin}' is not installed on the server: the probe's TEMPORARY "
                                     f"slot failed with SQLSTATE 58P01 ({detail}).",
-                            remediation=Remediation(steps=install_steps(plugin, major)))]
+                            remediation=Remediation(steps=[*install_steps(plugin, major)]))]
         if kind is PluginProbeKind.NOT_ALLOWED:
             current = support.output_plugin_libraries
             return [Finding(code="plugin_not_allowed_probe", severity=Severity.ERROR, object=ALLOWLIST,

@@ -30,7 +30,8 @@ from preflight.facts import (
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import SqlName, Template, render
+from preflight.sqltext import SqlName, render
+from preflight.statements import PublicationChange, Sql
 
 OPS = ("insert", "update", "delete", "truncate")
 Name = tuple[str, str]
@@ -65,23 +66,17 @@ def descendants(tables: list[TableRow], listed: list[TableRow]) -> list[TableRow
     return [t for t in tables if (t.schema, t.name) in names]
 
 
-# Templates, not psycopg compositions: the CREATE PUBLICATION of a 100k-table selection names every table.
-_CREATE = Template("CREATE PUBLICATION {} FOR TABLE {};")
-_CREATE_VIA_ROOT = Template("CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root = true);")
-_ADD = Template("ALTER PUBLICATION {} ADD TABLE {};")
+def _names(tables: list[TableRow]) -> tuple[SqlName, ...]:
+    return tuple((t.schema, t.name) for t in tables)
 
 
-def _names(tables: list[TableRow]) -> list[SqlName]:
-    return [(t.schema, t.name) for t in tables]
-
-
-def create_statement(name: str, tables: list[TableRow]) -> str:
+def create_statement(name: str, tables: list[TableRow]) -> PublicationChange:
     with_root = any(t.relkind == "p" for t in tables)
-    return (_CREATE_VIA_ROOT if with_root else _CREATE).render(name, _names(tables))
+    return PublicationChange(name, "create", _names(tables), via_root=with_root)
 
 
-def add_statement(name: str, tables: list[TableRow]) -> str:
-    return _ADD.render(name, _names(tables))
+def add_statement(name: str, tables: list[TableRow]) -> PublicationChange:
+    return PublicationChange(name, "add", _names(tables))
 
 
 class PublicationCheck(Check):
@@ -173,8 +168,8 @@ def operations(pub: PublicationRow, members: list[PublicationMember]) -> list[Fi
     wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate)
     unkeyed = [FindingRef.trusted(TableKeys.id, format_name(m.schema, m.name)) for m in members
                if m.identity_columns is None]
-    fix = Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish = {});").format(
-        sql.Identifier(name), sql.Literal(wanted)))], after=unkeyed if off != ["insert"] else [],
+    fix = Remediation(sql=[PublicationChange(name, "set", option="publish", value=wanted)],
+                      after=unkeyed if off != ["insert"] else [],
         steps=["A consumer that wants only these operations by design: waive publication_operations for "
                f"{name} instead (a [[tool.pg-preflight.waivers]] entry in the config file)."])
     identity = ""
@@ -237,7 +232,7 @@ def filters(pub: PublicationRow, member: PublicationMember) -> list[Finding]:
     return out
 
 
-def replace_member(publication: str, member: PublicationMember, columns: list[str]) -> str:
+def replace_member(publication: str, member: PublicationMember, columns: list[str]) -> Sql:
     """One transaction that changes only ``member``'s column list: DROP TABLE then ADD TABLE with the new
     columns and its row filter as the server wrote it (``pg_get_expr``, re-read as pg_dump does). Never
     ``SET TABLE``: it replaces the publication's whole list, tables and schemas, and drops the rest."""
@@ -245,7 +240,7 @@ def replace_member(publication: str, member: PublicationMember, columns: list[st
     listed = sql.SQL("{} ({})").format(table, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
     if member.rowfilter:
         listed = sql.SQL("{} WHERE ({})").format(listed, sql.SQL(member.rowfilter))
-    return render(sql.SQL("BEGIN;\nALTER PUBLICATION {} DROP TABLE {};\nALTER PUBLICATION {} ADD TABLE {};\nCOMMIT;").format(
+    return Sql(sql.SQL("BEGIN;\nALTER PUBLICATION {} DROP TABLE {};\nALTER PUBLICATION {} ADD TABLE {};\nCOMMIT;").format(
         pub, table, pub, listed))
 
 
@@ -289,4 +284,4 @@ def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | No
         observed="; ".join(reasons),
         message=f"{head} Role {'; '.join(reasons)}, so it cannot create the publication{name_note}: "
                 f"a table owner must run the statement below.",
-        remediation=Remediation(sql=[statement], steps=steps, after=first))], f"{role} cannot create the publication")
+        remediation=Remediation(sql=[statement], steps=[*steps], after=first))], f"{role} cannot create the publication")

@@ -15,6 +15,7 @@ from preflight.facts import ROLE, ROW_SECURITY, RowSecurityRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.sqltext import render
+from preflight.statements import Sql
 
 POLICY_NAME = "cdc_reads_all_rows"
 
@@ -28,9 +29,9 @@ def reads_filtered(row: RowSecurityRow) -> bool:
     return not row.sees_all
 
 
-def policy_statement(row: RowSecurityRow, role: str) -> str:
+def policy_statement(row: RowSecurityRow, role: str) -> Sql:
     """A policy letting ``role`` read every row (the table's owner runs it)."""
-    return render(sql.SQL("CREATE POLICY {} ON {}.{} FOR SELECT TO {} USING (true);").format(
+    return Sql(sql.SQL("CREATE POLICY {} ON {}.{} FOR SELECT TO {} USING (true);").format(
         sql.Identifier(POLICY_NAME), sql.Identifier(row.schema), sql.Identifier(row.name), sql.Identifier(role)))
 
 

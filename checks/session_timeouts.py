@@ -12,7 +12,7 @@ from preflight.facts import ROLE_SETTINGS, TABLES, RoleSettingRow
 from preflight.facts.role_settings import effective
 from preflight.models import Finding, Remediation, Severity
 from preflight.settings import human_bytes, human_ms
-from preflight.sqltext import render
+from preflight.statements import Sql
 
 # An optimistic copy rate: a table whose copy outlasts a timeout even at this rate is certainly cancelled.
 COPY_BYTES_PER_S = 200 * 1024 * 1024
@@ -45,15 +45,15 @@ def to_ms(text: str) -> float | None:
     return float(match.group(1)) * _UNITS_MS[match.group(2) or "ms"]
 
 
-def fix(row: RoleSettingRow, value: str = "0") -> str:
+def fix(row: RoleSettingRow, value: str = "0") -> Sql:
     """Reset the role's own setting in this database (to off); else override it for the role in this database
     only (``SET x = value``): the database's or the role's value for everyone else stays. ``row.name`` must be
     a constant of the caller's (a setting name it knows), never a name read from the server unchecked."""
     # the name is one of TIMEOUTS' (the caller's constants), written as PostgreSQL spells a setting
     role, db, name = sql.Identifier(row.rolname), sql.Identifier(row.datname), sql.SQL(row.name)
     if row.level == "role_in_database" and value == "0":
-        return render(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET {};").format(role, db, name))
-    return render(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {};").format(role, db, name, sql.Literal(value)))
+        return Sql(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET {};").format(role, db, name))
+    return Sql(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {};").format(role, db, name, sql.Literal(value)))
 
 
 WHERE = {"role_in_database": "ALTER ROLE {r} IN DATABASE {d} SET", "role": "ALTER ROLE {r} SET",
@@ -122,5 +122,5 @@ class SessionTimeouts(Check):
             code=code, severity=severity, object=row.name, observed=row.value, expected="0 (off) for the CDC role",
             message=f"{row.name} = {row.value} is stored for role {row.rolname} in database {row.datname} "
                     f"({set_by}): it {cancels}; {verdict}.",
-            remediation=Remediation(sql=[] if severity is Severity.INFO else [fix(row, value)], steps=steps),
+            remediation=Remediation(sql=[] if severity is Severity.INFO else [fix(row, value)], steps=[*steps]),
         )

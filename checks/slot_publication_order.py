@@ -20,10 +20,11 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import PUBLICATION_AGE, PUBLICATIONS, SERVER, SLOTS, consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.sqltext import render
+from preflight.statements import Sql
 
 
 def fixes(slot: str, publication: str) -> Remediation:
-    drop = render(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(slot)))
+    drop = Sql(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(slot)))
     advance = render(sql.SQL("SELECT pg_catalog.pg_replication_slot_advance({}, pg_catalog.pg_current_wal_lsn());")
                      .format(sql.Literal(slot)))
     return Remediation(

@@ -50,7 +50,7 @@ from preflight.models import (
 )
 from preflight.names import format_name
 from preflight.profiles import Profile
-from preflight.sqltext import Template
+from preflight.statements import AlterTable
 
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
@@ -79,18 +79,12 @@ class Judged:
     published_by: str | None = None  # outside the selection, received through this publication
 
 
-# One statement per table: templates, not psycopg compositions built (and walked) 100k times.
-_TO_DEFAULT = Template("ALTER TABLE {} REPLICA IDENTITY DEFAULT;")
-_TO_FULL = Template("ALTER TABLE {} REPLICA IDENTITY FULL;")
-_TO_INDEX = Template("ALTER TABLE {} REPLICA IDENTITY USING INDEX {};")
-
-
-def identity_fix(row: TableRow) -> str | None:
+def identity_fix(row: TableRow) -> AlterTable | None:
     """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
     if row.has_primary_key:
-        return _TO_DEFAULT.render((row.schema, row.name))
+        return AlterTable((row.schema, row.name), "REPLICA IDENTITY DEFAULT")
     if row.candidate_index:
-        return _TO_INDEX.render((row.schema, row.name), row.candidate_index)
+        return AlterTable((row.schema, row.name), "REPLICA IDENTITY USING INDEX", row.candidate_index)
     return None
 
 
@@ -405,7 +399,7 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
         else:
             message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
         return [Finding.trusted(problem, Severity.ERROR, message, key, entry.replica_identity, expected, Remediation.trusted(
-            fixes, [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
+            [*fixes], [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
@@ -418,19 +412,19 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
                             message=f"{where} Decided: replica_identity_full, not applied yet; profile "
                                     f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
                                     f"FULL itself during its setup, before it publishes the table. {cost}",
-                            remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))]))]
+                            remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")]))]
         return [Finding(code="decided_replica_identity_full", severity=Severity.ERROR, object=key,
                         observed=entry.replica_identity, expected="full",
                         message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
                                 f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
                                 f"{cost}",
-                        remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))],
+                        remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")],
                                                 steps=["Apply the statement above (identity change only, no rewrite; "
                                                        "a partitioned table's every leaf), then re-run pg-preflight."]))]
     return [_pending_key(item, fix, where, outage)]
 
 
-def _pending_key(item: Judged, fix: str | None, where: str, outage: str) -> Finding:
+def _pending_key(item: Judged, fix: AlterTable | None, where: str, outage: str) -> Finding:
     """``add_pk`` is a promise made before retrying: until the key is the table's identity, it fails."""
     entry, row, key = item.entry, item.row, item.key
     promise = ("Decided: add_pk (the owner adds a primary key or a valid unique key on the source before retrying), "
@@ -452,10 +446,10 @@ def _pending_key(item: Judged, fix: str | None, where: str, outage: str) -> Find
         steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
     return Finding(code="decided_add_pk", severity=Severity.ERROR, object=key, observed=entry.replica_identity,
                    expected=KEY_ONLY, message=f"{where} {promise} {needed} {outage}",
-                   remediation=Remediation(sql=[fix] if fix else [], steps=steps))
+                   remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
 
 
-def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str) -> Finding:
+def _full_unusable(item: Judged, profile: Profile, fix: AlterTable | None, before: str) -> Finding:
     """FULL, applied or decided, for a consumer that cannot match rows on a column type without equality."""
     entry, row, key = item.entry, item.row, item.key
     text = equality_text(row, profile.consumer.kind)
@@ -469,7 +463,7 @@ def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str)
     if fix:
         steps = [f"Apply the statement above (identity change only, no rewrite), or decide \"exclude\" for {key}."]
     return Finding(code=FULL_UNUSABLE, severity=Severity.ERROR, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=message, remediation=Remediation(sql=[fix] if fix else [], steps=steps))
+                   expected=KEY_ONLY, message=message, remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
 
 
 def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:

@@ -9,7 +9,7 @@ from preflight.facts import SERVER, SESSION_SETTINGS, SETTINGS, SettingRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
-from preflight.sqltext import render
+from preflight.statements import Sql, Statement
 
 STANDBY_16 = (
     " From PostgreSQL 16 logical decoding also works on a standby, but only with wal_level=logical on "
@@ -99,15 +99,15 @@ class WriterStatus(Check):
         return Outcome(findings, "standby (16+): logical decoding possible with care")
 
 
-def _read_write_sql(source: str, database: str, role: str) -> list[str]:
+def _read_write_sql(source: str, database: str, role: str) -> list[Statement]:
     if source == "database":
-        return [render(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(sql.Identifier(database)))]
+        return [Sql(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(sql.Identifier(database)))]
     if source in ("user", "database user"):
-        return [render(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(sql.Identifier(role)))]
+        return [Sql(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(sql.Identifier(role)))]
     return []
 
 
-def _read_write_fix(statements: list[str], source: str, provider: Provider, setting: SettingRow | None) -> Remediation:
+def _read_write_fix(statements: list[Statement], source: str, provider: Provider, setting: SettingRow | None) -> Remediation:
     """The database's or role's own setting, else the server setting the provider's way."""
     if statements:
         return Remediation(sql=statements)

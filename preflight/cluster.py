@@ -21,7 +21,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
 
-from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
@@ -63,7 +62,7 @@ from preflight.runner import (
     take_snapshot,
     take_snapshot_on_walsender,
 )
-from preflight.sqltext import render
+from preflight.statements import Grant
 from preflight.suggest import did_you_mean
 
 MAX_SESSIONS = 4  # database sessions open at once, besides the cluster's own
@@ -161,9 +160,7 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
                                 "to check and replicate it, or leave it out of the plan.")
         user = main.server.user if main.server else None
         if user:
-            grant = sql.SQL("GRANT CONNECT ON DATABASE {} TO {};").format(sql.Identifier(row.datname),
-                                                                         sql.Identifier(user))
-            result.findings[0].remediation.sql.append(render(grant))
+            result.findings[0].remediation.sql.append(Grant(user, "CONNECT", on="DATABASE", object=row.datname))
         return _section(row.datname, "no_connect_privilege", [result], [])
     if not snapshot.connect.ok:
         result = CheckResult(id=ACCESS_CHECK[0], title=ACCESS_CHECK[1], status=CheckStatus.ERROR,

@@ -16,6 +16,7 @@ from psycopg import sql
 from preflight import Options, run_preflight
 from preflight.models import Finding, Remediation, Report, Severity, TableEntry
 from preflight.reports import FORMATS, pieces
+from preflight.statements import as_statement
 from tests.canned import canned_report
 from tests.conftest import PLUMBING, run_cli
 from tests.servers import Server
@@ -52,7 +53,7 @@ def hostile_canned_report() -> Report:
         for m, finding in enumerate(check.findings):
             text = HOSTILE[(n + m) % len(HOSTILE)]
             finding.message, finding.object, finding.observed, finding.expected = text, text, text, text
-            finding.remediation = Remediation(sql=[f"SELECT '{t}';" for t in HOSTILE], steps=list(HOSTILE))
+            finding.remediation = Remediation(sql=[as_statement(f"SELECT '{t}';") for t in HOSTILE], steps=list(HOSTILE))
     report.check("grants").error = HOSTILE[0]
     report.check("publication").skip_reason = HOSTILE[1]
     report.checks[0].findings.append(Finding(code="hostile", severity=Severity.INFO, message="\n".join(HOSTILE),

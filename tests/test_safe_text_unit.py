@@ -15,6 +15,7 @@ from preflight.models import Report, TableEntry
 from preflight.reports import FORMATS, markdown
 from preflight.reports.sql import remediation_lines
 from preflight.sqltext import Template, render
+from preflight.statements import as_statement
 from preflight.terminal import decode, json_visible, undecodable, visible
 from tests.canned import canned_report
 from tests.test_hostile_names_servers import HOSTILE
@@ -146,7 +147,7 @@ def test_html_shows_names_escaped_and_runs_no_script_of_theirs() -> None:
 def test_the_script_is_printable_and_a_plugins_non_printable_statement_is_not_printed() -> None:
     report = canned_report()
     finding = report.check("logical_replication").findings[0]
-    finding.remediation.sql = ["ALTER TABLE x\x1b[2J RENAME TO y;"]
+    finding.remediation.sql = [as_statement("ALTER TABLE x\x1b[2J RENAME TO y;")]
     finding.message = "line one\nline two\x1b[31m"
     lines = remediation_lines(report)
     assert all(line.isprintable() for line in lines)
