@@ -13,6 +13,7 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import COLUMN_HAZARDS, TABLES, ColumnHazardRow, TableRow, consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
+from preflight.pg_versions import PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import ColumnRule, Profile
 from preflight.statements import AlterTable, PublicationChange, Statement
 
@@ -97,7 +98,7 @@ def _generated(key: str, cols: list[ColumnHazardRow], version_num: int, profile:
     names = ", ".join(c.column for c in cols)
     stored = [c for c in cols if c.generated == "s"]
     sql: list[Statement] = []
-    if version_num < 180000:
+    if not supports(version_num, PUBLISH_GENERATED_COLUMNS):
         why = "before PostgreSQL 18 logical replication never publishes generated columns"
     elif stored and publication:
         why = (f"PostgreSQL 18 publishes stored generated columns only when the publication ({publication}) sets "

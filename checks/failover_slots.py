@@ -19,6 +19,7 @@ from psycopg import sql
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import SERVER, SETTINGS, SLOTS, STANDBYS, SlotRow, StandbyRow
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import FAILOVER_SLOTS, supports
 from preflight.remediation import change_setting
 from preflight.sqltext import render
 
@@ -78,7 +79,7 @@ class FailoverSlots(Check):
                         "(a managed service's HA), ask the provider whether its failover keeps logical slots.")],
                 "no physical standby")
         seen = _describe(standbys, physical)
-        if ctx.version_num < 170000:
+        if not supports(ctx.version_num, FAILOVER_SLOTS):
             return Outcome(self._before_17(ctx, seen), f"physical standbys: {seen}")
         findings = self._consumer_slot(ctx, slots, seen)
         findings += self._primary_side(ctx, standbys, physical)

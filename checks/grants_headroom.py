@@ -10,6 +10,7 @@ from __future__ import annotations
 from preflight.checks import grants_sql
 from preflight.facts import RoleFact, SettingRow
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import RESERVED_CONNECTIONS, supports
 from preflight.provider_detection import Provider
 from preflight.remediation import raise_setting
 from preflight.statements import Statement
@@ -57,7 +58,7 @@ def _reserved(role: RoleFact, settings: dict[str, SettingRow], version_num: int)
     su = settings.get("superuser_reserved_connections")
     reserved = su.as_int() if su else 0
     words = " for superusers"
-    extra = settings.get("reserved_connections") if version_num >= 160000 else None
+    extra = settings.get("reserved_connections") if supports(version_num, RESERVED_CONNECTIONS) else None
     may_use = bool(role.memberships.get("pg_use_reserved_connections"))
     if extra is not None and extra.as_int() > 0 and not may_use:
         reserved += extra.as_int()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import SESSION_SETTINGS, SETTINGS, SLOT_STATS
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import SLOT_STATISTICS, STREAMING_IN_PROGRESS, supports
 from preflight.remediation import change_setting, size_value
 from preflight.settings import human_bytes
 
@@ -33,13 +34,13 @@ class LargeTransactions(Check):
         memory = ctx.setting("logical_decoding_work_mem")
         size = memory.in_bytes() if memory is not None else None
         shown = human_bytes(size) if size is not None else "unknown"
-        streams = ctx.profile.streams_in_progress if ctx.version_num >= 140000 else ""  # streaming protocol: 14+
+        streams = ctx.profile.streams_in_progress if supports(ctx.version_num, STREAMING_IN_PROGRESS) else ""  # streaming protocol: 14+
         how = (f"the consumer can stream in-progress transactions: {streams}" if streams else
                f"profile '{ctx.profile.name}' does not stream in-progress transactions")
         findings = [Finding(code="decoding_memory", severity=Severity.INFO, object="logical_decoding_work_mem",
                             observed=shown, message=f"logical_decoding_work_mem is {shown}: larger transactions are "
                                                     f"spilled to disk or streamed; {how}.")]
-        if ctx.version_num < 140000:
+        if not supports(ctx.version_num, SLOT_STATISTICS):
             return Outcome(findings, f"logical_decoding_work_mem {shown}; no spill statistics before 14")
         spilled = [s for s in ctx.fact(SLOT_STATS) if s.spill_txns > 0]
         if spilled:

@@ -13,7 +13,7 @@ from preflight.facts import (
     SettingRow,
 )
 from preflight.models import Finding, Remediation, Severity
-from preflight.pg_versions import has_output_plugin_libraries
+from preflight.pg_versions import PGOUTPUT, has_output_plugin_libraries, supports
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
 from preflight.statements import Grant
@@ -67,7 +67,7 @@ class PluginAvailability(Check):
         probe = ctx.fact(PLUGIN_PROBE)
         version = support.server_version_num
         findings: list[Finding] = []
-        if plugin == BUILT_IN and version < 100000:
+        if plugin == BUILT_IN and not supports(version, PGOUTPUT):
             findings.append(Finding(code="pgoutput_needs_10", severity=Severity.ERROR, object=plugin,
                                     observed=version, expected=">= 100000",
                                     message="pgoutput is built in only from PostgreSQL 10.",

@@ -11,6 +11,7 @@ from preflight.checks.table_keys import kept
 from preflight.facts import ROLE_SETTINGS, TABLES, RoleSettingRow
 from preflight.facts.role_settings import effective
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import IDLE_SESSION_TIMEOUT, TRANSACTION_TIMEOUT, supports
 from preflight.settings import human_bytes, human_ms
 from preflight.statements import Sql
 
@@ -25,13 +26,13 @@ TIMEOUTS: dict[str, tuple[str, int]] = {
     "statement_timeout": ("cancels any statement longer than it: a table's initial COPY (one statement per table) "
                           "and a slot creation that waits for running transactions", 0),
     "transaction_timeout": ("ends any transaction longer than it: the initial copy of a table (and, for consumers "
-                            "that copy every table in one snapshot transaction, the whole copy)", 170000),
+                            "that copy every table in one snapshot transaction, the whole copy)", TRANSACTION_TIMEOUT),
     "lock_timeout": ("cancels a statement that waits for a lock longer than it: the initial copy waits behind any "
                      "ALTER TABLE or VACUUM FULL on a selected table", 0),
     "idle_in_transaction_session_timeout": ("ends a session idle inside a transaction: the session that holds the "
                                             "exported snapshot while other sessions copy the tables", 0),
     "idle_session_timeout": ("ends a session idle outside a transaction: the consumer's metadata or heartbeat "
-                             "connection between uses", 140000),
+                             "connection between uses", IDLE_SESSION_TIMEOUT),
     "wal_sender_timeout": ("ends a replication connection that does not answer within it (stored for the role or "
                            "database it overrides the server's value for the consumer's walsender)", 0),
 }
@@ -84,7 +85,7 @@ class SessionTimeouts(Check):
         findings: list[Finding] = []
         for name, (cancels, since) in TIMEOUTS.items():
             row = winners.get(name)
-            if row is None or ctx.version_num < since:
+            if row is None or not supports(ctx.version_num, since):
                 continue
             ms = to_ms(row.value)
             if ms is None or ms <= 0:

@@ -19,6 +19,7 @@ from psycopg import sql
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import PUBLICATION_AGE, PUBLICATIONS, SERVER, SLOTS, consumer_publication
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import SKIPS_MISSING_PUBLICATION, supports
 from preflight.sqltext import render
 from preflight.statements import Sql
 
@@ -60,7 +61,7 @@ class SlotPublicationOrder(Check):
             return Outcome([], f"no pgoutput slot {name!r} in this database")
         row = next((r for r in ctx.fact(PUBLICATION_AGE) if r.slot_name == name and r.pubname == publication), None)
         exists = any(p.pubname == publication for p in ctx.fact(PUBLICATIONS).publications)
-        if ctx.version_num >= 180000:
+        if supports(ctx.version_num, SKIPS_MISSING_PUBLICATION):
             if row is not None and row.xids_between > 0:
                 return Outcome([Finding(
                     code="slot_predates_publication", severity=Severity.INFO, object=name,

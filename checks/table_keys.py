@@ -49,6 +49,7 @@ from preflight.models import (
     TableStatus,
 )
 from preflight.names import format_name
+from preflight.pg_versions import PARTITIONED_PUBLICATION, PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import Profile
 from preflight.statements import AlterTable
 
@@ -215,7 +216,7 @@ def _via_root(ctx: CheckContext, facts: PublicationsFact | None) -> bool:
     """Whether partitioned tables reach the consumer under the root's name, with the root's replica identity:
     the consumer's publication says so, and the printed CREATE PUBLICATION sets it."""
     name = consumer_publication(ctx.options)
-    if name is None or ctx.version_num < 130000:
+    if name is None or not supports(ctx.version_num, PARTITIONED_PUBLICATION):
         return False
     pub = next((p for p in facts.publications if p.pubname == name), None) if facts else None
     return pub.pubviaroot if pub else True
@@ -522,7 +523,7 @@ def _not_replicated(facts: NotReplicatedFact, version_num: int) -> list[Finding]
                                    "logical replication never carries them."))
     generated = [format_name(*g) for g in facts.generated_columns or []]
     if generated:
-        when = ("before PostgreSQL 18 they are never published" if version_num < 180000
+        when = ("before PostgreSQL 18 they are never published" if not supports(version_num, PUBLISH_GENERATED_COLUMNS)
                 else "they are published only with the publication option publish_generated_columns = stored")
         out.append(Finding(code="generated_columns_not_replicated", severity=Severity.INFO, observed=len(generated),
                            message=f"{len(generated)} generated column(s) ({_some(generated)}): {when}; "

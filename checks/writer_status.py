@@ -7,6 +7,7 @@ from psycopg import sql
 from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import SERVER, SESSION_SETTINGS, SETTINGS, SettingRow
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import DECODING_ON_STANDBY, supports
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
 from preflight.statements import Sql, Statement
@@ -34,10 +35,10 @@ class WriterStatus(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         server = ctx.fact(SERVER)
         findings: list[Finding] = []
-        if server.in_recovery and ctx.version_num >= 160000 and not ctx.profile.writer_required:
+        if server.in_recovery and supports(ctx.version_num, DECODING_ON_STANDBY) and not ctx.profile.writer_required:
             return self._decoding_standby(ctx)
         if server.in_recovery:
-            nuance = STANDBY_16 if ctx.version_num >= 160000 else STANDBY_OLD
+            nuance = STANDBY_16 if supports(ctx.version_num, DECODING_ON_STANDBY) else STANDBY_OLD
             if ctx.profile.writer_required:
                 nuance += f" Profile '{ctx.profile.name}' requires the writer."
             findings.append(Finding(
