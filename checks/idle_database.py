@@ -71,7 +71,7 @@ class IdleDatabase(Check):
         statements: list[Statement] = [
             Sql(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, beat timestamptz NOT NULL);")
                 .format(table)),
-            Grant(role, "SELECT, INSERT, UPDATE", on="TABLE", object=HEARTBEAT_TABLE),
+            Grant(role, "SELECT, INSERT, UPDATE", object=HEARTBEAT_TABLE),
         ]
         publication = consumer_publication(ctx.options)
         steps = []

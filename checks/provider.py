@@ -51,8 +51,8 @@ class ProviderCheck(Check):
                 remediation=Remediation(steps=["Use the direct (non-pooled) host and port for the consumer and "
                                                "for this check."]),
             ))
-        if name == "heroku":
-            findings.append(Finding(code="provider_unsupported", severity=Severity.ERROR, object=name,
-                                    message="Heroku Postgres does not offer logical replication to external consumers."))
+        refusal = info.refusal()  # said once, as the error (the provider's record holds it, not a note)
+        if refusal:
+            findings.append(Finding(code="provider_unsupported", severity=Severity.ERROR, object=name, message=refusal))
         summary = info.title if name != SELF_MANAGED else "self-managed (no managed-service signal)"
         return Outcome(findings, summary)

@@ -138,6 +138,8 @@ class Grant:
             group = sql.SQL(_PREDEFINED[self.privilege]) if self.privilege in _PREDEFINED else sql.Identifier(self.privilege)
             return sql.SQL("GRANT {} TO {};").format(group, grantee)
         target = sql.Identifier(*self.object) if isinstance(self.object, tuple) else sql.Identifier(self.object)
+        if not self.on:  # a table, named without its kind
+            return sql.SQL("GRANT {} ON {} TO {};").format(sql.SQL(_KEYWORDS[self.privilege]), target, grantee)
         return sql.SQL("GRANT {} ON {} {} TO {};").format(
             sql.SQL(_KEYWORDS[self.privilege]), sql.SQL(_KEYWORDS[self.on]), target, grantee)
 

@@ -52,6 +52,9 @@ def test_detects_provider_and_adapts_remediation(replica_level: Callable[[list[s
         assert "rds.logical_replication = 1" in wal.remediation.steps_text()[0]
     if name == "heroku":
         assert provider_check.status is CheckStatus.FAIL
+        said = [f for f in provider_check.findings if "does not offer logical replication" in f.message]
+        assert [(f.code, f.severity.value) for f in said] == [("provider_unsupported", "error")], "said once, as the error"
+        assert wal.remediation.steps_text() == ["Heroku Postgres does not offer logical replication to external consumers."]
 
 
 def test_self_managed_and_override(logical_server: Server) -> None:

@@ -234,3 +234,22 @@ def test_a_provider_parameter_gets_a_bare_number_in_its_own_unit_with_the_unit_n
     azure = change_setting(PROVIDERS["azure"], "wal_sender_timeout", 1, timeout, "min").steps_text()[0]
     assert "--value 60000) (in ms, the parameter's unit)" in azure
     assert "= 10;" in change_setting(PROVIDERS["rds"], "max_wal_senders", 10, None).steps_text()[0]  # no unit: as it is
+
+
+def test_the_script_merges_setting_change_values_never_text_that_looks_like_one() -> None:
+    """The merger reads the values: two changes of one setting (any units) become the larger, a provider's
+    step merges with another provider step of the same setting, and hand-made SQL that reads like an
+    ALTER SYSTEM of that setting is a statement of its own, printed as it is and never merged."""
+    lookalike = Sql(sql.SQL("ALTER SYSTEM SET \"max_wal_senders\" = '99';"))
+    report = _report(
+        Remediation(sql=[SettingChange("max_wal_senders", 12, restart=True)], requires_restart=True),
+        Remediation(sql=[lookalike]),
+        Remediation(sql=[SettingChange("max_wal_senders", 20, restart=True)], requires_restart=True),
+    )
+    assert statements(remediation_lines(report)) == [
+        "ALTER SYSTEM SET \"max_wal_senders\" = '20';", "ALTER SYSTEM SET \"max_wal_senders\" = '99';"]
+    rds = PROVIDERS["rds"]
+    steps = _report(*(change_setting(rds, "max_slot_wal_keep_size", amount, None, unit)
+                      for amount, unit in ((60, "GB"), (1, "TB"), (512, "MB"))))
+    lines = [line for line in remediation_lines(steps) if "set max_slot_wal_keep_size" in line]
+    assert len(lines) == 1 and "max_slot_wal_keep_size = 1TB" in lines[0], lines
