@@ -13,8 +13,8 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import SESSION_SETTINGS, SETTINGS, SLOT_STATS
 from preflight.models import Finding, Remediation, Severity
 from preflight.pg_versions import SLOT_STATISTICS, STREAMING_IN_PROGRESS, supports
-from preflight.remediation import change_setting, size_value
-from preflight.settings import human_bytes
+from preflight.remediation import change_setting
+from preflight.settings import human_bytes, size_value
 
 SUGGESTED = 256 * 1024 * 1024  # a walsender's decoding memory worth suggesting before streaming is an option
 

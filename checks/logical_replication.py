@@ -9,14 +9,12 @@ from preflight.profiles import Profile
 from preflight.provider_detection import Provider
 from preflight.remediation import (
     change_setting,
-    duration_value,
     enable_logical_decoding,
     raise_to,
     revert_pending,
     setting_instructions,
-    size_value,
 )
-from preflight.settings import human_bytes, human_ms
+from preflight.settings import duration_value, human_bytes, human_ms, size_value
 from preflight.statements import Restart
 
 STOCK_SLOTS_AND_SENDERS = 10

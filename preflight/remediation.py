@@ -10,12 +10,12 @@ The fixes are values (``preflight.statements``); the formats write them.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from preflight.facts import SettingRow
 from preflight.models import Remediation
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
+from preflight.settings import size_value
 from preflight.statements import CONSOLE, RELOAD, Grant, Restart, SettingChange, Value
 
 # pg_settings.context values whose changes apply at a reload (for new sessions at least).
@@ -76,25 +76,6 @@ def setting_instructions(provider: Provider, name: str, value: str, setting: Set
 def raise_setting(provider: Provider, setting: SettingRow, wanted: int) -> Remediation:
     """Raise an integer setting to at least ``wanted``: never a value below what the server has."""
     return change_setting(provider, setting.name, raise_to(setting, wanted), setting)
-
-
-def size_value(size: int | float) -> tuple[int, str]:
-    """A size for a setting's value, with its unit: the whole GB at or above ``size`` from 1 GB on, else whole
-    MB (``58`` ``GB``, ``512`` ``MB``). Rounded up, so a recommended size is never below what is needed; every
-    size setting accepts these units (a bare number would mean the setting's own unit, often MB)."""
-    if size >= 1024**3:
-        return math.ceil(size / 1024**3), "GB"
-    return max(math.ceil(size / 1024**2), 1), "MB"
-
-
-def duration_value(ms: int) -> tuple[int, str | None]:
-    """A duration in milliseconds with the largest unit dividing it (``60`` ``s``); 0 has no unit."""
-    if ms == 0:
-        return 0, None
-    for unit, factor in (("d", 86400000), ("h", 3600000), ("min", 60000), ("s", 1000)):
-        if ms % factor == 0:
-            return ms // factor, unit
-    return ms, "ms"
 
 
 def raise_size(provider: Provider, setting: SettingRow, wanted_bytes: float) -> Remediation:
