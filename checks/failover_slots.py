@@ -21,7 +21,7 @@ from preflight.facts import SERVER, SETTINGS, SLOTS, STANDBYS, SlotRow, StandbyR
 from preflight.models import Finding, Remediation, Severity
 from preflight.pg_versions import FAILOVER_SLOTS, supports
 from preflight.remediation import change_setting
-from preflight.sqltext import render
+from preflight.statements import Sql, advice
 
 BEFORE_17_STEPS = [
     "PostgreSQL 17+ keeps logical slots across a failover natively (failover slots): upgrading removes the need "
@@ -109,7 +109,7 @@ class FailoverSlots(Check):
                             observed="failover", message=f"Slot {slot.slot_name!r} is a failover slot: standbys that "
                             "synchronise slots keep it across a promotion.")]
         if slot is not None:
-            statement = render(sql.SQL("ALTER_REPLICATION_SLOT {} ( FAILOVER true )").format(sql.Identifier(slot.slot_name)))
+            statement = Sql(sql.SQL("ALTER_REPLICATION_SLOT {} ( FAILOVER true )").format(sql.Identifier(slot.slot_name)))
             return [Finding(
                 code="slot_not_failover", severity=Severity.ERROR, object=slot.slot_name, observed="failover = false",
                 expected="failover = true",
@@ -117,8 +117,8 @@ class FailoverSlots(Check):
                         f"({seen}): a promotion loses it, and the consumer resumes nowhere or past changes it never "
                         "received.",
                 remediation=Remediation(steps=[
-                    f"With the consumer stopped, over a replication connection (psql \"dbname=... replication=database\"): "
-                    f"{statement}",
+                    advice("With the consumer stopped, over a replication connection (psql \"dbname=... "
+                           "replication=database\"): ", statement),
                     f"Or let the consumer set it: {ctx.profile.failover_slots or 'this profile knows no such option'}.",
                     "If the HA manager keeps this slot itself (e.g. a Patroni permanent slot), waive this finding."]))]
         how = ctx.profile.failover_slots

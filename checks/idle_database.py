@@ -11,8 +11,7 @@ from preflight.facts.publications import consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import consumer_sessions
 from preflight.settings import human_bytes
-from preflight.sqltext import render
-from preflight.statements import Grant, Sql, Statement
+from preflight.statements import Grant, PublicationChange, Sql, Statement, Step, advice
 
 # Below this share of the cluster's written rows a database is quiet: its consumer may go hours without an event.
 QUIET_SHARE = 0.01
@@ -74,14 +73,14 @@ class IdleDatabase(Check):
             Grant(role, "SELECT, INSERT, UPDATE", object=HEARTBEAT_TABLE),
         ]
         publication = consumer_publication(ctx.options)
-        steps = []
+        steps: list[Step] = []
         if publication:
-            steps.append("Publish it unless the publication is FOR ALL TABLES: "
-                         + render(sql.SQL("ALTER PUBLICATION {} ADD TABLE {};").format(sql.Identifier(publication), table)))
-        upsert = render(sql.SQL("INSERT INTO {} VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET beat = EXCLUDED.beat")
-                        .format(table))
+            steps.append(advice("Publish it unless the publication is FOR ALL TABLES: ",
+                                PublicationChange(publication, "add", (HEARTBEAT_TABLE,))))
+        upsert = Sql(sql.SQL("INSERT INTO {} VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET beat = EXCLUDED.beat")
+                     .format(table))
         how = f"the consumer's {setting}" if setting else "the consumer's heartbeat, or a scheduled job"
-        steps.append(f"Have {how} run on the primary, every few minutes: {upsert}")
+        steps.append(advice(f"Have {how} run on the primary, every few minutes: ", upsert))
         return Finding(
             code="heartbeat_needed", severity=Severity.WARNING, object=datname, observed=observed,
             expected=f"at least {QUIET_SHARE:.0%} of the writes, or a heartbeat",

@@ -15,7 +15,7 @@ from preflight.remediation import (
     setting_instructions,
 )
 from preflight.settings import duration_value, human_bytes, human_ms, size_value
-from preflight.statements import Restart
+from preflight.statements import Restart, advice
 
 STOCK_SLOTS_AND_SENDERS = 10
 SMALL_KEEP_SIZE = 1024**3  # below this a lagging consumer loses its slot quickly
@@ -150,11 +150,11 @@ class LogicalReplication(Check):
                 code="max_slot_wal_keep_size_unlimited", severity=Severity.WARNING, object="max_slot_wal_keep_size",
                 observed="-1", expected="a bound sized to your WAL rate",
                 message="max_slot_wal_keep_size is -1 (unlimited). " + trade_off,
-                remediation=Remediation(steps=[
+                remediation=Remediation(steps=[advice(
                     "Pick a bound (e.g. a day or more of WAL, written with its unit), above the WAL every existing "
                     "slot retains now (existing_slots lists them): a slot already past it is invalidated at the next "
-                    "checkpoint and its consumer must copy everything again. Then: "
-                    + setting_instructions(self.provider, "max_slot_wal_keep_size", "<size>", setting),
+                    "checkpoint and its consumer must copy everything again. Then: ",
+                    *setting_instructions(self.provider, "max_slot_wal_keep_size", "<size>", setting).parts),
                 ]),
             )]
         if size < SMALL_KEEP_SIZE:

@@ -27,8 +27,7 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import ACTIVITY, ActivityFact, OpenTransaction, PreparedTransaction
 from preflight.facts.activity import XID_WAIT_BOUND_S
 from preflight.models import Finding, Remediation, Severity
-from preflight.sqltext import render
-from preflight.statements import Grant
+from preflight.statements import Grant, Sql, advice
 
 
 def age(seconds: float) -> str:
@@ -155,18 +154,18 @@ class LongTransactions(Check):
         gid = p.gid
         waited = p.age_s or 0.0
         owner, database = p.owner or "?", p.database or "?"
-        commit = render(sql.SQL("COMMIT PREPARED {};").format(sql.Literal(gid)))
-        rollback = render(sql.SQL("ROLLBACK PREPARED {};").format(sql.Literal(gid)))
+        commit = Sql(sql.SQL("COMMIT PREPARED {};").format(sql.Literal(gid)))
+        rollback = Sql(sql.SQL("ROLLBACK PREPARED {};").format(sql.Literal(gid)))
         return Finding(
             code="prepared_transaction", severity=Severity.ERROR, object=f"prepared {gid}",
             observed=f"{age(waited)}", expected="no prepared transaction",
             message=f"Prepared transaction '{gid}' (owner {owner}, database {database}, xid "
                     f"{p.xid}) has been waiting for {age(waited)}: creating a slot waits until it is "
                     "committed or rolled back, whatever its age; it never ends by itself and survives restarts.",
-            remediation=Remediation(steps=[
+            remediation=Remediation(steps=[advice(
                 f"Decide its outcome with the transaction manager that prepared it, then, connected to database "
-                f"{database} as its owner {owner} or a superuser, run exactly one of: {commit} (keep its work) or "
-                f"{rollback} (discard it)."]),
+                f"{database} as its owner {owner} or a superuser, run exactly one of: ", commit, " (keep its work) or ",
+                rollback, " (discard it).")]),
         )
 
 

@@ -30,8 +30,8 @@ from preflight.facts import (
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import SqlName, render
-from preflight.statements import PublicationChange, Sql
+from preflight.sqltext import SqlName
+from preflight.statements import PublicationChange, Sql, advice
 
 OPS = ("insert", "update", "delete", "truncate")
 Name = tuple[str, str]
@@ -135,17 +135,16 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
                                 message=f"Table {obj} is selected but publication {name!r} does not include it: "
                                         "its changes would never reach the consumer.", remediation=fix))
     if not pub.pubviaroot and any(t.relkind == "p" for t in tables):
-        statement = render(sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true);").format(
-            sql.Identifier(name)))
+        statement = PublicationChange(name, "set", option="publish_via_partition_root", value="true")
         findings.append(Finding(
             code="publish_via_partition_root_off", severity=Severity.INFO, object=name, observed=False,
             message=f"Publication {name!r} has publish_via_partition_root = false: changes of partitioned tables "
                     "arrive under each leaf partition's name. Set it to true if the consumer expects the parent's name.",
-            remediation=Remediation(steps=[
+            remediation=Remediation(steps=[advice(
                 "A choice, not a fix: only if the consumer expects the parent's name, and before any subscriber uses "
                 "the publication (a subscription already receiving the leaves stops receiving them until ALTER "
                 "SUBSCRIPTION ... REFRESH PUBLICATION, and PostgreSQL warns that the switch can lose or duplicate "
-                f"rows): {statement}"])))
+                "rows): ", statement)])))
     for m in members:  # every member: a bad column list breaks the source whether or not it is selected
         findings += filters(pub, m)
     summary = (f"publication {name!r}: {len(tables) - len(missing)}/{len(tables)} selected tables covered; publishes "

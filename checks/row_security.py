@@ -14,8 +14,7 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import ROLE, ROW_SECURITY, RowSecurityRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import render
-from preflight.statements import Sql
+from preflight.statements import Sql, advice
 
 POLICY_NAME = "cdc_reads_all_rows"
 
@@ -35,8 +34,8 @@ def policy_statement(row: RowSecurityRow, role: str) -> Sql:
         sql.Identifier(POLICY_NAME), sql.Identifier(row.schema), sql.Identifier(row.name), sql.Identifier(role)))
 
 
-def bypass_statement(role: str) -> str:
-    return render(sql.SQL("ALTER ROLE {} BYPASSRLS;").format(sql.Identifier(role)))
+def bypass_statement(role: str) -> Sql:
+    return Sql(sql.SQL("ALTER ROLE {} BYPASSRLS;").format(sql.Identifier(role)))
 
 
 class RowSecurity(Check):
@@ -89,6 +88,6 @@ class RowSecurity(Check):
             remediation=Remediation(sql=[policy_statement(row, role)], steps=[
                 f"Run the statement above as the owner of {key} ({row.owner}): a policy that lets {role} read every "
                 "row, for SELECT only.",
-                f"Or, for every table at once: {bypass_statement(role)} (needs a superuser; on managed services "
-                "whether the provider's admin role may grant BYPASSRLS differs).",
+                advice("Or, for every table at once: ", bypass_statement(role), " (needs a superuser; on managed "
+                       "services whether the provider's admin role may grant BYPASSRLS differs)."),
             ]))

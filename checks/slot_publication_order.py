@@ -20,19 +20,18 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.facts import PUBLICATION_AGE, PUBLICATIONS, SERVER, SLOTS, consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.pg_versions import SKIPS_MISSING_PUBLICATION, supports
-from preflight.sqltext import render
-from preflight.statements import Sql
+from preflight.statements import Sql, advice
 
 
 def fixes(slot: str, publication: str) -> Remediation:
     drop = Sql(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(slot)))
-    advance = render(sql.SQL("SELECT pg_catalog.pg_replication_slot_advance({}, pg_catalog.pg_current_wal_lsn());")
+    advance = Sql(sql.SQL("SELECT pg_catalog.pg_replication_slot_advance({}, pg_catalog.pg_current_wal_lsn());")
                      .format(sql.Literal(slot)))
     return Remediation(
         steps=[f"Stop the consumer, drop slot {slot!r} and let the consumer create it again now that publication "
                f"{publication!r} exists (it takes a new initial copy).",
-               "Or, only if the consumer takes a new snapshot anyway: move the slot past the publication's creation "
-               f"with {advance} Every change before that point is skipped.",
+               advice("Or, only if the consumer takes a new snapshot anyway: move the slot past the publication's "
+                      "creation with ", advance, " Every change before that point is skipped."),
                "PostgreSQL 18 skips a publication that did not exist yet instead of failing."],
         sql=[drop], destructive=True)
 

@@ -16,7 +16,7 @@ from preflight.facts import SettingRow
 from preflight.models import Remediation
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
 from preflight.settings import size_value
-from preflight.statements import CONSOLE, RELOAD, Grant, Restart, SettingChange, Value
+from preflight.statements import CONSOLE, RELOAD, Advice, Grant, Restart, SettingChange, Value, advice
 
 # pg_settings.context values whose changes apply at a reload (for new sessions at least).
 RELOADABLE = frozenset({"sighup", "superuser", "user", "backend", "superuser-backend"})
@@ -64,13 +64,14 @@ def revert_pending(provider: Provider, name: str, value: str, setting: SettingRo
     return Remediation(steps=[f"{provider.title}: before the next restart, {place.where.format(name=name, value=value)}."])
 
 
-def setting_instructions(provider: Provider, name: str, value: str, setting: SettingRow | None) -> str:
-    """The change as one instruction, for a value the DBA must choose first (``value`` is a placeholder)."""
+def setting_instructions(provider: Provider, name: str, value: str, setting: SettingRow | None) -> Advice:
+    """The change as one instruction, for a value the DBA must choose first (``value`` is a placeholder):
+    ``before`` and then the statements, or the provider's instruction."""
     change = setting_change(provider, name, value, setting)
     if provider.alter_system:
         applied = "then restart PostgreSQL" if change.restart else "a reload is enough"
-        return f"{change.text()} {RELOAD.text()}  ({applied})"
-    return change.instruction()
+        return advice(change, " ", RELOAD, f"  ({applied})")
+    return advice(change)
 
 
 def raise_setting(provider: Provider, setting: SettingRow, wanted: int) -> Remediation:

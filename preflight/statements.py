@@ -250,14 +250,34 @@ ON_PRIMARY = "Run on the primary: "
 ALSO_ON_PRIMARY = "Run on the primary as well (decoding on a standby needs it there too): "
 
 
-Step = str | Restart | OnPrimary | SettingChange
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """A step in words that names statements to run by hand (another connection, a choice to make, a
+    value to pick): the sentence's text and its statements, in order. A setting change in it is the
+    provider's instruction where the provider refuses ALTER SYSTEM."""
+
+    parts: tuple[str | Statement, ...]
+
+    def text(self) -> str:
+        return "".join(p if isinstance(p, str) else _in_words(p) for p in self.parts)
+
+
+def advice(*parts: str | Statement) -> Advice:
+    return Advice(parts)
+
+
+def _in_words(statement: Statement) -> str:
+    return statement.instruction() if isinstance(statement, SettingChange) and statement.place else statement.text()
+
+
+Step = str | Restart | OnPrimary | SettingChange | Advice
 
 
 def step_text(step: Step) -> str:
     """A step as the formats write it: a provider's setting change is its instruction."""
     if isinstance(step, str):
         return step
-    return step.instruction() if isinstance(step, SettingChange) else step.text()
+    return _in_words(step) if isinstance(step, SettingChange) else step.text()
 
 
 def statement_text(statement: Statement) -> str:
@@ -274,6 +294,6 @@ def as_statement(value: object) -> Statement:
 
 
 def as_step(value: object) -> Step:
-    if isinstance(value, str | Restart | OnPrimary | SettingChange):
+    if isinstance(value, str | Restart | OnPrimary | SettingChange | Advice):
         return value
     raise ValueError(f"not a step: {value!r}")

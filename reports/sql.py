@@ -100,7 +100,7 @@ class _Script:
         if step.name in self.settings_done:
             return [] if self.brief else comment(f"({step.name} is changed above, to the largest value any finding needs)")
         self.settings_done.add(step.name)
-        return self.note(self.largest_step.get(step.name, step).instruction(), "-- step: ")
+        return self.note(step_text(self.largest_step.get(step.name, step)), "-- step: ")
 
     def statement(self, statement: Statement) -> list[str]:
         text = statement.text()

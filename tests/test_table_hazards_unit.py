@@ -116,6 +116,6 @@ def test_sequences_only_for_a_migration_cutover_and_names_quoted_as_literals() -
     assert result("sequences", owned_sequences=owned).findings == []
     out = result("sequences", "aws-dms", owned_sequences=owned)
     assert [(f.code, f.severity, f.observed) for f in out.findings] == [("sequences_not_synced", Severity.WARNING, 2)]
-    query = sync_query(owned)
+    query = sync_query(owned).text()
     assert "(VALUES ('Shop', 'Orders_id_seq'), ('public', 'it''s_seq'))" in query
     assert "pg_catalog.format('%I.%I', s.schemaname, s.sequencename)" in query
