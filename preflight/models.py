@@ -12,7 +12,18 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic.dataclasses import dataclass
 
-from preflight.statements import Statement, Step, as_statement, as_step, statement_text, step_text
+from preflight.statements import (
+    Advice,
+    OnPrimary,
+    Restart,
+    SettingChange,
+    Statement,
+    Step,
+    as_statement,
+    as_step,
+    statement_text,
+    step_text,
+)
 
 Scalar = str | int | float | bool | None
 
@@ -97,8 +108,10 @@ class FindingRef:
 # values stay typed in memory; a statement read back from a report is kept as its text.
 SqlStatement = Annotated[Statement, PlainValidator(as_statement), PlainSerializer(statement_text, return_type=str),
                          WithJsonSchema({"type": "string"})]
-StepValue = Annotated[Step, PlainValidator(as_step), PlainSerializer(step_text, return_type=str),
-                      WithJsonSchema({"type": "string"})]
+# A sentence is written by pydantic itself (most steps: one per table on large databases); only a step
+# value calls back into Python.
+StepValue = str | Annotated[Restart | OnPrimary | SettingChange | Advice, PlainValidator(as_step),
+                            PlainSerializer(step_text, return_type=str), WithJsonSchema({"type": "string"})]
 
 
 @dataclass(slots=True, kw_only=True, config=_RECORD)
