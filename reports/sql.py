@@ -141,9 +141,10 @@ def _largest(values: Iterable[Statement | Step]) -> dict[str, SettingChange]:
     sizes: dict[str, float] = {}
     largest: dict[str, SettingChange] = {}
     for value in values:
-        size = value.magnitude() if isinstance(value, SettingChange) else None
-        if isinstance(value, SettingChange) and size is not None and (
-                value.name not in sizes or size > sizes[value.name]):
+        if not isinstance(value, SettingChange):
+            continue
+        size = value.magnitude()
+        if size is not None and (value.name not in sizes or size > sizes[value.name]):
             sizes[value.name], largest[value.name] = size, value
     return largest
 
