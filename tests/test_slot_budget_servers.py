@@ -18,7 +18,7 @@ from preflight.facts.wal_sample import lsn_bytes
 from preflight.models import Finding
 from preflight.statements import RELOAD, SettingChange
 from tests.conftest import LOGICAL
-from tests.servers import LocalBackend, Server
+from tests.servers import LocalBackend, Server, wait_for_setting
 
 KEEP_MB = 100 * 1024
 SAMPLE_S = 1.5
@@ -231,15 +231,3 @@ def test_every_size_and_duration_change_carries_its_unit_and_the_server_applies_
             assert applied == wanted, (change.text(), applied)
     finally:
         server.destroy()
-
-
-def wait_for_setting(server: Server, name: str, value: float) -> float:
-    """The setting in bytes / milliseconds once the reload applied it (polled: the reload is asynchronous)."""
-    factors = {"B": 1, "kB": 1024, "8kB": 8192, "MB": 1024**2, "ms": 1, "s": 1000, "min": 60000}
-    deadline = time.monotonic() + 30
-    while True:
-        setting, unit = server.execute(f"SELECT setting, unit FROM pg_settings WHERE name = '{name}'")[0]
-        applied = int(setting) * factors[str(unit)]
-        if applied == value or time.monotonic() > deadline:
-            return applied
-        time.sleep(0.05)

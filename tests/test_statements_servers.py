@@ -5,38 +5,21 @@ server of the ``local`` backend."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
 from psycopg import sql
 
 from preflight.statements import RELOAD, AlterTable, Grant, PublicationChange, SettingChange, Sql, Statement
-from tests.servers import Server
+from tests.servers import Server, wait_for_setting
 
 pytestmark = [pytest.mark.server, pytest.mark.only_on("local")]
-
-# pg_settings units in the base unit SettingChange.magnitude() compares in (bytes, milliseconds).
-FACTORS = {None: 1, "B": 1, "kB": 1024, "8kB": 8192, "MB": 1024**2, "ms": 1, "s": 1000, "min": 60000}
-
 
 @pytest.fixture(scope="module")
 def server(servers: Callable[..., Server]) -> Iterator[Server]:
     server = servers()
     yield server
     server.destroy()
-
-
-def applied(server: Server, name: str, wanted: float) -> float:
-    """The setting in the base unit once the reload applied it (polled: a reload is asynchronous)."""
-    deadline = time.monotonic() + 30
-    while True:
-        setting, unit = server.execute(
-            f"SELECT setting, unit FROM pg_catalog.pg_settings WHERE name = {sql.Literal(name).as_string(None)}")[0]
-        value = float(setting) * FACTORS[unit]
-        if value == wanted or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def test_a_typed_setting_change_runs_as_printed_and_applies_its_value(server: Server) -> None:
@@ -50,7 +33,7 @@ def test_a_typed_setting_change_runs_as_printed_and_applies_its_value(server: Se
     for change in changes:
         wanted = change.magnitude()
         assert wanted is not None
-        assert applied(server, change.name, wanted) == wanted, change.text()
+        assert wait_for_setting(server, change.name, wanted) == wanted, change.text()
 
 
 def test_a_list_and_a_word_are_written_one_literal_per_entry(server: Server) -> None:
