@@ -51,6 +51,11 @@ def held_xids(activity: ActivityFact) -> set[str]:
     return set(activity.watch.held)
 
 
+def terminate(pid: int) -> Sql:
+    """End a session (and roll its transaction back)."""
+    return Sql(sql.SQL("SELECT pg_catalog.pg_terminate_backend({});").format(sql.Literal(pid)))
+
+
 class LongTransactions(Check):
     id = "long_transactions"
     report_order = 120
@@ -114,9 +119,8 @@ class LongTransactions(Check):
             expected="no transaction holding an xid",
             message=f"pid {s.pid} (user {user}, application '{app}', database {database}) holds transaction ID "
                     f"{s.xid}, {seen}: {why}",
-            remediation=Remediation(steps=[
-                f"Ask the owner to commit or roll back, or end the session: SELECT pg_catalog.pg_terminate_backend("
-                f"{s.pid}); (rolls its work back)."]),
+            remediation=Remediation(steps=[advice("Ask the owner to commit or roll back, or end the session: ",
+                                                  terminate(s.pid), " (rolls its work back).")]),
         )
 
     def _unlisted(self, xid: str, watched: float) -> Finding:
@@ -145,9 +149,8 @@ class LongTransactions(Check):
                     f"transaction open for {age(xact_age)}, state '{state}'" +
                     (f" for {age(s.state_age_s)}" if idle and s.state_age_s is not None else "") + f".{why}",
             remediation=Remediation(steps=[
-                "Ask the owner to commit or roll back" + (
-                    f", or end the session: SELECT pg_catalog.pg_terminate_backend({s.pid}); "
-                    "(rolls its work back)" if idle else "") + "."]),
+                advice("Ask the owner to commit or roll back, or end the session: ", terminate(s.pid),
+                       " (rolls its work back).") if idle else "Ask the owner to commit or roll back."]),
         )
 
     def _prepared(self, p: PreparedTransaction) -> Finding:
