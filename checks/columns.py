@@ -14,8 +14,9 @@ from preflight.codes import Code, declare
 from preflight.facts import COLUMN_HAZARDS, TABLES, ColumnHazardRow, TableRow, consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
+from preflight.pg_versions import PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import ColumnRule, Profile
-from preflight.sqltext import Template
+from preflight.statements import AlterTable, PublicationChange, Statement
 
 CODES = declare(
     Code("table_never_published", Severity.WARNING, "a selected unlogged or temporary table: no publication carries it",
@@ -25,9 +26,6 @@ CODES = declare(
     Code("column_type_unsupported", (Severity.WARNING, Severity.ERROR), "a column type the consumer handles badly "
          "(severity from the consumer's profile)", explain="Follow the profile's note: cast, convert or exclude it."),
 )
-
-_SET_LOGGED = Template("ALTER TABLE {} SET LOGGED;")
-_PUBLISH_STORED = Template("ALTER PUBLICATION {} SET (publish_generated_columns = stored);")
 SEVERITY = {"warning": Severity.WARNING, "error": Severity.ERROR}
 
 
@@ -98,7 +96,7 @@ def _never_published(row: TableRow) -> Finding:
         message=f"{key} is UNLOGGED: its changes are never written to WAL, so no publication carries it (CREATE "
                 "PUBLICATION ... FOR TABLE refuses it; FOR ALL TABLES skips it). It is selected, and the consumer "
                 "will never receive it.",
-        remediation=Remediation(sql=[_SET_LOGGED.render((row.schema, row.name))], steps=[
+        remediation=Remediation(sql=[AlterTable((row.schema, row.name), "SET LOGGED")], steps=[
             f"The statement above rewrites {key} and writes all of it to WAL under an ACCESS EXCLUSIVE lock (reads "
             "and writes wait until it ends): run it in a maintenance window for a large table, or leave the table "
             "out of the selection."]))
@@ -108,13 +106,13 @@ def _generated(key: str, cols: list[ColumnHazardRow], version_num: int, profile:
                publication: str | None) -> Finding:
     names = ", ".join(c.column for c in cols)
     stored = [c for c in cols if c.generated == "s"]
-    sql: list[str] = []
-    if version_num < 180000:
+    sql: list[Statement] = []
+    if not supports(version_num, PUBLISH_GENERATED_COLUMNS):
         why = "before PostgreSQL 18 logical replication never publishes generated columns"
     elif stored and publication:
         why = (f"PostgreSQL 18 publishes stored generated columns only when the publication ({publication}) sets "
                "publish_generated_columns = stored, and virtual ones never")
-        sql = [_PUBLISH_STORED.render(publication)]
+        sql = [PublicationChange(publication, "set", option="publish_generated_columns", value="stored")]
     else:
         why = "PostgreSQL 18 never publishes virtual generated columns"
     if profile.computes_generated_columns:

@@ -14,7 +14,7 @@ from preflight.codes import Code, declare
 from preflight.facts import MIN_RATE_WINDOW_S, SERVER, SETTINGS, SLOTS, WAL_STATS, SlotRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.settings import human_bytes, human_duration
-from preflight.sqltext import render
+from preflight.statements import Sql
 
 CODES = declare(
     Code("slot_name_reserved", Severity.WARNING, "the slot name starts with 'rds', which Amazon RDS reserves",
@@ -50,7 +50,7 @@ DROP_STEP = "Dropping a slot is irreversible: a consumer that still uses it must
 
 
 def drop_slot(name: str) -> Remediation:
-    statement = render(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(name)))
+    statement = Sql(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(name)))
     return Remediation(sql=[statement], steps=[DROP_STEP], destructive=True)
 
 

@@ -20,8 +20,9 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
 from preflight.facts import SERVER, SETTINGS, SLOTS, STANDBYS, SlotRow, StandbyRow
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import FAILOVER_SLOTS, supports
 from preflight.remediation import change_setting
-from preflight.sqltext import render
+from preflight.statements import Sql, advice
 
 CODES = declare(
     Code("no_physical_standby", Severity.INFO, "no physical standby visible from here: no promotion loses the slot",
@@ -99,7 +100,7 @@ class FailoverSlots(Check):
                         "(a managed service's HA), ask the provider whether its failover keeps logical slots.")],
                 "no physical standby")
         seen = _describe(standbys, physical)
-        if ctx.version_num < 170000:
+        if not supports(ctx.version_num, FAILOVER_SLOTS):
             return Outcome(self._before_17(ctx, seen), f"physical standbys: {seen}")
         findings = self._consumer_slot(ctx, slots, seen)
         findings += self._primary_side(ctx, standbys, physical)
@@ -118,7 +119,7 @@ class FailoverSlots(Check):
             message=f"This server has physical standbys ({seen}) and PostgreSQL before 17 keeps no logical slot across "
                     "a promotion by itself: unless the HA manager or an extension copies the consumer's slot (not "
                     "visible from here), a failover loses it and the consumer must copy everything again.",
-            remediation=Remediation(steps=BEFORE_17_STEPS))]
+            remediation=Remediation(steps=[*BEFORE_17_STEPS]))]
 
     @staticmethod
     def _consumer_slot(ctx: CheckContext, slots: list[SlotRow], seen: str) -> list[Finding]:
@@ -129,7 +130,7 @@ class FailoverSlots(Check):
                             observed="failover", message=f"Slot {slot.slot_name!r} is a failover slot: standbys that "
                             "synchronise slots keep it across a promotion.")]
         if slot is not None:
-            statement = render(sql.SQL("ALTER_REPLICATION_SLOT {} ( FAILOVER true )").format(sql.Identifier(slot.slot_name)))
+            statement = Sql(sql.SQL("ALTER_REPLICATION_SLOT {} ( FAILOVER true )").format(sql.Identifier(slot.slot_name)))
             return [Finding(
                 code="slot_not_failover", severity=Severity.ERROR, object=slot.slot_name, observed="failover = false",
                 expected="failover = true",
@@ -137,8 +138,8 @@ class FailoverSlots(Check):
                         f"({seen}): a promotion loses it, and the consumer resumes nowhere or past changes it never "
                         "received.",
                 remediation=Remediation(steps=[
-                    f"With the consumer stopped, over a replication connection (psql \"dbname=... replication=database\"): "
-                    f"{statement}",
+                    advice("With the consumer stopped, over a replication connection (psql \"dbname=... "
+                           "replication=database\"): ", statement),
                     f"Or let the consumer set it: {ctx.profile.failover_slots or 'this profile knows no such option'}.",
                     "If the HA manager keeps this slot itself (e.g. a Patroni permanent slot), waive this finding."]))]
         how = ctx.profile.failover_slots
@@ -152,7 +153,7 @@ class FailoverSlots(Check):
             message=f"Physical standbys stream from here ({seen}): the consumer's slot survives a promotion only if it "
                     "is created with failover = true (not visible before it exists; pass --slot-name to judge an "
                     "existing one).",
-            remediation=Remediation(steps=steps))]
+            remediation=Remediation(steps=[*steps]))]
 
     @staticmethod
     def _primary_side(ctx: CheckContext, standbys: list[StandbyRow], physical: list[str]) -> list[Finding]:
@@ -183,7 +184,7 @@ class FailoverSlots(Check):
             observed="; ".join(seen) or "standby settings not visible",
             message="Whether the standbys synchronise slots depends on their own settings, which the primary cannot "
                     "show" + (": " + "; ".join(seen) if seen else "") + ". Check each standby.",
-            remediation=Remediation(steps=standby_steps(physical))))
+            remediation=Remediation(steps=[*standby_steps(physical)])))
         return findings
 
 

@@ -240,7 +240,7 @@ def _selects(name: str, tables: list[TableRow], whole: set[str] | None) -> list[
             out.append(Finding(
                 code="no_select", severity=Severity.ERROR, object=obj, observed="no SELECT", expected="SELECT",
                 message=f"Role {name} cannot SELECT {obj} (owner {table.owner}): its initial snapshot would fail.",
-                remediation=Remediation(sql=[grant, *later], steps=steps),
+                remediation=Remediation(sql=[grant, *later], steps=[*steps]),
             ))
         if len(missing) > MAX_TABLE_FINDINGS:
             out.append(Finding(
@@ -251,7 +251,7 @@ def _selects(name: str, tables: list[TableRow], whole: set[str] | None) -> list[
                         f"role {name} cannot SELECT.",
                 remediation=Remediation(sql=[grants_sql.grant_select_schema(schema, name), *later] if entire else
                                         [grants_sql.grant_select_table(schema, t.name, name)
-                                         for t in missing[MAX_TABLE_FINDINGS:]], steps=steps),
+                                         for t in missing[MAX_TABLE_FINDINGS:]], steps=[*steps]),
             ))
     return out
 

@@ -14,6 +14,7 @@ import ipaddress
 from preflight.codes import Code, declare
 from preflight.facts import HbaLine, HbaRules
 from preflight.models import Finding, Remediation, Severity
+from preflight.statements import RELOAD, advice
 
 CODES = declare(
     Code("hba_file_errors", Severity.WARNING, "pg_hba.conf has invalid lines: a reload keeps the old rules",
@@ -87,7 +88,7 @@ def _judge(rules: HbaRules) -> list[Finding]:
             message="pg_hba.conf has invalid lines (" + "; ".join(
                 f"line {line.line_number}: {line.error}" for line in broken[:3]) + "): a reload keeps the last "
                 "file that loaded, so what is enforced may differ from what is read here.",
-            remediation=Remediation(steps=["Fix the file's errors, then reload (SELECT pg_catalog.pg_reload_conf();)."]),
+            remediation=Remediation(steps=[advice("Fix the file's errors, then reload (", RELOAD, ").")]),
         ))
     by_kind = {kind: candidates(rules, types) for kind, types in TCP_TYPES.items()}
     if not any(by_kind.values()):

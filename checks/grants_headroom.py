@@ -11,8 +11,10 @@ from preflight.checks import grants_sql
 from preflight.codes import Code, declare
 from preflight.facts import RoleFact, SettingRow
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import RESERVED_CONNECTIONS, supports
 from preflight.provider_detection import Provider
 from preflight.remediation import raise_setting
+from preflight.statements import Statement
 
 FREE_CONNECTIONS = "Close idle sessions or pool the application's connections, or raise max_connections (a restart)."
 CODES = declare(
@@ -69,7 +71,7 @@ def _reserved(role: RoleFact, settings: dict[str, SettingRow], version_num: int)
     su = settings.get("superuser_reserved_connections")
     reserved = su.as_int() if su else 0
     words = " for superusers"
-    extra = settings.get("reserved_connections") if version_num >= 160000 else None
+    extra = settings.get("reserved_connections") if supports(version_num, RESERVED_CONNECTIONS) else None
     may_use = bool(role.memberships.get("pg_use_reserved_connections"))
     if extra is not None and extra.as_int() > 0 and not may_use:
         reserved += extra.as_int()
@@ -111,7 +113,7 @@ def limit_findings(role: RoleFact, needed: int, consumer: str, probe_pid: int | 
     return out
 
 
-def _raise_limit(kind: str, obj: str, limit: int) -> str:
+def _raise_limit(kind: str, obj: str, limit: int) -> Statement:
     if kind == "role":
         return grants_sql.role_connection_limit(obj, limit)
     return grants_sql.database_connection_limit(obj, limit)

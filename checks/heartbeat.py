@@ -10,8 +10,6 @@ the statement is one of the forms understood (``preflight.consumers.heartbeat_sq
 
 from __future__ import annotations
 
-from psycopg import sql
-
 from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
 from preflight.consumers.model import ConsumerSettings, Heartbeat
@@ -19,7 +17,7 @@ from preflight.facts import NO_PUBLICATION_PLUGINS
 from preflight.facts.heartbeat import HEARTBEAT_TABLE, HeartbeatTableRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import render
+from preflight.statements import Grant, PublicationChange
 
 CODES = declare(
     Code("heartbeat_missing", Severity.WARNING, "the consumer needs a heartbeat and its configuration has none",
@@ -99,13 +97,10 @@ def judge(ctx: CheckContext, consumer: ConsumerSettings, beat: Heartbeat, row: H
     if row.matches == 0 or row.schema is None or row.name is None:
         return _absent(beat, row, wanted, role)
     obj = format_name(row.schema, row.name)
-    table = sql.Identifier(row.schema, row.name)
     findings: list[Finding] = []
     refused = [w for w in beat.writes if not (row.can_insert if w == "insert" else row.can_update)]
     if refused:
-        grant = render(sql.SQL("GRANT {} ON {} TO {};").format(
-            sql.SQL(", ").join(sql.SQL(w.upper()) for w in refused), table,
-            sql.Identifier(row.judged_role)))
+        grant = Grant(row.judged_role, ", ".join(w.upper() for w in refused), object=(row.schema, row.name))
         findings.append(Finding(
             code="heartbeat_not_writable", severity=Severity.ERROR, object=obj,
             observed=f"no {', '.join(w.upper() for w in refused)}", expected=", ".join(w.upper() for w in beat.writes),
@@ -114,9 +109,8 @@ def judge(ctx: CheckContext, consumer: ConsumerSettings, beat: Heartbeat, row: H
             remediation=Remediation(sql=[grant], steps=[f"Run it as the table's owner {row.owner!r}."])))
     if ctx.options.plugin not in NO_PUBLICATION_PLUGINS and not _published(ctx, consumer, row):
         name = ctx.options.publication or "the consumer's publication"
-        fix = Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} ADD TABLE {};").format(
-            sql.Identifier(ctx.options.publication), table))] if ctx.options.publication and row.in_publication is not None
-            else [], steps=["Add the table to the publication (or to the consumer's table include list when it "
+        fix = Remediation(sql=[PublicationChange(ctx.options.publication, "add", ((row.schema, row.name),))]
+                          if ctx.options.publication and row.in_publication is not None else [], steps=["Add the table to the publication (or to the consumer's table include list when it "
                             "creates the publication itself, publication.autocreate.mode=filtered)."])
         findings.append(Finding(
             code="heartbeat_not_published", severity=Severity.ERROR, object=obj, expected=f"in publication {name}",
@@ -151,8 +145,8 @@ def _absent(beat: Heartbeat, row: HeartbeatTableRow, wanted: str, role: str) -> 
         return Outcome([Finding(
             code="heartbeat_table_cannot_create", severity=Severity.ERROR, object=wanted,
             message=f"The consumer creates its heartbeat table {wanted} ({beat.key}), but schema {schema!r} {why}.",
-            remediation=Remediation(sql=[render(sql.SQL("GRANT CREATE ON SCHEMA {} TO {};").format(
-                sql.Identifier(schema), sql.Identifier(row.judged_role)))] if row.schema_exists else [],
+            remediation=Remediation(sql=[Grant(row.judged_role, "CREATE", on="SCHEMA", object=schema)]
+                                    if row.schema_exists else [],
                 steps=["Or point the heartbeat at a schema the role may create tables in."]))],
             "heartbeat table cannot be created")
     return Outcome([Finding(

@@ -12,7 +12,7 @@ from preflight.facts.publications import consumer_publication
 from preflight.models import Finding, Remediation, Severity
 from preflight.profiles import consumer_sessions
 from preflight.settings import human_bytes
-from preflight.sqltext import render
+from preflight.statements import Grant, PublicationChange, Sql, Statement, Step, advice
 
 CODES = declare(
     Code("idle_database_keepalive", Severity.INFO, "a quiet database; the consumer advances its slot on keepalives",
@@ -84,21 +84,20 @@ class IdleDatabase(Check):
     def _heartbeat(ctx: CheckContext, quiet: str, observed: str, datname: str, setting: str) -> Finding:
         role = ctx.options.role or (ctx.snapshot.server.user if ctx.snapshot.server else None) or "CURRENT_USER"
         table = sql.Identifier(*HEARTBEAT_TABLE)
-        grantee = sql.Identifier(role) if role != "CURRENT_USER" else sql.SQL("CURRENT_USER")
-        statements = [
-            render(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, beat timestamptz NOT NULL);")
-                   .format(table)),
-            render(sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {};").format(table, grantee)),
+        statements: list[Statement] = [
+            Sql(sql.SQL("CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, beat timestamptz NOT NULL);")
+                .format(table)),
+            Grant(role, "SELECT, INSERT, UPDATE", object=HEARTBEAT_TABLE),
         ]
         publication = consumer_publication(ctx.options)
-        steps = []
+        steps: list[Step] = []
         if publication:
-            steps.append("Publish it unless the publication is FOR ALL TABLES: "
-                         + render(sql.SQL("ALTER PUBLICATION {} ADD TABLE {};").format(sql.Identifier(publication), table)))
-        upsert = render(sql.SQL("INSERT INTO {} VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET beat = EXCLUDED.beat")
-                        .format(table))
+            steps.append(advice("Publish it unless the publication is FOR ALL TABLES: ",
+                                PublicationChange(publication, "add", (HEARTBEAT_TABLE,))))
+        upsert = Sql(sql.SQL("INSERT INTO {} VALUES (1, now()) ON CONFLICT (id) DO UPDATE SET beat = EXCLUDED.beat")
+                     .format(table))
         how = f"the consumer's {setting}" if setting else "the consumer's heartbeat, or a scheduled job"
-        steps.append(f"Have {how} run on the primary, every few minutes: {upsert}")
+        steps.append(advice(f"Have {how} run on the primary, every few minutes: ", upsert))
         return Finding(
             code="heartbeat_needed", severity=Severity.WARNING, object=datname, observed=observed,
             expected=f"at least {QUIET_SHARE:.0%} of the writes, or a heartbeat",
@@ -106,5 +105,5 @@ class IdleDatabase(Check):
                     f"slot until this database changes; profile '{ctx.profile.name}' needs a heartbeat: a table here, "
                     "in the publication, that the CDC role may INSERT and UPDATE, written on the primary. This is a "
                     "forecast from past writes: whether the consumer is configured with one the report cannot see.",
-            remediation=Remediation(sql=statements, steps=steps),
+            remediation=Remediation(sql=statements, steps=[*steps]),
         )

@@ -13,8 +13,9 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
 from preflight.facts import SESSION_SETTINGS, SETTINGS, SLOT_STATS
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import SLOT_STATISTICS, STREAMING_IN_PROGRESS, supports
 from preflight.remediation import change_setting
-from preflight.settings import human_bytes, size_setting_text
+from preflight.settings import human_bytes, size_value
 
 CODES = declare(
     Code("decoding_memory", Severity.INFO, "logical_decoding_work_mem: larger transactions spill or stream",
@@ -41,13 +42,13 @@ class LargeTransactions(Check):
         memory = ctx.setting("logical_decoding_work_mem")
         size = memory.in_bytes() if memory is not None else None
         shown = human_bytes(size) if size is not None else "unknown"
-        streams = ctx.profile.streams_in_progress if ctx.version_num >= 140000 else ""  # streaming protocol: 14+
+        streams = ctx.profile.streams_in_progress if supports(ctx.version_num, STREAMING_IN_PROGRESS) else ""  # streaming protocol: 14+
         how = (f"the consumer can stream in-progress transactions: {streams}" if streams else
                f"profile '{ctx.profile.name}' does not stream in-progress transactions")
         findings = [Finding(code="decoding_memory", severity=Severity.INFO, object="logical_decoding_work_mem",
                             observed=shown, message=f"logical_decoding_work_mem is {shown}: larger transactions are "
                                                     f"spilled to disk or streamed; {how}.")]
-        if ctx.version_num < 140000:
+        if not supports(ctx.version_num, SLOT_STATISTICS):
             return Outcome(findings, f"logical_decoding_work_mem {shown}; no spill statistics before 14")
         spilled = [s for s in ctx.fact(SLOT_STATS) if s.spill_txns > 0]
         if spilled:
@@ -57,8 +58,9 @@ class LargeTransactions(Check):
             steps = [f"Stream in-progress transactions: {streams}."] if streams else [
                 "This consumer receives large transactions only at commit: expect lag spikes and pg_replslot disk "
                 "use during them."]
-            fix = change_setting(ctx.provider, "logical_decoding_work_mem", size_setting_text(max(SUGGESTED, 2 * (size or 0))),
-                                 memory) if memory is not None else Remediation()
+            amount, unit = size_value(max(SUGGESTED, 2 * (size or 0)))
+            fix = change_setting(ctx.provider, "logical_decoding_work_mem", amount, memory, unit) \
+                if memory is not None else Remediation()
             findings.append(Finding(
                 code="decoding_spills", severity=Severity.INFO if streams else Severity.WARNING,
                 object="pg_stat_replication_slots", observed=f"{human_bytes(total)} spilled",

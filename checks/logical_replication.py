@@ -15,7 +15,8 @@ from preflight.remediation import (
     revert_pending,
     setting_instructions,
 )
-from preflight.settings import human_bytes, human_ms
+from preflight.settings import duration_value, human_bytes, human_ms, size_value
+from preflight.statements import Restart, advice
 
 CAPACITY_SETTINGS = ("max_replication_slots", "max_wal_senders")
 CODES = declare(
@@ -104,7 +105,7 @@ class LogicalReplication(Check):
                 observed=value, expected="logical",
                 message=f"wal_level is {value!r}; it was changed{detail} but the server has not been restarted "
                         "(pending_restart = true). Restart PostgreSQL to apply it.",
-                remediation=Remediation(steps=["Restart PostgreSQL: the new wal_level applies only at server start."],
+                remediation=Remediation(steps=[Restart(": the new wal_level applies only at server start.")],
                                         requires_restart=True),
             )]
         remediation = enable_logical_decoding(self.provider, setting)
@@ -147,16 +148,17 @@ class LogicalReplication(Check):
                 message="wal_sender_timeout is 0 (disabled): a consumer that vanished without closing its "
                         "connection keeps its walsender and its slot 'active' until TCP gives up. "
                         "Consumers disagree on the best value (some want 0, most >= 10s; 60s is the default).",
-                remediation=change_setting(self.provider, "wal_sender_timeout", "60s", setting),
+                remediation=change_setting(self.provider, "wal_sender_timeout", 60, setting, "s"),
             )]
         if 0 < ms < minimum:
+            amount, unit = duration_value(max(minimum, 60000))
             return [Finding(
                 code="wal_sender_timeout_short", severity=Severity.WARNING, object="wal_sender_timeout",
                 observed=setting.display(), expected=f">= {human_ms(minimum)}",
                 message=f"wal_sender_timeout is {setting.display()}: a consumer that pauses longer (large "
                         "transactions, slow sinks) is disconnected and must reconnect "
                         f"(profile '{self.profile.name}' wants >= {human_ms(minimum)}).",
-                remediation=change_setting(self.provider, "wal_sender_timeout", human_ms(max(minimum, 60000)), setting),
+                remediation=change_setting(self.provider, "wal_sender_timeout", amount, setting, unit),
             )]
         return []
 
@@ -175,21 +177,21 @@ class LogicalReplication(Check):
                 code="max_slot_wal_keep_size_unlimited", severity=Severity.WARNING, object="max_slot_wal_keep_size",
                 observed="-1", expected="a bound sized to your WAL rate",
                 message="max_slot_wal_keep_size is -1 (unlimited). " + trade_off,
-                remediation=Remediation(steps=[
+                remediation=Remediation(steps=[advice(
                     "Pick a bound (e.g. a day or more of WAL, written with its unit), above the WAL every existing "
                     "slot retains now (existing_slots lists them): a slot already past it is invalidated at the next "
-                    "checkpoint and its consumer must copy everything again. Then: "
-                    + setting_instructions(self.provider, "max_slot_wal_keep_size", "<size>", setting),
+                    "checkpoint and its consumer must copy everything again. Then: ",
+                    *setting_instructions(self.provider, "max_slot_wal_keep_size", "<size>", setting).parts),
                 ]),
             )]
         if size < SMALL_KEEP_SIZE:
+            amount, unit = size_value(SMALL_KEEP_SIZE * 10)
             return [Finding(
                 code="max_slot_wal_keep_size_small", severity=Severity.WARNING, object="max_slot_wal_keep_size",
                 observed=setting.display(), expected=f">= {human_bytes(SMALL_KEEP_SIZE)}",
                 message=f"max_slot_wal_keep_size is {setting.display()}: a consumer that lags by more than that "
                         "loses its slot. " + trade_off,
-                remediation=change_setting(self.provider, "max_slot_wal_keep_size",
-                                           human_bytes(SMALL_KEEP_SIZE * 10), setting),
+                remediation=change_setting(self.provider, "max_slot_wal_keep_size", amount, setting, unit),
             )]
         return []
 
@@ -204,7 +206,7 @@ class LogicalReplication(Check):
                     code=f"{name}_pending_restart", severity=Severity.WARNING, object=name,
                     observed=setting.display(), expected=new,
                     message=f"{name} was changed{change} but applies only after a restart (now {setting.display()}).",
-                    remediation=Remediation(steps=["Restart PostgreSQL to apply the pending change."],
+                    remediation=Remediation(steps=[Restart(" to apply the pending change.")],
                                             requires_restart=True),
                 ))
         return out

@@ -28,7 +28,7 @@ from preflight.codes import Code, declare
 from preflight.facts import ACTIVITY, ActivityFact, OpenTransaction, PreparedTransaction
 from preflight.facts.activity import XID_WAIT_BOUND_S
 from preflight.models import Finding, Remediation, Severity
-from preflight.sqltext import render
+from preflight.statements import Grant, Sql, advice
 
 CODES = declare(
     Code("blocking_transaction", Severity.ERROR, "a transaction holding an xid: creating a slot waits until it ends",
@@ -61,6 +61,11 @@ def held_xids(activity: ActivityFact) -> set[str]:
     if activity.watch is None:
         return {s.xid for s in activity.sessions if s.xid}
     return set(activity.watch.held)
+
+
+def terminate(pid: int) -> Sql:
+    """End a session (and roll its transaction back)."""
+    return Sql(sql.SQL("SELECT pg_catalog.pg_terminate_backend({});").format(sql.Literal(pid)))
 
 
 class LongTransactions(Check):
@@ -126,9 +131,8 @@ class LongTransactions(Check):
             expected="no transaction holding an xid",
             message=f"pid {s.pid} (user {user}, application '{app}', database {database}) holds transaction ID "
                     f"{s.xid}, {seen}: {why}",
-            remediation=Remediation(steps=[
-                f"Ask the owner to commit or roll back, or end the session: SELECT pg_catalog.pg_terminate_backend("
-                f"{s.pid}); (rolls its work back)."]),
+            remediation=Remediation(steps=[advice("Ask the owner to commit or roll back, or end the session: ",
+                                                  terminate(s.pid), " (rolls its work back).")]),
         )
 
     def _unlisted(self, xid: str, watched: float) -> Finding:
@@ -157,27 +161,26 @@ class LongTransactions(Check):
                     f"transaction open for {age(xact_age)}, state '{state}'" +
                     (f" for {age(s.state_age_s)}" if idle and s.state_age_s is not None else "") + f".{why}",
             remediation=Remediation(steps=[
-                "Ask the owner to commit or roll back" + (
-                    f", or end the session: SELECT pg_catalog.pg_terminate_backend({s.pid}); "
-                    "(rolls its work back)" if idle else "") + "."]),
+                advice("Ask the owner to commit or roll back, or end the session: ", terminate(s.pid),
+                       " (rolls its work back).") if idle else "Ask the owner to commit or roll back."]),
         )
 
     def _prepared(self, p: PreparedTransaction) -> Finding:
         gid = p.gid
         waited = p.age_s or 0.0
         owner, database = p.owner or "?", p.database or "?"
-        commit = render(sql.SQL("COMMIT PREPARED {};").format(sql.Literal(gid)))
-        rollback = render(sql.SQL("ROLLBACK PREPARED {};").format(sql.Literal(gid)))
+        commit = Sql(sql.SQL("COMMIT PREPARED {};").format(sql.Literal(gid)))
+        rollback = Sql(sql.SQL("ROLLBACK PREPARED {};").format(sql.Literal(gid)))
         return Finding(
             code="prepared_transaction", severity=Severity.ERROR, object=f"prepared {gid}",
             observed=f"{age(waited)}", expected="no prepared transaction",
             message=f"Prepared transaction '{gid}' (owner {owner}, database {database}, xid "
                     f"{p.xid}) has been waiting for {age(waited)}: creating a slot waits until it is "
                     "committed or rolled back, whatever its age; it never ends by itself and survives restarts.",
-            remediation=Remediation(steps=[
+            remediation=Remediation(steps=[advice(
                 f"Decide its outcome with the transaction manager that prepared it, then, connected to database "
-                f"{database} as its owner {owner} or a superuser, run exactly one of: {commit} (keep its work) or "
-                f"{rollback} (discard it)."]),
+                f"{database} as its owner {owner} or a superuser, run exactly one of: ", commit, " (keep its work) or ",
+                rollback, " (discard it).")]),
         )
 
 
@@ -201,6 +204,6 @@ def _hidden(activity: ActivityFact) -> list[Finding]:
                     f" Unknown: whether the {snapshots} of them holding a snapshot without an xid are older than "
                     "--max-xact-age (a warning for a checker that can see them)." if snapshots else ""),
         remediation=Remediation(
-            sql=[render(sql.SQL("GRANT pg_read_all_stats TO {};").format(sql.Identifier(role)))],
+            sql=[Grant(role, "pg_read_all_stats", "membership")],
             steps=["Optional, as a superuser: with it the report also gives the state and age of every session."]),
     )]

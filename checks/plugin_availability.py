@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from psycopg import sql
-
 from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
 from preflight.facts import (
@@ -16,10 +14,10 @@ from preflight.facts import (
     SettingRow,
 )
 from preflight.models import Finding, Remediation, Severity
-from preflight.pg_versions import has_output_plugin_libraries
+from preflight.pg_versions import PGOUTPUT, has_output_plugin_libraries, supports
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
-from preflight.sqltext import render
+from preflight.statements import Grant
 
 CODES = declare(
     Code("pgoutput_needs_10", Severity.ERROR, "pgoutput is built in only from PostgreSQL 10",
@@ -90,7 +88,7 @@ class PluginAvailability(Check):
         probe = ctx.fact(PLUGIN_PROBE)
         version = support.server_version_num
         findings: list[Finding] = []
-        if plugin == BUILT_IN and version < 100000:
+        if plugin == BUILT_IN and not supports(version, PGOUTPUT):
             findings.append(Finding(code="pgoutput_needs_10", severity=Severity.ERROR, object=plugin,
                                     observed=version, expected=">= 100000",
                                     message="pgoutput is built in only from PostgreSQL 10.",
@@ -129,7 +127,7 @@ class PluginAvailability(Check):
         settled = probe.status is ProbeStatus.OK or plugin in DEFAULT_ALLOWED
         severity = Severity.INFO if settled else Severity.WARNING
         role = support.role
-        grant = render(sql.SQL("GRANT pg_read_all_settings TO {};").format(sql.Identifier(role)))
+        grant = Grant(role, "pg_read_all_settings", "membership")
         return [Finding(
             code="allowlist_not_visible", severity=severity, object=ALLOWLIST, observed="could not see",
             expected=f"includes {plugin}",
@@ -152,7 +150,7 @@ class PluginAvailability(Check):
                             observed="library missing", expected="installed",
                             message=f"Output plugin '{plugin}' is not installed on the server: the probe's TEMPORARY "
                                     f"slot failed with SQLSTATE 58P01 ({detail}).",
-                            remediation=Remediation(steps=install_steps(plugin, major)))]
+                            remediation=Remediation(steps=[*install_steps(plugin, major)]))]
         if kind is PluginProbeKind.NOT_ALLOWED:
             current = support.output_plugin_libraries
             return [Finding(code="plugin_not_allowed_probe", severity=Severity.ERROR, object=ALLOWLIST,

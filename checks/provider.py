@@ -15,7 +15,7 @@ CODES = declare(
          explain="Read the note: it says which of the provider's settings or limits the consumer meets."),
     Code("pooled_endpoint", Severity.WARNING, "the host looks like a connection pooler, which cannot carry replication",
          explain="Point the CDC consumer at the provider's direct database endpoint, not the pooler's."),
-    Code("provider_unsupported", Severity.ERROR, "the provider offers no logical replication to external consumers",
+    Code("provider_unsupported", Severity.ERROR, "the provider lets no external consumer replicate logically",
          explain="Move the database to a service that supports logical replication, or replicate another way."),
 )
 
@@ -63,8 +63,8 @@ class ProviderCheck(Check):
                 remediation=Remediation(steps=["Use the direct (non-pooled) host and port for the consumer and "
                                                "for this check."]),
             ))
-        if name == "heroku":
-            findings.append(Finding(code="provider_unsupported", severity=Severity.ERROR, object=name,
-                                    message="Heroku Postgres does not offer logical replication to external consumers."))
+        refusal = info.refusal()  # said once, as the error (the provider's record holds it, not a note)
+        if refusal:
+            findings.append(Finding(code="provider_unsupported", severity=Severity.ERROR, object=name, message=refusal))
         summary = info.title if name != SELF_MANAGED else "self-managed (no managed-service signal)"
         return Outcome(findings, summary)

@@ -35,7 +35,8 @@ from preflight.facts import (
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import SqlName, Template, render
+from preflight.sqltext import SqlName
+from preflight.statements import PublicationChange, Sql, Statement, advice
 
 CODES = declare(
     Code("publication_not_needed", Severity.INFO, "the output plugin does not use publications",
@@ -109,23 +110,17 @@ def descendants(tables: list[TableRow], listed: list[TableRow]) -> list[TableRow
     return [t for t in tables if (t.schema, t.name) in names]
 
 
-# Templates, not psycopg compositions: the CREATE PUBLICATION of a 100k-table selection names every table.
-_CREATE = Template("CREATE PUBLICATION {} FOR TABLE {};")
-_CREATE_VIA_ROOT = Template("CREATE PUBLICATION {} FOR TABLE {} WITH (publish_via_partition_root = true);")
-_ADD = Template("ALTER PUBLICATION {} ADD TABLE {};")
+def _names(tables: list[TableRow]) -> tuple[SqlName, ...]:
+    return tuple((t.schema, t.name) for t in tables)
 
 
-def _names(tables: list[TableRow]) -> list[SqlName]:
-    return [(t.schema, t.name) for t in tables]
-
-
-def create_statement(name: str, tables: list[TableRow]) -> str:
+def create_statement(name: str, tables: list[TableRow]) -> PublicationChange:
     with_root = any(t.relkind == "p" for t in tables)
-    return (_CREATE_VIA_ROOT if with_root else _CREATE).render(name, _names(tables))
+    return PublicationChange(name, "create", _names(tables), via_root=with_root)
 
 
-def add_statement(name: str, tables: list[TableRow]) -> str:
-    return _ADD.render(name, _names(tables))
+def add_statement(name: str, tables: list[TableRow]) -> PublicationChange:
+    return PublicationChange(name, "add", _names(tables))
 
 
 class PublicationCheck(Check):
@@ -201,8 +196,7 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
                                 message=f"Table {obj} is selected but publication {name!r} does not include it: "
                                         "its changes would never reach the consumer.", remediation=fix))
     if not pub.pubviaroot and any(t.relkind == "p" for t in tables):
-        statement = render(sql.SQL("ALTER PUBLICATION {} SET (publish_via_partition_root = true);").format(
-            sql.Identifier(name)))
+        statement = PublicationChange(name, "set", option="publish_via_partition_root", value="true")
         if ctx.profile.publish_via_partition_root:
             findings.append(partition_root_required(ctx, name, statement))
         else:
@@ -210,11 +204,11 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
                 code="publish_via_partition_root_off", severity=Severity.INFO, object=name, observed=False,
                 message=f"Publication {name!r} has publish_via_partition_root = false: changes of partitioned tables "
                         "arrive under each leaf partition's name. Set it to true if the consumer expects the parent's name.",
-                remediation=Remediation(steps=[
+                remediation=Remediation(steps=[advice(
                     "A choice, not a fix: only if the consumer expects the parent's name, and before any subscriber uses "
                     "the publication (a subscription already receiving the leaves stops receiving them until ALTER "
                     "SUBSCRIPTION ... REFRESH PUBLICATION, and PostgreSQL warns that the switch can lose or duplicate "
-                    f"rows): {statement}"])))
+                    "rows): ", statement)])))
     for m in members:  # every member: a bad column list breaks the source whether or not it is selected
         findings += filters(pub, m)
     summary = (f"publication {name!r}: {len(tables) - len(missing)}/{len(tables)} selected tables covered; publishes "
@@ -222,7 +216,7 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
     return Outcome(findings, summary)
 
 
-def partition_root_required(ctx: CheckContext, name: str, statement: str) -> Finding:
+def partition_root_required(ctx: CheckContext, name: str, statement: PublicationChange) -> Finding:
     """The profile's consumer needs partitioned tables under the root's name (Estuary, Sequin document it)."""
     source = ctx.profile.source_of("publish_via_partition_root")
     said = f" ({source.source})" if source is not None else ""
@@ -254,8 +248,8 @@ def operations(pub: PublicationRow, members: list[PublicationMember],
     wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate or op in required)
     unkeyed = [FindingRef.trusted(TableKeys.id, format_name(m.schema, m.name)) for m in members
                if m.identity_columns is None]
-    fix = Remediation(sql=[render(sql.SQL("ALTER PUBLICATION {} SET (publish = {});").format(
-        sql.Identifier(name), sql.Literal(wanted)))], after=unkeyed if off != ["insert"] else [],
+    fix = Remediation(sql=[PublicationChange(name, "set", option="publish", value=wanted)],
+                      after=unkeyed if off != ["insert"] else [],
         steps=["A consumer that wants only these operations by design: waive publication_operations for "
                f"{name} instead (a [[tool.pg-preflight.waivers]] entry in the config file)."])
     identity = ""
@@ -318,7 +312,7 @@ def filters(pub: PublicationRow, member: PublicationMember) -> list[Finding]:
     return out
 
 
-def replace_member(publication: str, member: PublicationMember, columns: list[str]) -> str:
+def replace_member(publication: str, member: PublicationMember, columns: list[str]) -> Sql:
     """One transaction that changes only ``member``'s column list: DROP TABLE then ADD TABLE with the new
     columns and its row filter as the server wrote it (``pg_get_expr``, re-read as pg_dump does). Never
     ``SET TABLE``: it replaces the publication's whole list, tables and schemas, and drops the rest."""
@@ -326,7 +320,7 @@ def replace_member(publication: str, member: PublicationMember, columns: list[st
     listed = sql.SQL("{} ({})").format(table, sql.SQL(", ").join(sql.Identifier(c) for c in columns))
     if member.rowfilter:
         listed = sql.SQL("{} WHERE ({})").format(listed, sql.SQL(member.rowfilter))
-    return render(sql.SQL("BEGIN;\nALTER PUBLICATION {} DROP TABLE {};\nALTER PUBLICATION {} ADD TABLE {};\nCOMMIT;").format(
+    return Sql(sql.SQL("BEGIN;\nALTER PUBLICATION {} DROP TABLE {};\nALTER PUBLICATION {} ADD TABLE {};\nCOMMIT;").format(
         pub, table, pub, listed))
 
 
@@ -370,7 +364,7 @@ def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | No
         observed="; ".join(reasons),
         message=f"{head} Role {'; '.join(reasons)}, so it cannot create the publication{name_note}: "
                 f"a table owner must run the statement below.",
-        remediation=Remediation(sql=[statement], steps=steps, after=first))], f"{role} cannot create the publication")
+        remediation=Remediation(sql=[statement], steps=[*steps], after=first))], f"{role} cannot create the publication")
 
 
 def kept_in_step(fact: PublicationsFact, pub: PublicationRow, tables: list[TableRow], outcome: Outcome) -> Outcome:
@@ -422,7 +416,8 @@ def autocreated(fact: PublicationsFact, tables: list[TableRow], name: str, mode:
                 f"{role} creates an empty publication")
         return Outcome([Finding(code="publication_autocreated", severity=Severity.INFO, object=name,
                                 message=f"{head} Role {role!r} can.")], f"{role} can create the publication")
-    statement = create_statement(name, listed) if listed else f"CREATE PUBLICATION {name};"
+    statement: Statement = (create_statement(name, listed) if listed
+                            else Sql(sql.SQL("CREATE PUBLICATION {};").format(sql.Identifier(name))))
     return Outcome([Finding(
         code="publication_autocreate_denied", severity=Severity.ERROR, object=name, observed=reason,
         message=f"{head} Role {reason}: the connector fails when it starts.",

@@ -15,7 +15,7 @@ from preflight.codes import Code, declare
 from preflight.facts import ROLE, ROW_SECURITY, RowSecurityRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import render
+from preflight.statements import Sql, advice
 
 CODES = declare(
     Code("row_security_filters_copy", Severity.ERROR, "row-level security would filter the initial copy",
@@ -34,14 +34,14 @@ def reads_filtered(row: RowSecurityRow) -> bool:
     return not row.sees_all
 
 
-def policy_statement(row: RowSecurityRow, role: str) -> str:
+def policy_statement(row: RowSecurityRow, role: str) -> Sql:
     """A policy letting ``role`` read every row (the table's owner runs it)."""
-    return render(sql.SQL("CREATE POLICY {} ON {}.{} FOR SELECT TO {} USING (true);").format(
+    return Sql(sql.SQL("CREATE POLICY {} ON {}.{} FOR SELECT TO {} USING (true);").format(
         sql.Identifier(POLICY_NAME), sql.Identifier(row.schema), sql.Identifier(row.name), sql.Identifier(role)))
 
 
-def bypass_statement(role: str) -> str:
-    return render(sql.SQL("ALTER ROLE {} BYPASSRLS;").format(sql.Identifier(role)))
+def bypass_statement(role: str) -> Sql:
+    return Sql(sql.SQL("ALTER ROLE {} BYPASSRLS;").format(sql.Identifier(role)))
 
 
 class RowSecurity(Check):
@@ -94,6 +94,6 @@ class RowSecurity(Check):
             remediation=Remediation(sql=[policy_statement(row, role)], steps=[
                 f"Run the statement above as the owner of {key} ({row.owner}): a policy that lets {role} read every "
                 "row, for SELECT only.",
-                f"Or, for every table at once: {bypass_statement(role)} (needs a superuser; on managed services "
-                "whether the provider's admin role may grant BYPASSRLS differs).",
+                advice("Or, for every table at once: ", bypass_statement(role), " (needs a superuser; on managed "
+                       "services whether the provider's admin role may grant BYPASSRLS differs)."),
             ]))

@@ -15,7 +15,7 @@ from preflight.codes import Code, declare
 from preflight.facts import OWNED_SEQUENCES, OwnedSequenceRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
-from preflight.sqltext import render
+from preflight.statements import Sql, advice
 
 CODES = declare(
     Code("sequences_not_synced", Severity.WARNING, "sequences owned by selected tables are never replicated",
@@ -23,12 +23,12 @@ CODES = declare(
 )
 
 
-def sync_query(sequences: list[OwnedSequenceRow]) -> str:
+def sync_query(sequences: list[OwnedSequenceRow]) -> Sql:
     """A read-only query on the source whose rows are the target's ``SELECT pg_catalog.setval(...)`` statements,
     each sequence named with format('%I.%I') (the source's current values; is_called false for one never used)."""
     pairs = sql.SQL(", ").join(sql.SQL("({}, {})").format(sql.Literal(s.schema), sql.Literal(s.name))
                                for s in sequences)
-    return render(sql.SQL(
+    return Sql(sql.SQL(
         "SELECT pg_catalog.format('SELECT pg_catalog.setval(%L, %s, %s);', "
         "pg_catalog.format('%I.%I', s.schemaname, s.sequencename), "
         "COALESCE(s.last_value, s.start_value), (s.last_value IS NOT NULL)::pg_catalog.text) "
@@ -70,7 +70,7 @@ class Sequences(Check):
                     f"replication never carries their values; at cutover (profile '{profile.name}') the target's "
                     "sequences must be set past the source's, or its first INSERT collides with a replicated key. "
                     "Whether and when the target takes over is what this report cannot see.",
-            remediation=Remediation(steps=[
+            remediation=Remediation(steps=[advice(
                 "At cutover, once writes to the source stopped and the consumer caught up, run this read-only query on "
-                "the source and run the statements it returns on the target: " + sync_query(owned)]))
+                "the source and run the statements it returns on the target: ", sync_query(owned))]))
         return Outcome([finding], f"{len(owned)} owned sequence(s) to set on the target at cutover")

@@ -12,8 +12,9 @@ from preflight.codes import Code, declare
 from preflight.facts import ROLE_SETTINGS, TABLES, RoleSettingRow
 from preflight.facts.role_settings import effective
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import IDLE_SESSION_TIMEOUT, TRANSACTION_TIMEOUT, supports
 from preflight.settings import human_bytes, human_ms
-from preflight.sqltext import render
+from preflight.statements import Sql
 
 CODES = declare(
     Code("stored_wal_sender_timeout", (Severity.INFO, Severity.ERROR), "wal_sender_timeout stored for the role or "
@@ -37,13 +38,13 @@ TIMEOUTS: dict[str, tuple[str, int]] = {
     "statement_timeout": ("cancels any statement longer than it: a table's initial COPY (one statement per table) "
                           "and a slot creation that waits for running transactions", 0),
     "transaction_timeout": ("ends any transaction longer than it: the initial copy of a table (and, for consumers "
-                            "that copy every table in one snapshot transaction, the whole copy)", 170000),
+                            "that copy every table in one snapshot transaction, the whole copy)", TRANSACTION_TIMEOUT),
     "lock_timeout": ("cancels a statement that waits for a lock longer than it: the initial copy waits behind any "
                      "ALTER TABLE or VACUUM FULL on a selected table", 0),
     "idle_in_transaction_session_timeout": ("ends a session idle inside a transaction: the session that holds the "
                                             "exported snapshot while other sessions copy the tables", 0),
     "idle_session_timeout": ("ends a session idle outside a transaction: the consumer's metadata or heartbeat "
-                             "connection between uses", 140000),
+                             "connection between uses", IDLE_SESSION_TIMEOUT),
     "wal_sender_timeout": ("ends a replication connection that does not answer within it (stored for the role or "
                            "database it overrides the server's value for the consumer's walsender)", 0),
 }
@@ -57,15 +58,15 @@ def to_ms(text: str) -> float | None:
     return float(match.group(1)) * _UNITS_MS[match.group(2) or "ms"]
 
 
-def fix(row: RoleSettingRow, value: str = "0") -> str:
+def fix(row: RoleSettingRow, value: str = "0") -> Sql:
     """Reset the role's own setting in this database (to off); else override it for the role in this database
     only (``SET x = value``): the database's or the role's value for everyone else stays. ``row.name`` must be
     a constant of the caller's (a setting name it knows), never a name read from the server unchecked."""
     # the name is one of TIMEOUTS' (the caller's constants), written as PostgreSQL spells a setting
     role, db, name = sql.Identifier(row.rolname), sql.Identifier(row.datname), sql.SQL(row.name)
     if row.level == "role_in_database" and value == "0":
-        return render(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET {};").format(role, db, name))
-    return render(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {};").format(role, db, name, sql.Literal(value)))
+        return Sql(sql.SQL("ALTER ROLE {} IN DATABASE {} RESET {};").format(role, db, name))
+    return Sql(sql.SQL("ALTER ROLE {} IN DATABASE {} SET {} = {};").format(role, db, name, sql.Literal(value)))
 
 
 WHERE = {"role_in_database": "ALTER ROLE {r} IN DATABASE {d} SET", "role": "ALTER ROLE {r} SET",
@@ -96,7 +97,7 @@ class SessionTimeouts(Check):
         findings: list[Finding] = []
         for name, (cancels, since) in TIMEOUTS.items():
             row = winners.get(name)
-            if row is None or ctx.version_num < since:
+            if row is None or not supports(ctx.version_num, since):
                 continue
             ms = to_ms(row.value)
             if ms is None or ms <= 0:
@@ -134,5 +135,5 @@ class SessionTimeouts(Check):
             code=code, severity=severity, object=row.name, observed=row.value, expected="0 (off) for the CDC role",
             message=f"{row.name} = {row.value} is stored for role {row.rolname} in database {row.datname} "
                     f"({set_by}): it {cancels}; {verdict}.",
-            remediation=Remediation(sql=[] if severity is Severity.INFO else [fix(row, value)], steps=steps),
+            remediation=Remediation(sql=[] if severity is Severity.INFO else [fix(row, value)], steps=[*steps]),
         )

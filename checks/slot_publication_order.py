@@ -20,7 +20,8 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
 from preflight.facts import PUBLICATION_AGE, PUBLICATIONS, SERVER, SLOTS, consumer_publication
 from preflight.models import Finding, Remediation, Severity
-from preflight.sqltext import render
+from preflight.pg_versions import SKIPS_MISSING_PUBLICATION, supports
+from preflight.statements import Sql, advice
 
 CODES = declare(
     Code("publication_after_slot", Severity.WARNING, "the slot exists and the publication does not yet",
@@ -33,14 +34,14 @@ CODES = declare(
 
 
 def fixes(slot: str, publication: str) -> Remediation:
-    drop = render(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(slot)))
-    advance = render(sql.SQL("SELECT pg_catalog.pg_replication_slot_advance({}, pg_catalog.pg_current_wal_lsn());")
+    drop = Sql(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(sql.Literal(slot)))
+    advance = Sql(sql.SQL("SELECT pg_catalog.pg_replication_slot_advance({}, pg_catalog.pg_current_wal_lsn());")
                      .format(sql.Literal(slot)))
     return Remediation(
         steps=[f"Stop the consumer, drop slot {slot!r} and let the consumer create it again now that publication "
                f"{publication!r} exists (it takes a new initial copy).",
-               "Or, only if the consumer takes a new snapshot anyway: move the slot past the publication's creation "
-               f"with {advance} Every change before that point is skipped.",
+               advice("Or, only if the consumer takes a new snapshot anyway: move the slot past the publication's "
+                      "creation with ", advance, " Every change before that point is skipped."),
                "PostgreSQL 18 skips a publication that did not exist yet instead of failing."],
         sql=[drop], destructive=True)
 
@@ -69,7 +70,7 @@ class SlotPublicationOrder(Check):
             return Outcome([], f"no pgoutput slot {name!r} in this database")
         row = next((r for r in ctx.fact(PUBLICATION_AGE) if r.slot_name == name and r.pubname == publication), None)
         exists = any(p.pubname == publication for p in ctx.fact(PUBLICATIONS).publications)
-        if ctx.version_num >= 180000:
+        if supports(ctx.version_num, SKIPS_MISSING_PUBLICATION):
             if row is not None and row.xids_between > 0:
                 return Outcome([Finding(
                     code="slot_predates_publication", severity=Severity.INFO, object=name,

@@ -54,7 +54,7 @@ class SlotReapers(Check):
                     message=f"idle_replication_slot_timeout is {shown}: a slot inactive that long is invalidated at "
                             f"the next checkpoint, shorter than the {budget_h:g} h the consumer may be down (profile "
                             f"'{ctx.profile.name}'); it then has to copy everything again.",
-                    remediation=change_setting(ctx.provider, "idle_replication_slot_timeout", "0", timeout)))
+                    remediation=change_setting(ctx.provider, "idle_replication_slot_timeout", 0, timeout)))
             else:
                 findings.append(Finding(
                     code="idle_slot_timeout", severity=Severity.INFO, object="idle_replication_slot_timeout",

@@ -48,7 +48,7 @@ class StandbySource(Check):
             causes = "an ACCESS EXCLUSIVE lock taken on the primary (TRUNCATE, DROP, ALTER TABLE, VACUUM truncating a table)"
             if not feedback_on:
                 causes = "VACUUM on the primary removing rows the copy still reads (hot_standby_feedback is off), or " + causes
-            fix = change_setting(ctx.provider, "max_standby_streaming_delay", "-1", delay)
+            fix = change_setting(ctx.provider, "max_standby_streaming_delay", -1, delay)
             findings.append(Finding(
                 code="standby_copy_cancelled", severity=Severity.WARNING, object="max_standby_streaming_delay",
                 observed=shown, expected="-1 during the initial copy",

@@ -53,8 +53,9 @@ from preflight.models import (
     TableStatus,
 )
 from preflight.names import format_name
+from preflight.pg_versions import PARTITIONED_PUBLICATION, PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import Profile
-from preflight.sqltext import Template
+from preflight.statements import AlterTable, Statement
 from preflight.suggest import hinted, near_relations
 
 # A selected table with no usable replica identity, by why (the finding's code).
@@ -152,23 +153,16 @@ class Judged:
     published_by: str | None = None  # outside the selection, received through this publication
 
 
-# One statement per table: templates, not psycopg compositions built (and walked) 100k times.
-_TO_DEFAULT = Template("ALTER TABLE {} REPLICA IDENTITY DEFAULT;")
-_TO_FULL = Template("ALTER TABLE {} REPLICA IDENTITY FULL;")
-_TO_INDEX = Template("ALTER TABLE {} REPLICA IDENTITY USING INDEX {};")
-
-
-def identity_fix(row: TableRow) -> str | None:
+def identity_fix(row: TableRow) -> AlterTable | None:
     """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
     if row.has_primary_key:
-        return _TO_DEFAULT.render((row.schema, row.name))
+        return AlterTable((row.schema, row.name), "REPLICA IDENTITY DEFAULT")
     if row.candidate_index:
-        return _TO_INDEX.render((row.schema, row.name), row.candidate_index)
+        return AlterTable((row.schema, row.name), "REPLICA IDENTITY USING INDEX", row.candidate_index)
     return None
 
 
 _PROBLEMS = {"d": "no_replica_identity", "n": "replica_identity_nothing"}
-_TO_PRIMARY_KEY = Template("ALTER TABLE {} ADD PRIMARY KEY USING INDEX {};")
 
 
 def consumer_problem(row: TableRow, identity: str) -> str | None:
@@ -303,7 +297,7 @@ def _via_root(ctx: CheckContext, facts: PublicationsFact | None) -> bool:
     """Whether partitioned tables reach the consumer under the root's name, with the root's replica identity:
     the consumer's publication says so, and the printed CREATE PUBLICATION sets it."""
     name = consumer_publication(ctx.options)
-    if name is None or ctx.version_num < 130000:
+    if name is None or not supports(ctx.version_num, PARTITIONED_PUBLICATION):
         return False
     pub = next((p for p in facts.publications if p.pubname == name), None) if facts else None
     return pub.pubviaroot if pub else True
@@ -499,7 +493,7 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
         else:
             message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
         return [Finding.trusted(problem, failing.severity, message + failing.note, key, entry.replica_identity, expected, Remediation.trusted(
-            fixes, [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
+            [*fixes], [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
@@ -512,13 +506,13 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
                             message=f"{where} Decided: replica_identity_full, not applied yet; profile "
                                     f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
                                     f"FULL itself during its setup, before it publishes the table. {cost}",
-                            remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))]))]
+                            remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")]))]
         return [Finding(code="decided_replica_identity_full", severity=failing.severity, object=key,
                         observed=entry.replica_identity, expected="full",
                         message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
                                 f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
                                 f"{cost}{failing.note}",
-                        remediation=Remediation(sql=[_TO_FULL.render((row.schema, row.name))],
+                        remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")],
                                                 steps=["Apply the statement above (identity change only, no rewrite; "
                                                        "a partitioned table's every leaf), then re-run pg-preflight."]))]
     return [_pending_key(item, fix, where, outage, failing)]
@@ -535,10 +529,11 @@ def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
     has = "a primary key" if row.has_primary_key else "no primary key"
     message = (f"{key} has {has} and REPLICA IDENTITY {entry.replica_identity.upper()}: profile '{profile.name}' "
                f"says its consumer ({consumer.kind}) needs {wanted} on every table it receives{said}.")
-    full = _TO_FULL.render((row.schema, row.name))
-    add_key = _TO_PRIMARY_KEY.render((row.schema, row.name), row.candidate_index) if row.candidate_index else None
+    full = AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")
+    add_key = (AlterTable((row.schema, row.name), "ADD PRIMARY KEY USING INDEX", row.candidate_index)
+               if row.candidate_index else None)
     if "replica_identity_full" in satisfy:
-        fixes = [full]
+        fixes: list[Statement] = [full]
         steps = ["The statement changes only the identity (no table rewrite); FULL logs every old column of each "
                  "UPDATE and DELETE (more WAL on wide tables)."]
     elif add_key:
@@ -566,10 +561,10 @@ def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
         steps.append(f"Or decide for {key} in --decisions FILE: {choices}, or \"exclude\" (the consumer then does not "
                      "receive it).")
     return Finding(code=problem, severity=Severity.ERROR, object=key, observed=entry.replica_identity, expected=wanted,
-                   message=message, remediation=Remediation(sql=fixes, steps=steps))
+                   message=message, remediation=Remediation(sql=fixes, steps=[*steps]))
 
 
-def _pending_key(item: Judged, fix: str | None, where: str, outage: str, failing: Failing) -> Finding:
+def _pending_key(item: Judged, fix: AlterTable | None, where: str, outage: str, failing: Failing) -> Finding:
     """``add_pk`` is a promise made before retrying: until the key is the table's identity, it fails."""
     entry, row, key = item.entry, item.row, item.key
     promise = ("Decided: add_pk (the owner adds a primary key or a valid unique key on the source before retrying), "
@@ -591,10 +586,10 @@ def _pending_key(item: Judged, fix: str | None, where: str, outage: str, failing
         steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
     return Finding(code="decided_add_pk", severity=failing.severity, object=key, observed=entry.replica_identity,
                    expected=KEY_ONLY, message=f"{where} {promise} {needed} {outage}{failing.note}",
-                   remediation=Remediation(sql=[fix] if fix else [], steps=steps))
+                   remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
 
 
-def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str, failing: Failing) -> Finding:
+def _full_unusable(item: Judged, profile: Profile, fix: AlterTable | None, before: str, failing: Failing) -> Finding:
     """FULL, applied or decided, for a consumer that cannot match rows on a column type without equality."""
     entry, row, key = item.entry, item.row, item.key
     text = equality_text(row, profile.consumer.kind)
@@ -608,7 +603,7 @@ def _full_unusable(item: Judged, profile: Profile, fix: str | None, before: str,
     if fix:
         steps = [f"Apply the statement above (identity change only, no rewrite), or decide \"exclude\" for {key}."]
     return Finding(code=FULL_UNUSABLE, severity=failing.severity, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=message + failing.note, remediation=Remediation(sql=[fix] if fix else [], steps=steps))
+                   expected=KEY_ONLY, message=message + failing.note, remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
 
 
 def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
@@ -667,7 +662,7 @@ def _not_replicated(facts: NotReplicatedFact, version_num: int) -> list[Finding]
                                    "logical replication never carries them."))
     generated = [format_name(*g) for g in facts.generated_columns or []]
     if generated:
-        when = ("before PostgreSQL 18 they are never published" if version_num < 180000
+        when = ("before PostgreSQL 18 they are never published" if not supports(version_num, PUBLISH_GENERATED_COLUMNS)
                 else "they are published only with the publication option publish_generated_columns = stored")
         out.append(Finding(code="generated_columns_not_replicated", severity=Severity.INFO, observed=len(generated),
                            message=f"{len(generated)} generated column(s) ({_some(generated)}): {when}; "

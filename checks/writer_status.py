@@ -8,9 +8,10 @@ from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
 from preflight.facts import SERVER, SESSION_SETTINGS, SETTINGS, SettingRow
 from preflight.models import Finding, Remediation, Severity
+from preflight.pg_versions import DECODING_ON_STANDBY, supports
 from preflight.provider_detection import Provider
 from preflight.remediation import change_setting
-from preflight.sqltext import render
+from preflight.statements import Sql, Statement
 
 CODES = declare(
     Code("standby", Severity.ERROR, "the server is a standby in recovery and cannot be a logical source here",
@@ -47,10 +48,10 @@ class WriterStatus(Check):
     def run(self, ctx: CheckContext) -> Outcome:
         server = ctx.fact(SERVER)
         findings: list[Finding] = []
-        if server.in_recovery and ctx.version_num >= 160000 and not ctx.profile.writer_required:
+        if server.in_recovery and supports(ctx.version_num, DECODING_ON_STANDBY) and not ctx.profile.writer_required:
             return self._decoding_standby(ctx)
         if server.in_recovery:
-            nuance = STANDBY_16 if ctx.version_num >= 160000 else STANDBY_OLD
+            nuance = STANDBY_16 if supports(ctx.version_num, DECODING_ON_STANDBY) else STANDBY_OLD
             if ctx.profile.writer_required:
                 nuance += f" Profile '{ctx.profile.name}' requires the writer."
             findings.append(Finding(
@@ -112,15 +113,15 @@ class WriterStatus(Check):
         return Outcome(findings, "standby (16+): logical decoding possible with care")
 
 
-def _read_write_sql(source: str, database: str, role: str) -> list[str]:
+def _read_write_sql(source: str, database: str, role: str) -> list[Statement]:
     if source == "database":
-        return [render(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(sql.Identifier(database)))]
+        return [Sql(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = off;").format(sql.Identifier(database)))]
     if source in ("user", "database user"):
-        return [render(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(sql.Identifier(role)))]
+        return [Sql(sql.SQL("ALTER ROLE {} SET default_transaction_read_only = off;").format(sql.Identifier(role)))]
     return []
 
 
-def _read_write_fix(statements: list[str], source: str, provider: Provider, setting: SettingRow | None) -> Remediation:
+def _read_write_fix(statements: list[Statement], source: str, provider: Provider, setting: SettingRow | None) -> Remediation:
     """The database's or role's own setting, else the server setting the provider's way."""
     if statements:
         return Remediation(sql=statements)

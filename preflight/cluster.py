@@ -21,7 +21,6 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
 
-from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from preflight.check import Check
@@ -65,7 +64,7 @@ from preflight.runner import (
     take_snapshot,
     take_snapshot_on_walsender,
 )
-from preflight.sqltext import render
+from preflight.statements import Grant, Statement
 from preflight.suggest import did_you_mean
 
 MAX_SESSIONS = 4  # database sessions open at once, besides the cluster's own
@@ -158,13 +157,12 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
               options: Options, cluster: dict[str, CheckResult]) -> DatabaseReport:
     if not row.can_connect or snapshot is None:
         user = main.server.user if main.server else None
-        grant = sql.SQL("GRANT CONNECT ON DATABASE {} TO {};").format(sql.Identifier(row.datname),
-                                                                     sql.Identifier(user)) if user else None
+        grant: list[Statement] = [Grant(user, "CONNECT", on="DATABASE", object=row.datname)] if user else []
         result = _access_result(Severity.WARNING, "no_connect_privilege", row.datname,
                                 f"The checking role has no CONNECT privilege on database {row.datname!r}: it was not "
                                 "checked, and a consumer logging in as this role cannot replicate it. GRANT CONNECT "
                                 "to check and replicate it, or leave it out of the plan.",
-                                Remediation(sql=[render(grant)] if grant else []))
+                                Remediation(sql=grant))
         return _section(row.datname, "no_connect_privilege", [result], [])
     if not snapshot.connect.ok:
         result = CheckResult(id=ACCESS_CHECK[0], title=ACCESS_CHECK[1], status=CheckStatus.ERROR,

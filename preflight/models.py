@@ -7,10 +7,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum, IntEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic.dataclasses import dataclass
+
+from preflight.statements import (
+    Advice,
+    OnPrimary,
+    Restart,
+    SettingChange,
+    Statement,
+    Step,
+    as_statement,
+    as_step,
+    statement_text,
+    step_text,
+)
 
 Scalar = str | int | float | bool | None
 
@@ -93,17 +106,31 @@ class FindingRef:
         return ref
 
 
+# In the JSON report a statement and a step are the text a format writes (docs/json-contract.md): the
+# values stay typed in memory; a statement read back from a report is kept as its text.
+SqlStatement = Annotated[Statement, PlainValidator(as_statement), PlainSerializer(statement_text, return_type=str),
+                         WithJsonSchema({"type": "string"})]
+# A sentence is written by pydantic itself (most steps: one per table on large databases); only a step
+# value calls back into Python.
+StepValue = str | Annotated[Restart | OnPrimary | SettingChange | Advice, PlainValidator(as_step),
+                            PlainSerializer(step_text, return_type=str), WithJsonSchema({"type": "string"})]
+
+
 @dataclass(slots=True, kw_only=True, frozen=True, config=_RECORD)
 class Remediation:
-    """How to fix a finding: SQL safe to paste, manual steps, and what applying it costs.
+    """How to fix a finding: statements safe to paste, manual steps, and what applying it costs.
+
+    ``sql`` and ``steps`` are values (``preflight.statements``): a setting change, a grant, an ALTER TABLE,
+    a publication change, another composed statement; a step is prose, a restart, a statement to run on
+    the primary, or a provider's setting change. Formats write them as text.
 
     ``after``: findings that must be fixed before ``sql`` runs, because running it first would break
     the source (publishing a table before it has a replica identity). Formats print the statements
     after those fixes, or withhold them (commented out, saying why) while one of them has no SQL fix.
     """
 
-    sql: list[str] = Field(default_factory=list)
-    steps: list[str] = Field(default_factory=list)
+    sql: list[SqlStatement] = Field(default_factory=list)
+    steps: list[StepValue] = Field(default_factory=list)
     requires_restart: bool = False
     destructive: bool = False
     after: list[FindingRef] = Field(default_factory=list)
@@ -111,8 +138,16 @@ class Remediation:
     def is_empty(self) -> bool:
         return not self.sql and not self.steps
 
+    def sql_text(self) -> list[str]:
+        """The statements as every format writes them."""
+        return [statement_text(s) for s in self.sql]
+
+    def steps_text(self) -> list[str]:
+        """The steps as every format writes them."""
+        return [step_text(s) for s in self.steps]
+
     @classmethod
-    def trusted(cls, sql: list[str], steps: list[str]) -> Remediation:
+    def trusted(cls, sql: list[Statement], steps: list[Step]) -> Remediation:
         """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
         remediation = _new(cls)
         for name, value in (("sql", sql), ("steps", steps), ("requires_restart", False), ("destructive", False),

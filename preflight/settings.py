@@ -12,13 +12,22 @@ SIZE_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "64
               "16MB": 16 * 1024**2, "GB": 1024**3, "TB": 1024**4}
 
 
-def human_ms(ms: float) -> str:
+def duration_value(ms: float) -> tuple[int | float, str | None]:
+    """A duration in milliseconds as a setting's value: the largest unit dividing it (``60``, ``s``), else
+    milliseconds; 0 has no unit."""
     if ms == 0:
-        return "0"
+        return 0, None
     for unit, factor in (("d", 86400000), ("h", 3600000), ("min", 60000), ("s", 1000)):
         if ms >= factor and ms % factor == 0:
-            return f"{int(ms // factor)}{unit}"
-    return f"{ms:g}ms"
+            return int(ms // factor), unit
+    return ms, "ms"
+
+
+def human_ms(ms: float) -> str:
+    amount, unit = duration_value(ms)
+    if unit is None:
+        return "0"
+    return f"{ms:g}ms" if unit == "ms" else f"{amount}{unit}"
 
 
 def human_duration(seconds: float) -> str:
@@ -40,10 +49,10 @@ def human_bytes(size: int | float) -> str:
     return f"{int(size)}B"
 
 
-def size_setting_text(size: int | float) -> str:
-    """A size for a setting's value, always with its unit: the whole GB at or above ``size`` from 1 GB on,
-    else whole MB (``'58GB'``, ``'512MB'``). Rounded up, so a recommended size is never below what is needed;
-    every size setting accepts these units (a bare number would mean the setting's own unit, often MB)."""
+def size_value(size: int | float) -> tuple[int, str]:
+    """A size for a setting's value, with its unit: the whole GB at or above ``size`` from 1 GB on, else whole
+    MB (``58`` ``GB``, ``512`` ``MB``). Rounded up, so a recommended size is never below what is needed; every
+    size setting accepts these units (a bare number would mean the setting's own unit, often MB)."""
     if size >= 1024**3:
-        return f"{math.ceil(size / 1024**3)}GB"
-    return f"{max(math.ceil(size / 1024**2), 1)}MB"
+        return math.ceil(size / 1024**3), "GB"
+    return max(math.ceil(size / 1024**2), 1), "MB"

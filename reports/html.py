@@ -200,10 +200,10 @@ def _finding(report: Report, check: CheckResult, f: Finding) -> str:
         parts.append(f'<div class="flag">Run only after fixing {e(after)}: run earlier, it breaks UPDATE/DELETE '
                      "on the source (the script orders it after their fixes, or withholds it).</div>")
     if rem.sql:  # destructive statements commented out, as in the script: pasting never destroys
-        sql = [line for stmt in rem.sql for line in (comment(stmt) if rem.destructive else [stmt])]
+        sql = [line for stmt in rem.sql_text() for line in (comment(stmt) if rem.destructive else [stmt])]
         parts.append("<pre>" + e("\n".join(sql)) + "</pre>")
     if rem.steps:
-        parts.append("<ol>" + "".join(f"<li>{e(s)}</li>" for s in rem.steps) + "</ol>")
+        parts.append("<ol>" + "".join(f"<li>{e(s)}</li>" for s in rem.steps_text()) + "</ol>")
     return '<div class="finding">' + "\n".join(parts) + "</div>"
 
 

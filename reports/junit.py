@@ -50,7 +50,7 @@ def _finding_text(finding: Finding) -> str:
     rem = finding.remediation
     flags = [flag for flag, on in (("requires restart", rem.requires_restart), ("destructive", rem.destructive)) if on]
     label = f"fix ({', '.join(flags)})" if flags else "fix"
-    lines = line.splitlines() + [f"{label}: {sql}" for sql in rem.sql] + [f"step: {step}" for step in rem.steps]
+    lines = line.splitlines() + [f"{label}: {sql}" for sql in rem.sql_text()] + [f"step: {step}" for step in rem.steps_text()]
     return "\n    ".join(lines)
 
 

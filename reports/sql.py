@@ -13,8 +13,8 @@ import textwrap
 from collections.abc import Iterable
 
 from preflight.models import CheckResult, Finding, Remediation, Report, Severity
-from preflight.setting_text import RELOAD, parse_alter_system
 from preflight.sqltext import Unwritable, psql_connect
+from preflight.statements import Reload, Restart, SettingChange, Sql, Statement, Step, step_text
 from preflight.terminal import visible
 
 
@@ -30,7 +30,8 @@ class _Script:
     A setting several findings change is set once, where it first appears, to the largest value any
     of them needs (each check raises from the current value, but two checks can still disagree: the
     later, lower one would win when pasted). The same holds for a managed service's setting steps.
-    A reload follows every batch of reloadable changes.
+    A reload follows every batch of reloadable changes. Both read the setting change values
+    (``preflight.statements.SettingChange``), never the text.
     """
 
     def __init__(self, report: Report, width: int | None = None, brief: bool = False, steps: bool = True) -> None:
@@ -51,13 +52,13 @@ class _Script:
         if brief:
             for result in report.checks:
                 for finding in result.findings:
-                    for step in finding.remediation.steps:
-                        if finding.object and finding.object in step and not finding.waived:
-                            self.grouped.setdefault(_template(step, finding.object), []).append(finding.object)
+                    for text in finding.remediation.steps_text():
+                        if finding.object and finding.object in text and not finding.waived:
+                            self.grouped.setdefault(_template(text, finding.object), []).append(finding.object)
         self.reload_due = False
         remediations = [f.remediation for result in report.checks for f in result.findings]
         self.largest = _largest(s for rem in remediations if not rem.destructive for s in rem.sql)
-        self.largest_step = _largest(s for rem in remediations for s in rem.steps if _is_setting_step(s))
+        self.largest_step = _largest(s for rem in remediations for s in rem.steps)
 
     def blocking_codes(self, rem: Remediation) -> list[str]:
         """The blockers as 'check code' once each (a brief script: the objects are listed elsewhere)."""
@@ -79,51 +80,50 @@ class _Script:
                 for line in textwrap.wrap(visible(para, keep=""), self.width, initial_indent=prefix, subsequent_indent=hang,
                                           break_long_words=False, break_on_hyphens=False) or [prefix.rstrip()]]
 
-    def step(self, step: str, obj: str | None = None) -> list[str]:
+    def step(self, step: Step, obj: str | None = None) -> list[str]:
         """A manual step; a provider's setting change is merged like a statement (one per setting, largest).
         A brief script states each step once (one given for several objects names them all), and leaves
         the restart to its closing line."""
-        parsed = parse_alter_system(step) if _is_setting_step(step) else None
+        text = step_text(step)
         if self.brief:
-            template = _template(step, obj) if obj and obj in step else step
-            if template in self.steps_seen or step.startswith(RESTART_STEP):
+            template = _template(text, obj) if obj and obj in text else text
+            if template in self.steps_seen or isinstance(step, Restart):
                 return []
             self.steps_seen.add(template)
             objects = list(dict.fromkeys(self.grouped.get(template, [])))
-            if len(objects) > 1 and parsed is None:
+            if len(objects) > 1 and not isinstance(step, SettingChange):
                 named = ", ".join(objects[:MAX_GROUPED]) + (
                     f" and {len(objects) - MAX_GROUPED} more" if len(objects) > MAX_GROUPED else "")
-                step = template.replace(_PLACEHOLDER, named)
-        if parsed is None:
-            return self.note(step, "-- step: ")
-        name = parsed[0]
-        if name in self.settings_done:
-            return [] if self.brief else comment(f"({name} is changed above, to the largest value any finding needs)")
-        self.settings_done.add(name)
-        return self.note(self.largest_step.get(name, step), "-- step: ")
+                text = template.replace(_PLACEHOLDER, named)
+        if not isinstance(step, SettingChange):
+            return self.note(text, "-- step: ")
+        if step.name in self.settings_done:
+            return [] if self.brief else comment(f"({step.name} is changed above, to the largest value any finding needs)")
+        self.settings_done.add(step.name)
+        return self.note(step_text(self.largest_step.get(step.name, step)), "-- step: ")
 
-    def statement(self, statement: str) -> list[str]:
-        if statement == RELOAD:
+    def statement(self, statement: Statement) -> list[str]:
+        text = statement.text()
+        if isinstance(statement, Reload):
             if not self.reload_due:
                 return [] if self.brief else ["-- (statement already listed above)"]
             self.reload_due = False
-            return [statement]
-        parsed = parse_alter_system(statement)
-        if parsed is not None:
-            name = parsed[0]
+            return [text]
+        if isinstance(statement, SettingChange):
+            name = statement.name
             if name in self.settings_done:
                 return [] if self.brief else comment(f"({name} is set above, to the largest value any finding needs)")
             self.settings_done.add(name)
             self.reload_due = True
-            chosen = self.largest.get(name, statement)
-            note = [] if chosen == statement else comment(f"(raised to what another finding needs for {name})")
+            chosen = self.largest.get(name, statement).text()
+            note = [] if chosen == text else comment(f"(raised to what another finding needs for {name})")
             self.seen.add(chosen)
             return note + [chosen]
-        if statement in self.seen:
+        if text in self.seen:
             return [] if self.brief else ["-- (statement already listed above)"]
-        self.seen.add(statement)
-        self.reload_due |= statement.lstrip().upper().startswith("ALTER SYSTEM")  # written some other way
-        return [statement]
+        self.seen.add(text)
+        self.reload_due |= isinstance(statement, Sql)  # hand-made (a plugin's), maybe an ALTER SYSTEM: keep its reload
+        return [text]
 
 
 _PLACEHOLDER = "\x00"
@@ -135,23 +135,18 @@ def _template(step: str, obj: str) -> str:
     return step.replace(obj, _PLACEHOLDER)
 
 
-def _is_setting_step(step: str) -> bool:
-    """A provider's setting change (it ends with the equivalent statement), not a statement itself."""
-    return not step.startswith("ALTER SYSTEM") and parse_alter_system(step) is not None
-
-
-def _largest(texts: Iterable[str]) -> dict[str, str]:
-    """Per setting, the text (statement or step) setting the largest integer value."""
-    values: dict[str, int] = {}
-    largest: dict[str, str] = {}
-    for text in texts:
-        name, value = parse_alter_system(text) or ("", None)
-        if value is not None and (name not in values or value > values[name]):
-            values[name], largest[name] = value, text
+def _largest(values: Iterable[Statement | Step]) -> dict[str, SettingChange]:
+    """Per setting, the change (statement or provider step) to the largest number (compared in the
+    setting's base unit, whatever unit each change is written in)."""
+    sizes: dict[str, float] = {}
+    largest: dict[str, SettingChange] = {}
+    for value in values:
+        if not isinstance(value, SettingChange):
+            continue
+        size = value.magnitude()
+        if size is not None and (value.name not in sizes or size > sizes[value.name]):
+            sizes[value.name], largest[value.name] = size, value
     return largest
-
-
-RESTART_STEP = "Restart PostgreSQL"
 
 
 def remediation_lines(report: Report, width: int | None = None, brief: bool = False, steps: bool = True,
@@ -198,7 +193,7 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
     if finding.object:
         head += f" on {finding.object}"
     out = [] if script.brief else comment(head) + comment(finding.message, "--   ")
-    if script.brief and any(step.startswith(RESTART_STEP) for step in rem.steps):
+    if script.brief and any(isinstance(step, Restart) for step in rem.steps):
         script.restarts.append(finding.object or finding.code)  # said once, by the script's closing line
     elif rem.requires_restart and not script.brief:
         out.append("-- RESTART REQUIRED: takes effect only after a server restart")
@@ -209,20 +204,21 @@ def _finding_block(result: CheckResult, finding: Finding, script: _Script) -> li
                            "UPDATE/DELETE fail on the source); re-run pg-preflight then." if script.brief else
                            f"WITHHELD: running this now would make UPDATE/DELETE fail on the source. Fix first: {shown}; "
                            "then re-run pg-preflight, which prints it uncommented.")
-        out += [line for statement in rem.sql for line in comment(statement)]
+        out += [line for statement in rem.sql_text() for line in comment(statement)]
         rem = Remediation(steps=rem.steps)
     elif rem.sql and not rem.destructive:
         script.fixed.add(id(finding))
     for statement in rem.sql:
-        if visible(statement) != statement:  # only a plugin's hand-made SQL can get here
-            out += script.note("not printed, it holds non-printable characters: " + statement)
+        text = statement.text()
+        if visible(text) != text:  # only a plugin's hand-made SQL can get here
+            out += script.note("not printed, it holds non-printable characters: " + text)
         elif rem.destructive:
-            if statement in script.seen:
+            if text in script.seen:
                 out += [] if script.brief else ["-- (statement already listed above)"]
                 continue
-            script.seen.add(statement)
+            script.seen.add(text)
             out.append("-- DESTRUCTIVE: review, then uncomment to run")
-            out += comment(statement)
+            out += comment(text)
         else:
             out += script.statement(statement)
     # the short script: a failure's steps when they are its only fix; a warning's wait for --verbose

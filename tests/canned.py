@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from psycopg import sql
+
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -17,6 +19,7 @@ from preflight.models import (
     summarize,
     verdict,
 )
+from preflight.statements import RELOAD, Restart, SettingChange, Sql
 
 
 def canned_report() -> Report:
@@ -32,19 +35,19 @@ def canned_report() -> Report:
             findings=[
                 Finding(code="wal_level_not_logical", severity=Severity.ERROR, object="wal_level", observed="replica",
                         expected="logical", message="wal_level is 'replica'; logical decoding needs 'logical'.",
-                        remediation=Remediation(sql=["ALTER SYSTEM SET \"wal_level\" = 'logical';"],
-                                                steps=["Restart PostgreSQL."], requires_restart=True)),
+                        remediation=Remediation(sql=[SettingChange("wal_level", "logical", restart=True)],
+                                                steps=[Restart(".")], requires_restart=True)),
                 Finding(code="wal_sender_timeout_disabled", severity=Severity.WARNING, object="wal_sender_timeout",
                         observed="0", expected=">= 10s", message="wal_sender_timeout is 0 (disabled).\n-- not SQL",
-                        remediation=Remediation(sql=["ALTER SYSTEM SET \"wal_sender_timeout\" = '60s';",
-                                                     "SELECT pg_catalog.pg_reload_conf();"])),
+                        remediation=Remediation(sql=[SettingChange("wal_sender_timeout", 60, "s"), RELOAD])),
             ],
         ),
         CheckResult(
             id="existing_slots", title="Existing slots", status=CheckStatus.WARN, summary="1 stale slot",
             findings=[Finding(code="slot_inactive", severity=Severity.WARNING, object="old_cdc",
                               message="Slot old_cdc is inactive and retains 1.2GB of WAL.",
-                              remediation=Remediation(sql=["SELECT pg_catalog.pg_drop_replication_slot('old_cdc');"],
+                              remediation=Remediation(sql=[Sql(sql.SQL("SELECT pg_catalog.pg_drop_replication_slot({});").format(
+                                  sql.Literal("old_cdc")))],
                                                       destructive=True))],
         ),
         CheckResult(id="grants", title="Privileges", status=CheckStatus.ERROR, summary="could not read tables",

@@ -12,13 +12,16 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from preflight import pgserver
+from preflight.settings import SIZE_BYTES, TIME_MS
 
 CDC_USER = "cdc"
 CDC_PASSWORD = "cdc-Secret-pw-42"
@@ -161,3 +164,16 @@ def add_cdc_role(server: Server, replication: bool = True) -> str:
     attr = "REPLICATION" if replication else "NOREPLICATION"
     server.execute(f"DROP ROLE IF EXISTS {CDC_USER}", f"CREATE ROLE {CDC_USER} LOGIN {attr} PASSWORD '{CDC_PASSWORD}'")
     return server.dsn(user=CDC_USER, password=CDC_PASSWORD)
+
+
+def wait_for_setting(server: Server, name: str, wanted: float) -> float:
+    """``name`` in its base unit (bytes, milliseconds: ``SettingChange.magnitude``'s) once a reload applied
+    ``wanted``, or what it is after 30 s (polled: a reload is asynchronous)."""
+    deadline = time.monotonic() + 30
+    while True:
+        setting, unit = server.execute("SELECT setting, unit FROM pg_catalog.pg_settings WHERE name = "
+                                       + sql.Literal(name).as_string(None))[0]
+        value = float(setting) * (SIZE_BYTES.get(unit) or TIME_MS.get(unit) or 1 if unit else 1)
+        if value == wanted or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)

@@ -30,10 +30,10 @@ build_graph = _load_graph_script()
 
 CLI, API, PLUGINS, ENGINE = 0, 1, 2, 3  # top to bottom
 # What a report format may import besides other report modules: the report contract, the
-# ``schema.table`` name syntax, and the text helpers (visible escapes, SQL text, a setting change's
-# statement). Together they are a closed set of leaves, shared with the checks.
+# ``schema.table`` name syntax, and the text helpers (visible escapes, SQL text, the statement values and
+# the setting units they write). Together they are a closed set of leaves, shared with the checks.
 REPORT_DEPENDENCIES = {"preflight.models", "preflight.names", "preflight.terminal", "preflight.sqltext",
-                       "preflight.setting_text"}
+                       "preflight.statements", "preflight.settings"}
 
 
 def in_package(module: str, package: str) -> bool:

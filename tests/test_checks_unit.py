@@ -34,7 +34,7 @@ def test_no_connection_skips_everything_but_reachability() -> None:
     report = run(snap)
     assert report.check("reachability").status is CheckStatus.FAIL
     assert report.check("reachability").findings[0].code == "connect_dns"
-    assert report.check("reachability").findings[0].remediation.steps == ["Check the host name."]
+    assert report.check("reachability").findings[0].remediation.steps_text() == ["Check the host name."]
     assert all(report.check(i).status is CheckStatus.SKIP for i in ENGINE[1:])
     assert report.status is Verdict.NOT_READY
 
@@ -44,7 +44,7 @@ def test_wal_level_replica_fails_with_restart_remediation() -> None:
     finding = report.check("logical_replication").findings[0]
     assert finding.code == "wal_level_not_logical"
     assert finding.remediation.requires_restart
-    assert finding.remediation.sql == ["ALTER SYSTEM SET \"wal_level\" = 'logical';"]
+    assert finding.remediation.sql_text() == ["ALTER SYSTEM SET \"wal_level\" = 'logical';"]
 
 
 def test_pending_restart_names_the_new_value_when_visible() -> None:
@@ -88,7 +88,7 @@ def test_physical_slots_count_against_capacity() -> None:
     finding = report.check("slot_capacity").findings[0]
     assert finding.code == "no_free_slot"
     assert "2/2 replication slots used (1 logical, 1 physical)" in finding.message
-    assert "2 of the 2 are inactive" in finding.remediation.steps[0]
+    assert "2 of the 2 are inactive" in finding.remediation.steps_text()[0]
 
 
 def test_walsender_headroom() -> None:
@@ -127,7 +127,7 @@ def test_profile_thresholds_name_the_profile() -> None:
     report = run(make_snapshot({"max_replication_slots": "4"}), profile="ardent")
     finding = next(f for f in report.check("logical_replication").findings if f.object == "max_replication_slots")
     assert finding.code == "max_replication_slots_below_profile" and "'ardent'" in finding.message
-    assert "'10'" in finding.remediation.sql[0]
+    assert "'10'" in finding.remediation.sql_text()[0]
     ssl = report.check("reachability").findings[-1]
     assert ssl.code == "ssl_required" and ssl.severity.value == "error"
     assert report.options["plugin"] == "wal2json"  # the profile's plugin, since none was given
@@ -139,8 +139,8 @@ def test_managed_provider_gets_console_steps_not_alter_system() -> None:
     signals = provider_signals(roles=["rds_superuser"], settings=["rds.extensions", "rds.logical_replication"])
     report = run(make_snapshot({"wal_level": "replica"}, provider_signals=signals))
     finding = report.check("logical_replication").findings[0]
-    assert finding.remediation.sql == []
-    assert "rds.logical_replication = 1" in finding.remediation.steps[0]
+    assert finding.remediation.sql_text() == []
+    assert "rds.logical_replication = 1" in finding.remediation.steps_text()[0]
     assert report.target.provider == "rds" and report.target.provider_signal == "setting rds.extensions"
     aurora = run(make_snapshot(provider_signals=dataclasses.replace(signals, aurora_function=True)))
     assert aurora.target.provider == "aurora"
@@ -150,7 +150,7 @@ def test_read_only_default_from_role_gets_alter_role() -> None:
     snap = make_snapshot({"default_transaction_read_only": {"value": "on", "vartype": "bool", "source": "user"}},
                          server={"default_transaction_read_only": "on", "role": 'Odd "Role"'})
     finding = run(snap).check("writer_status").findings[0]
-    assert finding.remediation.sql == ['ALTER ROLE "Odd ""Role""" SET default_transaction_read_only = off;']
+    assert finding.remediation.sql_text() == ['ALTER ROLE "Odd ""Role""" SET default_transaction_read_only = off;']
 
 
 def test_missing_fact_is_error_with_cause() -> None:
@@ -174,7 +174,7 @@ def test_a_crashing_check_is_error_for_that_check_only() -> None:
 def test_setting_already_higher_is_never_lowered() -> None:
     slots = [slot(f"s{i}") for i in range(40)]
     report = run(make_snapshot({"max_replication_slots": "40"}, slots=slots), slots_needed=3)
-    assert report.check("slot_capacity").findings[0].remediation.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '43';"]
+    assert report.check("slot_capacity").findings[0].remediation.sql_text() == ["ALTER SYSTEM SET \"max_replication_slots\" = '43';"]
 
 
 def test_pooled_endpoints_are_flagged() -> None:

@@ -23,6 +23,7 @@ from preflight.models import (
 from preflight.reports import FORMATS
 from preflight.reports.json import render as render_json
 from preflight.sqltext import psql_connect
+from preflight.statements import as_statement
 from tests.canned import canned_report
 
 HOSTILE = "evil\n\\! rm -rf / 'x"
@@ -31,7 +32,7 @@ HOSTILE = "evil\n\\! rm -rf / 'x"
 def database(name: str, status: CheckStatus, sql: str | None = None) -> DatabaseReport:
     findings = [Finding(code="no_select", severity=Severity.ERROR if status is CheckStatus.FAIL else Severity.WARNING,
                         object=f"{name}_table", message="cannot read",
-                        remediation=Remediation(sql=[sql] if sql else []))]
+                        remediation=Remediation(sql=[as_statement(sql)] if sql else []))]
     checks = [CheckResult(id="grants", title="Privileges", status=status, findings=findings)]
     return DatabaseReport(dbname=name, status="checked", verdict=verdict(checks), summary=summarize(checks),
                           checks=checks)

@@ -157,9 +157,9 @@ def test_settings_already_higher_are_never_lowered(servers: Callable[..., Server
     server = servers(max_replication_slots="40", max_wal_senders="0", wal_level="replica")
     report = run_preflight(Options(dsn=server.dsn(), slots_needed=50))
     slot = report.check("slot_capacity").findings[0]
-    assert slot.code == "no_free_slot" and "'50'" in slot.remediation.sql[0]
+    assert slot.code == "no_free_slot" and "'50'" in slot.remediation.sql_text()[0]
     senders = next(f for f in report.check("logical_replication").findings if f.code == "max_wal_senders_zero")
-    assert senders.remediation.sql == ["ALTER SYSTEM SET \"max_wal_senders\" = '10';"]
+    assert senders.remediation.sql_text() == ["ALTER SYSTEM SET \"max_wal_senders\" = '10';"]
 
 
 def test_fact_that_cannot_be_gathered_makes_checks_error_not_skip(logical_server: Server) -> None:
@@ -190,7 +190,7 @@ def test_read_only_default_is_noted(servers: Callable[..., Server]) -> None:
     report = run_preflight(Options(dsn=server.dsn()))
     writer = report.check("writer_status")
     assert writer.status is CheckStatus.WARN
-    assert writer.findings[0].remediation.sql == ['ALTER DATABASE "postgres" SET default_transaction_read_only = off;']
+    assert writer.findings[0].remediation.sql_text() == ['ALTER DATABASE "postgres" SET default_transaction_read_only = off;']
 
 
 def test_session_is_read_only_and_named(logical_server: Server) -> None:

@@ -85,9 +85,9 @@ def test_inactive_slot_warns_and_its_drop_statement_runs(clean: Server) -> None:
     assert result.status is CheckStatus.WARN
     finding = only(result, "slot_stale")
     assert finding.remediation.destructive
-    assert finding.remediation.sql == ["SELECT pg_catalog.pg_drop_replication_slot('stale_one');"]
+    assert finding.remediation.sql_text() == ["SELECT pg_catalog.pg_drop_replication_slot('stale_one');"]
     assert " of WAL" in finding.message
-    server.execute(*finding.remediation.sql)
+    server.execute(*finding.remediation.sql_text())
     again = check(server, slot_name="stale_one")
     assert again.status is CheckStatus.PASS and only(again, "slot_name_free")
 

@@ -48,7 +48,7 @@ def test_inactive_slot_warns_with_destructive_drop() -> None:
     finding = only(result, "slot_stale")
     assert "3GB" in finding.message
     assert finding.remediation.destructive
-    assert finding.remediation.sql == ["SELECT pg_catalog.pg_drop_replication_slot('it''s');"]
+    assert finding.remediation.sql_text() == ["SELECT pg_catalog.pg_drop_replication_slot('it''s');"]
 
 
 def test_same_name_in_other_database_fails() -> None:

@@ -47,13 +47,13 @@ def test_role_without_replication_fails_and_the_fix_works(server: Server) -> Non
     result = grants(dsn)
     assert result.status is CheckStatus.FAIL
     finding = next(f for f in result.findings if f.code == "no_replication")
-    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH REPLICATION;']
+    assert finding.remediation.sql_text() == ['ALTER ROLE "cdc" WITH REPLICATION;']
     wording = ("permission denied to start WAL sender" if int(server.execute("SHOW server_version_num")[0][0]) >= 160000
                else "must be superuser or replication role to start walsender")  # the server's words, by version
     assert "Confirmed by a replication connection: " in finding.message
     assert f"FATAL:  {wording}" in finding.message
     assert CDC_PASSWORD not in report(dsn).to_json()
-    server.execute(*finding.remediation.sql)
+    server.execute(*finding.remediation.sql_text())
     again = grants(dsn)
     assert again.status is CheckStatus.PASS, again.findings
     assert "replication_connection_ok" in codes(again)
@@ -67,7 +67,7 @@ def test_revoked_select_names_the_table(server: Server) -> None:
     assert result.status is CheckStatus.FAIL
     [finding] = [f for f in result.findings if f.code == "no_select"]
     assert finding.object == "app.orders"
-    assert finding.remediation.sql[0] == 'GRANT SELECT ON TABLE "app"."orders" TO "cdc";'
+    assert finding.remediation.sql_text()[0] == 'GRANT SELECT ON TABLE "app"."orders" TO "cdc";'
     assert "SELECT on 1/2 tables" in result.summary
 
 
@@ -78,7 +78,7 @@ def test_missing_schema_usage_fails_on_the_schema(server: Server) -> None:
     result = grants(dsn, schemas=["app", "nowhere"])
     by_code = {f.code: f for f in result.findings}
     assert by_code["no_schema_usage"].object == "app"
-    assert by_code["no_schema_usage"].remediation.sql == ['GRANT USAGE ON SCHEMA "app" TO "cdc";']
+    assert by_code["no_schema_usage"].remediation.sql_text() == ['GRANT USAGE ON SCHEMA "app" TO "cdc";']
     assert by_code["schema_missing"].object == "nowhere"
 
 
@@ -153,7 +153,7 @@ def test_role_connection_limit_below_what_a_consumer_needs_warns(server: Server)
     result = grants(dsn)
     finding = next(f for f in result.findings if f.code == "role_connection_limit")
     assert finding.observed == "0/1 used" and finding.severity.value == "warning"
-    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH CONNECTION LIMIT 5;']  # 4 needed (generic) + 1
+    assert finding.remediation.sql_text() == ['ALTER ROLE "cdc" WITH CONNECTION LIMIT 5;']  # 4 needed (generic) + 1
     assert result.status is CheckStatus.WARN
 
 
@@ -180,7 +180,7 @@ def test_remediation_runs_as_printed_on_hostile_names(server: Server) -> None:
     audit = grants(server.dsn(dbname=db), role=role)
     assert {"no_login", "no_replication", "no_connect", "no_schema_usage", "no_select"} <= codes(audit)
     assert 'Sales EU."a""b; DROP"' in {f.object for f in audit.findings}
-    statements = list(dict.fromkeys(s for f in audit.findings for s in f.remediation.sql))
+    statements = list(dict.fromkeys(s for f in audit.findings for s in f.remediation.sql_text()))
     assert any(s.startswith(f'ALTER DEFAULT PRIVILEGES FOR ROLE "{owner}"') for s in statements)
     server.execute(*statements, dbname=db)
     as_role = server.dsn(user=role, password=CDC_PASSWORD, dbname=db)

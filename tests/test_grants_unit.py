@@ -58,8 +58,8 @@ def test_missing_replication_fails_with_alter_role() -> None:
     finding = by_code(result, "no_replication")[0]
     assert result.status is CheckStatus.FAIL
     assert finding.severity is Severity.ERROR
-    assert finding.remediation.sql == ['ALTER ROLE "cdc" WITH REPLICATION;']
-    assert "superuser" in finding.remediation.steps[0] and "admin role" in finding.remediation.steps[0]
+    assert finding.remediation.sql_text() == ['ALTER ROLE "cdc" WITH REPLICATION;']
+    assert "superuser" in finding.remediation.steps_text()[0] and "admin role" in finding.remediation.steps_text()[0]
 
 
 def test_rds_replication_membership_counts_although_rolreplication_is_false() -> None:
@@ -72,7 +72,7 @@ def test_rds_replication_membership_counts_although_rolreplication_is_false() ->
 def test_on_rds_the_fix_is_grant_rds_replication() -> None:
     row = role(rolreplication=False, provider_roles=["rds_replication"])
     finding = by_code(grants(snap(row, probe=None)), "no_replication")[0]
-    assert finding.remediation.sql == ['GRANT "rds_replication" TO "cdc";']
+    assert finding.remediation.sql_text() == ['GRANT "rds_replication" TO "cdc";']
     assert "rds_replication" in finding.message
 
 
@@ -106,7 +106,7 @@ def test_pg_hba_rejection_of_the_replication_connection_is_an_error_with_cause()
     assert result.status is CheckStatus.FAIL and finding.severity is Severity.ERROR
     assert finding.observed == "pg_hba"
     assert "pg_hba.conf rejects connection" in finding.message
-    assert "like an ordinary connection" in finding.remediation.steps[0]
+    assert "like an ordinary connection" in finding.remediation.steps_text()[0]
 
 
 @pytest.mark.parametrize(("text", "kind"), [
@@ -153,18 +153,18 @@ def test_unknown_role_is_one_clear_error_even_when_selection_facts_failed() -> N
 
 def test_nologin_and_no_connect_each_fail_with_their_statement() -> None:
     result = grants(snap(role(rolname="CDC Reader", rolcanlogin=False, can_connect=False, database="app db")))
-    assert by_code(result, "no_login")[0].remediation.sql == ['ALTER ROLE "CDC Reader" WITH LOGIN;']
+    assert by_code(result, "no_login")[0].remediation.sql_text() == ['ALTER ROLE "CDC Reader" WITH LOGIN;']
     connect = by_code(result, "no_connect")[0]
     assert connect.object == "app db"
-    assert connect.remediation.sql == ['GRANT CONNECT ON DATABASE "app db" TO "CDC Reader";']
+    assert connect.remediation.sql_text() == ['GRANT CONNECT ON DATABASE "app db" TO "CDC Reader";']
 
 
 def test_missing_schema_and_missing_usage() -> None:
     schemas = [schema("Sales EU", can_use=False, owner="app"), schema("ghost", can_use=None, exists=False, owner=None)]
     result = grants(snap(schemas=schemas, tables=[]))
     usage = by_code(result, "no_schema_usage")[0]
-    assert usage.object == "Sales EU" and usage.remediation.sql == ['GRANT USAGE ON SCHEMA "Sales EU" TO "cdc";']
-    assert "(app)" in usage.remediation.steps[0]
+    assert usage.object == "Sales EU" and usage.remediation.sql_text() == ['GRANT USAGE ON SCHEMA "Sales EU" TO "cdc";']
+    assert "(app)" in usage.remediation.steps_text()[0]
     assert by_code(result, "schema_missing")[0].object == "ghost"
 
 
@@ -175,13 +175,13 @@ def test_few_missing_selects_get_one_grant_each_naming_the_table() -> None:
     result = grants(snap(tables=tables))
     [finding] = by_code(result, "no_select")
     assert finding.object == 'Sales EU."a""b; DROP"'
-    assert finding.remediation.sql == [
+    assert finding.remediation.sql_text() == [
         'GRANT SELECT ON TABLE "Sales EU"."a""b; DROP" TO "cdc";',
         'ALTER DEFAULT PRIVILEGES FOR ROLE "Owner A" IN SCHEMA "Sales EU" GRANT SELECT ON TABLES TO "cdc";',
         'ALTER DEFAULT PRIVILEGES FOR ROLE "app" IN SCHEMA "Sales EU" GRANT SELECT ON TABLES TO "cdc";',
     ]
     # the owners are in the statements; the advice is the same words for every schema, so a report states it once
-    assert "FOR ROLE <owner>" in finding.remediation.steps[1] and "Sales EU" not in finding.remediation.steps[1]
+    assert "FOR ROLE <owner>" in finding.remediation.steps_text()[1] and "Sales EU" not in finding.remediation.steps_text()[1]
     assert "SELECT on 1/2 tables" in result.summary  # the view and the unlogged table are not publishable
 
 
@@ -189,18 +189,18 @@ def test_many_missing_selects_get_the_schema_wide_grant() -> None:
     tables = [table("app", f"t{i}", can_select=False) for i in range(FEW_TABLES + 1)] + [table("app", "ok")]
     findings = by_code(grants(snap(tables=tables)), "no_select")
     assert len(findings) == FEW_TABLES + 1
-    assert {f.remediation.sql[0] for f in findings} == {'GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "cdc";'}
+    assert {f.remediation.sql_text()[0] for f in findings} == {'GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "cdc";'}
 
 
 def test_tables_named_with_t_get_a_grant_each_and_nothing_wider() -> None:
     names = [f"t{i}" for i in range(FEW_TABLES + 1)]
     tables = [table("app", name, can_select=False) for name in names]
     findings = by_code(grants(snap(tables=tables), tables=[f"app.{name}" for name in names]), "no_select")
-    assert [f.remediation.sql for f in findings] == [[f'GRANT SELECT ON TABLE "app"."{name}" TO "cdc";'] for name in names]
-    assert [len(f.remediation.steps) for f in findings] == [1] * len(names)  # no ALTER DEFAULT PRIVILEGES advice
+    assert [f.remediation.sql_text() for f in findings] == [[f'GRANT SELECT ON TABLE "app"."{name}" TO "cdc";'] for name in names]
+    assert [len(f.remediation.steps_text()) for f in findings] == [1] * len(names)  # no ALTER DEFAULT PRIVILEGES advice
     # the same tables with their schema selected entirely (-s): the schema-wide grant and default privileges
     widened = by_code(grants(snap(tables=tables), schemas=["app"], tables=["app.t0"]), "no_select")
-    assert widened[0].remediation.sql == ['GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "cdc";',
+    assert widened[0].remediation.sql_text() == ['GRANT SELECT ON ALL TABLES IN SCHEMA "app" TO "cdc";',
                                           'ALTER DEFAULT PRIVILEGES FOR ROLE "app" IN SCHEMA "app" GRANT SELECT ON TABLES TO "cdc";']
 
 
@@ -208,7 +208,7 @@ def test_tables_named_with_t_beyond_the_cap_are_granted_one_by_one() -> None:
     names = [f"t{i:04d}" for i in range(MAX_TABLE_FINDINGS + 2)]
     tables = [table("app", name, can_select=False) for name in names]
     [more] = by_code(grants(snap(tables=tables), tables=[f"app.{name}" for name in names]), "no_select_more")
-    assert more.remediation.sql == [f'GRANT SELECT ON TABLE "app"."{name}" TO "cdc";' for name in names[-2:]]
+    assert more.remediation.sql_text() == [f'GRANT SELECT ON TABLE "app"."{name}" TO "cdc";' for name in names[-2:]]
 
 
 def test_findings_per_schema_are_capped_and_the_rest_counted() -> None:
@@ -250,10 +250,10 @@ def test_role_and_database_connection_limits() -> None:
     result = grants(snap(row))
     by_role = by_code(result, "role_connection_limit")[0]
     assert by_role.severity is Severity.ERROR and "own session" in by_role.message
-    assert by_role.remediation.sql == ['ALTER ROLE "CDC Reader" WITH CONNECTION LIMIT 6;']  # 1 used + 4 needed (generic) + 1
+    assert by_role.remediation.sql_text() == ['ALTER ROLE "CDC Reader" WITH CONNECTION LIMIT 6;']  # 1 used + 4 needed (generic) + 1
     by_db = by_code(result, "database_connection_limit")[0]
     assert by_db.severity is Severity.WARNING
-    assert by_db.remediation.sql == ['ALTER DATABASE "app" WITH CONNECTION LIMIT 8;']  # 3 used + 4 needed + 1
+    assert by_db.remediation.sql_text() == ['ALTER DATABASE "app" WITH CONNECTION LIMIT 8;']  # 3 used + 4 needed + 1
 
 
 def test_tables_the_publication_reaches_outside_the_selection_need_select_and_usage() -> None:

@@ -54,7 +54,7 @@ def test_every_printed_statement_runs_and_the_recheck_passes(servers: Callable[.
     first = run(server)
     for check_id in ("table_keys", "grants", "publication", "existing_slots"):
         assert first.check(check_id).status in (CheckStatus.FAIL, CheckStatus.WARN), check_id
-    statements = [s for c in first.checks for f in c.findings for s in f.remediation.sql]
+    statements = [s for c in first.checks for f in c.findings for s in f.remediation.sql_text()]
     assert len(statements) >= len(HOSTILE) * 2
     assert any("pg_drop_replication_slot" in s for s in statements)
     assert all(s.isprintable() for s in statements)

@@ -40,9 +40,9 @@ def finding(server: Server, dbname: str, profile: str) -> list[Finding]:
 def test_quiet_database_needs_a_heartbeat(server: Server) -> None:
     [found] = finding(server, "quiet", "debezium")
     assert (found.code, found.severity.value, found.object) == ("heartbeat_needed", "warning", "quiet")
-    assert "heartbeat.action.query" in " ".join(found.remediation.steps)
-    assert found.remediation.sql[1] == f'GRANT SELECT, INSERT, UPDATE ON "public"."cdc_heartbeat" TO "{CDC_USER}";'
-    for statement in found.remediation.sql:  # the printed heartbeat set-up applies as written
+    assert "heartbeat.action.query" in " ".join(found.remediation.steps_text())
+    assert found.remediation.sql_text()[1] == f'GRANT SELECT, INSERT, UPDATE ON "public"."cdc_heartbeat" TO "{CDC_USER}";'
+    for statement in found.remediation.sql_text():  # the printed heartbeat set-up applies as written
         server.execute(statement, dbname="quiet")
     with_grant = server.execute(f"SELECT has_table_privilege('{CDC_USER}', 'public.cdc_heartbeat', 'INSERT')",
                                 dbname="quiet")

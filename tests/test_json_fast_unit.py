@@ -11,6 +11,7 @@ import pytest
 
 from preflight.models import Finding, Remediation, Report, Severity, TableEntry
 from preflight.reports import json as json_report
+from preflight.statements import as_statement
 from preflight.terminal import decode, json_visible
 from tests.canned import canned_report
 from tests.test_json_stream import hostile_canned_report
@@ -26,10 +27,10 @@ def _nasty_report() -> Report:
     check = report.check("logical_replication")
     for n, text in enumerate(NASTY):
         check.findings.append(Finding(code=text, severity=Severity.WARNING, message=text, object=text, observed=text,
-                                      expected=n, remediation=Remediation(sql=[text, text], steps=[text]),
+                                      expected=n, remediation=Remediation(sql=[as_statement(text), as_statement(text)], steps=[text]),
                                       waived=bool(n % 2), waiver_reason=text if n % 2 else None))
         check.findings.append(Finding.trusted(text, Severity.ERROR, text, None, n % 3 == 0, None,
-                                              Remediation.trusted([text] if n % 2 else [], [])))
+                                              Remediation.trusted([as_statement(text)] if n % 2 else [], [])))
         report.tables.append(TableEntry(schema=text, name=text, kind="table", persistence="permanent",
                                         has_primary_key=bool(n % 2), replica_identity="index", identity_index=text,
                                         candidate_index=text, decision="exclude", status="excluded", size_bytes=n))
@@ -92,6 +93,6 @@ def test_unvalidated_constructors_build_what_validation_builds() -> None:
     assert TableEntry.trusted("s", "t", "table", "permanent", True, "index", "i", "c", "add_pk", "decided", 8) == TableEntry(
         schema="s", name="t", kind="table", persistence="permanent", has_primary_key=True, replica_identity="index",
         identity_index="i", candidate_index="c", decision="add_pk", status="decided", size_bytes=8)
-    assert Finding.trusted("c", Severity.ERROR, "m", "o", "x", "y", Remediation.trusted(["s"], ["t"])) == Finding(
+    assert Finding.trusted("c", Severity.ERROR, "m", "o", "x", "y", Remediation.trusted([as_statement("s")], ["t"])) == Finding(
         code="c", severity=Severity.ERROR, message="m", object="o", observed="x", expected="y",
-        remediation=Remediation(sql=["s"], steps=["t"]))
+        remediation=Remediation(sql=[as_statement("s")], steps=["t"]))

@@ -17,6 +17,7 @@ from psycopg import sql
 from preflight import Options, run_preflight
 from preflight.models import Finding, Remediation, Report, Severity, TableEntry
 from preflight.reports import FORMATS, pieces
+from preflight.statements import as_statement
 from tests.canned import canned_report
 from tests.conftest import PLUMBING, run_cli
 from tests.servers import Server
@@ -53,7 +54,7 @@ def hostile_canned_report() -> Report:
         for m, finding in enumerate(check.findings):
             text = HOSTILE[(n + m) % len(HOSTILE)]
             check.findings[m] = replace(finding, message=text, object=text, observed=text, expected=text,
-                                        remediation=Remediation(sql=[f"SELECT '{t}';" for t in HOSTILE],
+                                        remediation=Remediation(sql=[as_statement(f"SELECT '{t}';") for t in HOSTILE],
                                                                 steps=list(HOSTILE)))
     report.check("grants").error = HOSTILE[0]
     report.check("publication").skip_reason = HOSTILE[1]

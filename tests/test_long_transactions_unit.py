@@ -43,7 +43,7 @@ def test_an_idle_session_still_holding_its_xid_after_the_watch_blocks_with_its_a
     assert "holds transaction ID 1012, still running after a 10s watch" in finding.message
     assert "open for 42s, state 'idle in transaction' for 21s" in finding.message
     assert "ends only when its client acts" in finding.message and "user app" in finding.message
-    assert "pg_terminate_backend(12)" in finding.remediation.steps[0]
+    assert "pg_terminate_backend(12)" in finding.remediation.steps_text()[0]
     assert result.summary.startswith("1 transaction(s) block slot creation")
 
 
@@ -55,7 +55,7 @@ def test_a_hidden_session_still_holding_its_xid_blocks_held_for_at_least_the_wat
     assert blocking.observed == "held for at least 10s (watched)"
     assert "pid 14 (user app, application 'billing', database app) holds transaction ID 1014" in blocking.message
     assert "hidden from role cdc" in blocking.message
-    assert "pg_terminate_backend(14)" in blocking.remediation.steps[0]
+    assert "pg_terminate_backend(14)" in blocking.remediation.steps_text()[0]
 
 
 def test_the_same_blocker_seen_or_hidden_gives_the_same_status_and_codes() -> None:
@@ -72,7 +72,7 @@ def test_a_held_xid_beyond_the_rows_read_is_still_a_blocker() -> None:
     act = dataclasses.replace(activity([session(10, 0.0)]), watch=XidWatch(running=2, held=["4242"], watched_s=2.0))
     [finding] = check(act).findings
     assert (finding.code, finding.object) == ("blocking_transaction", "xid 4242")
-    assert "backend_xid = '4242'" in finding.remediation.steps[0]
+    assert "backend_xid = '4242'" in finding.remediation.steps_text()[0]
 
 
 def test_an_old_snapshot_without_a_watch_judges_every_xid_seen_as_held() -> None:
@@ -95,7 +95,7 @@ def test_an_idle_transaction_without_an_xid_is_named_with_terminate_hint() -> No
     finding = check(activity([session(12, 900.0, state="idle in transaction", xid=False)])).findings[0]
     assert (finding.code, finding.severity.value) == ("long_transaction", "warning")
     assert "idle in transaction" in finding.message and "no xid yet" in finding.message
-    assert "pg_terminate_backend(12)" in finding.remediation.steps[0]
+    assert "pg_terminate_backend(12)" in finding.remediation.steps_text()[0]
     assert check(activity([session(12, 5.0, state="idle in transaction", xid=False)])).status is CheckStatus.PASS
 
 
@@ -105,10 +105,10 @@ def test_prepared_transactions_fail_at_any_age_with_quoted_gid() -> None:
     finding = result.findings[0]
     assert (finding.code, finding.severity.value) == ("prepared_transaction", "error")
     assert "tx'1" in finding.message and "whatever its age" in finding.message and "0.5s" in finding.message
-    step = finding.remediation.steps[0]
+    step = finding.remediation.steps_text()[0]
     assert "COMMIT PREPARED 'tx''1';" in step and "ROLLBACK PREPARED 'tx''1';" in step
     assert "database app as its owner app or a superuser" in step and "exactly one of" in step
-    assert finding.remediation.sql == []  # a decision for a person: never pasted blindly
+    assert finding.remediation.sql_text() == []  # a decision for a person: never pasted blindly
 
 
 def test_hidden_sessions_are_information_not_a_warning() -> None:
@@ -118,7 +118,7 @@ def test_hidden_sessions_are_information_not_a_warning() -> None:
     assert (finding.code, finding.severity.value) == ("sessions_not_visible", "info")
     assert "Could not see the state and age of 3 client session(s)" in finding.message
     assert "whether the 2 of them holding a snapshot without an xid are older" in finding.message
-    assert finding.remediation.sql == ['GRANT pg_read_all_stats TO "cdc";']
+    assert finding.remediation.sql_text() == ['GRANT pg_read_all_stats TO "cdc";']
     assert result.summary.endswith("state and age of 3 session(s) of other roles hidden")
     assert check(activity(can_see_all=False, hidden=0)).findings == []
 

@@ -101,7 +101,7 @@ def test_row_security_shortens_the_initial_copy_exactly_when_row_security_fails(
     assert (native_copy_rows(source, subscriber, cdc_dsn, "public.accounts"),
             slot_copy_rows(source, cdc_dsn, "public.accounts")) == (3, 3)  # only tenant 1's rows
 
-    run(source, *result.findings[0].remediation.sql)  # the printed policy, as printed
+    run(source, *result.findings[0].remediation.sql_text())  # the printed policy, as printed
     assert verdict(source.dsn(), "row_security", role=CDC_USER).findings == []
     assert (native_copy_rows(source, subscriber, cdc_dsn, "public.accounts"),
             slot_copy_rows(source, cdc_dsn, "public.accounts")) == (ROWS, ROWS)

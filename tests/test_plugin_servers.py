@@ -91,14 +91,14 @@ def test_allowlist_refuses_wal2json_on_16_15_and_its_sql_works(pg16: pgserver.Lo
     assert result.status is CheckStatus.FAIL, result
     finding = next(f for f in result.findings if f.code == "plugin_not_allowed")
     assert finding.observed == "pgoutput, test_decoding"
-    assert finding.remediation.sql[0] == (
+    assert finding.remediation.sql_text()[0] == (
         "ALTER SYSTEM SET \"output_plugin_libraries\" = 'pgoutput', 'test_decoding', 'wal2json';")
     probed = plugin_check(pg16.dsn(), "wal2json", probe=True)
     assert [f.code for f in probed.findings] == ["plugin_not_allowed"]
     assert "Confirmed by the probe" in probed.findings[0].message
     no_slots(pg16)
     try:
-        pg16.execute(*finding.remediation.sql)
+        pg16.execute(*finding.remediation.sql_text())
         assert pg16.execute("SHOW output_plugin_libraries") == [("pgoutput, test_decoding, wal2json",)]
         after = plugin_check(pg16.dsn(), "wal2json", probe=True)
         # allowed now: the wheel-based server has no wal2json library, so the probe gets one step further
@@ -114,7 +114,7 @@ def test_unprivileged_role_on_16_15_could_not_see_allowlist(pg16: pgserver.Local
     assert result.status is CheckStatus.WARN, result
     finding = next(f for f in result.findings if f.code == "allowlist_not_visible")
     assert "Could not see output_plugin_libraries" in finding.message
-    assert finding.remediation.sql == ['GRANT pg_read_all_settings TO "cdc";']
+    assert finding.remediation.sql_text() == ['GRANT pg_read_all_settings TO "cdc";']
     probed = plugin_check(dsn, "wal2json", probe=True)
     assert probed.status is CheckStatus.FAIL, probed
     refused = next(f for f in probed.findings if f.code == "plugin_not_allowed_probe")

@@ -33,15 +33,15 @@ def test_wal2json_without_probe_warns_not_verified_with_install_advice() -> None
     result = check("wal2json", allowlist="pgoutput, test_decoding, wal2json")
     assert result.status is CheckStatus.WARN
     assert codes(result) == ["plugin_not_verified"]
-    steps = " ".join(result.findings[0].remediation.steps)
+    steps = " ".join(result.findings[0].remediation.steps_text())
     assert "--probe" in steps and "postgresql-16-wal2json" in steps
 
 
 def test_decoderbufs_and_unknown_plugins_get_their_own_advice() -> None:
-    assert "postgresql-16-decoderbufs" in " ".join(check("decoderbufs", visible=False).findings[0].remediation.steps)
+    assert "postgresql-16-decoderbufs" in " ".join(check("decoderbufs", visible=False).findings[0].remediation.steps_text())
     unknown = check("my_plugin", visible=False, version=150018)
     assert codes(unknown) == ["plugin_not_verified"]
-    assert "pkglibdir" in " ".join(unknown.findings[0].remediation.steps)
+    assert "pkglibdir" in " ".join(unknown.findings[0].remediation.steps_text())
 
 
 def test_plugin_outside_allowlist_fails_with_sql_keeping_existing_entries() -> None:
@@ -49,7 +49,7 @@ def test_plugin_outside_allowlist_fails_with_sql_keeping_existing_entries() -> N
     assert result.status is CheckStatus.FAIL
     finding = result.findings[0]
     assert finding.code == "plugin_not_allowed" and "42501" in finding.message
-    assert finding.remediation.sql == [
+    assert finding.remediation.sql_text() == [
         "ALTER SYSTEM SET \"output_plugin_libraries\" = 'pgoutput', 'test_decoding', 'My Plug', 'wal2json';",
         "SELECT pg_catalog.pg_reload_conf();",
     ]
@@ -60,7 +60,7 @@ def test_invisible_allowlist_on_a_version_that_has_it_says_could_not_see() -> No
     assert result.status is CheckStatus.WARN
     finding = next(f for f in result.findings if f.code == "allowlist_not_visible")
     assert "Could not see" in finding.message and finding.severity is Severity.WARNING
-    assert finding.remediation.sql == ['GRANT pg_read_all_settings TO "Cdc User";']
+    assert finding.remediation.sql_text() == ['GRANT pg_read_all_settings TO "Cdc User";']
     assert "could not see" in result.summary
 
 

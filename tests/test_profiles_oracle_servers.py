@@ -46,7 +46,7 @@ def test_materialize_needs_the_old_row_that_only_full_sends(server: Server) -> N
     assert short.code == "replica_identity_not_full"
     assert decoded(server, cdc_dsn, "mz_source", dml, "mz") == [
         Change("public.orders", "UPDATE", "none"), Change("public.orders", "DELETE", "key")]
-    server.execute(*short.remediation.sql, dbname="mz")
+    server.execute(*short.remediation.sql_text(), dbname="mz")
     assert failures(server, "mz", "table_keys", "materialize", "mz_source") == []
     server.execute("INSERT INTO public.orders VALUES (2, 20)", dbname="mz")
     assert decoded(server, cdc_dsn, "mz_source", dml, "mz") == [
@@ -66,7 +66,7 @@ def test_the_root_name_arrives_only_with_publish_via_partition_root(server: Serv
     [short] = failures(server, dbname, "publication", profile, "flow")
     assert short.code == "partition_root_required"
     assert decoded(server, cdc_dsn, "flow", insert, dbname) == [Change("public.events_2025", "INSERT", "none")]
-    server.execute(*short.remediation.sql, dbname=dbname)
+    server.execute(*short.remediation.sql_text(), dbname=dbname)
     assert failures(server, dbname, "publication", profile, "flow") == []
     assert decoded(server, cdc_dsn, "flow", ["INSERT INTO public.events VALUES (2, '2025-06-02')"], dbname) == [
         Change("public.events", "INSERT", "none")]

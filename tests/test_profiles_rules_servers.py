@@ -56,8 +56,8 @@ def test_materialize_fails_a_keyed_table_without_full_and_its_fix_passes(server:
         "public.orders": ("replica_identity_not_full", Severity.ERROR)}
     orders = found["public.orders"]
     assert "REPLICA IDENTITY FULL" in orders.message and "its documentation" in orders.message
-    assert orders.remediation.sql == ['ALTER TABLE "public"."orders" REPLICA IDENTITY FULL;']
-    server.execute(*orders.remediation.sql, dbname=db)
+    assert orders.remediation.sql_text() == ['ALTER TABLE "public"."orders" REPLICA IDENTITY FULL;']
+    server.execute(*orders.remediation.sql_text(), dbname=db)
     assert errors(server, db, "table_keys", "materialize") == {}
 
 
@@ -83,9 +83,9 @@ def test_airbyte_needs_a_primary_key_whatever_the_identity(server: Server) -> No
     assert {k: f.code for k, f in found.items() if f.severity is Severity.ERROR} == {
         "public.logs": "primary_key_required", "public.notes": "primary_key_required"}
     logs = found["public.logs"]
-    assert logs.remediation.sql == ['ALTER TABLE "public"."logs" ADD PRIMARY KEY USING INDEX "logs_id";']
-    assert found["public.notes"].remediation.sql == []  # no unique index on NOT NULL columns: the owner adds a key
-    server.execute(*logs.remediation.sql, dbname=db)
+    assert logs.remediation.sql_text() == ['ALTER TABLE "public"."logs" ADD PRIMARY KEY USING INDEX "logs_id";']
+    assert found["public.notes"].remediation.sql_text() == []  # no unique index on NOT NULL columns: the owner adds a key
+    server.execute(*logs.remediation.sql_text(), dbname=db)
     assert errors(server, db, "table_keys", "airbyte") == {"public.notes": "primary_key_required"}
 
 
@@ -97,7 +97,7 @@ def test_clickpipes_wants_a_key_or_full_not_a_unique_index(server: Server) -> No
     assert errors(server, db, "table_keys", "generic") == {}
     found = findings(server, db, "table_keys", "peerdb")
     assert errors(server, db, "table_keys", "peerdb") == {"public.by_index": "primary_key_or_full_required"}
-    server.execute(*found["public.by_index"].remediation.sql, dbname=db)
+    server.execute(*found["public.by_index"].remediation.sql_text(), dbname=db)
     assert errors(server, db, "table_keys", "peerdb") == {}
 
 
@@ -114,7 +114,7 @@ def test_a_consumer_that_needs_the_root_fails_a_leaf_publication(server: Server,
     assert (generic.code, generic.severity) == ("publish_via_partition_root_off", Severity.INFO)
     found = findings(server, db, "publication", profile, publication="leaves")["leaves"]
     assert (found.code, found.severity) == ("partition_root_required", Severity.ERROR)
-    server.execute(*found.remediation.sql, dbname=db)
+    server.execute(*found.remediation.sql_text(), dbname=db)
     assert errors(server, db, "publication", profile, publication="leaves") == {}
 
 
@@ -132,7 +132,7 @@ def test_the_profiles_operations_are_what_the_publication_must_publish(server: S
     truncating = findings(server, db, "publication", str(with_truncate), publication="no_truncate")["no_truncate"]
     assert (truncating.code, truncating.severity, truncating.expected) == (
         "publication_operations", Severity.ERROR, "insert, update, delete, truncate")
-    server.execute(*truncating.remediation.sql, dbname=db)
+    server.execute(*truncating.remediation.sql_text(), dbname=db)
     assert errors(server, db, "publication", str(with_truncate), publication="no_truncate") == {}
 
 
@@ -169,6 +169,6 @@ def test_a_table_without_identity_gets_the_fix_that_satisfies_the_consumer(serve
     bare = findings(server, db, "table_keys", "airbyte")["public.bare"]
     assert (bare.code, bare.severity) == ("primary_key_required", Severity.ERROR)
     assert "fail on the source" in bare.message
-    server.execute(*bare.remediation.sql, dbname=db)
+    server.execute(*bare.remediation.sql_text(), dbname=db)
     assert errors(server, db, "table_keys", "airbyte") == {}
     assert errors(server, db, "table_keys", "generic") == {}

@@ -34,7 +34,7 @@ def test_slot_capacity_asks_for_the_initial_copy_and_says_why() -> None:
     finding = tight.check("slot_capacity").findings[0]
     assert finding.code == "no_free_slot" and "3 needed (profile 'generic'" in finding.message
     assert "2 table-sync worker(s)" in finding.message
-    assert finding.remediation.sql == ["ALTER SYSTEM SET \"max_replication_slots\" = '3';"]
+    assert finding.remediation.sql_text() == ["ALTER SYSTEM SET \"max_replication_slots\" = '3';"]
 
 
 def test_profiles_say_what_their_consumer_does_with_replica_identity_full() -> None:

@@ -46,12 +46,15 @@ def test_detects_provider_and_adapts_remediation(replica_level: Callable[[list[s
     provider_check = report.check("provider")
     assert provider_check.findings[0].observed == name
     wal = next(f for f in report.check("logical_replication").findings if f.code == "wal_level_not_logical")
-    assert wal.remediation.sql == [], "managed services never get ALTER SYSTEM"
-    assert wal.remediation.steps and wal.remediation.requires_restart
+    assert wal.remediation.sql_text() == [], "managed services never get ALTER SYSTEM"
+    assert wal.remediation.steps_text() and wal.remediation.requires_restart
     if name in ("rds", "aurora"):
-        assert "rds.logical_replication = 1" in wal.remediation.steps[0]
+        assert "rds.logical_replication = 1" in wal.remediation.steps_text()[0]
     if name == "heroku":
         assert provider_check.status is CheckStatus.FAIL
+        said = [f for f in provider_check.findings if "does not offer logical replication" in f.message]
+        assert [(f.code, f.severity.value) for f in said] == [("provider_unsupported", "error")], "said once, as the error"
+        assert wal.remediation.steps_text() == ["Heroku Postgres does not offer logical replication to external consumers."]
 
 
 def test_self_managed_and_override(logical_server: Server) -> None:

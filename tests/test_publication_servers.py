@@ -77,15 +77,15 @@ def test_role_that_cannot_create_gets_owner_statement_which_works(server: Server
     assert result.status is CheckStatus.WARN
     finding = only(result, "publication_cannot_create")
     assert "lacks CREATE on the database" in finding.message and "does not own" in finding.message
-    assert "'postgres'" in finding.remediation.steps[0]
-    server.execute(*finding.remediation.sql)  # as the owner (the superuser here)
+    assert "'postgres'" in finding.remediation.steps_text()[0]
+    server.execute(*finding.remediation.sql_text())  # as the owner (the superuser here)
     try:
         assert check(server, dsn=dsn, publication="cdc_publication").status is CheckStatus.PASS
     finally:
         server.execute("DROP PUBLICATION cdc_publication")
     owner = check(server)  # the superuser may create it: info with the statement
     assert owner.status is CheckStatus.PASS
-    assert only(owner, "publication_can_create").remediation.sql[0].startswith('CREATE PUBLICATION "cdc_publication"')
+    assert only(owner, "publication_can_create").remediation.sql_text()[0].startswith('CREATE PUBLICATION "cdc_publication"')
 
 
 def test_partitions_are_covered_through_their_leaves(server: Server) -> None:
@@ -113,7 +113,7 @@ def test_column_list_without_key_fails_and_its_fix_works(server: Server) -> None
         assert finding.object == "shop.orders" and "id" in finding.message
         members = "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = 'cols' ORDER BY 1, 2"
         before = server.execute(members)
-        server.execute(*finding.remediation.sql)
+        server.execute(*finding.remediation.sql_text())
         assert not [f for f in check(server, publication="cols").findings if f.code == "column_list_omits_key"]
         assert server.execute(members) == before  # the other members stay: no SET TABLE replacing the list
     finally:

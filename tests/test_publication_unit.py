@@ -44,7 +44,7 @@ def test_missing_tables_are_listed_with_add_table() -> None:
     assert result.status is CheckStatus.FAIL
     finding = only(result, "table_not_in_publication")  # views and unlogged tables are not publishable
     assert finding.object == 'Sales EU."a""b; DROP"'
-    assert finding.remediation.sql == ['ALTER PUBLICATION "p" ADD TABLE "Sales EU"."a""b; DROP";']
+    assert finding.remediation.sql_text() == ['ALTER PUBLICATION "p" ADD TABLE "Sales EU"."a""b; DROP";']
     assert "1/2 selected tables covered" in result.summary
 
 
@@ -63,15 +63,15 @@ def test_partitions_covered_through_leaves_or_root() -> None:
     assert leaves.status is CheckStatus.PASS
     viaroot = only(leaves, "publish_via_partition_root_off").remediation
     assert viaroot.sql == []  # a choice that changes what existing subscribers receive: never pasted with the rest
-    assert viaroot.steps[0].endswith('ALTER PUBLICATION "p" SET (publish_via_partition_root = true);')
-    assert "REFRESH PUBLICATION" in viaroot.steps[0]
+    assert viaroot.steps_text()[0].endswith('ALTER PUBLICATION "p" SET (publish_via_partition_root = true);')
+    assert "REFRESH PUBLICATION" in viaroot.steps_text()[0]
     root = run(snap(tables, [pub("p", pubviaroot=True)], [member("public", "pt", related=[["public", "pt1"]])]),
                publication="p")
     assert root.status is CheckStatus.PASS and not root.findings
     none = run(snap(tables, [pub("p")], []), publication="p")
     by_object = {f.object: f.remediation for f in none.findings if f.code == "table_not_in_publication"}
-    assert by_object["public.pt"].sql == ['ALTER PUBLICATION "p" ADD TABLE "public"."pt";']
-    assert by_object["public.pt1"].sql == [] and "parent" in by_object["public.pt1"].steps[0]
+    assert by_object["public.pt"].sql_text() == ['ALTER PUBLICATION "p" ADD TABLE "public"."pt";']
+    assert by_object["public.pt1"].sql == [] and "parent" in by_object["public.pt1"].steps_text()[0]
 
 
 def test_insert_only_publication_fails_and_its_fix_waits_for_unkeyed_members() -> None:
@@ -81,9 +81,9 @@ def test_insert_only_publication_fails_and_its_fix_waits_for_unkeyed_members() -
     assert result.status is CheckStatus.FAIL  # updates and deletes never reach the consumer
     finding = only(result, "publication_operations")
     assert "insert-only" in finding.message and "silently" in finding.message
-    assert finding.remediation.sql == ["ALTER PUBLICATION \"p\" SET (publish = 'insert, update, delete, truncate');"]
+    assert finding.remediation.sql_text() == ["ALTER PUBLICATION \"p\" SET (publish = 'insert, update, delete, truncate');"]
     assert [(r.check, r.object) for r in finding.remediation.after] == [("table_keys", "public.k")]
-    assert "waive publication_operations" in finding.remediation.steps[0]
+    assert "waive publication_operations" in finding.remediation.steps_text()[0]
     no_insert = run(snap([table("public", "a")], [pub("p", pubinsert=False)], [member("public", "a")]), publication="p")
     assert no_insert.status is CheckStatus.FAIL
 
@@ -95,9 +95,9 @@ def test_column_list_without_key_and_row_filter_outside_identity_fail() -> None:
     assert result.status is CheckStatus.FAIL
     omits = only(result, "column_list_omits_key")
     assert omits.severity.value == "error" and "id" in omits.message
-    assert omits.remediation.sql == ['BEGIN;\nALTER PUBLICATION "p" DROP TABLE "public"."a";\n'
+    assert omits.remediation.sql_text() == ['BEGIN;\nALTER PUBLICATION "p" DROP TABLE "public"."a";\n'
                                      'ALTER PUBLICATION "p" ADD TABLE "public"."a" ("v", "id") WHERE ((v > 0));\nCOMMIT;']
-    assert not [s for f in result.findings for s in f.remediation.sql + f.remediation.steps if "SET TABLE" in s
+    assert not [s for f in result.findings for s in f.remediation.sql_text() + f.remediation.steps_text() if "SET TABLE" in s
                 and "never" not in s]  # SET TABLE would replace every other member of the publication
     flt = only(result, "row_filter")
     assert flt.observed == "(v > 0)" and flt.severity.value == "error" and "reads column(s) v" in flt.message
@@ -112,7 +112,7 @@ def test_column_list_without_key_and_row_filter_outside_identity_fail() -> None:
 def test_no_publication_role_can_create() -> None:
     result = run(snap([table("public", "a"), table("Sales EU", "b")]))
     assert result.status is CheckStatus.PASS
-    assert only(result, "publication_can_create").remediation.sql == [
+    assert only(result, "publication_can_create").remediation.sql_text() == [
         'CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "Sales EU"."b";']
 
 
@@ -121,7 +121,7 @@ def test_named_publication_missing_fails_even_when_creatable() -> None:
     assert result.status is CheckStatus.FAIL  # the consumer's streaming: publication "gone" does not exist
     finding = only(result, "publication_can_create")
     assert "'gone' does not exist" in finding.message
-    assert finding.remediation.sql == ['CREATE PUBLICATION "gone" FOR TABLE "public"."a";']
+    assert finding.remediation.sql_text() == ['CREATE PUBLICATION "gone" FOR TABLE "public"."a";']
 
 
 def test_role_that_cannot_create_gets_owner_statement() -> None:
@@ -130,8 +130,8 @@ def test_role_that_cannot_create_gets_owner_statement() -> None:
     assert result.status is CheckStatus.WARN
     finding = only(result, "publication_cannot_create")
     assert "lacks CREATE on the database" in finding.message and "does not own public.a" in finding.message
-    assert "'app'" in finding.remediation.steps[0]
-    assert finding.remediation.sql == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "public"."b";']
+    assert "'app'" in finding.remediation.steps_text()[0]
+    assert finding.remediation.sql_text() == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "public"."b";']
     assert run(snap(tables, can_create=False, superuser=True)).status is CheckStatus.PASS
 
 
@@ -157,7 +157,7 @@ def test_create_waits_for_the_fix_of_every_unkeyed_table_and_partition_root() ->
               table("public", "m", relkind="p", relreplident="f", has_primary_key=False),
               table("public", "m1", is_partition=True, parent_schema="public", parent_name="m", has_primary_key=False)]
     finding = only(run(snap(tables)), "publication_can_create")
-    assert finding.remediation.sql == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "public"."log", '
+    assert finding.remediation.sql_text() == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a", "public"."log", '
                                        '"public"."m" WITH (publish_via_partition_root = true);']
     assert [r.object for r in finding.remediation.after] == ["public.log", "public.m1"]
 
@@ -166,6 +166,6 @@ def test_add_table_waits_for_the_partitions_it_publishes() -> None:
     tables = [table("public", "m", relkind="p", relreplident="f", has_primary_key=False),
               table("public", "m1", is_partition=True, parent_schema="public", parent_name="m", has_primary_key=False)]
     result = run(snap(tables, [pub("p", pubviaroot=True)], []), publication="p")
-    add = [f for f in result.findings if f.code == "table_not_in_publication" and f.remediation.sql]
+    add = [f for f in result.findings if f.code == "table_not_in_publication" and f.remediation.sql_text()]
     assert [f.object for f in add] == ["public.m"]
     assert [r.object for r in add[0].remediation.after] == ["public.m1"]

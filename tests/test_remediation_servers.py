@@ -37,15 +37,15 @@ def test_on_a_fake_rds_the_fixes_are_parameter_group_steps_and_the_rds_replicati
     options = Options(dsn=server.dsn(), role=CDC_USER, checks=["slot_capacity", "grants"])
     before = run_preflight(options)
     assert before.target.provider == "rds"
-    printed = [s for c in before.checks for f in c.findings for s in f.remediation.sql]
+    printed = [s for c in before.checks for f in c.findings for s in f.remediation.sql_text()]
     assert not [s for s in printed if "ALTER SYSTEM" in s or "pg_reload_conf" in s], printed
     slots = before.check("slot_capacity").findings[0]
     assert slots.code == "no_free_slot"
     # 1 used + 3 for the generic profile's consumer (its slot and two table-sync workers' temporary slots)
-    assert "DB parameter group set max_replication_slots = 4" in " ".join(slots.remediation.steps)
+    assert "DB parameter group set max_replication_slots = 4" in " ".join(slots.remediation.steps_text())
     grant = next(f for f in before.check("grants").findings if f.code == "no_replication")
-    assert grant.remediation.sql == [f'GRANT "rds_replication" TO "{CDC_USER}";']
-    assert "rds_superuser" in grant.remediation.steps[0]
+    assert grant.remediation.sql_text() == [f'GRANT "rds_replication" TO "{CDC_USER}";']
+    assert "rds_superuser" in grant.remediation.steps_text()[0]
     server.execute(*[line for line in render(before).splitlines() if line and not line.startswith("--")])
     after = run_preflight(options)
     assert "no_replication" not in [f.code for f in after.check("grants").findings]

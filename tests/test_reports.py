@@ -12,6 +12,7 @@ import pytest
 
 from preflight.models import CheckStatus, Report
 from preflight.reports import FORMATS, table
+from preflight.statements import AlterTable
 from tests.canned import canned_report
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -64,7 +65,15 @@ def test_golden(fmt: str) -> None:
 def test_json_round_trips_through_the_model() -> None:
     text = FORMATS["json"](canned_report())
     again = Report.model_validate_json(text)
-    assert again == canned_report()
+    # Statements are values in memory and text in JSON: read back, each is kept as that text, so the
+    # report writes the same document again (and every other field compares equal).
+    assert FORMATS["json"](again) == text
+    def fixes(report: Report) -> list[tuple[str, str, list[str], list[str]]]:
+        return [(c.id, f.code, f.remediation.sql_text(), f.remediation.steps_text()) for c in report.checks
+                for f in c.findings]
+
+    assert fixes(again) == fixes(canned_report())
+    assert again.model_copy(update={"checks": []}) == canned_report().model_copy(update={"checks": []})
     data = json.loads(text)
     assert data["tables"][1]["schema"] == "Sales EU"
     assert set(data["summary"]) == {"pass", "warn", "fail", "error", "skip"}
@@ -139,7 +148,7 @@ def test_the_short_script_pages_a_check_with_many_statements() -> None:
     report = canned_report()
     report.checks[2].findings = [
         Finding(code="no_replica_identity", severity=Severity.ERROR, object=f"s.t{i}", message="m",
-                remediation=Remediation(sql=[f'ALTER TABLE "s"."t{i}" REPLICA IDENTITY FULL;'],
+                remediation=Remediation(sql=[AlterTable(("s", f"t{i}"), "REPLICA IDENTITY FULL")],
                                         steps=[f"Decide for s.t{i} in --decisions FILE."]))
         for i in range(500)]
     report.checks[2].status = CheckStatus.FAIL

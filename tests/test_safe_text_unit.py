@@ -16,6 +16,7 @@ from preflight.models import Report, TableEntry
 from preflight.reports import FORMATS, markdown
 from preflight.reports.sql import remediation_lines
 from preflight.sqltext import Template, render
+from preflight.statements import as_statement
 from preflight.terminal import decode, json_visible, undecodable, visible
 from tests.canned import canned_report
 from tests.test_hostile_names_servers import HOSTILE
@@ -150,7 +151,7 @@ def test_the_script_is_printable_and_a_plugins_non_printable_statement_is_not_pr
     report = canned_report()
     findings = report.check("logical_replication").findings
     findings[0] = replace(findings[0], message="line one\nline two\x1b[31m",
-                          remediation=replace(findings[0].remediation, sql=["ALTER TABLE x\x1b[2J RENAME TO y;"]))
+                          remediation=replace(findings[0].remediation, sql=[as_statement("ALTER TABLE x\x1b[2J RENAME TO y;")]))
     lines = remediation_lines(report)
     assert all(line.isprintable() for line in lines)
     assert "-- not printed, it holds non-printable characters: ALTER TABLE x\\x1b[2J RENAME TO y;" in lines

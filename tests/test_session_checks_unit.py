@@ -33,11 +33,11 @@ def test_most_specific_stored_setting_wins() -> None:
 
 
 def test_fix_resets_only_the_roles_own_value_and_overrides_the_rest() -> None:
-    assert fix(row("role_in_database", "statement_timeout", "5s")) == \
+    assert fix(row("role_in_database", "statement_timeout", "5s")).text() == \
         'ALTER ROLE "cdc" IN DATABASE "app" RESET statement_timeout;'
-    assert fix(row("database", "lock_timeout", "2s")) == \
+    assert fix(row("database", "lock_timeout", "2s")).text() == \
         'ALTER ROLE "cdc" IN DATABASE "app" SET lock_timeout = \'0\';'
-    assert fix(row("role", "datestyle", "SQL, DMY", role='we"ird'), "ISO, MDY") == \
+    assert fix(row("role", "datestyle", "SQL, DMY", role='we"ird'), "ISO, MDY").text() == \
         'ALTER ROLE "we""ird" IN DATABASE "app" SET datestyle = \'ISO, MDY\';'
 
 

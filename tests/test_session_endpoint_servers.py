@@ -84,7 +84,7 @@ def test_transaction_pooler_is_caught(transaction_pool: Bouncer) -> None:
     result = report.check("session_endpoint")
     assert codes(report, "session_endpoint") == ["transaction_pooled"]
     assert result.status is CheckStatus.FAIL
-    assert "127.0.0.1 port" in result.findings[0].remediation.steps[0]
+    assert "127.0.0.1 port" in result.findings[0].remediation.steps_text()[0]
 
 
 def test_statement_pooler_is_caught(server: Server) -> None:

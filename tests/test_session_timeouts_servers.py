@@ -59,10 +59,10 @@ def test_role_statement_timeout_cancels_the_copy_and_the_fix_lets_it_through(ser
     try:
         finding = by_object(judged(server))["statement_timeout"]
         assert finding.code == "stored_timeout_breaks_copy"
-        assert finding.remediation.sql == [f'ALTER ROLE "{CDC_USER}" IN DATABASE "postgres" RESET statement_timeout;']
+        assert finding.remediation.sql_text() == [f'ALTER ROLE "{CDC_USER}" IN DATABASE "postgres" RESET statement_timeout;']
         said = initial_copy(server)  # the judge: PostgreSQL cancels the consumer's copy
         assert said is not None and "statement timeout" in said
-        server.execute(*finding.remediation.sql)
+        server.execute(*finding.remediation.sql_text())
         assert initial_copy(server) is None
         assert judged(server).check("session_timeouts").findings == []
     finally:
@@ -81,7 +81,7 @@ def test_database_timeouts_are_overridden_for_the_role_only(server: Server) -> N
         assert found["lock_timeout"].severity.value == "warning"
         assert found["wal_sender_timeout"].severity.value == "error"
         for finding in found.values():
-            server.execute(*finding.remediation.sql)
+            server.execute(*finding.remediation.sql_text())
         assert all(f.severity.value == "info" for f in judged(server).check("session_timeouts").findings)
         # the database's values stay for everyone else: nothing was removed
         kept = server.execute("SELECT s.setconfig FROM pg_db_role_setting AS s JOIN pg_database AS d "
@@ -98,11 +98,11 @@ def test_transaction_timeout_ends_the_copy_on_17(server: Server) -> None:
     try:
         finding = by_object(judged(server))["transaction_timeout"]
         assert (finding.code, finding.severity.value) == ("stored_timeout_breaks_copy", "error")
-        assert finding.remediation.sql == [
+        assert finding.remediation.sql_text() == [
             f'ALTER ROLE "{CDC_USER}" IN DATABASE "postgres" SET transaction_timeout = \'0\';']
         said = initial_copy(server)
         assert said is not None and "transaction timeout" in said
-        server.execute(*finding.remediation.sql)
+        server.execute(*finding.remediation.sql_text())
         assert initial_copy(server) is None
         assert [f.observed for f in judged(server).check("session_timeouts").findings] == []
     finally:

@@ -16,9 +16,9 @@ from preflight import Options, run_preflight
 from preflight.facts import MIN_RATE_WINDOW_S
 from preflight.facts.wal_sample import lsn_bytes
 from preflight.models import Finding
-from preflight.setting_text import parse_alter_system
-from tests.conftest import LOGICAL, run_cli
-from tests.servers import LocalBackend, Server
+from preflight.statements import RELOAD, SettingChange
+from tests.conftest import LOGICAL
+from tests.servers import LocalBackend, Server, wait_for_setting
 
 KEEP_MB = 100 * 1024
 SAMPLE_S = 1.5
@@ -205,39 +205,29 @@ def wait_for_wal_stats(server: Server, at_least: int) -> int:
 UNIT = re.compile(r"'[0-9]+(kB|MB|GB|TB|us|ms|s|min|h|d)'")
 
 
-def test_every_size_and_duration_in_the_script_carries_its_unit_and_the_server_accepts_it(
+def test_every_size_and_duration_change_carries_its_unit_and_the_server_applies_it_as_printed(
         servers: Callable[..., Server]) -> None:
-    """A throwaway server whose settings make the script change sizes and durations (a small
-    max_slot_wal_keep_size, a short budget at the sampled rate, a short wal_sender_timeout): every
-    ALTER SYSTEM of a setting that has a unit writes one, and PostgreSQL takes it as the value meant."""
+    """A throwaway server whose settings make the checks change sizes and durations (a small
+    max_slot_wal_keep_size, a short budget at the sampled rate, a short wal_sender_timeout): every typed
+    setting change of a setting that has a unit is printed with one, and PostgreSQL runs the printed
+    ALTER SYSTEM and applies exactly the value the change holds (its magnitude, in bytes or ms)."""
     server = servers(max_slot_wal_keep_size="64MB", wal_sender_timeout="5s")
     try:
         with generating_wal(server):
-            result = run_cli("check", server.dsn(), "--format", "sql", "--sample", str(SAMPLE_S))
-        changes = [line for line in result.stdout.splitlines() if line.startswith("ALTER SYSTEM SET")]
+            report = run_preflight(Options(dsn=server.dsn(), sample=SAMPLE_S))
+        changes = [s for c in report.checks for f in c.findings for s in f.remediation.sql if isinstance(s, SettingChange)]
         units = dict(server.execute("SELECT name, unit FROM pg_settings WHERE unit IS NOT NULL"))
-        sized = [c for c in changes if (parse_alter_system(c) or ("", None))[0] in units]
-        assert {parse_alter_system(c)[0] for c in sized} >= {"max_slot_wal_keep_size", "wal_sender_timeout"}, changes  # type: ignore[index]
-        for change in sized:
-            assert UNIT.search(change), change
-            server.execute(change)  # ALTER SYSTEM validates the value: a unit it does not know fails here
-        server.execute("SELECT pg_reload_conf()")
-        for change in sized:
-            name, value = parse_alter_system(change) or ("", None)
-            assert value is not None
-            applied = wait_for_setting(server, name, value)
-            assert applied == value, (change, applied)
+        sized = {c.name: c for c in changes if c.name in units}  # the last change of each setting wins when run
+        assert set(sized) >= {"max_slot_wal_keep_size", "wal_sender_timeout"}, changes
+        for change in changes:
+            if change.name in sized:
+                assert UNIT.search(change.text()), change.text()
+                server.execute(change.text())  # ALTER SYSTEM validates the value: a unit it does not know fails here
+        server.execute(RELOAD.text())
+        for name, change in sized.items():
+            wanted = change.magnitude()
+            assert wanted is not None
+            applied = wait_for_setting(server, name, wanted)
+            assert applied == wanted, (change.text(), applied)
     finally:
         server.destroy()
-
-
-def wait_for_setting(server: Server, name: str, value: int) -> int:
-    """The setting in bytes / microseconds once the reload applied it (polled: the reload is asynchronous)."""
-    factors = {"B": 1, "kB": 1024, "8kB": 8192, "MB": 1024**2, "ms": 1000, "s": 1000**2, "min": 60 * 1000**2}
-    deadline = time.monotonic() + 30
-    while True:
-        setting, unit = server.execute(f"SELECT setting, unit FROM pg_settings WHERE name = '{name}'")[0]
-        applied = int(setting) * factors[str(unit)]
-        if applied == value or time.monotonic() > deadline:
-            return applied
-        time.sleep(0.05)

@@ -37,9 +37,9 @@ def test_sampled_rate_gives_hours_until_the_limit() -> None:
     assert low.expected == 24.0
     assert "measured over 10 s" in low.message and "pg_stat_wal" not in low.message
     assert result.status is CheckStatus.WARN
-    assert low.remediation.sql, "raising max_slot_wal_keep_size is offered"
+    assert low.remediation.sql_text(), "raising max_slot_wal_keep_size is offered"
     # 1 MB/s for 24 h is 86400 MB: written with its unit, rounded up to whole GB (84.4 -> 85)
-    assert low.remediation.sql[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'85GB\';'
+    assert low.remediation.sql_text()[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'85GB\';'
 
 
 def test_pg_stat_wal_is_used_without_a_sample() -> None:
@@ -101,9 +101,9 @@ def test_pg_stat_wal_reset_less_than_an_hour_ago_is_no_rate() -> None:
 def test_suggested_size_carries_its_unit_and_is_never_below_the_need_or_the_setting() -> None:
     small = run(keep="1024", wal_sample=sample(MB // 2, 1.0), options={"profile": "generic"})
     # 0.5 MB/s for 24 h = 43200 MB = 42.2 GB: 43GB
-    assert by_code(small)["slot_budget_low"].remediation.sql[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'43GB\';'
+    assert by_code(small)["slot_budget_low"].remediation.sql_text()[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'43GB\';'
     slow = run(keep="10", wal_sample=sample(10 * 1024, 10.0))  # 1 kB/s: 84.4 MB a day, above the 10 MB limit
-    assert by_code(slow)["slot_budget_low"].remediation.sql[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'85MB\';'
+    assert by_code(slow)["slot_budget_low"].remediation.sql_text()[0] == 'ALTER SYSTEM SET "max_slot_wal_keep_size" = \'85MB\';'
 
 
 def test_no_rate_known_says_how_to_measure() -> None:

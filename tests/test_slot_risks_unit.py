@@ -59,7 +59,7 @@ def test_failover_verdicts() -> None:
         "slot_failover_enabled": "info", "failover_standby_unverified": "warning"}
     need = run("failover_slots", failover_snapshot(170000), profile="aws-dms")
     assert codes(need) == {"failover_slot_needed": "warning", "failover_standby_unverified": "warning"}
-    assert "pg_create_logical_replication_slot" in need.findings[0].remediation.steps[0]
+    assert "pg_create_logical_replication_slot" in need.findings[0].remediation.steps_text()[0]
     loaded = make_snapshot(version_num=160000, settings={"shared_preload_libraries": {
         "value": "pg_failover_slots", "vartype": "string"}}, standbys=[StandbyRow(pid=7)])
     assert codes(run("failover_slots", loaded)) == {"failover_slots_extension": "info"}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from preflight.standby import ON_PRIMARY
+from preflight.statements import ON_PRIMARY
 from tests import oracle
 from tests.oracle import failing, preflight, script
 from tests.servers import CDC_PASSWORD, CDC_USER, Backend, Server, add_cdc_role

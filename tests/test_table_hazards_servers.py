@@ -47,7 +47,7 @@ def found(result: CheckResult, code: str) -> dict[str | None, Severity]:
 
 def run_printed(server: Server, dbname: str, result: CheckResult) -> None:
     """Every printed statement, as printed, as the superuser."""
-    statements = [s for f in result.findings for s in f.remediation.sql]
+    statements = [s for f in result.findings for s in f.remediation.sql_text()]
     assert statements
     server.execute(*statements, dbname=dbname)
 
@@ -161,7 +161,7 @@ def test_generated_columns_are_not_published_unless_18_publishes_stored_ones(ser
     assert found(result, "generated_columns_not_published") == {"public.gen": Severity.WARNING}
     assert found(check(server, db, "columns", "native"), "generated_columns_not_published") == {
         "public.gen": Severity.INFO}
-    fixes = [s for f in result.findings for s in f.remediation.sql]
+    fixes = [s for f in result.findings for s in f.remediation.sql_text()]
     if server.version < 18:
         assert fixes == []
         return
@@ -171,7 +171,7 @@ def test_generated_columns_are_not_published_unless_18_publishes_stored_ones(ser
     server.execute("ALTER TABLE public.plain ADD COLUMN tripled int GENERATED ALWAYS AS (x * 3) VIRTUAL", dbname=db)
     virtual = check(server, db, "columns")
     assert found(virtual, "generated_columns_not_published") == {"public.plain": Severity.WARNING}
-    assert [s for f in virtual.findings for s in f.remediation.sql] == []
+    assert [s for f in virtual.findings for s in f.remediation.sql_text()] == []
 
 
 # -------------------------------------------------------------------------------------------------- identifiers
@@ -223,7 +223,7 @@ def test_sequences_need_setting_at_a_migration_cutover_and_the_printed_query_set
     assert [(f.code, f.severity, f.observed) for f in result.findings] == [
         ("sequences_not_synced", Severity.WARNING, 3)]
     assert "loose" not in result.findings[0].message
-    query = result.findings[0].remediation.steps[0].partition("on the target: ")[2]
+    query = result.findings[0].remediation.steps_text()[0].partition("on the target: ")[2]
     statements = [str(row[0]) for row in server.execute(query, dbname=db)]
     assert len(statements) == 3
     server.execute(*statements, dbname=target)

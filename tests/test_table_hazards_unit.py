@@ -51,7 +51,7 @@ def test_row_security_fails_per_filtered_table_with_the_policy_for_the_judged_ro
                  role=snapshots.role(rolname="cdc"))
     assert [(f.code, f.object, f.severity) for f in out.findings] == [
         ("row_security_filters_copy", "public.a", Severity.ERROR)]
-    assert out.findings[0].remediation.sql == [
+    assert out.findings[0].remediation.sql_text() == [
         'CREATE POLICY "cdc_reads_all_rows" ON "public"."a" FOR SELECT TO "cdc" USING (true);']
 
 
@@ -60,7 +60,7 @@ def test_generated_columns_per_version_and_profile() -> None:
             column("p", "int4", generated="s", published=True, table="w")]
     out = result("columns", column_hazards=cols, version_num=180000)
     assert {f.object: f.severity for f in out.findings} == {"public.t": Severity.WARNING, "public.u": Severity.WARNING}
-    fixes = {f.object: f.remediation.sql for f in out.findings}
+    fixes = {f.object: f.remediation.sql_text() for f in out.findings}
     assert fixes == {"public.t": ['ALTER PUBLICATION "cdc_publication" SET (publish_generated_columns = stored);'],
                      "public.u": []}
     native = result("columns", "native", column_hazards=cols[:1])
@@ -81,7 +81,7 @@ def test_unlogged_and_temporary_tables_warn_views_do_not() -> None:
     out = result("columns", column_hazards=[], tables=tables)
     assert {f.object: (f.code, f.severity) for f in out.findings} == {
         "public.u": ("table_never_published", Severity.WARNING), "public.tmp": ("table_never_published", Severity.WARNING)}
-    assert {f.object: f.remediation.sql for f in out.findings} == {"public.u": ['ALTER TABLE "public"."u" SET LOGGED;'],
+    assert {f.object: f.remediation.sql_text() for f in out.findings} == {"public.u": ['ALTER TABLE "public"."u" SET LOGGED;'],
                                                                   "public.tmp": []}
 
 
@@ -116,6 +116,6 @@ def test_sequences_only_for_a_migration_cutover_and_names_quoted_as_literals() -
     assert result("sequences", owned_sequences=owned).findings == []
     out = result("sequences", "aws-dms", owned_sequences=owned)
     assert [(f.code, f.severity, f.observed) for f in out.findings] == [("sequences_not_synced", Severity.WARNING, 2)]
-    query = sync_query(owned)
+    query = sync_query(owned).text()
     assert "(VALUES ('Shop', 'Orders_id_seq'), ('public', 'it''s_seq'))" in query
     assert "pg_catalog.format('%I.%I', s.schemaname, s.sequencename)" in query

@@ -189,7 +189,7 @@ def test_printed_remediation_runs_on_hostile_names_and_prevents_the_outage(serve
     assert {f.object for f in result.findings if f.severity.value == "error"} == {
         "Sales EU.Ünïcode Tæble", '"my.schema".select', 'Sales EU."a""b; DROP"', "MixedCase.MixedTable",
         '"my.schema".Part', '"my.schema"."Part.2024"'}  # decided, not carried out: errors too
-    statements = [s for f in result.findings for s in f.remediation.sql]
+    statements = [s for f in result.findings for s in f.remediation.sql_text()]
     assert len(statements) == 6, statements  # five tables and the partitioned root "Part"
     server.execute(*statements, dbname=db)  # exactly as printed
 

@@ -68,14 +68,14 @@ def test_needs_decision_names_the_outage_and_the_choices() -> None:
     f = finding(report, "public.nokey")
     assert f.severity is Severity.ERROR and f.code == "no_replica_identity"
     assert "FAILS ON THE SOURCE" in f.message and "does not have a replica identity" in f.message
-    assert f.remediation.sql == []
-    assert "add_pk" in f.remediation.steps[0] and "exclude" in f.remediation.steps[0]
+    assert f.remediation.sql_text() == []
+    assert "add_pk" in f.remediation.steps_text()[0] and "exclude" in f.remediation.steps_text()[0]
 
 
 def test_candidate_index_is_offered_as_using_index() -> None:
     report = run([table("t", candidate_index="t_code_key")])
     f = finding(report, "public.t")
-    assert f.remediation.sql == ['ALTER TABLE "public"."t" REPLICA IDENTITY USING INDEX "t_code_key";']
+    assert f.remediation.sql_text() == ['ALTER TABLE "public"."t" REPLICA IDENTITY USING INDEX "t_code_key";']
     assert entry(report, "t").candidate_index == "t_code_key"
 
 
@@ -83,7 +83,7 @@ def test_nothing_with_primary_key_suggests_default() -> None:
     report = run([table("n", relreplident="n", has_primary_key=True)])
     f = finding(report, "public.n")
     assert f.code == "replica_identity_nothing"
-    assert f.remediation.sql == ['ALTER TABLE "public"."n" REPLICA IDENTITY DEFAULT;']
+    assert f.remediation.sql_text() == ['ALTER TABLE "public"."n" REPLICA IDENTITY DEFAULT;']
     assert entry(report, "n").replica_identity == "nothing"
 
 
@@ -95,8 +95,8 @@ def test_decisions_not_applied_fail_and_exclude_removes() -> None:
     assert {f.object for f in check(report).findings if f.severity is Severity.ERROR} == {"public.a", "public.b",
                                                                                           "public.big"}
     assert [entry(report, n).status for n in ("a", "b", "c", "big")] == ["decided", "decided", "excluded", "decided"]
-    assert finding(report, "public.a").remediation.sql == ['ALTER TABLE "public"."a" REPLICA IDENTITY FULL;']
-    assert finding(report, "public.b").remediation.sql == ['ALTER TABLE "public"."b" REPLICA IDENTITY USING INDEX "b_key";']
+    assert finding(report, "public.a").remediation.sql_text() == ['ALTER TABLE "public"."a" REPLICA IDENTITY FULL;']
+    assert finding(report, "public.b").remediation.sql_text() == ['ALTER TABLE "public"."b" REPLICA IDENTITY USING INDEX "b_key";']
     assert "5120 MiB" in finding(report, "public.big").message
     assert not [f for f in check(report).findings if f.object == "public.c"]
     assert entry(report, "c").decision == "exclude"
@@ -105,9 +105,9 @@ def test_decisions_not_applied_fail_and_exclude_removes() -> None:
 def test_add_pk_without_candidate_is_an_owner_todo_and_fails() -> None:
     report = run([table("t")], {"public.t": "add_pk"})
     f = finding(report, "public.t")
-    assert (f.code, f.severity) == ("decided_add_pk", Severity.ERROR) and f.remediation.sql == []
+    assert (f.code, f.severity) == ("decided_add_pk", Severity.ERROR) and f.remediation.sql_text() == []
     assert "before retrying" in f.message and "no valid unique index" in f.message
-    assert "app_owner" in f.remediation.steps[0]
+    assert "app_owner" in f.remediation.steps_text()[0]
     assert check(report).status is CheckStatus.FAIL
 
 
@@ -117,7 +117,7 @@ def test_add_pk_without_candidate_is_an_owner_todo_and_fails() -> None:
 ])
 def test_add_pk_with_a_key_that_is_not_the_identity_says_what_is_needed(row: TableRow, needed: str) -> None:
     f = finding(run([row], {"public.t": "add_pk"}), "public.t")
-    assert f.severity is Severity.ERROR and f.remediation.sql == [f'ALTER TABLE "public"."t" {needed}']
+    assert f.severity is Severity.ERROR and f.remediation.sql_text() == [f'ALTER TABLE "public"."t" {needed}']
     assert "not the replica identity" in f.message or "identity is not DEFAULT" in f.message
 
 
@@ -136,7 +136,7 @@ def test_replica_identity_full_not_applied_fails_unless_the_consumer_applies_it(
     report = run([table("t")], {"public.t": "replica_identity_full"}, profile=profile)
     f = finding(report, "public.t")
     assert (f.code, f.severity) == ("decided_replica_identity_full", severity)
-    assert f.remediation.sql == ['ALTER TABLE "public"."t" REPLICA IDENTITY FULL;']
+    assert f.remediation.sql_text() == ['ALTER TABLE "public"."t" REPLICA IDENTITY FULL;']
     assert ("applies REPLICA IDENTITY FULL itself" in f.message) is (severity is Severity.WARNING)
 
 
@@ -158,7 +158,7 @@ def test_full_with_a_type_without_equality_is_not_ready_for_a_native_subscriber(
     assert entry(report, "t").status == "needs_decision"
     pk = finding(run([table("t", relreplident="f", has_primary_key=True, without_equality="json")], profile=profile),
                  "public.t")
-    assert pk.remediation.sql == ['ALTER TABLE "public"."t" REPLICA IDENTITY DEFAULT;']
+    assert pk.remediation.sql_text() == ['ALTER TABLE "public"."t" REPLICA IDENTITY DEFAULT;']
 
 
 @pytest.mark.parametrize("profile", ["debezium", "aws-dms", "ardent"])
@@ -171,10 +171,10 @@ def test_full_decided_for_a_type_without_equality_is_no_decision_for_a_native_su
     rows = [table("t", without_equality="point")]
     report = run(rows, {"public.t": "replica_identity_full"}, profile="native")
     f = finding(report, "public.t")
-    assert (f.code, f.severity, f.remediation.sql) == ("full_identity_without_equality", Severity.ERROR, [])
-    assert "REPLICA IDENTITY FULL" not in " ".join(f.remediation.sql) and "exclude" in f.remediation.steps[0]
+    assert (f.code, f.severity, f.remediation.sql_text()) == ("full_identity_without_equality", Severity.ERROR, [])
+    assert "REPLICA IDENTITY FULL" not in " ".join(f.remediation.sql_text()) and "exclude" in f.remediation.steps_text()[0]
     undecided = finding(run(rows, profile="native"), "public.t")
-    assert undecided.code == "no_replica_identity" and "replica_identity_full" not in undecided.remediation.steps[0]
+    assert undecided.code == "no_replica_identity" and "replica_identity_full" not in undecided.remediation.steps_text()[0]
     assert template(run(rows, profile="native"))[0] == {"decisions": {"public.t": "add_pk"}}
     debezium = finding(run(rows, {"public.t": "replica_identity_full"}, profile="debezium"), "public.t")
     assert debezium.code == "decided_replica_identity_full"
@@ -205,8 +205,8 @@ def test_partitioned_table_judged_on_leaves_and_inherits_decision() -> None:
     assert advice.code == "partitioned_table" and "publish_via_partition_root" in advice.message
     decided = run(rows, {"public.m": "replica_identity_full"})
     assert entry(decided, "m_1").status == "decided" and entry(decided, "m").status == "decided"
-    assert finding(decided, "public.m_1").remediation.sql == ['ALTER TABLE "public"."m_1" REPLICA IDENTITY FULL;']
-    assert finding(decided, "public.m").remediation.sql == ['ALTER TABLE "public"."m" REPLICA IDENTITY FULL;']
+    assert finding(decided, "public.m_1").remediation.sql_text() == ['ALTER TABLE "public"."m_1" REPLICA IDENTITY FULL;']
+    assert finding(decided, "public.m").remediation.sql_text() == ['ALTER TABLE "public"."m" REPLICA IDENTITY FULL;']
     leaves_only = run(rows, publications=snapshots.publications([snapshots.publication("cdc_publication")]))
     assert {f.object for f in check(leaves_only).findings if f.severity is Severity.ERROR} == {"public.m_1"}
     via_root = run(rows, publications=snapshots.publications([snapshots.publication("cdc_publication", pubviaroot=True)]))
@@ -254,7 +254,7 @@ def test_missing_tables_fact_is_error() -> None:
     ("Sales EU", 'a"b; DROP', "idx"), ("my.schema", "select", 'i"x'), ("Ünï", "Mixed Case", "ÜIdx")])
 def test_generated_sql_quotes_every_identifier(schema: str, name: str, index: str) -> None:
     statement = identity_fix(table(name, schema=schema, candidate_index=index))
-    assert statement == sql.SQL("ALTER TABLE {} REPLICA IDENTITY USING INDEX {};").format(
+    assert statement is not None and statement.text() == sql.SQL("ALTER TABLE {} REPLICA IDENTITY USING INDEX {};").format(
         sql.Identifier(schema, name), sql.Identifier(index)).as_string(None)
 
 
@@ -312,7 +312,7 @@ def test_exclude_on_a_parent_leaves_its_partitions_out_of_the_printed_publicatio
     report = run_checks(make_snapshot(tables=rows, publications=snapshots.publications()),
                         Options(checks=["table_keys", "publication"], decisions={"public.m": "exclude"}))
     assert report.check("table_keys").status is CheckStatus.PASS
-    printed = [s for f in report.check("publication").findings for s in f.remediation.sql]
+    printed = [s for f in report.check("publication").findings for s in f.remediation.sql_text()]
     assert printed == ['CREATE PUBLICATION "cdc_publication" FOR TABLE "public"."a";'], printed
 
 

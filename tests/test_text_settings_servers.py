@@ -58,7 +58,7 @@ def test_stored_formats_change_the_decoded_text_and_the_fix_restores_it(server: 
         native = findings(server, "native")
         assert {f.code for f in native.values()} == {"text_format_overridden"}
         for finding in dms.values():
-            server.execute(*finding.remediation.sql)
+            server.execute(*finding.remediation.sql_text())
         assert findings(server, "aws-dms") == {}
         fixed = decoded_text(server, 2)
         assert EXACT in fixed and "2024-03-01" in fixed

@@ -40,6 +40,7 @@ from typing import Any
 import psycopg
 
 from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, HIDDEN_CLIENT_SESSION, FactContext, Scope, SqlFact
+from preflight.pg_versions import PG_CURRENT_SNAPSHOT, supports
 
 # A transaction still holding its xid after this long is not a short write that ends on its own: the watch
 # stops there (or at --max-xact-age when smaller), and what is still running then makes slot creation wait.
@@ -113,7 +114,7 @@ ROW_LIMIT = 200  # the oldest ones are what matter; counts stay exact
 
 def snapshot_function(version_num: int) -> str:
     """The running xids as ``xmin:xmax:xip,...`` (64-bit, epoch included): any role may call it."""
-    return "pg_catalog.pg_current_snapshot()" if version_num >= 130000 else "pg_catalog.txid_current_snapshot()"
+    return "pg_catalog.pg_current_snapshot()" if supports(version_num, PG_CURRENT_SNAPSHOT) else "pg_catalog.txid_current_snapshot()"
 
 
 # Seconds since a timestamp on the server's clock, never negative; NULL stays NULL (a hidden session's ages).

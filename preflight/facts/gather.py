@@ -20,6 +20,7 @@ from psycopg.rows import RowMaker, tuple_row
 from preflight.connection import scrub
 from preflight.connection.session import local_settings, strict_text
 from preflight.facts.base import Fact, FactContext, ProbeFact, SqlFact, wrap_json
+from preflight.pg_versions import JIT, TRANSACTION_TIMEOUT, supports
 
 
 def describe_error(exc: BaseException, secrets: list[str]) -> str:
@@ -99,12 +100,12 @@ def _one_round(
         with conn.pipeline():  # one Sync when the block ends: BEGIN and every query in one round trip
             for statement in local_settings(conn):  # only where a pooler refused the startup options
                 conn.execute(statement)
-            if ctx.version_num >= 170000:
+            if supports(ctx.version_num, TRANSACTION_TIMEOUT):
                 # A transaction_timeout stored for the role or database would end the catalog transaction (an
                 # unknown name in the startup options would refuse the connection before 17): off, no round trip.
                 # One of a few milliseconds can still end the session first (a new backend's first statement).
                 conn.execute("SET LOCAL transaction_timeout = 0")
-            if ctx.version_num >= 110000:
+            if supports(ctx.version_num, JIT):
                 # Over 100k relations the tables query crosses jit_above_cost, and compiling it costs
                 # more than it saves. SET LOCAL rides in the same pipeline (no round trip).
                 conn.execute("SET LOCAL jit = off")
@@ -210,7 +211,7 @@ def gather(
 def batch_text(cursor: psycopg.ClientCursor[Any], facts: list[SqlFact[Any]], ctx: FactContext) -> str:
     """The facts' statements as one simple-protocol query string, parameters bound by psycopg's own quoting,
     inside one read-only transaction that is rolled back."""
-    statements = ["BEGIN READ ONLY", "SET LOCAL jit = off"] if ctx.version_num >= 110000 else ["BEGIN READ ONLY"]
+    statements = ["BEGIN READ ONLY", "SET LOCAL jit = off"] if supports(ctx.version_num, JIT) else ["BEGIN READ ONLY"]
     for fact in facts:
         query, params = fact.build(ctx)
         text = query if fact.shape == "records" else wrap_json(query, fact.shape)
@@ -227,7 +228,7 @@ def _simple_round(conn: psycopg.Connection[Any], facts: list[SqlFact[Any]], ctx:
     try:
         cursor.execute(batch_text(cursor, facts, ctx))
         read: dict[str, Any] = {}
-        skip = 2 if ctx.version_num >= 110000 else 1  # BEGIN, SET
+        skip = 2 if supports(ctx.version_num, JIT) else 1  # BEGIN, SET
         for _ in range(skip):
             cursor.nextset()
         for fact in facts:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import JUDGED_ROLE_NAME, FactContext, ProbeFact, Scope
+from preflight.pg_versions import HBA_RULE_NUMBER, supports
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +63,8 @@ _DATABASE_ENTRY = """(e = 'all' OR e = d.datname OR (e = 'sameuser' AND d.datnam
 
 def hba_sql(version_num: int) -> str:
     """The lines in the order they are tried (``rule_number`` from 16, with include files; the line number before)."""
-    extra = "h.file_name, h.rule_number," if version_num >= 160000 else ""
-    order = "h.rule_number NULLS LAST, h.line_number" if version_num >= 160000 else "h.line_number"
+    extra = "h.file_name, h.rule_number," if supports(version_num, HBA_RULE_NUMBER) else ""
+    order = "h.rule_number NULLS LAST, h.line_number" if supports(version_num, HBA_RULE_NUMBER) else "h.line_number"
     return f"""
         WITH jr AS (SELECT r.oid, r.rolname::pg_catalog.text AS rolname FROM pg_catalog.pg_roles AS r
                      WHERE r.rolname = {JUDGED_ROLE_NAME}),

@@ -13,6 +13,7 @@ from typing import Any
 
 from preflight.facts.base import FactContext, Scope, SqlFact
 from preflight.facts.selection import SELECTED, default_selected, selection_params
+from preflight.pg_versions import GENERATED_COLUMNS, PGOUTPUT, supports
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,10 @@ def _not_replicated(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     ``pg_attrdef``, where every generation expression is stored. Which tables have TOAST is a column of
     the tables fact, whose scan of pg_class reads it anyway.
     """
-    sequences = "pg_catalog.pg_class AS s" if ctx.version_num < 100000 else (
+    sequences = "pg_catalog.pg_class AS s" if not supports(ctx.version_num, PGOUTPUT) else (
         "pg_catalog.pg_sequence AS q JOIN pg_catalog.pg_class AS s ON s.oid = q.seqrelid")
     generated = "NULL::pg_catalog.json"
-    if ctx.version_num >= 120000:
+    if supports(ctx.version_num, GENERATED_COLUMNS):
         generated = f"""(
             SELECT pg_catalog.json_agg(pg_catalog.json_build_array(n.nspname, c.relname, a.attname)
                                        ORDER BY n.nspname, c.relname, a.attnum)

@@ -22,6 +22,7 @@ from psycopg import sql
 
 from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
 from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
+from preflight.pg_versions import DECODING_ON_STANDBY, supports
 
 
 class PluginProbeKind(StrEnum):
@@ -133,7 +134,7 @@ def probe_plugin(dsn_text: str | None, plugin: str, connect_timeout: float, stat
         assert row is not None
         xid_sessions, prepared, oldest, pids, in_recovery, version_num = row
         blockers = ProbeBlockers(xid_sessions, prepared, oldest, list(pids or [])[:20])
-        if in_recovery and version_num < 160000:
+        if in_recovery and not supports(version_num, DECODING_ON_STANDBY):
             return PluginProbeResult(
                 ProbeStatus.SKIPPED, plugin, PluginProbeKind.STANDBY_BEFORE_16, wait_bound_s=bound, blockers=blockers,
                 reason="a standby before PostgreSQL 16 cannot create logical slots: not probed")

@@ -17,6 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.facts.base import JUDGED_ROLE, JUDGED_ROLE_NAME, FactContext, Scope, SqlFact
 from preflight.facts.selection import SELECTED, TableRow, selection_params, table_rows_sql
+from preflight.pg_versions import (
+    GENERATED_COLUMNS,
+    PARTITION_TREE,
+    PARTITIONED_PUBLICATION,
+    PUBLICATION_COLUMN_LISTS,
+    PUBLICATION_TABLES_VARIADIC,
+    supports,
+)
 
 if TYPE_CHECKING:
     from preflight.options import Options
@@ -133,13 +141,13 @@ _RELATED = """
 def _columns(version_num: int) -> tuple[str, str]:
     """(pg_publication columns, member columns of ``published(version_num)``) this version has."""
     pub = "p.pubinsert, p.pubupdate, p.pubdelete, p.pubtruncate"
-    pub += ", p.pubviaroot" if version_num >= 130000 else ", false AS pubviaroot"
-    if version_num < 150000:
+    pub += ", p.pubviaroot" if supports(version_num, PARTITIONED_PUBLICATION) else ", false AS pubviaroot"
+    if not supports(version_num, PUBLICATION_COLUMN_LISTS):
         return pub, "NULL::pg_catalog.text[] AS attnames, NULL::pg_catalog.text AS rowfilter"
     # pg_publication_tables' own attnames expression: 15 lists every column when there is no column list;
     # from 16 the function itself returns them.
     every = "AND a.attnum > 0 AND NOT a.attisdropped AND (a.attnum = ANY(g.attrs::pg_catalog.int2[]) OR g.attrs IS NULL)" \
-        if version_num < 160000 else "AND a.attnum = ANY(g.attrs::pg_catalog.int2[])"
+        if not supports(version_num, PUBLICATION_TABLES_VARIADIC) else "AND a.attnum = ANY(g.attrs::pg_catalog.int2[])"
     member = f"""(SELECT pg_catalog.array_agg(a.attname ORDER BY a.attnum) FROM pg_catalog.pg_attribute AS a
                   WHERE a.attrelid = g.relid {every})::pg_catalog.text[] AS attnames,
                 pg_catalog.pg_get_expr(g.qual, g.relid) AS rowfilter"""
@@ -154,7 +162,7 @@ def published(version_num: int, rel: str = "c", nsp: str = "n") -> str:
     more to plan than the function call (the facts run in a fresh backend per database).
     """
     call = ("pg_catalog.pg_get_publication_tables(VARIADIC ARRAY[p.pubname::pg_catalog.text])"
-            if version_num >= 160000 else "pg_catalog.pg_get_publication_tables(p.pubname::pg_catalog.text)")
+            if supports(version_num, PUBLICATION_TABLES_VARIADIC) else "pg_catalog.pg_get_publication_tables(p.pubname::pg_catalog.text)")
     return f"""pg_catalog.pg_publication AS p
                CROSS JOIN LATERAL {call} AS g
                JOIN pg_catalog.pg_class AS {rel} ON {rel}.oid = g.relid
@@ -164,7 +172,7 @@ def published(version_num: int, rel: str = "c", nsp: str = "n") -> str:
 def _unkeyed_elsewhere(version_num: int) -> str:
     """Tables without identity published with UPDATE or DELETE by another publication (a root: its leaves)."""
     leaves = ("UNION ALL SELECT t.relid FROM pg_catalog.pg_partition_tree(m.oid) AS t "
-              "WHERE t.isleaf AND m.relkind = 'p'") if version_num >= 130000 else ""
+              "WHERE t.isleaf AND m.relkind = 'p'") if supports(version_num, PARTITIONED_PUBLICATION) else ""
     return f"""
         (SELECT COALESCE(pg_catalog.json_agg(pg_catalog.json_build_array(u.pubname, u.schema, u.name)
                                               ORDER BY u.schema, u.name, u.pubname), '[]'::pg_catalog.json)
@@ -182,9 +190,9 @@ def _unkeyed_elsewhere(version_num: int) -> str:
 def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     pub_cols, member_cols = _columns(ctx.version_num)
     identity, related = _IDENTITY_COLUMNS, _RELATED
-    if ctx.version_num < 120000:  # no generated columns, no pg_partition_tree()
+    if not supports(ctx.version_num, GENERATED_COLUMNS):  # no generated columns, no pg_partition_tree()
         identity, related = identity.replace("AND a.attgenerated = ''", ""), "NULL::pg_catalog.json"
-    rowfilter = _ROWFILTER_COLUMNS if ctx.version_num >= 150000 else "NULL::pg_catalog.text[]"
+    rowfilter = _ROWFILTER_COLUMNS if supports(ctx.version_num, PUBLICATION_COLUMN_LISTS) else "NULL::pg_catalog.text[]"
     return (
         f"""
         SELECT %(pub)s::pg_catalog.text AS requested,
@@ -216,7 +224,7 @@ def _published_tables(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     """Table rows for the consumer's publication's members outside the selection, with their partition trees."""
     members = f"SELECT c0.oid FROM {published(ctx.version_num, 'c0', 'n0')} WHERE p.pubname = %(pub)s"
     tree = members
-    if ctx.version_num >= 120000:  # the members once (a CTE named twice is planned and run once), then their trees
+    if supports(ctx.version_num, PARTITION_TREE):  # the members once (a CTE named twice is planned and run once)
         tree = (f"WITH pm AS ({members}) SELECT pm.oid FROM pm "
                 "UNION SELECT t.relid FROM pm, pg_catalog.pg_partition_tree(pm.oid) AS t")
     # ``= ANY(ARRAY(...))``, not ``IN (...)``: the few members are collected first and looked up by oid; with

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import CHECKER_SEES_ALL_SESSIONS, FactContext, Scope, SqlFact
+from preflight.pg_versions import DECODING_ON_STANDBY, FAILOVER_SLOTS, SLOT_STATISTICS, SLOT_WAL_STATUS, supports
 
 CURRENT_LSN = (
     "CASE WHEN pg_catalog.pg_is_in_recovery() "
@@ -67,13 +68,13 @@ def slot_columns(version_num: int) -> list[str]:
     """The pg_replication_slots columns this version has (never guessed at run time)."""
     columns = ["slot_name", "plugin", "slot_type", "database", "temporary", "active", "active_pid",
                "xmin", "catalog_xmin", "restart_lsn", "confirmed_flush_lsn"]
-    if version_num >= 130000:
+    if supports(version_num, SLOT_WAL_STATUS):
         columns += ["wal_status", "safe_wal_size"]
-    if version_num >= 140000:
+    if supports(version_num, SLOT_STATISTICS):
         columns += ["two_phase"]
-    if version_num >= 160000:
+    if supports(version_num, DECODING_ON_STANDBY):
         columns += ["conflicting"]
-    if version_num >= 170000:
+    if supports(version_num, FAILOVER_SLOTS):
         columns += ["inactive_since", "invalidation_reason", "failover", "synced"]
     return columns
 

@@ -23,6 +23,7 @@ from preflight.facts.base import (
     Scope,
     SqlFact,
 )
+from preflight.pg_versions import PG_READ_ALL_DATA, RESERVED_CONNECTIONS, supports
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +72,9 @@ PROVIDER_REPLICATION_ROLES = ["rds_replication"]
 def predefined_roles(version_num: int) -> list[str]:
     """Predefined roles this server version has, whose membership (with inheritance) matters here."""
     names = ["pg_read_all_stats", "pg_monitor"]
-    if version_num >= 140000:
+    if supports(version_num, PG_READ_ALL_DATA):
         names.append("pg_read_all_data")
-    if version_num >= 160000:
+    if supports(version_num, RESERVED_CONNECTIONS):
         names.append("pg_use_reserved_connections")
     return names
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import JUDGED_ROLE, FactContext, Scope, SqlFact
+from preflight.pg_versions import GENERATED_COLUMNS, MATERIALIZED_CTE, PARTITIONED_PUBLICATION, supports
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ RELATION_KINDS = "('r', 'p', 'v', 'm', 'f')"  # what the selection lists: tables
 
 def is_publishable(row: TableRow, version_num: int) -> bool:
     """Whether a publication can carry the relation: a permanent plain table, or (13+) a partitioned one."""
-    kinds = ("r", "p") if version_num >= 130000 else ("r",)
+    kinds = ("r", "p") if supports(version_num, PARTITIONED_PUBLICATION) else ("r",)
     return row.relkind in kinds and row.relpersistence == "p"
 
 
@@ -174,7 +175,7 @@ def _schemas(ctx: FactContext) -> tuple[str, dict[str, Any]]:
 # domains, not the array and row types every table adds) and one over pg_class for composite types.
 def no_equality_types(version_num: int) -> str:
     """SQL: the oids of the types without equality for a native subscriber's row matching."""
-    materialized = "MATERIALIZED" if version_num >= 120000 else ""
+    materialized = "MATERIALIZED" if supports(version_num, MATERIALIZED_CTE) else ""
     return f"""
     WITH RECURSIVE types(oid, typtype, category, basetype) AS {materialized} (
         SELECT t.oid, t.typtype, t.typcategory, t.typbasetype FROM pg_catalog.pg_type AS t
@@ -218,7 +219,7 @@ def table_rows_sql(where: str, version_num: int = 0) -> str:
     namespace; the judged role is ``%(role)s``): the selection's, and the published tables outside it.
     ``without_equality`` is read only where FULL may matter (FULL, NOTHING, USING INDEX, or no primary key),
     one index probe per such table; from 12 (``version_num``) generated columns are left out (never compared)."""
-    generated = "AND a.attgenerated = ''" if version_num >= 120000 else ""
+    generated = "AND a.attgenerated = ''" if supports(version_num, GENERATED_COLUMNS) else ""
     return f"""
         SELECT n.nspname AS schema, c.relname AS name, c.relkind::pg_catalog.text AS relkind,
                c.relpersistence::pg_catalog.text AS relpersistence,

@@ -24,6 +24,7 @@ from psycopg import sql
 from preflight.connection import Dsn, parse_dsn, scrub
 from preflight.connection.session import local_settings, open_session, used_startup_options
 from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
+from preflight.pg_versions import TRANSACTION_TIMEOUT, supports
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +71,7 @@ def _settings(conn: psycopg.Connection[Any]) -> None:
     """The session's settings at the start of a transaction (queued in the caller's pipeline)."""
     for statement in local_settings(conn):  # where a pooler refused the startup options
         conn.execute(statement)
-    if conn.info.server_version >= 170000:  # a stored transaction_timeout must not end the proof (see gather)
+    if supports(conn.info.server_version, TRANSACTION_TIMEOUT):  # a stored transaction_timeout must not end the proof (see gather)
         conn.execute("SET LOCAL transaction_timeout = 0")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, Scope, SqlFact
+from preflight.pg_versions import DECODING_ON_STANDBY, SLOT_STATISTICS, supports
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +62,7 @@ class SlotStatsRow:
 
 
 def _slot_stats(ctx: FactContext) -> tuple[str, dict[str, Any]]:
-    if ctx.version_num < 140000:
+    if not supports(ctx.version_num, SLOT_STATISTICS):
         return "SELECT NULL::pg_catalog.text AS slot_name WHERE false", {}
     return (
         """
@@ -131,7 +132,7 @@ class RecoveryConflicts:
 
 
 def _conflicts(ctx: FactContext) -> tuple[str, dict[str, Any]]:
-    slot = "c.confl_active_logicalslot" if ctx.version_num >= 160000 else "NULL::pg_catalog.int8"
+    slot = "c.confl_active_logicalslot" if supports(ctx.version_num, DECODING_ON_STANDBY) else "NULL::pg_catalog.int8"
     return (
         f"""
         SELECT c.confl_tablespace AS tablespace, c.confl_lock AS lock, c.confl_snapshot AS snapshot,

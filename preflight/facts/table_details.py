@@ -15,6 +15,7 @@ from typing import Any
 from preflight.facts.base import JUDGED_ROLE_NAME, FactContext, Scope, SqlFact
 from preflight.facts.publications import consumer_publication
 from preflight.facts.selection import SELECTED, selection_params
+from preflight.pg_versions import GENERATED_COLUMNS, PGOUTPUT, PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import load_profile
 
 
@@ -115,10 +116,10 @@ def _column_hazards(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     kinds = sorted({rule.match for rule in load_profile(ctx.options.profile).column_rules})
     params["kinds"] = kinds
     params["publication"] = consumer_publication(ctx.options)
-    has_generated = ctx.version_num >= 120000
+    has_generated = supports(ctx.version_num, GENERATED_COLUMNS)
     generated = "a.attgenerated::pg_catalog.text" if has_generated else "''::pg_catalog.text"
     published = "false"
-    if ctx.version_num >= 180000:
+    if supports(ctx.version_num, PUBLISH_GENERATED_COLUMNS):
         published = """(a.attgenerated = 's' AND EXISTS (SELECT 1 FROM pg_catalog.pg_publication AS pb
                          WHERE pb.pubname = %(publication)s AND pb.pubgencols = 's'))"""
     columns = f"""n.nspname AS schema, c.relname AS name, a.attname AS "column",
@@ -176,7 +177,7 @@ def _owned_sequences(ctx: FactContext) -> tuple[str, dict[str, Any]]:
         return ("SELECT NULL::pg_catalog.text AS schema, NULL::pg_catalog.text AS name, NULL::pg_catalog.text AS "
                 "table_schema, NULL::pg_catalog.text AS table_name, NULL::pg_catalog.text AS \"column\" WHERE false",
                 {})
-    sequences = "pg_catalog.pg_class AS s" if ctx.version_num < 100000 else (
+    sequences = "pg_catalog.pg_class AS s" if not supports(ctx.version_num, PGOUTPUT) else (
         "pg_catalog.pg_sequence AS q JOIN pg_catalog.pg_class AS s ON s.oid = q.seqrelid")
     return (
         f"""

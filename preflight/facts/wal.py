@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import FactContext, Scope, SqlFact
+from preflight.pg_versions import PG_STAT_WAL, supports
 
 MIN_RATE_WINDOW_S = 3600.0  # the shortest pg_stat_wal window whose average is used as a rate
 
@@ -34,7 +35,7 @@ class WalStats:
 
 
 def _wal_stats(ctx: FactContext) -> tuple[str, dict[str, Any]]:
-    if ctx.version_num < 140000:
+    if not supports(ctx.version_num, PG_STAT_WAL):
         return "SELECT NULL::pg_catalog.int8 AS wal_bytes WHERE false", {}
     return (
         """
