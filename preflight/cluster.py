@@ -50,8 +50,7 @@ from preflight.models import (
     status_from_findings,
     summarize,
 )
-from preflight.options import Options
-from preflight.profiles import apply_profile
+from preflight.options import Options, apply_profile
 from preflight.registry import declared_facts
 from preflight.runner import (
     assemble,

@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from preflight.models import Decision, FailOn
 from preflight.names import QualifiedName, format_name, parse_name
-from preflight.profiles import ProfileError, load_profile
+from preflight.profiles import PROFILE_OPTIONS, ProfileError, load_profile
 from preflight.provider_detection import PROVIDERS
 from preflight.waivers import Waiver
 
@@ -117,3 +117,13 @@ class Options(BaseModel):
             **({"database_decisions": {k: dict(v) for k, v in self.database_decisions.items()}}
                if self.database_decisions else {}),
         }
+
+
+def apply_profile(options: Options) -> Options:
+    """The options with the profile's values for everything the user did not set explicitly."""
+    profile = load_profile(options.profile)
+    update = {field: getattr(profile, attr) for field, attr in PROFILE_OPTIONS.items()
+              if field not in options.model_fields_set}
+    resolved = options.model_copy(update=update)
+    resolved.__pydantic_fields_set__ = set(options.model_fields_set)  # still "not explicit" after resolving
+    return resolved

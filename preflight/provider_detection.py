@@ -5,9 +5,9 @@ How each one changes settings and grants replication is ``preflight.remediation`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from preflight.facts.provider_signals import ProviderSignals
+from typing import Protocol
 
 SELF_MANAGED = "self-managed"
 
@@ -47,6 +47,22 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in [
              ["avnadmin has the REPLICATION attribute; aiven_extras provides publication helpers."]),
     Provider(SELF_MANAGED, "self-managed PostgreSQL", True),
 ]}
+
+
+class ProviderSignals(Protocol):
+    """What detection reads (the ``provider_signals`` fact's row): named here, so that the options, which
+    validate a provider's name, and the facts, which read the options, import no fact through this module."""
+
+    @property
+    def roles(self) -> Sequence[str]: ...
+    @property
+    def settings(self) -> Sequence[str]: ...
+    @property
+    def aurora_function(self) -> bool: ...
+    @property
+    def heroku_schema(self) -> bool: ...
+    @property
+    def aiven_extension(self) -> bool: ...
 
 
 def detect(signals: ProviderSignals | None) -> tuple[str, str]:
