@@ -51,6 +51,7 @@ from preflight.models import (
 from preflight.names import format_name
 from preflight.profiles import Profile
 from preflight.sqltext import Template
+from preflight.unvalidated import builder
 
 LARGE_TABLE_BYTES = 1 << 30  # above this, REPLICA IDENTITY FULL's WAL volume deserves a real key instead
 
@@ -80,6 +81,13 @@ class Judged:
 
 
 # One statement per table: templates, not psycopg compositions built (and walked) 100k times.
+# Built once per table (100k tables: 100k entries, tens of thousands of findings): without validation, from
+# values the check typed already; the builders are derived from the models' fields.
+new_entry = builder(TableEntry, "schema_", "name", "kind", "persistence", "has_primary_key", "replica_identity",
+                    "identity_index", "candidate_index", "decision", "status", "size_bytes")
+new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
+new_remediation = builder(Remediation, "sql", "steps")
+
 _TO_DEFAULT = Template("ALTER TABLE {} REPLICA IDENTITY DEFAULT;")
 _TO_FULL = Template("ALTER TABLE {} REPLICA IDENTITY FULL;")
 _TO_INDEX = Template("ALTER TABLE {} REPLICA IDENTITY USING INDEX {};")
@@ -316,7 +324,7 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
     decision_of = decision_lookup(rows, decisions)
 
     judged: dict[str, Judged] = {}
-    entry_of = TableEntry.trusted
+    entry_of = new_entry
     for row, key in zip(rows, keys, strict=True):  # once per table: no call that is not needed
         decision = decision_of(row, key) if decisions else None
         effective = None if decision == "exclude" and key in published else decision
@@ -404,7 +412,7 @@ def _table_findings(item: Judged, profile: Profile) -> list[Finding]:
             message, fixes, step = f"{where} {outage}", [], f"Decide for {key} in --decisions FILE: "
         else:
             message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
-        return [Finding.trusted(problem, Severity.ERROR, message, key, entry.replica_identity, expected, Remediation.trusted(
+        return [new_finding(problem, Severity.ERROR, message, key, entry.replica_identity, expected, new_remediation(
             fixes, [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0

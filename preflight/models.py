@@ -72,8 +72,8 @@ class Strict(BaseModel):
 # Findings and table entries exist by the hundred thousand on large databases: they are slotted
 # pydantic dataclasses (about 200 bytes each instead of about 1.4 kB for a BaseModel instance), with
 # the same validation, JSON and JSON Schema.
+# Checks making one per table build them with ``preflight.unvalidated.builder`` (no validation: typed values).
 _RECORD = ConfigDict(extra="forbid", populate_by_name=True)
-_new = object.__new__
 
 
 @dataclass(slots=True, kw_only=True, config=_RECORD)
@@ -82,13 +82,6 @@ class FindingRef:
 
     check: str
     object: str
-
-    @classmethod
-    def trusted(cls, check: str, object: str) -> FindingRef:
-        """Built without validation (a CREATE PUBLICATION for 100k tables waits for one per unkeyed table)."""
-        ref = _new(cls)
-        ref.check, ref.object = check, object
-        return ref
 
 
 @dataclass(slots=True, kw_only=True, config=_RECORD)
@@ -109,14 +102,6 @@ class Remediation:
     def is_empty(self) -> bool:
         return not self.sql and not self.steps
 
-    @classmethod
-    def trusted(cls, sql: list[str], steps: list[str]) -> Remediation:
-        """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
-        remediation = _new(cls)
-        remediation.sql, remediation.steps, remediation.requires_restart, remediation.destructive = sql, steps, False, False
-        remediation.after = []
-        return remediation
-
 
 @dataclass(slots=True, kw_only=True, config=_RECORD)
 class Finding:
@@ -131,16 +116,6 @@ class Finding:
     remediation: Remediation = Field(default_factory=Remediation)
     waived: bool = False
     waiver_reason: str | None = None
-
-    @classmethod
-    def trusted(cls, code: str, severity: Severity, message: str, object: str | None, observed: Scalar,
-                expected: Scalar, remediation: Remediation) -> Finding:
-        """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
-        finding = _new(cls)
-        finding.code, finding.severity, finding.message, finding.object = code, severity, message, object
-        finding.observed, finding.expected, finding.remediation = observed, expected, remediation
-        finding.waived, finding.waiver_reason = False, None
-        return finding
 
 
 class CheckResult(Strict):
@@ -178,19 +153,6 @@ class TableEntry:
     decision: Decision | None = None
     status: TableStatus
     size_bytes: int | None = None
-
-    @classmethod
-    def trusted(cls, schema: str, name: str, kind: TableKind, persistence: Persistence, has_primary_key: bool,
-                replica_identity: ReplicaIdentity, identity_index: str | None, candidate_index: str | None,
-                decision: Decision | None, status: TableStatus, size_bytes: int | None) -> TableEntry:
-        """Built without validation: a check making one entry per table from its typed rows (100k tables
-        cost seconds of validation otherwise). Every field is given; the types are the caller's promise."""
-        entry = _new(cls)
-        entry.schema_, entry.name, entry.kind, entry.persistence = schema, name, kind, persistence
-        entry.has_primary_key, entry.replica_identity = has_primary_key, replica_identity
-        entry.identity_index, entry.candidate_index, entry.decision = identity_index, candidate_index, decision
-        entry.status, entry.size_bytes = status, size_bytes
-        return entry
 
 
 class ToolInfo(Strict):
