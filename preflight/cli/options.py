@@ -39,7 +39,7 @@ def default(field: str) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
-def bounded(field: str) -> click.ParamType:
+def bounded(field: str) -> click.IntRange | click.FloatRange:
     """click's range for ``field``: the bounds the ``Options`` model declares (``ge``/``gt``/``le``/``lt``),
     never a copy of them; an int field gets an ``IntRange``, a float field a ``FloatRange``."""
     info = Options.model_fields[field]
@@ -50,9 +50,11 @@ def bounded(field: str) -> click.ParamType:
                 bound[name] = getattr(constraint, name)
     if not bound:
         raise ValueError(f"Options.{field} declares no bounds")
-    limits = {"min": bound.get("ge", bound.get("gt")), "max": bound.get("le", bound.get("lt")),
-              "min_open": "gt" in bound, "max_open": "lt" in bound}
-    return click.IntRange(**limits) if info.annotation is int else click.FloatRange(**limits)
+    low, high = bound.get("ge", bound.get("gt")), bound.get("le", bound.get("lt"))
+    low_open, high_open = "gt" in bound, "lt" in bound
+    if info.annotation is int:
+        return click.IntRange(low, high, min_open=low_open, max_open=high_open)
+    return click.FloatRange(low, high, min_open=low_open, max_open=high_open)
 
 
 def by_profile(field: str) -> str:
