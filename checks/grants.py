@@ -33,6 +33,7 @@ from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.provider_detection import Provider
+from preflight.relations import is_publishable
 from preflight.remediation import grant_replication
 
 FEW_TABLES = 5  # up to this many tables missing SELECT in a schema get one GRANT each
@@ -69,7 +70,7 @@ class Grants(Check):
         findings += _schemas(name, ctx.fact(SCHEMAS))
         received = kept([*ctx.fact(TABLES), *(ctx.optional_fact(PUBLISHED_TABLES) or [])],  # the publication's reach too
                         ctx.options.decisions)  # but not what the decisions exclude
-        tables = [t for t in received if t.relkind in ("r", "p") and t.relpersistence == "p"]
+        tables = [t for t in received if is_publishable(t, ctx.version_num)]
         opts = ctx.options
         whole = None if not opts.schemas and not opts.tables else set(opts.schemas)
         findings += _outside_schemas(name, ctx.fact(SCHEMAS), tables)

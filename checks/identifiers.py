@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
-from preflight.facts import TABLES, TableRow, is_publishable
+from preflight.facts import TABLES, TableRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.profiles import NamingRule
+from preflight.relations import is_publishable
 
 SEVERITY = {"warning": Severity.WARNING, "error": Severity.ERROR}
 

@@ -26,10 +26,10 @@ from preflight.facts import (
     PublicationRow,
     PublicationsFact,
     TableRow,
-    is_publishable,
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
+from preflight.relations import is_publishable
 from preflight.sqltext import SqlName, Template, render
 from preflight.unvalidated import builder
 

@@ -50,6 +50,7 @@ from preflight.models import (
 )
 from preflight.names import format_name
 from preflight.profiles import Profile
+from preflight.relations import has_usable_identity
 from preflight.sqltext import Template
 from preflight.unvalidated import builder
 
@@ -106,10 +107,9 @@ _PROBLEMS = {"d": "no_replica_identity", "n": "replica_identity_nothing"}
 
 
 def problem_of(row: TableRow) -> str | None:
-    ident = row.relreplident
-    if ident == "f" or (ident == "d" and row.has_primary_key) or (ident == "i" and row.identity_index):
+    if has_usable_identity(row.relreplident, row.has_primary_key, row.identity_index is not None):
         return None
-    return _PROBLEMS.get(ident, "replica_identity_index_missing")
+    return _PROBLEMS.get(row.relreplident, "replica_identity_index_missing")
 
 
 PROBLEM_TEXT = {

@@ -35,7 +35,6 @@ from preflight.facts import (
     Fact,
     Scope,
     Snapshot,
-    is_publishable,
 )
 from preflight.facts.databases import judges_one_database
 from preflight.models import (
@@ -52,6 +51,7 @@ from preflight.models import (
 )
 from preflight.options import Options, apply_profile
 from preflight.registry import declared_facts
+from preflight.relations import is_publishable
 from preflight.runner import (
     assemble,
     database_of,

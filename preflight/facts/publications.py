@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.facts.base import JUDGED_ROLE, JUDGED_ROLE_NAME, FactContext, Scope, SqlFact
 from preflight.facts.selection import SELECTED, TableRow, selection_params, table_rows_sql
+from preflight.relations import no_usable_identity_sql
 
 if TYPE_CHECKING:
     from preflight.options import Options
@@ -101,13 +102,7 @@ _IDENTITY_COLUMNS = """
 """
 
 # Relation c has no usable replica identity: default without a primary key, nothing, or a dropped index.
-_NO_IDENTITY = """
-    (c.relreplident = 'n'
-     OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
-                                              WHERE i.indrelid = c.oid AND i.indisprimary))
-     OR (c.relreplident = 'i' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
-                                              WHERE i.indrelid = c.oid AND i.indisreplident)))
-"""
+_NO_IDENTITY = no_usable_identity_sql("c")
 
 # The columns a member's row filter reads (15+): the Var nodes of its stored expression.
 _ROWFILTER_COLUMNS = """

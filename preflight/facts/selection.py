@@ -74,12 +74,6 @@ SYSTEM_SCHEMA_FILTER = (
 RELATION_KINDS = "('r', 'p', 'v', 'm', 'f')"  # what the selection lists: tables, views, foreign tables
 
 
-def is_publishable(row: TableRow, version_num: int) -> bool:
-    """Whether a publication can carry the relation: a permanent plain table, or (13+) a partitioned one."""
-    kinds = ("r", "p") if version_num >= 130000 else ("r",)
-    return row.relkind in kinds and row.relpersistence == "p"
-
-
 def extension_members(catalog: str, columns: str = "d.objid") -> str:
     """SQL: the objects of the system catalog ``catalog`` (pg_class, pg_namespace) that extensions own.
 
