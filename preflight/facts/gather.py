@@ -17,7 +17,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import RowMaker, tuple_row
 
 from preflight.connection import scrub
-from preflight.connection.session import local_settings, strict_text
+from preflight.connection.session import local_settings, strict_text, transaction_in_one_round
 from preflight.facts.base import Fact, FactContext, ProbeFact, SqlFact, wrap_json
 from preflight.unvalidated import buildable, row_builder
 
@@ -69,7 +69,7 @@ def _one_round(
     cursors: list[psycopg.Cursor[Any]] = []
     error: BaseException | None = None
     try:
-        with conn.pipeline():  # one Sync when the block ends: BEGIN and every query in one round trip
+        with transaction_in_one_round(conn):  # BEGIN READ ONLY, every query, ROLLBACK: one round trip
             for statement in local_settings(conn):  # only where a pooler refused the startup options
                 conn.execute(statement)
             if ctx.version_num >= 170000:
@@ -102,9 +102,6 @@ def _one_round(
         done += 1
     if error is None and done < len(pending):
         error = RuntimeError("no result returned")
-    if error is not None and not conn.closed:  # the next round needs a fresh transaction
-        with contextlib.suppress(psycopg.Error):
-            conn.rollback()
     return done, error
 
 
