@@ -125,6 +125,9 @@ def render(statement: sql.Composable) -> str:
 
     A statement naming an object that cannot be written exactly becomes a comment that says so.
     """
+    text = statement.as_string(None)
+    if text.isprintable():  # every name and literal printable: psycopg's text is the statement (the common case)
+        return text
     try:
         pieces = _pieces(statement, [])
     except Unwritable as exc:
