@@ -330,7 +330,7 @@ def print_targets(results: list[Figures]) -> None:
         added = cli_added / raw_added if raw_added > 0 else float("inf")
         print(f"  {verdict(added <= ADDED_TIME_TARGET)}  added time {small.size} -> {large.size} tables: CLI --format json "
               f"+{cli_added:.2f} s, tables query alone (jit off) +{raw_added:.2f} s, CLI/query {added:.2f} "
-              f"(target <= {ADDED_TIME_TARGET:.0f})")
+              f"(target <= {ADDED_TIME_TARGET:g})")
     else:
         print("  ----  growth: needs two sizes")
     counted = [f.rt_counted for f in results]
