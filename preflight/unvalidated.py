@@ -57,11 +57,21 @@ def _checked(cls: type[Any], names: list[str]) -> dict[str, dataclasses.Field[An
     return fields
 
 
+_BUILT: dict[tuple[type[Any], tuple[str, ...], bool], Callable[..., Any]] = {}
+
+
 def _generated(cls: type[Any], given: list[str], one_sequence: bool) -> Callable[..., Any]:
-    """The builder's function, written once per class as ``dataclasses`` writes an ``__init__``: its source
-    names only the model's own fields (identifiers, by Python's rules for a class body). A frozen model's
-    fields are stored through its slot descriptors (what ``object.__setattr__`` does in its ``__init__``), an
-    other's by plain attribute stores."""
+    """The builder's function, written once per class (and fields given) as ``dataclasses`` writes an
+    ``__init__``: its source names only the model's own fields (identifiers, by Python's rules for a class
+    body). A frozen model's fields are stored through its slot descriptors (what ``object.__setattr__`` does
+    in its ``__init__``), an other's by plain attribute stores."""
+    key = (cls, tuple(given), one_sequence)
+    if key not in _BUILT:
+        _BUILT[key] = _written(cls, given, one_sequence)
+    return _BUILT[key]
+
+
+def _written(cls: type[Any], given: list[str], one_sequence: bool) -> Callable[..., Any]:
     fields = _checked(cls, given)
     frozen = cls.__dataclass_params__.frozen
     env: dict[str, Any] = {"_new": _new, "_cls": cls}
