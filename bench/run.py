@@ -28,7 +28,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.delay_proxy import DelayProxy
 from bench.generate import generate
-from preflight.connection import open_session, parse_dsn
+from preflight.connection import parse_dsn
 from preflight.facts import FactContext
 from preflight.facts.base import wrap_json
 from preflight.facts.selection import TABLES, TableRow
@@ -42,7 +42,7 @@ LOCKED_TABLE = ("bench_00000", "t_003")  # a table with a primary key in the fir
 CHILD_TIMEOUT_S = 600.0
 RSS_TARGET_MB = 300.0
 GROWTH_TARGET = 3.0
-ADDED_TIME_TARGET = 2.0  # CLI's added time / the jit-off tables query's added time, smallest -> largest size
+ADDED_TIME_TARGET = 1.5  # CLI's added time / the jit-off tables query's added time, smallest -> largest size
 ROUND_TRIP_TARGET = 10
 
 
@@ -102,8 +102,9 @@ def with_port(dsn: str, port: int) -> str:
 
 
 def bare_connect(dsn: str) -> None:
-    """What the tool's connect costs: the same safe session, opened and closed, no query."""
-    open_session(parse_dsn(dsn), 10, 30, 5).close()
+    """What libpq's connect costs: a plain ``psycopg.connect``, closed, no query (the tool's own session costs
+    the same: its settings ride in the startup packet; ``bench.latency`` shows both)."""
+    psycopg.connect(dsn).close()
 
 
 def tool_once(dsn: str) -> tuple[int, list[str]]:
@@ -329,7 +330,7 @@ def print_targets(results: list[Figures]) -> None:
         added = cli_added / raw_added if raw_added > 0 else float("inf")
         print(f"  {verdict(added <= ADDED_TIME_TARGET)}  added time {small.size} -> {large.size} tables: CLI --format json "
               f"+{cli_added:.2f} s, tables query alone (jit off) +{raw_added:.2f} s, CLI/query {added:.2f} "
-              f"(target <= {ADDED_TIME_TARGET:.0f})")
+              f"(target <= {ADDED_TIME_TARGET:g})")
     else:
         print("  ----  growth: needs two sizes")
     counted = [f.rt_counted for f in results]

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
-from preflight.facts import TABLES, TableRow, is_publishable
+from preflight.facts import TABLES, TableRow
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.profiles import NamingRule
+from preflight.relations import is_publishable
 
 CODES = declare(
     Code("identifier_rejected", Severity.ERROR, "a name with characters the consumer refuses for its target",

@@ -31,12 +31,13 @@ from preflight.facts import (
     PublicationRow,
     PublicationsFact,
     TableRow,
-    is_publishable,
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
+from preflight.relations import is_publishable
 from preflight.sqltext import SqlName
 from preflight.statements import PublicationChange, Sql, Statement, advice
+from preflight.unvalidated import builder
 
 CODES = declare(
     Code("publication_not_needed", Severity.INFO, "the output plugin does not use publications",
@@ -92,10 +93,13 @@ def roots_only(tables: list[TableRow]) -> list[TableRow]:
     return [t for t in tables if not (t.is_partition and (t.parent_schema, t.parent_name) in parents)]
 
 
+new_ref = builder(FindingRef, "check", "object")  # one per unkeyed table: no validation of typed values
+
+
 def unkeyed_first(tables: list[TableRow]) -> list[FindingRef]:
     """Publishing a table without a replica identity breaks its UPDATE/DELETE at once: its table_keys
     finding must be fixed first (a partitioned table's leaves are in the list with it)."""
-    return [FindingRef.trusted(TableKeys.id, format_name(t.schema, t.name)) for t in tables
+    return [new_ref(TableKeys.id, format_name(t.schema, t.name)) for t in tables
             if problem_of(t) is not None]
 
 
@@ -246,7 +250,7 @@ def operations(pub: PublicationRow, members: list[PublicationMember],
             code="publication_no_truncate", severity=Severity.INFO, object=name,
             message=f"Publication {name!r} does not publish TRUNCATE: truncates on the source are not replicated.")]
     wanted = ", ".join(op for op in OPS if op != "truncate" or pub.pubtruncate or op in required)
-    unkeyed = [FindingRef.trusted(TableKeys.id, format_name(m.schema, m.name)) for m in members
+    unkeyed = [new_ref(TableKeys.id, format_name(m.schema, m.name)) for m in members
                if m.identity_columns is None]
     fix = Remediation(sql=[PublicationChange(name, "set", option="publish", value=wanted)],
                       after=unkeyed if off != ["insert"] else [],

@@ -55,8 +55,10 @@ from preflight.models import (
 from preflight.names import format_name
 from preflight.pg_versions import PARTITIONED_PUBLICATION, PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import Profile
+from preflight.relations import has_usable_identity
 from preflight.statements import AlterTable, Statement
 from preflight.suggest import hinted, near_relations
+from preflight.unvalidated import builder
 
 # A selected table with no usable replica identity, by why (the finding's code).
 MISSING_IDENTITY = {
@@ -153,6 +155,14 @@ class Judged:
     published_by: str | None = None  # outside the selection, received through this publication
 
 
+# Built once per table (100k tables: 100k entries, tens of thousands of findings): without validation, from
+# values the check typed already; the builders are derived from the models' fields.
+new_entry = builder(TableEntry, "schema_", "name", "kind", "persistence", "has_primary_key", "replica_identity",
+                    "identity_index", "candidate_index", "decision", "status", "size_bytes")
+new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
+new_remediation = builder(Remediation, "sql", "steps")
+
+
 def identity_fix(row: TableRow) -> AlterTable | None:
     """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
     if row.has_primary_key:
@@ -178,10 +188,9 @@ def consumer_problem(row: TableRow, identity: str) -> str | None:
 
 
 def problem_of(row: TableRow) -> str | None:
-    ident = row.relreplident
-    if ident == "f" or (ident == "d" and row.has_primary_key) or (ident == "i" and row.identity_index):
+    if has_usable_identity(row.relreplident, row.has_primary_key, row.identity_index is not None):
         return None
-    return _PROBLEMS.get(ident, "replica_identity_index_missing")
+    return _PROBLEMS.get(row.relreplident, "replica_identity_index_missing")
 
 
 PROBLEM_TEXT = {**MISSING_IDENTITY, FULL_UNUSABLE: "has REPLICA IDENTITY FULL"}
@@ -399,7 +408,7 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
     decision_of = decision_lookup(rows, decisions)
 
     judged: dict[str, Judged] = {}
-    entry_of = TableEntry.trusted
+    entry_of = new_entry
     for row, key in zip(rows, keys, strict=True):  # once per table: no call that is not needed
         decision = decision_of(row, key) if decisions else None
         effective = None if decision == "exclude" and key in published else decision
@@ -492,7 +501,7 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
             message, fixes, step = f"{where} {outage}", [], f"Decide for {key} in --decisions FILE: "
         else:
             message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
-        return [Finding.trusted(problem, failing.severity, message + failing.note, key, entry.replica_identity, expected, Remediation.trusted(
+        return [new_finding(problem, failing.severity, message + failing.note, key, entry.replica_identity, expected, new_remediation(
             [*fixes], [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0

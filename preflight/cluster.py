@@ -35,7 +35,6 @@ from preflight.facts import (
     Fact,
     Scope,
     Snapshot,
-    is_publishable,
 )
 from preflight.facts.databases import judges_one_database
 from preflight.models import (
@@ -51,9 +50,9 @@ from preflight.models import (
     status_from_findings,
     summarize,
 )
-from preflight.options import Options
-from preflight.profiles import apply_profile
+from preflight.options import Options, apply_profile
 from preflight.registry import declared_facts
+from preflight.relations import is_publishable
 from preflight.runner import (
     assemble,
     database_of,

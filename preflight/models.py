@@ -18,7 +18,6 @@ from preflight.statements import (
     Restart,
     SettingChange,
     Statement,
-    Step,
     as_statement,
     as_step,
     statement_text,
@@ -85,9 +84,8 @@ class Strict(BaseModel):
 # Findings and table entries exist by the hundred thousand on large databases: they are slotted
 # pydantic dataclasses (about 200 bytes each instead of about 1.4 kB for a BaseModel instance), with
 # the same validation, JSON and JSON Schema.
+# Checks making one per table build them with ``preflight.unvalidated.builder`` (no validation: typed values).
 _RECORD = ConfigDict(extra="forbid", populate_by_name=True)
-_new = object.__new__
-_set = object.__setattr__  # how a frozen record's trusted constructor fills its slots
 
 
 @dataclass(slots=True, kw_only=True, frozen=True, config=_RECORD)
@@ -96,14 +94,6 @@ class FindingRef:
 
     check: str
     object: str
-
-    @classmethod
-    def trusted(cls, check: str, object: str) -> FindingRef:
-        """Built without validation (a CREATE PUBLICATION for 100k tables waits for one per unkeyed table)."""
-        ref = _new(cls)
-        _set(ref, "check", check)
-        _set(ref, "object", object)
-        return ref
 
 
 # In the JSON report a statement and a step are the text a format writes (docs/json-contract.md): the
@@ -146,15 +136,6 @@ class Remediation:
         """The steps as every format writes them."""
         return [step_text(s) for s in self.steps]
 
-    @classmethod
-    def trusted(cls, sql: list[Statement], steps: list[Step]) -> Remediation:
-        """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
-        remediation = _new(cls)
-        for name, value in (("sql", sql), ("steps", steps), ("requires_restart", False), ("destructive", False),
-                            ("after", [])):
-            _set(remediation, name, value)
-        return remediation
-
 
 @dataclass(slots=True, kw_only=True, frozen=True, config=_RECORD)
 class Finding:
@@ -177,18 +158,6 @@ class Finding:
     remediation: Remediation = Field(default_factory=Remediation)
     waived: bool = False
     waiver_reason: str | None = None
-
-    @classmethod
-    def trusted(cls, code: str, severity: Severity, message: str, object: str | None, observed: Scalar,
-                expected: Scalar, remediation: Remediation) -> Finding:
-        """Built without validation, for values the caller typed already (see ``TableEntry.trusted``)."""
-        finding = _new(cls)
-        for name, value in (("code", code), ("severity", severity), ("message", message), ("object", object),
-                            ("observed", observed), ("expected", expected), ("bytes", None), ("count", None),
-                            ("hours", None), ("remediation", remediation), ("waived", False),
-                            ("waiver_reason", None)):
-            _set(finding, name, value)
-        return finding
 
 
 class CheckResult(Strict):
@@ -226,19 +195,6 @@ class TableEntry:
     decision: Decision | None = None
     status: TableStatus
     size_bytes: int | None = None
-
-    @classmethod
-    def trusted(cls, schema: str, name: str, kind: TableKind, persistence: Persistence, has_primary_key: bool,
-                replica_identity: ReplicaIdentity, identity_index: str | None, candidate_index: str | None,
-                decision: Decision | None, status: TableStatus, size_bytes: int | None) -> TableEntry:
-        """Built without validation: a check making one entry per table from its typed rows (100k tables
-        cost seconds of validation otherwise). Every field is given; the types are the caller's promise."""
-        entry = _new(cls)
-        entry.schema_, entry.name, entry.kind, entry.persistence = schema, name, kind, persistence
-        entry.has_primary_key, entry.replica_identity = has_primary_key, replica_identity
-        entry.identity_index, entry.candidate_index, entry.decision = identity_index, candidate_index, decision
-        entry.status, entry.size_bytes = status, size_bytes
-        return entry
 
 
 class ToolInfo(Strict):

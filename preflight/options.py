@@ -10,7 +10,7 @@ from pydantic_core import PydanticCustomError
 from preflight.consumers.model import ConsumerSettings
 from preflight.models import Decision, FailOn
 from preflight.names import QualifiedName, format_name, parse_name
-from preflight.profiles import ProfileError, load_profile
+from preflight.profiles import PROFILE_OPTIONS, ProfileError, load_profile
 from preflight.provider_detection import PROVIDERS
 from preflight.waivers import Waiver
 
@@ -120,3 +120,13 @@ class Options(BaseModel):
                if self.database_decisions else {}),
             **({"consumer_config": self.consumer.report_view()} if self.consumer is not None else {}),
         }
+
+
+def apply_profile(options: Options) -> Options:
+    """The options with the profile's values for everything the user did not set explicitly."""
+    profile = load_profile(options.profile)
+    update = {field: getattr(profile, attr) for field, attr in PROFILE_OPTIONS.items()
+              if field not in options.model_fields_set}
+    resolved = options.model_copy(update=update)
+    resolved.__pydantic_fields_set__ = set(options.model_fields_set)  # still "not explicit" after resolving
+    return resolved

@@ -11,14 +11,11 @@ profile is a TOML file with the same keys (``--profile path/to/profile.toml``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from preflight.files import read_toml, validated
-
-if TYPE_CHECKING:  # options validate a profile name with load_profile: no import back at run time
-    from preflight.options import Options
 
 
 class ProfileError(ValueError):
@@ -514,16 +511,6 @@ def load_profile(spec: str) -> Profile:
 # Options a profile supplies unless the user set them explicitly (pydantic's model_fields_set).
 PROFILE_OPTIONS = {"plugin": "plugin", "slots_needed": "slots_needed", "senders_needed": "senders_needed",
                    "max_xact_age": "max_xact_age_s"}
-
-
-def apply_profile(options: Options) -> Options:
-    """The options with the profile's values for everything the user did not set explicitly."""
-    profile = load_profile(options.profile)
-    update = {field: getattr(profile, attr) for field, attr in PROFILE_OPTIONS.items()
-              if field not in options.model_fields_set}
-    resolved = options.model_copy(update=update)
-    resolved.__pydantic_fields_set__ = set(options.model_fields_set)  # still "not explicit" after resolving
-    return resolved
 
 
 # --- issue 18, the consumer's sessions (checks text_settings, idle_database); docs/consumer-sessions.md names

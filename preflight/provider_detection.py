@@ -6,9 +6,10 @@ replication, what it does not offer), and the detection from read-only signals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from preflight.facts.provider_signals import ProviderSignals
 from preflight.statements import CONSOLE, SettingPlace
 
 SELF_MANAGED = "self-managed"
@@ -131,6 +132,22 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in [
              replication_grantor="a superuser (on a managed service detection missed, the provider's admin role: pass "
                                  "--provider NAME for its exact fix)"),
 ]}
+
+
+class ProviderSignals(Protocol):
+    """What detection reads (the ``provider_signals`` fact's row): named here, so that the options, which
+    validate a provider's name, and the facts, which read the options, import no fact through this module."""
+
+    @property
+    def roles(self) -> Sequence[str]: ...
+    @property
+    def settings(self) -> Sequence[str]: ...
+    @property
+    def aurora_function(self) -> bool: ...
+    @property
+    def heroku_schema(self) -> bool: ...
+    @property
+    def aiven_extension(self) -> bool: ...
 
 
 def detect(signals: ProviderSignals | None) -> tuple[str, str]:

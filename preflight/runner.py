@@ -52,8 +52,7 @@ from preflight.models import (
     summarize,
     verdict,
 )
-from preflight.options import Options
-from preflight.profiles import apply_profile
+from preflight.options import Options, apply_profile
 from preflight.provider_detection import resolve
 from preflight.registry import BrokenPlugin, all_checks, codes_of, declared_facts, select
 from preflight.standby import route_to_primary

@@ -20,6 +20,7 @@ from preflight.facts import ConnectOutcome, PluginProbeKind, ProbeStatus, Snapsh
 from preflight.models import Finding, Severity
 from preflight.registry import all_checks, codes_of
 from preflight.runner import execute_checks
+from preflight.unvalidated import builder
 from tests import codes_coverage
 from tests.snapshots import make_snapshot, plugin_probe, plugin_support
 
@@ -78,9 +79,9 @@ def test_findings_are_frozen() -> None:
     finding = Finding(code="c", severity=Severity.INFO, message="m")
     with pytest.raises(FrozenInstanceError):
         finding.message = "edited"  # type: ignore[misc]
-    trusted = Finding.trusted("c", Severity.INFO, "m", None, None, None, finding.remediation)
+    built = builder(Finding, "code", "severity", "message")("c", Severity.INFO, "m")
     with pytest.raises(FrozenInstanceError):
-        trusted.severity = Severity.ERROR  # type: ignore[misc]
+        built.severity = Severity.ERROR  # type: ignore[misc]
     assert replace(finding, waived=True).waived and not finding.waived
 
 

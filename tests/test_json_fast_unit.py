@@ -9,6 +9,7 @@ import math
 
 import pytest
 
+from preflight.checks.table_keys import new_entry, new_finding, new_remediation
 from preflight.models import Finding, Remediation, Report, Severity, TableEntry
 from preflight.reports import json as json_report
 from preflight.statements import as_statement
@@ -29,13 +30,13 @@ def _nasty_report() -> Report:
         check.findings.append(Finding(code=text, severity=Severity.WARNING, message=text, object=text, observed=text,
                                       expected=n, remediation=Remediation(sql=[as_statement(text), as_statement(text)], steps=[text]),
                                       waived=bool(n % 2), waiver_reason=text if n % 2 else None))
-        check.findings.append(Finding.trusted(text, Severity.ERROR, text, None, n % 3 == 0, None,
-                                              Remediation.trusted([as_statement(text)] if n % 2 else [], [])))
+        check.findings.append(new_finding(text, Severity.ERROR, text, None, n % 3 == 0, None,
+                                          new_remediation([as_statement(text)] if n % 2 else [], [])))
         report.tables.append(TableEntry(schema=text, name=text, kind="table", persistence="permanent",
                                         has_primary_key=bool(n % 2), replica_identity="index", identity_index=text,
                                         candidate_index=text, decision="exclude", status="excluded", size_bytes=n))
-        report.tables.append(TableEntry.trusted(text, text, "partitioned_table", "unlogged", False, "nothing", None,
-                                                text or None, None, "not_publishable", None))
+        report.tables.append(new_entry(text, text, "partitioned_table", "unlogged", False, "nothing", None,
+                                       text or None, None, "not_publishable", None))
     # Values the fast path leaves to the model: floats (incl. non-finite), a field mutated to another type.
     check.findings.append(Finding(code="f", severity=Severity.INFO, message="m", observed=1.5, expected=math.inf))
     check.findings.append(Finding(code="f", severity=Severity.INFO, message="m", observed=-0.0, expected=1e300))
@@ -80,8 +81,8 @@ def test_any_batch_size_gives_the_same_text(batch: int) -> None:
 
 def test_pieces_are_gathered_but_the_text_is_the_same() -> None:
     report = canned_report()
-    report.tables = [TableEntry.trusted("public", f"t{n}", "table", "permanent", True, "default", None, None, None,
-                                        "ok", n) for n in range(3000)]
+    report.tables = [new_entry("public", f"t{n}", "table", "permanent", True, "default", None, None, None, "ok", n)
+                     for n in range(3000)]
     pieces = list(json_report.chunks(report))
     assert len(pieces) > 2
     assert all(len(p) >= json_report.PIECE_CHARS for p in pieces[:-1])
@@ -90,9 +91,9 @@ def test_pieces_are_gathered_but_the_text_is_the_same() -> None:
 
 
 def test_unvalidated_constructors_build_what_validation_builds() -> None:
-    assert TableEntry.trusted("s", "t", "table", "permanent", True, "index", "i", "c", "add_pk", "decided", 8) == TableEntry(
+    assert new_entry("s", "t", "table", "permanent", True, "index", "i", "c", "add_pk", "decided", 8) == TableEntry(
         schema="s", name="t", kind="table", persistence="permanent", has_primary_key=True, replica_identity="index",
         identity_index="i", candidate_index="c", decision="add_pk", status="decided", size_bytes=8)
-    assert Finding.trusted("c", Severity.ERROR, "m", "o", "x", "y", Remediation.trusted([as_statement("s")], ["t"])) == Finding(
+    assert new_finding("c", Severity.ERROR, "m", "o", "x", "y", new_remediation([as_statement("s")], ["t"])) == Finding(
         code="c", severity=Severity.ERROR, message="m", object="o", observed="x", expected="y",
         remediation=Remediation(sql=[as_statement("s")], steps=["t"]))

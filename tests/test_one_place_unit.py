@@ -72,6 +72,34 @@ def test_cli_defaults_are_the_options_defaults() -> None:
     assert default("fail_on") == "error" and default("plugin") == "pgoutput"
 
 
+def _model_bounds(field: str) -> dict[str, float]:
+    return {name: getattr(c, name) for c in Options.model_fields[field].metadata
+            for name in ("ge", "gt", "le", "lt") if getattr(c, name, None) is not None}
+
+
+def test_cli_ranges_are_the_options_bounds() -> None:
+    """Every numeric option of the command line is bounded as the model bounds it: one table of bounds."""
+    ranged = {p.name: p.type for p in check_command.params
+              if isinstance(p.type, (click.IntRange, click.FloatRange)) and p.name in Options.model_fields}
+    bounded = {f for f in Options.model_fields if _model_bounds(f)}
+    assert set(ranged) == bounded - {"senders_needed"}  # the walsenders follow --slots-needed on the command line
+    for name, kind in ranged.items():
+        bounds = _model_bounds(name)
+        assert isinstance(kind, click.IntRange) == (Options.model_fields[name].annotation is int)
+        assert (kind.min, kind.min_open) == (bounds.get("ge", bounds.get("gt")), "gt" in bounds), name
+        assert (kind.max, kind.max_open) == (bounds.get("le", bounds.get("lt")), "lt" in bounds), name
+
+
+@pytest.mark.parametrize(("option", "value"), [("--connect-timeout", "0"), ("--statement-timeout", "86401"),
+                                               ("--slots-needed", "10001"), ("--sample", "-1")])
+def test_the_cli_refuses_what_the_model_refuses(option: str, value: str) -> None:
+    field = option.lstrip("-").replace("-", "_")
+    with pytest.raises(ValidationError):
+        Options(**{field: value})
+    result = run_cli("check", option, value)
+    assert result.exit_code == 2 and option in result.stderr, result.stderr
+
+
 def test_verdict_words_defined_once_for_every_format() -> None:
     assert set(VERDICT_WORDS) == {v.value for v in Verdict}
     for module in (markdown, table, html):

@@ -10,7 +10,8 @@ from types import ModuleType
 import pytest
 
 from preflight import Options
-from preflight.profiles import BUILTIN, Consumer, Profile, apply_profile, load_profile
+from preflight.options import apply_profile
+from preflight.profiles import BUILTIN, Consumer, Profile, load_profile
 from preflight.registry import all_checks
 
 ROOT = Path(__file__).parent.parent

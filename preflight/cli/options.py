@@ -39,6 +39,24 @@ def default(field: str) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+def bounded(field: str) -> click.IntRange | click.FloatRange:
+    """click's range for ``field``: the bounds the ``Options`` model declares (``ge``/``gt``/``le``/``lt``),
+    never a copy of them; an int field gets an ``IntRange``, a float field a ``FloatRange``."""
+    info = Options.model_fields[field]
+    bound: dict[str, Any] = {}
+    for constraint in info.metadata:
+        for name in ("ge", "gt", "le", "lt"):
+            if getattr(constraint, name, None) is not None:
+                bound[name] = getattr(constraint, name)
+    if not bound:
+        raise ValueError(f"Options.{field} declares no bounds")
+    low, high = bound.get("ge", bound.get("gt")), bound.get("le", bound.get("lt"))
+    low_open, high_open = "gt" in bound, "lt" in bound
+    if info.annotation is int:
+        return click.IntRange(low, high, min_open=low_open, max_open=high_open)
+    return click.FloatRange(low, high, min_open=low_open, max_open=high_open)
+
+
 def by_profile(field: str) -> str:
     """What ``--help`` shows as the default of an option the profile supplies: each built-in profile's
     value (``generic 3, ardent 10, ...``), never the bare field default a profile overrides."""
@@ -104,11 +122,11 @@ all_databases_option = _apply([
 ])
 
 session_options = _apply([
-    click.option("--connect-timeout", type=click.FloatRange(0, 3600, min_open=True), default=default("connect_timeout"), show_default=True,
+    click.option("--connect-timeout", type=bounded("connect_timeout"), default=default("connect_timeout"), show_default=True,
                  metavar="SECONDS", help="Give up connecting after this long."),
-    click.option("--statement-timeout", type=click.FloatRange(0, 86400, min_open=True), default=default("statement_timeout"),
+    click.option("--statement-timeout", type=bounded("statement_timeout"), default=default("statement_timeout"),
                  show_default=True, metavar="SECONDS", help="Cancel any catalog query running longer."),
-    click.option("--lock-timeout", type=click.FloatRange(0, 86400, min_open=True), default=default("lock_timeout"), show_default=True,
+    click.option("--lock-timeout", type=bounded("lock_timeout"), default=default("lock_timeout"), show_default=True,
                  metavar="SECONDS", help="Never wait longer for a lock (e.g. behind a migration's ACCESS EXCLUSIVE)."),
 ])
 
@@ -123,12 +141,12 @@ consumer_options = _apply([
     click.option("--publication", default=default("publication"), help="Publication the consumer will use."),
     click.option("--probe", is_flag=True, default=default("probe"),
                  help="Prove the output plugin loads with a TEMPORARY logical slot (dies with its session)."),
-    click.option("--slots-needed", type=click.IntRange(0, 10000), default=default("slots_needed"),
+    click.option("--slots-needed", type=bounded("slots_needed"), default=default("slots_needed"),
                  show_default=by_profile("slots_needed"), help="Free replication slots the consumer needs."),
-    click.option("--max-xact-age", type=click.FloatRange(0, 10**7, min_open=True), default=default("max_xact_age"),
+    click.option("--max-xact-age", type=bounded("max_xact_age"), default=default("max_xact_age"),
                  show_default=by_profile("max_xact_age"),
                  metavar="SECONDS", help="Transactions older than this delay slot creation: reported."),
-    click.option("--sample", type=click.FloatRange(0, 3600), default=default("sample"), metavar="SECONDS",
+    click.option("--sample", type=bounded("sample"), default=default("sample"), metavar="SECONDS",
                  help="Measure the WAL rate over this window to size the slot's downtime budget (default: off)."),
     click.option("--decisions", "decisions_file", default=None, metavar="FILE",
                  help='Replica-identity decisions: {"decisions": {"schema.table": "exclude|add_pk|replica_identity_full"}}.'),

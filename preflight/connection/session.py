@@ -16,11 +16,14 @@ from __future__ import annotations
 import json
 import math
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
+from psycopg.pq import TransactionStatus
 from psycopg.types.string import TextLoader as StrictTextLoader
 
 from preflight.connection.dsn import Dsn
@@ -97,6 +100,48 @@ def open_session(dsn: Dsn, connect_timeout: float, statement_timeout: float, loc
             f"SET LOCAL {name} = {value if isinstance(value, int) else repr(value)}"
             for name, value in session_settings(statement_timeout, lock_timeout).items()]
     return conn
+
+
+READ_ONLY = "BEGIN READ ONLY"
+
+
+@contextmanager
+def transaction_in_one_round(conn: psycopg.Connection[Any], begin: str = READ_ONLY,
+                             end: str | None = "ROLLBACK") -> Iterator[None]:
+    """One transaction sent whole in one pipeline: ``begin``, the statements the caller queues, ``end``, one
+    Sync: one round trip. (In a pipeline psycopg's own ``BEGIN`` waits for its answer, a round trip of its own
+    per transaction; ``begin`` is written here instead, as psycopg writes it for a read-only session.)
+
+    The connection is left as it was (idle, not in autocommit), the transaction rolled back on failure. With
+    ``end=None`` the transaction stays open for the caller to end with ``end_transaction``.
+    """
+    conn.autocommit = True  # psycopg adds no BEGIN of its own
+    ok = False
+    try:
+        with conn.pipeline():
+            conn.execute(begin)
+            yield
+            if end is not None:
+                conn.execute(end)
+        ok = True
+    finally:
+        if not ok or end is not None:
+            end_transaction(conn, "ROLLBACK")
+
+
+def end_transaction(conn: psycopg.Connection[Any], statement: str = "ROLLBACK") -> None:
+    """End the transaction ``transaction_in_one_round`` left open (if any) with ``statement``, and give the
+    connection back its transactions (not in autocommit)."""
+    if conn.closed:
+        return
+    status = conn.info.transaction_status
+    if status == TransactionStatus.INTRANS and statement != "ROLLBACK":
+        conn.execute(statement)  # a COMMIT that fails is the caller's to hear
+    elif status != TransactionStatus.IDLE:
+        with suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+    if not conn.broken and conn.info.transaction_status == TransactionStatus.IDLE:
+        conn.autocommit = False
 
 
 def local_settings(conn: psycopg.Connection[Any]) -> list[str]:

@@ -41,7 +41,6 @@ from preflight.facts.selection import (
     ExtensionTablesRow,
     SchemaRow,
     TableRow,
-    is_publishable,
 )
 from preflight.facts.server import (
     PENDING_SETTINGS,
@@ -197,5 +196,4 @@ __all__ = [
     "WalsendersFact",
     "XidWatch",
     "consumer_publication",
-    "is_publishable",
 ]

@@ -10,17 +10,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Callable, Sequence
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
 from psycopg.rows import RowMaker, tuple_row
 
 from preflight.connection import scrub
-from preflight.connection.session import local_settings, strict_text
+from preflight.connection.session import local_settings, strict_text, transaction_in_one_round
 from preflight.facts.base import Fact, FactContext, ProbeFact, SqlFact, wrap_json
 from preflight.pg_versions import JIT, TRANSACTION_TIMEOUT, supports
+from preflight.unvalidated import buildable, row_builder
 
 
 def describe_error(exc: BaseException, secrets: list[str]) -> str:
@@ -31,44 +31,17 @@ def describe_error(exc: BaseException, secrets: list[str]) -> str:
     return scrub(f"{prefix}{text}", secrets)
 
 
-@cache
-def positional_builder(row: type) -> Callable[[Sequence[Any]], Any]:
-    """Build a frozen slotted row from all its fields' values, in order, as its ``__init__`` would.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (2-3 us per row of 18
-    fields; 100k rows per table fact). This fills a twin class with the same slots and no frozen
-    ``__setattr__`` by plain attribute stores (generated source naming only the model's own field names,
-    as ``dataclasses`` writes its own ``__init__``), then makes the object the row: ``__class__``
-    assignment between classes whose slots are the same. The result is an ordinary instance of ``row``:
-    equal, hashable and frozen like one built by ``row(...)``.
-    """
-    names = [f.name for f in dataclasses.fields(row)]
-    slots = vars(row).get("__slots__")
-    if slots is None or list(slots) != names or getattr(row, "__post_init__", None) is not None:
-        return lambda values: row(*values)
-    twin = type(f"{row.__name__}Builder", (), {"__slots__": tuple(slots)})
-    env: dict[str, Any] = {"new": object.__new__, "twin": twin, "cls": row}
-    body = "".join(f"    o.{n} = {n}\n" for n in names)
-    exec(f"def build(values):\n    ({', '.join(names)},) = values\n    o = new(twin)\n{body}"
-         "    o.__class__ = cls\n    return o\n", env)
-    build = cast(Callable[[Sequence[Any]], Any], env["build"])
-    try:
-        build([None] * len(names))
-    except TypeError:  # a layout ``__class__`` assignment refuses (say, a row class with a base of its own)
-        return lambda values: row(*values)
-    return build
-
-
 def row_model_factory(row: type[Any]) -> Callable[[psycopg.Cursor[Any]], RowMaker[Any]]:
-    """A psycopg row factory building ``row`` from each result row: positionally when the columns are all the
-    model's fields in order (no dict), by name otherwise."""
+    """A psycopg row factory building ``row`` from each result row: without validation when the columns are
+    all the model's fields in order (``unvalidated.row_builder``: the query is ours, its types are the
+    model's), by the model's ``__init__`` otherwise (and for a model the builder cannot fill)."""
     names = [f.name for f in dataclasses.fields(row)]
-    model: type = row
+    build = row_builder(row) if buildable(row) else (lambda values: row(*values))
 
     def factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
         columns = [c.name for c in cursor.description or []]
         if columns == names:
-            return positional_builder(model)
+            return build
         if columns == names[: len(columns)]:
             return lambda values: row(*values)
         return lambda values: row(**dict(zip(columns, values, strict=True)))
@@ -97,7 +70,7 @@ def _one_round(
     cursors: list[psycopg.Cursor[Any]] = []
     error: BaseException | None = None
     try:
-        with conn.pipeline():  # one Sync when the block ends: BEGIN and every query in one round trip
+        with transaction_in_one_round(conn):  # BEGIN READ ONLY, every query, ROLLBACK: one round trip
             for statement in local_settings(conn):  # only where a pooler refused the startup options
                 conn.execute(statement)
             if supports(ctx.version_num, TRANSACTION_TIMEOUT):
@@ -130,9 +103,6 @@ def _one_round(
         done += 1
     if error is None and done < len(pending):
         error = RuntimeError("no result returned")
-    if error is not None and not conn.closed:  # the next round needs a fresh transaction
-        with contextlib.suppress(psycopg.Error):
-            conn.rollback()
     return done, error
 
 

@@ -25,6 +25,7 @@ from preflight.pg_versions import (
     PUBLICATION_TABLES_VARIADIC,
     supports,
 )
+from preflight.relations import no_usable_identity_sql
 
 if TYPE_CHECKING:
     from preflight.options import Options
@@ -109,13 +110,7 @@ _IDENTITY_COLUMNS = """
 """
 
 # Relation c has no usable replica identity: default without a primary key, nothing, or a dropped index.
-_NO_IDENTITY = """
-    (c.relreplident = 'n'
-     OR (c.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
-                                              WHERE i.indrelid = c.oid AND i.indisprimary))
-     OR (c.relreplident = 'i' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_index AS i
-                                              WHERE i.indrelid = c.oid AND i.indisreplident)))
-"""
+_NO_IDENTITY = no_usable_identity_sql("c")
 
 # The columns a member's row filter reads (15+): the Var nodes of its stored expression.
 _ROWFILTER_COLUMNS = """

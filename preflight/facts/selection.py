@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from preflight.facts.base import JUDGED_ROLE, FactContext, Scope, SqlFact
-from preflight.pg_versions import GENERATED_COLUMNS, MATERIALIZED_CTE, PARTITIONED_PUBLICATION, supports
+from preflight.pg_versions import GENERATED_COLUMNS, MATERIALIZED_CTE, supports
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +73,6 @@ SYSTEM_SCHEMA_FILTER = (
 
 
 RELATION_KINDS = "('r', 'p', 'v', 'm', 'f')"  # what the selection lists: tables, views, foreign tables
-
-
-def is_publishable(row: TableRow, version_num: int) -> bool:
-    """Whether a publication can carry the relation: a permanent plain table, or (13+) a partitioned one."""
-    kinds = ("r", "p") if supports(version_num, PARTITIONED_PUBLICATION) else ("r",)
-    return row.relkind in kinds and row.relpersistence == "p"
 
 
 def extension_members(catalog: str, columns: str = "d.objid") -> str:

@@ -14,7 +14,6 @@ start-up (a pooler gives its own), and the server's own address is read: the hos
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +21,13 @@ import psycopg
 from psycopg import sql
 
 from preflight.connection import Dsn, parse_dsn, scrub
-from preflight.connection.session import local_settings, open_session, used_startup_options
+from preflight.connection.session import (
+    end_transaction,
+    local_settings,
+    open_session,
+    transaction_in_one_round,
+    used_startup_options,
+)
 from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
 from preflight.pg_versions import TRANSACTION_TIMEOUT, supports
 
@@ -64,6 +69,7 @@ _FIRST = ("SELECT pg_catalog.pg_export_snapshot(), pg_catalog.pg_backend_pid(), 
           "pg_catalog.host(pg_catalog.inet_server_addr()), pg_catalog.inet_server_port()")
 
 
+SNAPSHOT_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"  # a snapshot to export, and to import
 INVALID_SNAPSHOT = "22023"  # invalid_parameter_value: "invalid snapshot identifier"
 
 
@@ -91,9 +97,8 @@ def prove_session(first: psycopg.Connection[Any], dsn_text: str | None, connect_
         return SessionProbeResult(ProbeStatus.FAILED, kind="connect", detail=scrub(str(exc).strip(), secrets))
     base: dict[str, Any] = {"startup_options": used_startup_options(first), "announced_pid": first.info.backend_pid}
     try:
-        first.rollback()  # the catalog reads' transaction (read only: nothing to keep)
-        first.isolation_level = second.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
-        with first.pipeline():
+        first.rollback()  # the catalog reads' transaction, if one is open (read only: nothing to keep)
+        with transaction_in_one_round(first, SNAPSHOT_BEGIN, end=None):  # left open: its snapshot is exported
             _settings(first)
             cursor = first.execute(_FIRST)
         row = cursor.fetchone()
@@ -102,22 +107,20 @@ def prove_session(first: psycopg.Connection[Any], dsn_text: str | None, connect_
         base.update(first_pid=first_pid, in_recovery=in_recovery, default_read_only=read_only, server_addr=addr,
                     server_port=port)
         try:
-            with second.pipeline():
+            with transaction_in_one_round(second, SNAPSHOT_BEGIN, end="COMMIT"):
                 _settings(second)
                 second.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
                 cursor = second.execute("SELECT pg_catalog.pg_backend_pid()")
-                second.commit()
         except psycopg.Error as exc:
             if exc.sqlstate != INVALID_SNAPSHOT and "snapshot" not in str(exc):
                 raise  # not the import refused (a pooler's timeout, a lost connection): said as such below
             return SessionProbeResult(ProbeStatus.FAILED, **base, snapshot_shared=False, kind="snapshot_not_shared",
                                       detail=scrub(str(exc).strip(), secrets))
         pid = cursor.fetchone()
-        first.commit()
-        with second.pipeline():
+        end_transaction(first, "COMMIT")
+        with transaction_in_one_round(second, end="COMMIT"):
             _settings(second)
             again_cursor = second.execute("SELECT pg_catalog.pg_backend_pid()")
-            second.commit()
         again = again_cursor.fetchone()
         return SessionProbeResult(ProbeStatus.OK, **base, snapshot_shared=True, second_pid=pid[0] if pid else None,
                                   second_pid_again=again[0] if again else None)
@@ -131,10 +134,8 @@ def prove_session(first: psycopg.Connection[Any], dsn_text: str | None, connect_
         second.close()
         if own is not None:
             own.close()
-        elif not first.closed:
-            with contextlib.suppress(psycopg.Error):
-                first.rollback()
-                first.isolation_level = None
+        else:
+            end_transaction(first)
 
 
 def _why_closed(dsn: Dsn, connect_timeout: float, statement_timeout: float, lock_timeout: float,
