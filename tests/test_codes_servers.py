@@ -51,7 +51,7 @@ def test_settings_waiting_for_a_restart_and_below_the_profile(few_senders: Serve
     for name, now, new in (("max_wal_senders", str(SENDERS), "12"), ("max_replication_slots", "10", "20")):
         pending = codes[f"{name}_pending_restart"]
         assert (pending.severity, pending.observed, pending.expected) == (Severity.WARNING, now, new)
-        assert pending.remediation.steps == ["Restart PostgreSQL to apply the pending change."]
+        assert pending.remediation.steps_text() == ["Restart PostgreSQL to apply the pending change."]
     below = codes["max_wal_senders_below_profile"]
     assert (below.severity, below.observed, below.expected) == (Severity.ERROR, SENDERS, ">= 10")
     assert "max_replication_slots_below_profile" not in codes  # 10 is ardent's minimum
