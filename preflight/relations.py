@@ -21,14 +21,17 @@ class Relation(Protocol):
     def relpersistence(self) -> str: ...
 
 
+_PLAIN, _PLAIN_OR_PARTITIONED = ("r",), ("r", "p")
+
+
 def publishable_kinds(version_num: int) -> tuple[str, ...]:
     """The ``relkind``s a publication can carry: plain tables, and partitioned ones from 13."""
-    return ("r", "p") if supports(version_num, PARTITIONED_PUBLICATION) else ("r",)
+    return _PLAIN_OR_PARTITIONED if supports(version_num, PARTITIONED_PUBLICATION) else _PLAIN
 
 
 def is_publishable(row: Relation, version_num: int) -> bool:
     """Whether a publication can carry the relation: a permanent plain table, or (13+) a partitioned one."""
-    return row.relkind in publishable_kinds(version_num) and row.relpersistence == "p"
+    return row.relpersistence == "p" and row.relkind in publishable_kinds(version_num)
 
 
 # By pg_class.relreplident, the pg_index flag of the index that makes the identity usable: DEFAULT needs the
@@ -38,11 +41,21 @@ IDENTITY_NEEDS: dict[str, str | None] = {"f": None, "d": "indisprimary", "i": "i
 _NEVER = "never"
 
 
-def has_usable_identity(relreplident: str, has_primary_key: bool, has_identity_index: bool) -> bool:
-    """Whether a relation's replica identity is usable, from its setting and which of its indexes exist."""
+def _usable(relreplident: str, has_primary_key: bool, has_identity_index: bool) -> bool:
     need = IDENTITY_NEEDS.get(relreplident, _NEVER)
     return need is None or (need == "indisprimary" and has_primary_key) or (
         need == "indisreplident" and has_identity_index)
+
+
+# Every answer of ``_usable`` for the settings PostgreSQL has: asked once per table (100k tables), a lookup.
+_USABLE = {(setting, key, index): _usable(setting, key, index)
+           for setting in (*IDENTITY_NEEDS, "n") for key in (False, True) for index in (False, True)}
+
+
+def has_usable_identity(relreplident: str, has_primary_key: bool, has_identity_index: bool) -> bool:
+    """Whether a relation's replica identity is usable, from its setting and which of its indexes exist."""
+    usable = _USABLE.get((relreplident, has_primary_key, has_identity_index))
+    return _usable(relreplident, has_primary_key, has_identity_index) if usable is None else usable
 
 
 def no_usable_identity_sql(relation: str) -> str:
