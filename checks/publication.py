@@ -156,7 +156,8 @@ class PublicationCheck(Check):
         consumer = ctx.options.consumer
         autocreate = consumer.autocreate if consumer is not None else "disabled"
         if pub is not None:
-            outcome = judge_existing(ctx, pub, fact.members, tables)
+            sets_tables = autocreate == "filtered" and not pub.puballtables and can_set_tables(fact, pub, tables)
+            outcome = judge_existing(ctx, pub, fact.members, tables, consumer_sets_tables=sets_tables)
             if autocreate == "filtered" and pub.puballtables:
                 outcome.findings.append(Finding(
                     code="publication_autocreate_conflict", severity=Severity.ERROR, object=name,
@@ -167,8 +168,6 @@ class PublicationCheck(Check):
                     remediation=Remediation(steps=[
                         "Set publication.autocreate.mode=all_tables (the publication is used as it is), or drop "
                         "the publication so that the connector creates it FOR TABLE the selected tables."])))
-            elif autocreate == "filtered":
-                outcome = kept_in_step(fact, pub, tables, outcome)
             return outcome
         if autocreate != "disabled":
             return autocreated(fact, tables, name, autocreate)
@@ -176,7 +175,9 @@ class PublicationCheck(Check):
 
 
 def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[PublicationMember],
-                   tables: list[TableRow]) -> Outcome:
+                   tables: list[TableRow], consumer_sets_tables: bool = False) -> Outcome:
+    """``consumer_sets_tables``: the consumer sets the publication's tables to the selection when it starts
+    (``can_set_tables``), so a missing table is its to add, not a failure."""
     name = pub.pubname
     findings = operations(pub, members, ctx.profile.consumer.operations)
     if ctx.options.publication is None:
@@ -190,7 +191,7 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
         covered.update((r[0], r[1]) for r in m.related or [])
     missing = [t for t in tables if (t.schema, t.name) not in covered]
     add = roots_only(missing)
-    for t in missing:
+    for t in [] if consumer_sets_tables else missing:
         obj = format_name(t.schema, t.name)
         fix = (Remediation(sql=[add_statement(name, [t])], after=unkeyed_first(descendants(tables, [t])))
                if t in add else
@@ -217,6 +218,13 @@ def judge_existing(ctx: CheckContext, pub: PublicationRow, members: list[Publica
         findings += filters(pub, m)
     summary = (f"publication {name!r}: {len(tables) - len(missing)}/{len(tables)} selected tables covered; publishes "
                + (", ".join(op for op in OPS if pub.publishes(op)) or "nothing"))
+    if consumer_sets_tables and missing:
+        findings.append(Finding(
+            code="publication_autocreate_updates", severity=Severity.INFO, object=name,
+            message=f"Publication {name!r} lacks {len(missing)} selected table(s); the consumer's configuration "
+                    "(publication.autocreate.mode=filtered) sets its tables to the selection when it starts, and role "
+                    f"{ctx.fact(PUBLICATIONS).judged_role!r} can (it owns the publication and the tables)."))
+        summary += "; the consumer sets its tables"
     return Outcome(findings, summary)
 
 
@@ -371,21 +379,11 @@ def creation(fact: PublicationsFact, tables: list[TableRow], requested: str | No
         remediation=Remediation(sql=[statement], steps=[*steps], after=first))], f"{role} cannot create the publication")
 
 
-def kept_in_step(fact: PublicationsFact, pub: PublicationRow, tables: list[TableRow], outcome: Outcome) -> Outcome:
+def can_set_tables(fact: PublicationsFact, pub: PublicationRow, tables: list[TableRow]) -> bool:
     """publication.autocreate.mode=filtered on an existing publication: the connector sets its tables to the
     captured ones when they differ (ALTER PUBLICATION ... SET TABLE), which its role can do as a superuser, or as
-    the publication's owner owning every table. Then a missing table is the connector's to add, not a failure."""
-    missing = [f for f in outcome.findings if f.code == "table_not_in_publication"]
-    owns = fact.judged_role_is_superuser or (pub.owner == fact.judged_role and all(t.judged_role_owns for t in tables))
-    if not missing or not owns:
-        return outcome
-    kept = [f for f in outcome.findings if f.code != "table_not_in_publication"]
-    kept.append(Finding(
-        code="publication_autocreate_updates", severity=Severity.INFO, object=pub.pubname,
-        message=f"Publication {pub.pubname!r} lacks {len(missing)} selected table(s); the consumer's configuration "
-                "(publication.autocreate.mode=filtered) sets its tables to the selection when it starts, and role "
-                f"{fact.judged_role!r} can (it owns the publication and the tables)."))
-    return Outcome(kept, outcome.summary + "; the consumer sets its tables", outcome.tables)
+    the publication's owner owning every table."""
+    return fact.judged_role_is_superuser or (pub.owner == fact.judged_role and all(t.judged_role_owns for t in tables))
 
 
 def autocreated(fact: PublicationsFact, tables: list[TableRow], name: str, mode: str) -> Outcome:
