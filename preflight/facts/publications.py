@@ -185,8 +185,10 @@ def _unkeyed_elsewhere(version_num: int) -> str:
 def _publications(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     pub_cols, member_cols = _columns(ctx.version_num)
     identity, related = _IDENTITY_COLUMNS, _RELATED
-    if not supports(ctx.version_num, GENERATED_COLUMNS):  # no generated columns, no pg_partition_tree()
-        identity, related = identity.replace("AND a.attgenerated = ''", ""), "NULL::pg_catalog.json"
+    if not supports(ctx.version_num, GENERATED_COLUMNS):
+        identity = identity.replace("AND a.attgenerated = ''", "")
+    if not supports(ctx.version_num, PARTITION_TREE):
+        related = "NULL::pg_catalog.json"
     rowfilter = _ROWFILTER_COLUMNS if supports(ctx.version_num, PUBLICATION_COLUMN_LISTS) else "NULL::pg_catalog.text[]"
     return (
         f"""
