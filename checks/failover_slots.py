@@ -36,6 +36,8 @@ CODES = declare(
          explain="Nothing to do."),
     Code("slot_not_failover", Severity.ERROR, "the consumer's slot is not a failover slot while standbys stream",
          explain="Recreate the slot with failover = true, or ALTER_REPLICATION_SLOT ... (FAILOVER true)."),
+    Code("failover_slot_configured", Severity.INFO, "the consumer's configuration creates its slot with failover",
+         explain="Nothing to do: the slot does not exist yet and the consumer creates it as a failover slot."),
     Code("failover_slot_needed", Severity.WARNING, "the consumer's slot must be created with failover = true",
          explain="Configure the consumer to create its slot with failover (e.g. the subscription's failover option)."),
     Code("synchronized_standby_slots_unset", Severity.WARNING, "synchronized_standby_slots is empty",
@@ -142,6 +144,15 @@ class FailoverSlots(Check):
                            "replication=database\"): ", statement),
                     f"Or let the consumer set it: {ctx.profile.failover_slots or 'this profile knows no such option'}.",
                     "If the HA manager keeps this slot itself (e.g. a Patroni permanent slot), waive this finding."]))]
+        consumer = ctx.options.consumer
+        if slot is None and consumer is not None and consumer.failover_slot:
+            where = consumer.sources.get("failover_slot", consumer.file)
+            return [Finding(
+                code="failover_slot_configured", severity=Severity.INFO, object=name, observed="failover = true",
+                expected="a failover slot",
+                message=f"Physical standbys stream from here ({seen}) and the consumer's configuration ({where}) "
+                        "creates its slot with failover = true: standbys that synchronise slots keep it across a "
+                        "promotion. An existing slot of that name keeps its own setting.")]
         how = ctx.profile.failover_slots
         create = ("SELECT pg_catalog.pg_create_logical_replication_slot('<slot>', "
                   f"'{ctx.options.plugin}', false, false, true) (the fifth argument is failover)")

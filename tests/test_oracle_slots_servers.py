@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -107,6 +109,15 @@ def test_promotion_keeps_the_failover_slot_and_loses_the_other(servers: Callable
 
         unnamed = preflight(primary.dsn(), "--check", "failover_slots")
         assert codes(unnamed, "failover_slots")["failover_slot_needed"] == "warning"
+        # A Debezium file with slot.failover=true: the connector creates its slot as 'kept' below is created.
+        config = Path(oracle.local(primary).root) / "connector.json"
+        config.write_text(json.dumps({
+            "connector.class": "io.debezium.connector.postgresql.PostgresConnector", "database.hostname": "127.0.0.1",
+            "database.user": "postgres", "database.dbname": "postgres", "topic.prefix": "app", "plugin.name": "pgoutput",
+            "slot.name": "planned", "publication.name": "pub", "slot.failover": "true"}))
+        planned = preflight(primary.dsn(), "--check", "failover_slots", "--consumer-config", str(config))
+        assert codes(planned, "failover_slots")["failover_slot_configured"] == "info"
+        assert check(planned, "failover_slots")["findings"][0]["object"] == "planned"
         lost = preflight(primary.dsn(), "--check", "failover_slots", "--slot-name", "lost")
         kept = preflight(primary.dsn(), "--check", "failover_slots", "--slot-name", "kept")
         assert check(lost, "failover_slots")["status"] == "fail"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from preflight import Options, run_checks
+from preflight.consumers.model import ConsumerSettings
 from preflight.facts import RecoveryConflicts, SlotPublicationAge, SlotStatsRow, Snapshot, StandbyRow
 from preflight.models import CheckResult
 from tests.snapshots import make_snapshot, publication, publications, slot
@@ -60,6 +61,14 @@ def test_failover_verdicts() -> None:
     need = run("failover_slots", failover_snapshot(170000), profile="aws-dms")
     assert codes(need) == {"failover_slot_needed": "warning", "failover_standby_unverified": "warning"}
     assert "pg_create_logical_replication_slot" in need.findings[0].remediation.steps_text()[0]
+    # The consumer's file creates the (not yet existing) slot with failover; an existing slot keeps its own.
+    configured = ConsumerSettings(format="debezium", file="c.json", failover_slot=True,
+                                  sources={"failover_slot": "c.json: slot.failover"})
+    planned = run("failover_slots", failover_snapshot(170000), slot_name="new", consumer=configured)
+    assert codes(planned) == {"failover_slot_configured": "info", "failover_standby_unverified": "warning"}
+    assert "c.json: slot.failover" in planned.findings[0].message
+    assert codes(run("failover_slots", failover_snapshot(170000, failover=False), slot_name="cdc",
+                     consumer=configured)) == {"slot_not_failover": "error", "failover_standby_unverified": "warning"}
     loaded = make_snapshot(version_num=160000, settings={"shared_preload_libraries": {
         "value": "pg_failover_slots", "vartype": "string"}}, standbys=[StandbyRow(pid=7)])
     assert codes(run("failover_slots", loaded)) == {"failover_slots_extension": "info"}

@@ -97,6 +97,7 @@ def parse(path: Path, raw: Any) -> ConsumerConfig:
         "default (no include or exclude list: every table)")
     failover = keys.boolean("slot.failover", False)
     if failover:
+        sources["failover_slot"] = keys.source("slot.failover")
         notes.append("slot.failover=true: Debezium 3.0.5+ creates the slot with failover on a PostgreSQL 17+ "
                      "primary only (elsewhere, or on older connectors, without it)")
     settings = ConsumerSettings(
