@@ -147,6 +147,26 @@ def test_decisions_command_writes_a_template_that_check_accepts(scenario: str, t
     assert json.loads(to_stdout.stdout)["decisions"]["public.nokey"] == "replica_identity_full"
 
 
+@PLUMBING
+def test_decisions_command_follows_the_profile(scenario: str, tmp_path: Path) -> None:
+    """Airbyte requires a primary key: the template decides every table short of one (a unique index is not
+    enough) and suggests no REPLICA IDENTITY FULL; check with the same profile finds nothing left undecided."""
+    path = tmp_path / "airbyte.json"
+    result = run_cli("decisions", scenario, "--profile", "airbyte", "-o", str(path))
+    assert result.exit_code == 0, result.stderr
+    suggested = json.loads(path.read_text())["decisions"]
+    assert set(suggested.values()) == {"add_pk"}, suggested
+    assert {"public.nokey", "public.cand", "public.pk_nothing"} <= set(suggested)
+    report, _ = check_json(scenario, "--profile", "airbyte", "--decisions", str(path))  # accepted: every table decided
+    statuses = {f"{t['schema']}.{t['name']}": t["status"] for t in report["tables"]}
+    assert {name: statuses[name] for name in suggested} == dict.fromkeys(suggested, "decided")
+    assert "needs_decision" not in statuses.values(), statuses
+    generic = json.loads(run_cli("decisions", scenario).stdout)["decisions"]
+    assert generic["public.nokey"] == "replica_identity_full" and "public.by_index" not in generic
+    unknown = run_cli("decisions", scenario, "--profile", "no-such-consumer")
+    assert unknown.exit_code == 2 and unknown.stderr.count("\n") == 1, unknown.stderr
+
+
 HOSTILE = [
     'CREATE SCHEMA "Sales EU"',
     'CREATE SCHEMA "my.schema"',

@@ -12,6 +12,7 @@ from preflight.checks.table_keys import template
 from preflight.cli.errors import usage_error
 from preflight.cli.options import (
     CONTEXT,
+    PROFILE_OPTION,
     build_options,
     selection_options,
     session_options,
@@ -26,18 +27,20 @@ from preflight.terminal import echo, json_visible
 @click.command("decisions", context_settings=CONTEXT)
 @click.argument("dsn", required=False)
 @selection_options
+@PROFILE_OPTION
 @click.option("--output", "-o", "output", default=None, metavar="FILE", help="Write the template here (default: stdout).")
 @session_options
 @click.pass_context
 def decisions_command(ctx: click.Context, /, dsn: str | None, schemas: tuple[str, ...], tables: tuple[str, ...],
-                      role: str | None, output: str | None, connect_timeout: float, statement_timeout: float,
+                      role: str | None, profile: str, output: str | None, connect_timeout: float, statement_timeout: float,
                       lock_timeout: float) -> None:
     """Write a --decisions template for every selected table that needs a replica-identity decision.
 
     Each value is a suggestion to review (why: on stderr): add_pk when a primary key or a unique NOT NULL
     index exists (the fix is an identity change), replica_identity_full for keyless tables up to 1 GiB,
     add_pk for larger keyless ones and for tables with a column type a native subscriber cannot compare
-    under FULL (json, xml, point, ...). Read-only, like 'check'.
+    under FULL (json, xml, point, ...). With --profile, only what that consumer accepts (e.g. add_pk where
+    it requires a primary key, replica_identity_full where it requires FULL). Read-only, like 'check'.
     """
     options = build_options(ctx, None, {"checks": ["table_keys"]})
     try:

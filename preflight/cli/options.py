@@ -130,9 +130,12 @@ session_options = _apply([
                  metavar="SECONDS", help="Never wait longer for a lock (e.g. behind a migration's ACCESS EXCLUSIVE)."),
 ])
 
+PROFILE_OPTION = click.option(
+    "--profile", default=default("profile"), show_default=True, metavar="NAME|FILE",
+    help=f"What 'ready' means (the consumer's rules): {', '.join(BUILTIN)}, or a profile .toml.")
+
 consumer_options = _apply([
-    click.option("--profile", default=default("profile"), show_default=True, metavar="NAME|FILE",
-                 help="What 'ready' means: generic, ardent, debezium, aws-dms, or a profile .toml."),
+    PROFILE_OPTION,
     click.option("--provider", default=default("provider"), metavar="NAME",
                  help=f"Override provider detection ({', '.join(PROVIDERS)})."),
     click.option("--plugin", default=default("plugin"), show_default=by_profile("plugin"),
