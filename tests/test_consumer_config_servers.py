@@ -17,6 +17,7 @@ from preflight.names import format_name
 from preflight.reports import FORMATS
 from tests.conftest import PLUMBING, run_cli
 from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
+from tests.write_load import WriteLoad, prepare
 
 pytestmark = [pytest.mark.server, PLUMBING]
 
@@ -286,6 +287,39 @@ def test_heartbeat_statement_not_understood_is_info(tmp_path: Path, server: Serv
         "--check", "heartbeat")
     assert [(f["code"], f["severity"]) for c in rep["checks"] if c["id"] == "heartbeat" for f in c["findings"]] == [
         ("heartbeat_not_understood", "info")]
+
+
+# (g) under write load: the same verdict a run later, as the CDC role and as an admin judging it --------------
+
+def test_the_files_verdicts_hold_under_write_load(tmp_path: Path, server: Server, publication: str) -> None:
+    """Sustained short write transactions on other tables: two runs of the same file give the same verdict and
+    findings, as the CDC role and as an admin with --role; a published, writable heartbeat passes and a filtered
+    autocreate the role cannot do fails in every run."""
+    prepare(server.dsn(), CDC_USER)
+    server.execute(f"GRANT INSERT, UPDATE ON public.dbz_heartbeat TO {CDC_USER}",
+                   f"ALTER PUBLICATION {publication} ADD TABLE public.dbz_heartbeat")
+    captured = {"table.include.list": r"public\.orders,public\.dbz_heartbeat"}
+    beat = write(tmp_path, debezium(server, **captured, **{
+        "heartbeat.interval.ms": "10000", "heartbeat.action.query": UPSERT.format("public.dbz_heartbeat"),
+        "publication.name": publication, "publication.autocreate.mode": "disabled"}), "beat.json")
+    filtered = write(tmp_path, debezium(server, **captured, **{
+        "publication.name": "dbz_new", "publication.autocreate.mode": "filtered"}), "filtered.json")
+    try:
+        with WriteLoad(server.dsn(), clients=4, seconds=120):
+            runs = {(name, who): [report("--consumer-config", path, *args) for _ in range(2)]
+                    for name, path in (("beat", beat), ("filtered", filtered))
+                    for who, args in (("cdc", ()), ("admin", (server.dsn(), "--role", CDC_USER)))}
+        for (name, who), (first, second) in runs.items():
+            assert shape(first) == shape(second), (name, who)
+            assert heartbeat_codes(first) == heartbeat_codes(second), (name, who)
+        for who in ("cdc", "admin"):
+            assert heartbeat_codes(runs["beat", who][0]) == [], who
+            assert publication_codes(runs["beat", who][0]) == {}, who
+            assert publication_codes(runs["filtered", who][0]) == {"publication_autocreate_denied": "error"}, who
+            assert runs["filtered", who][0]["status"] == "not_ready", who
+    finally:
+        server.execute(f"ALTER PUBLICATION {publication} DROP TABLE public.dbz_heartbeat",
+                       f"REVOKE INSERT, UPDATE ON public.dbz_heartbeat FROM {CDC_USER}", "DROP SCHEMA load CASCADE")
 
 
 # secrets -------------------------------------------------------------------------------------------------------
