@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
+from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
@@ -35,8 +36,10 @@ from preflight.facts import (
     Fact,
     Scope,
     Snapshot,
+    SqlFact,
 )
 from preflight.facts.databases import judges_one_database
+from preflight.facts.gather import BatchTexts
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -92,17 +95,21 @@ def run_all_databases(options: Options) -> Report:
     # Each database reads the facts of its checks whose rows depend on it (SERVER and PROVIDER_SIGNALS too: the
     # report's target and every check's provider); what is the cluster's comes from the DSN's session.
     own = [*declared_facts(per_database).values(), SERVER, PROVIDER_SIGNALS]
-    per_db_facts = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
+    database_scoped = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
+    # Rows the same in every database but for the current one's mark: the main session's, marked per database.
+    marked = [f for f in database_scoped if isinstance(f, SqlFact) and f.for_database is not None]
+    per_db_facts = [f for f in database_scoped if f not in marked]
     reachable = [r for r in rows if r.can_connect]
     here = database_of(main)
     others = [r for r in reachable if r.datname != here]  # the DSN's own database was read by the main session
+    texts: BatchTexts = {}  # the per-database batch, rendered once: the same statements in every database
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_SESSIONS, len(others)))) as pool:
-        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, per_db_facts), others)
+        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, per_db_facts, texts), others)
         snapshots = {r.datname: s for r, s in zip(others, read, strict=True)}
     snapshots.update({r.datname: main for r in reachable if r.datname == here})
     plan = _plan(resolved, options, max(sum(_consumes(snapshots.get(r.datname)) for r in reachable), 1))
     cluster_results, _ = execute_checks(cluster_wide, main, plan)
-    databases = [_database(row, snapshots.get(row.datname), main, per_database, resolved, cluster_results)
+    databases = [_database(row, snapshots.get(row.datname), main, per_database, resolved, cluster_results, marked)
                  for row in rows]
     notes = [_unmatched(pattern, [r.datname for r in listed]) for pattern in options.databases
              if listed and not any(fnmatchcase(r.datname, pattern) for r in listed)]
@@ -137,10 +144,10 @@ def _unmatched(pattern: str, names: list[str]) -> CheckResult:
                           "nothing was checked for it.")
 
 
-def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact]) -> Snapshot:
+def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact], texts: BatchTexts) -> Snapshot:
     """One database's own facts, read as a run pointed at it would read them (probes connect to it too)."""
     there = database_dsn(dsn, dbname)
-    return take_snapshot_on_walsender(there, options.model_copy(update={"dsn": there.raw}), facts)
+    return take_snapshot_on_walsender(there, options.model_copy(update={"dsn": there.raw}), facts, texts)
 
 
 def _plan(resolved: Options, options: Options, databases: int) -> Options:
@@ -153,7 +160,7 @@ def _plan(resolved: Options, options: Options, databases: int) -> Options:
 
 
 def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, checks: list[type[Check]],
-              options: Options, cluster: dict[str, CheckResult]) -> DatabaseReport:
+              options: Options, cluster: dict[str, CheckResult], marked: list[SqlFact[Any]]) -> DatabaseReport:
     if not row.can_connect or snapshot is None:
         user = main.server.user if main.server else None
         grant: list[Statement] = [Grant(user, "CONNECT", on="DATABASE", object=row.datname)] if user else []
@@ -174,6 +181,9 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
                       facts={**main.facts, **snapshot.facts}, failures={**main.failures, **snapshot.failures})
     for name in snapshot.facts:
         merged.failures.pop(name, None)
+    for fact in marked:  # read once by the main session: this database's mark on the cluster's rows
+        if fact.for_database is not None and fact.name in main.facts:
+            merged.facts[fact.name] = fact.for_database(main.facts[fact.name], row.datname)
     results, tables = execute_checks(checks, merged, options, cluster)
     return _section(row.datname, "checked", list(results.values()), tables)
 

@@ -14,8 +14,13 @@ import pytest
 from preflight import Options, pgserver, run_preflight
 from preflight.cluster import database_dsn, run_all_databases
 from preflight.connection import parse_dsn
+from preflight.facts import DATABASE_ACTIVITY, REPLICATION_PROBE, TABLES, Scope, SqlFact
+from preflight.facts.gather import BatchTexts
 from preflight.models import Report
+from preflight.options import apply_profile
+from preflight.registry import known_facts
 from preflight.reports import FORMATS
+from preflight.runner import take_snapshot, take_snapshot_on_walsender
 from preflight.sqltext import psql_connect
 from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
@@ -229,3 +234,45 @@ def test_without_replication_a_section_still_equals_its_single_run(cluster: tupl
         by_id = {c.id: c for c in single.checks}
         assert [comparable(c) for c in section.checks] == [comparable(by_id[c.id]) for c in section.checks]
         assert [t.name for t in section.tables] == [t.name for t in single.tables]
+
+
+def test_a_fact_read_once_is_marked_as_each_database_reads_it(cluster: tuple[Server, str]) -> None:
+    """A database-scoped fact ``--all-databases`` reads once (``for_database``): the main session's value,
+    marked for shop, is what a session in shop reads (the write counters move between the two reads: the
+    rows and their current-database mark are compared)."""
+    marked = [f for f in known_facts().values() if isinstance(f, SqlFact) and f.for_database is not None]
+    assert [f.name for f in marked] == [DATABASE_ACTIVITY.name]
+    assert all(f.scope is Scope.DATABASE for f in marked)
+    dsn = cluster[1]
+    here = take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [DATABASE_ACTIVITY]).facts[DATABASE_ACTIVITY.name]
+    shop_dsn = database_dsn(parse_dsn(dsn), "shop")
+    there = take_snapshot(shop_dsn, Options(dsn=shop_dsn.raw or ""), [DATABASE_ACTIVITY]).facts[DATABASE_ACTIVITY.name]
+    as_marked = DATABASE_ACTIVITY.for_database(here, "shop") if DATABASE_ACTIVITY.for_database else None
+    assert [(r.datname, r.is_current) for r in here] == [(r.datname, r.datname == "postgres") for r in here]
+    assert as_marked is not None
+    assert [(r.datname, r.is_current) for r in as_marked] == [(r.datname, r.is_current) for r in there]
+    assert [r.is_current for r in as_marked].count(True) == 1
+
+
+def test_a_database_of_another_encoding_reads_its_own_names(servers: Callable[..., Server]) -> None:
+    """The per-database batch is rendered once per run and encoding: a LATIN1 database beside UTF8 ones,
+    all holding a schema named with a non-ASCII letter, each finds its table under ``-s`` (bytes rendered for
+    UTF8 would name another schema in LATIN1)."""
+    server = servers()
+    dsn = add_cdc_role(server)
+    server.execute("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+                   "CREATE DATABASE utf_one", "CREATE DATABASE utf_two")
+    for name in ("latin", "utf_one", "utf_two"):
+        server.execute('CREATE SCHEMA "caf\u00e9"', 'CREATE TABLE "caf\u00e9".t (id int PRIMARY KEY)',
+                       'GRANT USAGE ON SCHEMA "caf\u00e9" TO cdc', 'GRANT SELECT ON "caf\u00e9".t TO cdc', dbname=name)
+    texts: BatchTexts = {}  # a UTF8 database renders first, as a run's first database may: the LATIN1 one after it
+    for name in ("utf_one", "latin"):
+        there = database_dsn(parse_dsn(dsn), name)
+        options = apply_profile(Options(dsn=there.raw or "", schemas=["caf\u00e9"]))
+        read = take_snapshot_on_walsender(there, options, [TABLES, REPLICATION_PROBE], texts)
+        assert [(t.schema, t.name) for t in read.facts[TABLES.name]] == [("caf\u00e9", "t")], name
+    assert len(texts) == 2  # one batch per encoding
+    report = run_all_databases(Options(dsn=dsn, all_databases=True, schemas=["caf\u00e9"]))
+    assert report.databases is not None
+    tables = {db.dbname: [(t.schema_, t.name) for t in db.tables] for db in report.databases}
+    assert tables == {"postgres": [], **{name: [("caf\u00e9", "t")] for name in ("latin", "utf_one", "utf_two")}}
