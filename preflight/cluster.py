@@ -96,15 +96,23 @@ def run_all_databases(options: Options) -> Report:
     # report's target and every check's provider); what is the cluster's comes from the DSN's session.
     own = [*declared_facts(per_database).values(), SERVER, PROVIDER_SIGNALS]
     database_scoped = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
-    # Rows the same in every database but for the current one's mark: the main session's, marked per database.
-    marked = [f for f in database_scoped if isinstance(f, SqlFact) and f.for_database is not None]
-    per_db_facts = [f for f in database_scoped if f not in marked]
+    # Rows the same in every database but for the current one's mark (some only where the sessions start with
+    # the same settings): the main session's, marked per database (``_database``).
+    marked = [f for f in database_scoped if isinstance(f, SqlFact) and f.for_database is not None
+              and f.name in main.facts]
     reachable = [r for r in rows if r.can_connect]
     here = database_of(main)
+    home = next((r for r in listed if r.datname == here), None)
+
+    def own_facts(row: DatabaseRow) -> list[Fact]:
+        shared = home is not None and row.same_settings(home)
+        return [f for f in database_scoped
+                if not (f in marked and (shared or not (isinstance(f, SqlFact) and f.same_settings)))]
+
     others = [r for r in reachable if r.datname != here]  # the DSN's own database was read by the main session
     texts: BatchTexts = {}  # the per-database batch, rendered once: the same statements in every database
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_SESSIONS, len(others)))) as pool:
-        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, per_db_facts, texts), others)
+        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, own_facts(r), texts), others)
         snapshots = {r.datname: s for r, s in zip(others, read, strict=True)}
     snapshots.update({r.datname: main for r in reachable if r.datname == here})
     plan = _plan(resolved, options, max(sum(_consumes(snapshots.get(r.datname)) for r in reachable), 1))
@@ -181,8 +189,8 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
                       facts={**main.facts, **snapshot.facts}, failures={**main.failures, **snapshot.failures})
     for name in snapshot.facts:
         merged.failures.pop(name, None)
-    for fact in marked:  # read once by the main session: this database's mark on the cluster's rows
-        if fact.for_database is not None and fact.name in main.facts:
+    for fact in marked:  # not read here: the main session's rows, marked for this database
+        if fact.for_database is not None and fact.name not in snapshot.facts and fact.name not in snapshot.failures:
             merged.facts[fact.name] = fact.for_database(main.facts[fact.name], row.datname)
     results, tables = execute_checks(checks, merged, options, cluster)
     return _section(row.datname, "checked", list(results.values()), tables)

@@ -8,13 +8,24 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from preflight import Options, pgserver, run_preflight
 from preflight.cluster import database_dsn, run_all_databases
 from preflight.connection import parse_dsn
-from preflight.facts import DATABASE_ACTIVITY, REPLICATION_PROBE, TABLES, Scope, SqlFact
+from preflight.facts import (
+    DATABASE_ACTIVITY,
+    DATABASES,
+    REPLICATION_PROBE,
+    ROLE_SETTINGS,
+    SERVER,
+    SESSION_SETTINGS,
+    TABLES,
+    Scope,
+    SqlFact,
+)
 from preflight.facts.gather import BatchTexts
 from preflight.models import Report
 from preflight.options import apply_profile
@@ -237,21 +248,53 @@ def test_without_replication_a_section_still_equals_its_single_run(cluster: tupl
 
 
 def test_a_fact_read_once_is_marked_as_each_database_reads_it(cluster: tuple[Server, str]) -> None:
-    """A database-scoped fact ``--all-databases`` reads once (``for_database``): the main session's value,
-    marked for shop, is what a session in shop reads (the write counters move between the two reads: the
-    rows and their current-database mark are compared)."""
+    """The database-scoped facts ``--all-databases`` reads once (``for_database``): the main session's value,
+    marked for shop, is what shop's walsender reads there, as a run of every database reads it (the write
+    counters of database_activity move between the two reads: its rows and their mark are compared). Neither
+    database has settings stored for it, so the facts that need that are marked too."""
     marked = [f for f in known_facts().values() if isinstance(f, SqlFact) and f.for_database is not None]
-    assert [f.name for f in marked] == [DATABASE_ACTIVITY.name]
+    assert sorted(f.name for f in marked) == sorted([DATABASE_ACTIVITY.name, SERVER.name, SESSION_SETTINGS.name,
+                                                     ROLE_SETTINGS.name])
     assert all(f.scope is Scope.DATABASE for f in marked)
     dsn = cluster[1]
-    here = take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [DATABASE_ACTIVITY]).facts[DATABASE_ACTIVITY.name]
+    main = take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [*marked, DATABASES])
+    rows = {r.datname: r for r in main.facts[DATABASES.name]}
+    assert rows["shop"].same_settings(rows["postgres"])
     shop_dsn = database_dsn(parse_dsn(dsn), "shop")
-    there = take_snapshot(shop_dsn, Options(dsn=shop_dsn.raw or ""), [DATABASE_ACTIVITY]).facts[DATABASE_ACTIVITY.name]
-    as_marked = DATABASE_ACTIVITY.for_database(here, "shop") if DATABASE_ACTIVITY.for_database else None
-    assert [(r.datname, r.is_current) for r in here] == [(r.datname, r.datname == "postgres") for r in here]
-    assert as_marked is not None
-    assert [(r.datname, r.is_current) for r in as_marked] == [(r.datname, r.is_current) for r in there]
-    assert [r.is_current for r in as_marked].count(True) == 1
+    shop = take_snapshot_on_walsender(shop_dsn, Options(dsn=shop_dsn.raw or ""), [*marked, REPLICATION_PROBE], {})
+    assert shop.facts[REPLICATION_PROBE.name].status.value == "ok"  # read on the walsender, as --all-databases does
+
+    def comparable(name: str, value: Any) -> Any:
+        return [(r.datname, r.is_current) for r in value] if name == DATABASE_ACTIVITY.name else value
+
+    for fact in marked:
+        assert fact.for_database is not None
+        assert (comparable(fact.name, fact.for_database(main.facts[fact.name], "shop"))
+                == comparable(fact.name, shop.facts[fact.name])), fact.name
+    assert main.facts[SERVER.name].database == "postgres" and shop.facts[SERVER.name].database == "shop"
+    assert [r.is_current for r in shop.facts[DATABASE_ACTIVITY.name]].count(True) == 1
+
+
+def test_settings_stored_for_a_database_tell_it_apart(cluster: tuple[Server, str]) -> None:
+    """A database with settings of its own (or another encoding) starts its sessions differently: not marked."""
+    server = cluster[0]
+    server.execute("DROP DATABASE IF EXISTS tuned", "CREATE DATABASE tuned",
+                   "ALTER DATABASE tuned SET default_transaction_read_only = on")
+    try:
+        main = take_snapshot(parse_dsn(cluster[1]), Options(dsn=cluster[1]), [DATABASES])
+        rows = {r.datname: r for r in main.facts[DATABASES.name]}
+        assert (rows["tuned"].stored_settings, rows["postgres"].stored_settings) == (True, False)
+        assert not rows["tuned"].same_settings(rows["postgres"]) and rows["shop"].same_settings(rows["postgres"])
+        report = run_all_databases(Options(dsn=cluster[1], all_databases=True, checks=["writer_status"]))
+        assert report.databases is not None
+        single = run_preflight(Options(dsn=database_dsn(parse_dsn(cluster[1]), "tuned").raw or "",
+                                       checks=["writer_status"]))
+        section = next(db for db in report.databases if db.dbname == "tuned")
+        writer = [comparable(c) for c in section.checks if c.id == "writer_status"]
+        assert writer and writer == [comparable(c) for c in single.checks if c.id == "writer_status"]
+        assert "default_read_only" in [f.code for c in section.checks for f in c.findings]
+    finally:
+        server.execute("DROP DATABASE tuned")
 
 
 def test_a_database_of_another_encoding_reads_its_own_names(servers: Callable[..., Server]) -> None:

@@ -148,6 +148,8 @@ class SqlFact(Generic[V]):
     ``scope`` is required: whether the rows depend on the connected database (``Scope``).
     ``for_database``: a database-scoped fact whose rows are the same in every database but for which one is
     the connected database: the value read in one database, marked for another (``MarkDatabase``).
+    ``same_settings``: that holds only between databases whose sessions start with the same settings (neither
+    has settings stored for it, ``ALTER DATABASE ... SET``, and both have the same encoding).
     """
 
     name: str
@@ -158,22 +160,26 @@ class SqlFact(Generic[V]):
     follow: FollowUp | None = None
     scope: Scope = field(kw_only=True)
     for_database: MarkDatabase | None = field(default=None, kw_only=True)
+    same_settings: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         require_scope(self.name, self.scope)
 
     @staticmethod
     def rows(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope,
-             records: bool = False, for_database: MarkDatabase | None = None) -> SqlFact[list[R]]:
+             records: bool = False, for_database: MarkDatabase | None = None,
+             same_settings: bool = False) -> SqlFact[list[R]]:
         """Many rows; ``records=True`` reads plain result rows (cheapest per row: for per-table facts)."""
         return SqlFact[list[R]](name, doc, row, build, "records" if records else "rows", scope=scope,
-                                for_database=for_database)
+                                for_database=for_database, same_settings=same_settings)
 
     @staticmethod
     def one(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope,
-            follow: FollowUp | None = None) -> SqlFact[R]:
+            follow: FollowUp | None = None, for_database: MarkDatabase | None = None,
+            same_settings: bool = False) -> SqlFact[R]:
         """A query that always returns exactly one row."""
-        return SqlFact[R](name, doc, row, build, "row", follow, scope=scope)
+        return SqlFact[R](name, doc, row, build, "row", follow, scope=scope, for_database=for_database,
+                          same_settings=same_settings)
 
     @staticmethod
     def optional(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope) -> SqlFact[R | None]:

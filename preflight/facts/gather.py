@@ -178,10 +178,20 @@ def gather(
     return facts, failures
 
 
+def batch_prefix(version_num: int) -> list[str]:
+    """What opens the batch: the read-only transaction and the settings ``_one_round``'s pipeline sets in it."""
+    statements = ["BEGIN READ ONLY"]
+    if supports(version_num, TRANSACTION_TIMEOUT):
+        statements.append("SET LOCAL transaction_timeout = 0")  # as _one_round: a stored one would end the batch
+    if supports(version_num, JIT):
+        statements.append("SET LOCAL jit = off")
+    return statements
+
+
 def batch_text(cursor: psycopg.ClientCursor[Any], facts: list[SqlFact[Any]], ctx: FactContext) -> str:
     """The facts' statements as one simple-protocol query string, parameters bound by psycopg's own quoting,
     inside one read-only transaction that is rolled back."""
-    statements = ["BEGIN READ ONLY", "SET LOCAL jit = off"] if supports(ctx.version_num, JIT) else ["BEGIN READ ONLY"]
+    statements = batch_prefix(ctx.version_num)
     for fact in facts:
         query, params = fact.build(ctx)
         text = query if fact.shape == "records" else wrap_json(query, fact.shape)
@@ -219,8 +229,7 @@ def _simple_round(conn: psycopg.Connection[Any], facts: list[SqlFact[Any]], ctx:
     try:
         cursor.execute(_batch_bytes(cursor, facts, ctx, texts))
         read: dict[str, Any] = {}
-        skip = 2 if supports(ctx.version_num, JIT) else 1  # BEGIN, SET
-        for _ in range(skip):
+        for _ in batch_prefix(ctx.version_num):  # BEGIN, SET LOCAL ...
             cursor.nextset()
         for fact in facts:
             if fact.shape == "records":
