@@ -6,8 +6,10 @@ to gets its own bounded read-only session (the DSN with only ``dbname`` replaced
 secrets included, is kept and never shown), a few at a time, reading the facts whose scope is
 ``database`` (``facts.base.Scope``), probes included. A check that needs a database-scoped fact runs per
 database, on the cluster's facts with that database's own over them: the body a run pointed at that
-database alone builds. The others run once. A database the checker may not enter, or cannot reach, is a
-section saying so. ``runner.assemble`` then makes the report, as it does for one database.
+database alone builds. The others run once. A database-scoped fact the same in every database but for a
+mark of the current one (``SqlFact.for_database``) is the main session's, marked per database; one that holds
+only where the sessions start with the same settings (``same_settings``) is read in a database with settings
+of its own. A database the checker may not enter, or cannot reach, is a section saying so. ``runner.assemble`` then makes the report, as it does for one database.
 
 Slot capacity is judged for the whole plan: ``--slots-needed`` and ``--senders-needed`` count per
 database (a logical slot belongs to one database, so a consumer of every database needs one each);
