@@ -6,8 +6,10 @@ to gets its own bounded read-only session (the DSN with only ``dbname`` replaced
 secrets included, is kept and never shown), a few at a time, reading the facts whose scope is
 ``database`` (``facts.base.Scope``), probes included. A check that needs a database-scoped fact runs per
 database, on the cluster's facts with that database's own over them: the body a run pointed at that
-database alone builds. The others run once. A database the checker may not enter, or cannot reach, is a
-section saying so. ``runner.assemble`` then makes the report, as it does for one database.
+database alone builds. The others run once. A database-scoped fact the same in every database but for a
+mark of the current one (``SqlFact.for_database``) is the main session's, marked per database; one that holds
+only where the sessions start with the same settings (``same_settings``) is read in a database with settings
+of its own. A database the checker may not enter, or cannot reach, is a section saying so. ``runner.assemble`` then makes the report, as it does for one database.
 
 Slot capacity is judged for the whole plan: ``--slots-needed`` and ``--senders-needed`` count per
 database (a logical slot belongs to one database, so a consumer of every database needs one each);
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from fnmatch import fnmatchcase
+from typing import Any
 
 from psycopg.conninfo import make_conninfo
 
@@ -35,8 +38,10 @@ from preflight.facts import (
     Fact,
     Scope,
     Snapshot,
+    SqlFact,
 )
 from preflight.facts.databases import judges_one_database
+from preflight.facts.gather import BatchTexts
 from preflight.models import (
     CheckResult,
     CheckStatus,
@@ -92,17 +97,29 @@ def run_all_databases(options: Options) -> Report:
     # Each database reads the facts of its checks whose rows depend on it (SERVER and PROVIDER_SIGNALS too: the
     # report's target and every check's provider); what is the cluster's comes from the DSN's session.
     own = [*declared_facts(per_database).values(), SERVER, PROVIDER_SIGNALS]
-    per_db_facts = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
+    database_scoped = list({f.name: f for f in own if f.scope is Scope.DATABASE}.values())
+    # Rows the same in every database but for the current one's mark (some only where the sessions start with
+    # the same settings): the main session's, marked per database (``_database``).
+    marked = [f for f in database_scoped if isinstance(f, SqlFact) and f.for_database is not None
+              and f.name in main.facts]
     reachable = [r for r in rows if r.can_connect]
     here = database_of(main)
+    home = next((r for r in listed if r.datname == here), None)
+
+    def own_facts(row: DatabaseRow) -> list[Fact]:
+        shared = home is not None and row.same_settings(home)
+        return [f for f in database_scoped
+                if not (f in marked and (shared or not (isinstance(f, SqlFact) and f.same_settings)))]
+
     others = [r for r in reachable if r.datname != here]  # the DSN's own database was read by the main session
+    texts: BatchTexts = {}  # the per-database batch, rendered once: the same statements in every database
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_SESSIONS, len(others)))) as pool:
-        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, per_db_facts), others)
+        read = pool.map(lambda r: _database_snapshot(dsn, resolved, r.datname, own_facts(r), texts), others)
         snapshots = {r.datname: s for r, s in zip(others, read, strict=True)}
     snapshots.update({r.datname: main for r in reachable if r.datname == here})
     plan = _plan(resolved, options, max(sum(_consumes(snapshots.get(r.datname)) for r in reachable), 1))
     cluster_results, _ = execute_checks(cluster_wide, main, plan)
-    databases = [_database(row, snapshots.get(row.datname), main, per_database, resolved, cluster_results)
+    databases = [_database(row, snapshots.get(row.datname), main, per_database, resolved, cluster_results, marked)
                  for row in rows]
     notes = [_unmatched(pattern, [r.datname for r in listed]) for pattern in options.databases
              if listed and not any(fnmatchcase(r.datname, pattern) for r in listed)]
@@ -137,10 +154,10 @@ def _unmatched(pattern: str, names: list[str]) -> CheckResult:
                           "nothing was checked for it.")
 
 
-def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact]) -> Snapshot:
+def _database_snapshot(dsn: Dsn, options: Options, dbname: str, facts: list[Fact], texts: BatchTexts) -> Snapshot:
     """One database's own facts, read as a run pointed at it would read them (probes connect to it too)."""
     there = database_dsn(dsn, dbname)
-    return take_snapshot_on_walsender(there, options.model_copy(update={"dsn": there.raw}), facts)
+    return take_snapshot_on_walsender(there, options.model_copy(update={"dsn": there.raw}), facts, texts)
 
 
 def _plan(resolved: Options, options: Options, databases: int) -> Options:
@@ -153,7 +170,7 @@ def _plan(resolved: Options, options: Options, databases: int) -> Options:
 
 
 def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, checks: list[type[Check]],
-              options: Options, cluster: dict[str, CheckResult]) -> DatabaseReport:
+              options: Options, cluster: dict[str, CheckResult], marked: list[SqlFact[Any]]) -> DatabaseReport:
     if not row.can_connect or snapshot is None:
         user = main.server.user if main.server else None
         grant: list[Statement] = [Grant(user, "CONNECT", on="DATABASE", object=row.datname)] if user else []
@@ -174,6 +191,9 @@ def _database(row: DatabaseRow, snapshot: Snapshot | None, main: Snapshot, check
                       facts={**main.facts, **snapshot.facts}, failures={**main.failures, **snapshot.failures})
     for name in snapshot.facts:
         merged.failures.pop(name, None)
+    for fact in marked:  # not read here: the main session's rows, marked for this database
+        if fact.for_database is not None and fact.name not in snapshot.facts and fact.name not in snapshot.failures:
+            merged.facts[fact.name] = fact.for_database(main.facts[fact.name], row.datname)
     results, tables = execute_checks(checks, merged, options, cluster)
     return _section(row.datname, "checked", list(results.values()), tables)
 

@@ -36,7 +36,7 @@ from preflight.facts import (
     SqlFact,
 )
 from preflight.facts.alongside import ProbesAlongside
-from preflight.facts.gather import gather, gather_probes, gather_simple
+from preflight.facts.gather import BatchTexts, gather, gather_probes, gather_simple
 from preflight.facts.replication_probe import prove_replication
 from preflight.models import (
     CheckResult,
@@ -117,7 +117,8 @@ def server_info(conn: psycopg.Connection[Any]) -> ServerInfo:
 WALSENDER_PROBES = frozenset({REPLICATION_PROBE.name, HBA_RULES.name})
 
 
-def take_snapshot_on_walsender(dsn: Dsn, options: Options, facts_to_read: list[Fact]) -> Snapshot:
+def take_snapshot_on_walsender(dsn: Dsn, options: Options, facts_to_read: list[Fact],
+                               texts: BatchTexts | None = None) -> Snapshot:
     """``take_snapshot`` on one backend instead of two, for ``--all-databases``' per-database reads.
 
     The replication proof's ``replication=database`` connection, once IDENTIFY_SYSTEM answered, reads the
@@ -128,6 +129,7 @@ def take_snapshot_on_walsender(dsn: Dsn, options: Options, facts_to_read: list[F
     is (the proof reports no pid of its own: ``RoleFact.connections_without`` has nothing to leave out). When the
     proof fails (no REPLICATION, pg_hba, no walsender free) the failure is the fact, and an ordinary session
     reads the rest; with ``--role``, follow-ups, or a probe that needs the catalog connection: ``take_snapshot``.
+    ``options.dsn`` is ``dsn``'s text; ``texts``: the batches rendered already in this run (``gather_simple``).
     """
     names = {f.name for f in facts_to_read}
     sql_facts = sorted({f.name: f for f in facts_to_read if isinstance(f, SqlFact)}.values(), key=lambda f: f.name)
@@ -137,7 +139,7 @@ def take_snapshot_on_walsender(dsn: Dsn, options: Options, facts_to_read: list[F
         return take_snapshot(dsn, options, facts_to_read)
     started = time.perf_counter()
     conn, proof = prove_replication(options.dsn, options.connect_timeout, options.statement_timeout,
-                                    options.lock_timeout)
+                                    options.lock_timeout, parsed=dsn)
     if conn is None:  # the proof failed: that is the fact; an ordinary session reads the rest
         rest = take_snapshot(dsn, options, [f for f in facts_to_read if f.name != REPLICATION_PROBE.name])
         if rest.connect.ok:
@@ -149,7 +151,7 @@ def take_snapshot_on_walsender(dsn: Dsn, options: Options, facts_to_read: list[F
         tolerate_undecodable_text(conn)
         server = server_info(conn)
         ctx = FactContext(server.version_num, options)
-        facts, failures = gather_simple(conn, sql_facts, ctx, secrets)
+        facts, failures = gather_simple(conn, sql_facts, ctx, secrets, texts)
         others = [p for p in probes if p.name != REPLICATION_PROBE.name]
         more, more_failures = gather_probes(conn, others, ctx, secrets)
     finally:

@@ -8,14 +8,30 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from preflight import Options, pgserver, run_preflight
 from preflight.cluster import database_dsn, run_all_databases
 from preflight.connection import parse_dsn
+from preflight.facts import (
+    DATABASE_ACTIVITY,
+    DATABASES,
+    REPLICATION_PROBE,
+    ROLE_SETTINGS,
+    SERVER,
+    SESSION_SETTINGS,
+    TABLES,
+    Scope,
+    SqlFact,
+)
+from preflight.facts.gather import BatchTexts
 from preflight.models import Report
+from preflight.options import apply_profile
+from preflight.registry import known_facts
 from preflight.reports import FORMATS
+from preflight.runner import take_snapshot, take_snapshot_on_walsender
 from preflight.sqltext import psql_connect
 from tests.conftest import run_cli
 from tests.servers import CDC_PASSWORD, CDC_USER, Server, add_cdc_role
@@ -229,3 +245,77 @@ def test_without_replication_a_section_still_equals_its_single_run(cluster: tupl
         by_id = {c.id: c for c in single.checks}
         assert [comparable(c) for c in section.checks] == [comparable(by_id[c.id]) for c in section.checks]
         assert [t.name for t in section.tables] == [t.name for t in single.tables]
+
+
+def test_a_fact_read_once_is_marked_as_each_database_reads_it(cluster: tuple[Server, str]) -> None:
+    """The database-scoped facts ``--all-databases`` reads once (``for_database``): the main session's value,
+    marked for shop, is what shop's walsender reads there, as a run of every database reads it (the write
+    counters of database_activity move between the two reads: its rows and their mark are compared). Neither
+    database has settings stored for it, so the facts that need that are marked too."""
+    marked = [f for f in known_facts().values() if isinstance(f, SqlFact) and f.for_database is not None]
+    assert sorted(f.name for f in marked) == sorted([DATABASE_ACTIVITY.name, SERVER.name, SESSION_SETTINGS.name,
+                                                     ROLE_SETTINGS.name])
+    assert all(f.scope is Scope.DATABASE for f in marked)
+    dsn = cluster[1]
+    main = take_snapshot(parse_dsn(dsn), Options(dsn=dsn), [*marked, DATABASES])
+    rows = {r.datname: r for r in main.facts[DATABASES.name]}
+    assert rows["shop"].same_settings(rows["postgres"])
+    shop_dsn = database_dsn(parse_dsn(dsn), "shop")
+    shop = take_snapshot_on_walsender(shop_dsn, Options(dsn=shop_dsn.raw or ""), [*marked, REPLICATION_PROBE], {})
+    assert shop.facts[REPLICATION_PROBE.name].status.value == "ok"  # read on the walsender, as --all-databases does
+
+    def comparable(name: str, value: Any) -> Any:
+        return [(r.datname, r.is_current) for r in value] if name == DATABASE_ACTIVITY.name else value
+
+    for fact in marked:
+        assert fact.for_database is not None
+        assert (comparable(fact.name, fact.for_database(main.facts[fact.name], "shop"))
+                == comparable(fact.name, shop.facts[fact.name])), fact.name
+    assert main.facts[SERVER.name].database == "postgres" and shop.facts[SERVER.name].database == "shop"
+    assert [r.is_current for r in shop.facts[DATABASE_ACTIVITY.name]].count(True) == 1
+
+
+def test_settings_stored_for_a_database_tell_it_apart(cluster: tuple[Server, str]) -> None:
+    """A database with settings of its own (or another encoding) starts its sessions differently: not marked."""
+    server = cluster[0]
+    server.execute("DROP DATABASE IF EXISTS tuned", "CREATE DATABASE tuned",
+                   "ALTER DATABASE tuned SET default_transaction_read_only = on")
+    try:
+        main = take_snapshot(parse_dsn(cluster[1]), Options(dsn=cluster[1]), [DATABASES])
+        rows = {r.datname: r for r in main.facts[DATABASES.name]}
+        assert (rows["tuned"].stored_settings, rows["postgres"].stored_settings) == (True, False)
+        assert not rows["tuned"].same_settings(rows["postgres"]) and rows["shop"].same_settings(rows["postgres"])
+        report = run_all_databases(Options(dsn=cluster[1], all_databases=True, checks=["writer_status"]))
+        assert report.databases is not None
+        single = run_preflight(Options(dsn=database_dsn(parse_dsn(cluster[1]), "tuned").raw or "",
+                                       checks=["writer_status"]))
+        section = next(db for db in report.databases if db.dbname == "tuned")
+        writer = [comparable(c) for c in section.checks if c.id == "writer_status"]
+        assert writer and writer == [comparable(c) for c in single.checks if c.id == "writer_status"]
+        assert "default_read_only" in [f.code for c in section.checks for f in c.findings]
+    finally:
+        server.execute("DROP DATABASE tuned")
+
+
+def test_a_database_of_another_encoding_reads_its_own_names(servers: Callable[..., Server]) -> None:
+    """The per-database batch is rendered once per run and encoding: a LATIN1 database beside UTF8 ones,
+    all holding a schema named with a non-ASCII letter, each finds its table under ``-s`` (bytes rendered for
+    UTF8 would name another schema in LATIN1)."""
+    server = servers()
+    dsn = add_cdc_role(server)
+    server.execute("CREATE DATABASE latin ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0",
+                   "CREATE DATABASE utf_one", "CREATE DATABASE utf_two")
+    for name in ("latin", "utf_one", "utf_two"):
+        server.execute('CREATE SCHEMA "caf\u00e9"', 'CREATE TABLE "caf\u00e9".t (id int PRIMARY KEY)',
+                       'GRANT USAGE ON SCHEMA "caf\u00e9" TO cdc', 'GRANT SELECT ON "caf\u00e9".t TO cdc', dbname=name)
+    texts: BatchTexts = {}  # a UTF8 database renders first, as a run's first database may: the LATIN1 one after it
+    for name in ("utf_one", "latin"):
+        there = database_dsn(parse_dsn(dsn), name)
+        options = apply_profile(Options(dsn=there.raw or "", schemas=["caf\u00e9"]))
+        read = take_snapshot_on_walsender(there, options, [TABLES, REPLICATION_PROBE], texts)
+        assert [(t.schema, t.name) for t in read.facts[TABLES.name]] == [("caf\u00e9", "t")], name
+    assert len(texts) == 2  # one batch per encoding
+    report = run_all_databases(Options(dsn=dsn, all_databases=True, schemas=["caf\u00e9"]))
+    assert report.databases is not None
+    tables = {db.dbname: [(t.schema_, t.name) for t in db.tables] for db in report.databases}
+    assert tables == {"postgres": [], **{name: [("caf\u00e9", "t")] for name in ("latin", "utf_one", "utf_two")}}

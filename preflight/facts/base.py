@@ -132,6 +132,9 @@ BuildSql = Callable[[FactContext], tuple[str, dict[str, Any]]]
 # What a fact does after the pipeline with what it read (on the catalog connection, no transaction kept open):
 # e.g. read again what the first reading found, to tell what lasts from what passes. It may wait (bounded).
 FollowUp = Callable[[Any, Any, FactContext], Any]
+# A database-scoped fact whose rows are the cluster's but for a mark of the connected database: the value any
+# database reads, marked for the named one, is the value that database reads (``--all-databases`` reads it once).
+MarkDatabase = Callable[[Any, str], Any]
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,10 @@ class SqlFact(Generic[V]):
     ``follow``: run after the pipeline with the value read, returns the value kept (a quiet server pays
     nothing when it has nothing to follow up); its exception is the fact's failure.
     ``scope`` is required: whether the rows depend on the connected database (``Scope``).
+    ``for_database``: a database-scoped fact whose rows are the same in every database but for which one is
+    the connected database: the value read in one database, marked for another (``MarkDatabase``).
+    ``same_settings``: that holds only between databases whose sessions start with the same settings (neither
+    has settings stored for it, ``ALTER DATABASE ... SET``, and both have the same encoding).
     """
 
     name: str
@@ -152,21 +159,27 @@ class SqlFact(Generic[V]):
     shape: Shape = "rows"
     follow: FollowUp | None = None
     scope: Scope = field(kw_only=True)
+    for_database: MarkDatabase | None = field(default=None, kw_only=True)
+    same_settings: bool = field(default=False, kw_only=True)
 
     def __post_init__(self) -> None:
         require_scope(self.name, self.scope)
 
     @staticmethod
     def rows(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope,
-             records: bool = False) -> SqlFact[list[R]]:
+             records: bool = False, for_database: MarkDatabase | None = None,
+             same_settings: bool = False) -> SqlFact[list[R]]:
         """Many rows; ``records=True`` reads plain result rows (cheapest per row: for per-table facts)."""
-        return SqlFact[list[R]](name, doc, row, build, "records" if records else "rows", scope=scope)
+        return SqlFact[list[R]](name, doc, row, build, "records" if records else "rows", scope=scope,
+                                for_database=for_database, same_settings=same_settings)
 
     @staticmethod
     def one(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope,
-            follow: FollowUp | None = None) -> SqlFact[R]:
+            follow: FollowUp | None = None, for_database: MarkDatabase | None = None,
+            same_settings: bool = False) -> SqlFact[R]:
         """A query that always returns exactly one row."""
-        return SqlFact[R](name, doc, row, build, "row", follow, scope=scope)
+        return SqlFact[R](name, doc, row, build, "row", follow, scope=scope, for_database=for_database,
+                          same_settings=same_settings)
 
     @staticmethod
     def optional(name: str, doc: str, row: type[R], build: BuildSql, *, scope: Scope) -> SqlFact[R | None]:

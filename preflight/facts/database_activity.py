@@ -8,7 +8,7 @@ reset: a share of writes, not a rate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from preflight.facts.base import FactContext, Scope, SqlFact
@@ -40,10 +40,16 @@ def _database_activity(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
+def marked_for(rows: list[DatabaseActivityRow], dbname: str) -> list[DatabaseActivityRow]:
+    """The rows another database reads: the same counters, ``dbname``'s row current."""
+    return [replace(r, is_current=r.datname == dbname) for r in rows]
+
+
 DATABASE_ACTIVITY = SqlFact.rows(
     "database_activity",
     "write counters of every non-template database (pg_stat_database), the current one marked",
     DatabaseActivityRow,
     _database_activity,
     scope=Scope.DATABASE,  # which row is the current database
+    for_database=marked_for,  # the counters are the cluster's: --all-databases reads them once
 )

@@ -16,17 +16,28 @@ from preflight.facts.base import Fact, FactContext, Scope, SqlFact
 
 @dataclass(frozen=True, slots=True)
 class DatabaseRow:
-    """A connectable, non-template database."""
+    """A connectable, non-template database: its encoding, and whether settings are stored for it (``ALTER
+    DATABASE ... SET``, ``ALTER ROLE ... IN DATABASE ... SET``): sessions of two databases without, of one
+    encoding, start with the same settings (None: a snapshot from before, unknown)."""
 
     datname: str
     can_connect: bool
+    encoding: str | None = None
+    stored_settings: bool | None = None
+
+    def same_settings(self, other: DatabaseRow) -> bool:
+        """Whether a session here starts with the settings a session in ``other`` starts with."""
+        return (self.stored_settings is False and other.stored_settings is False
+                and self.encoding is not None and self.encoding == other.encoding)
 
 
 def _databases(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     return (
         """
         SELECT d.datname::pg_catalog.text AS datname,
-               pg_catalog.has_database_privilege(d.oid, 'CONNECT') AS can_connect
+               pg_catalog.has_database_privilege(d.oid, 'CONNECT') AS can_connect,
+               pg_catalog.pg_encoding_to_char(d.encoding)::pg_catalog.text AS encoding,
+               EXISTS (SELECT 1 FROM pg_catalog.pg_db_role_setting AS s WHERE s.setdatabase = d.oid) AS stored_settings
           FROM pg_catalog.pg_database AS d
          WHERE d.datallowconn AND NOT d.datistemplate
          ORDER BY d.datname

@@ -178,10 +178,20 @@ def gather(
     return facts, failures
 
 
+def batch_prefix(version_num: int) -> list[str]:
+    """What opens the batch: the read-only transaction and the settings ``_one_round``'s pipeline sets in it."""
+    statements = ["BEGIN READ ONLY"]
+    if supports(version_num, TRANSACTION_TIMEOUT):
+        statements.append("SET LOCAL transaction_timeout = 0")  # as _one_round: a stored one would end the batch
+    if supports(version_num, JIT):
+        statements.append("SET LOCAL jit = off")
+    return statements
+
+
 def batch_text(cursor: psycopg.ClientCursor[Any], facts: list[SqlFact[Any]], ctx: FactContext) -> str:
     """The facts' statements as one simple-protocol query string, parameters bound by psycopg's own quoting,
     inside one read-only transaction that is rolled back."""
-    statements = ["BEGIN READ ONLY", "SET LOCAL jit = off"] if supports(ctx.version_num, JIT) else ["BEGIN READ ONLY"]
+    statements = batch_prefix(ctx.version_num)
     for fact in facts:
         query, params = fact.build(ctx)
         text = query if fact.shape == "records" else wrap_json(query, fact.shape)
@@ -189,17 +199,37 @@ def batch_text(cursor: psycopg.ClientCursor[Any], facts: list[SqlFact[Any]], ctx
     return ";\n".join([*statements, "ROLLBACK"])
 
 
+# Batch texts already rendered, by what their bytes depend on besides the run's options: the server version,
+# the session's encoding and string-literal syntax, and the facts. Each run of many databases keeps its own.
+BatchKey = tuple[int, str, str | None, tuple[str, ...]]
+BatchTexts = dict[BatchKey, bytes]
+
+
+def _batch_bytes(cursor: psycopg.ClientCursor[Any], facts: list[SqlFact[Any]], ctx: FactContext,
+                 texts: BatchTexts | None) -> bytes:
+    """``batch_text`` encoded for the session; rendered once per ``texts`` (a run whose options are the same for
+    every database it reads: the statements take no value from the database they run in)."""
+    info = cursor.connection.info
+    key = (ctx.version_num, info.encoding, info.parameter_status("standard_conforming_strings"),
+           tuple(f.name for f in facts))
+    text = texts.get(key) if texts is not None else None
+    if text is None:
+        text = batch_text(cursor, facts, ctx).encode(info.encoding)
+        if texts is not None:
+            texts[key] = text
+    return text
+
+
 def _simple_round(conn: psycopg.Connection[Any], facts: list[SqlFact[Any]], ctx: FactContext,
-                  out: dict[str, Any], strict: bool) -> None:
+                  out: dict[str, Any], strict: bool, texts: BatchTexts | None = None) -> None:
     """One simple-protocol query holding every fact's statement; each result read into its fact. Raises."""
     cursor = psycopg.ClientCursor(conn)
     if strict:
         strict_text(cursor)
     try:
-        cursor.execute(batch_text(cursor, facts, ctx))
+        cursor.execute(_batch_bytes(cursor, facts, ctx, texts))
         read: dict[str, Any] = {}
-        skip = 2 if supports(ctx.version_num, JIT) else 1  # BEGIN, SET
-        for _ in range(skip):
+        for _ in batch_prefix(ctx.version_num):  # BEGIN, SET LOCAL ...
             cursor.nextset()
         for fact in facts:
             if fact.shape == "records":
@@ -214,17 +244,19 @@ def _simple_round(conn: psycopg.Connection[Any], facts: list[SqlFact[Any]], ctx:
 
 
 def gather_simple(
-    conn: psycopg.Connection[Any], sql_facts: list[SqlFact[Any]], ctx: FactContext, secrets: list[str]
+    conn: psycopg.Connection[Any], sql_facts: list[SqlFact[Any]], ctx: FactContext, secrets: list[str],
+    texts: BatchTexts | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Every SQL fact in one simple-protocol query (an autocommit connection in ``replication=database`` mode
     accepts no other): one round trip, as ``gather_sql``'s pipeline. If the batch fails, each fact is read
     again alone, so one fact's failure is its own, as in ``gather_sql``; a result holding bytes invalid in
-    the encoding is read again with the tolerant loaders."""
+    the encoding is read again with the tolerant loaders. ``texts``: the batches a run of many databases
+    rendered already (``_batch_bytes``)."""
     facts: dict[str, Any] = {}
     failures: dict[str, str] = {}
     for strict in (True, False):
         try:
-            _simple_round(conn, sql_facts, ctx, facts, strict)
+            _simple_round(conn, sql_facts, ctx, facts, strict, texts)
             return facts, failures
         except UnicodeDecodeError:
             _rollback(conn)

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from preflight.connection import classify, connect_kwargs, parse_dsn, scrub
+from preflight.connection import Dsn, classify, connect_kwargs, parse_dsn, scrub
 from preflight.connection.session import connect
 from preflight.facts.base import FactContext, ProbeFact, ProbeStatus, Scope
 
@@ -85,11 +85,12 @@ def identify_system(dsn_text: str | None, connect_timeout: float, statement_time
 
 
 def prove_replication(dsn_text: str | None, connect_timeout: float, statement_timeout: float,
-                      lock_timeout: float) -> tuple[psycopg.Connection[Any] | None, ReplicationProbeResult]:
+                      lock_timeout: float, parsed: Dsn | None = None,
+                      ) -> tuple[psycopg.Connection[Any] | None, ReplicationProbeResult]:
     """IDENTIFY_SYSTEM on a new ``replication=database`` connection (the session's timeouts and name); on
-    success the connection is returned open (autocommit, the simple query protocol only), else closed."""
-    dsn = parse_dsn(dsn_text)
-    secrets = dsn.secrets()
+    success the connection is returned open (autocommit, the simple query protocol only), else closed.
+    ``parsed``: ``dsn_text`` parsed already (a run of many databases parses each once)."""
+    dsn = parsed if parsed is not None else parse_dsn(dsn_text)
     kwargs = connect_kwargs(dsn, connect_timeout, statement_timeout, lock_timeout)
     conn: psycopg.Connection[Any] | None = None
     try:
@@ -98,7 +99,7 @@ def prove_replication(dsn_text: str | None, connect_timeout: float, statement_ti
         pid = conn.info.backend_pid
         row = conn.execute("IDENTIFY_SYSTEM").fetchone()
     except (psycopg.Error, OSError) as exc:
-        failed = classify_replication_failure(exc, secrets)
+        failed = classify_replication_failure(exc, dsn.secrets())  # the secrets only where a message may hold one
         if conn is None:
             return None, failed
         pid = conn.info.backend_pid

@@ -8,7 +8,7 @@ overrides its timeouts at start-up, so its ``pg_settings`` cannot show them: the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from preflight.facts.base import JUDGED_ROLE_NAME, FactContext, Scope, SqlFact
@@ -48,12 +48,19 @@ def _role_settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
+def rows_in(rows: list[RoleSettingRow], dbname: str) -> list[RoleSettingRow]:
+    """What ``dbname`` reads, given another database's rows, where neither has settings stored for it."""
+    return [replace(r, datname=dbname) for r in rows]
+
+
 ROLE_SETTINGS = SqlFact.rows(
     "role_settings",
     "settings stored for the judged role and this database (pg_db_role_setting), most specific first",
     RoleSettingRow,
     _role_settings,
     scope=Scope.DATABASE,  # the current database's and its role's stored settings
+    for_database=rows_in,  # without settings stored for either database: the same rows (the role's, every role's)
+    same_settings=True,
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,14 +154,25 @@ def _pending_settings(ctx: FactContext) -> tuple[str, dict[str, Any]]:
     )
 
 
+def server_in(fact: ServerFact, dbname: str) -> ServerFact:
+    """What a session in ``dbname`` reads, given one with the same settings in another database."""
+    return dataclasses.replace(fact, database=dbname)
+
+
+def same_rows(rows: list[SettingRow], dbname: str) -> list[SettingRow]:
+    """Sessions that start with the same settings read the same rows."""
+    return rows
+
+
 # current_database() and the session's defaults (default_transaction_read_only may be set per database)
 SERVER = SqlFact.one("server", "recovery state, session and login role, version, read-only defaults", ServerFact,
-                     _server, scope=Scope.DATABASE)
+                     _server, scope=Scope.DATABASE, for_database=server_in, same_settings=True)
 SETTINGS = SqlFact.rows("settings", "the pg_settings rows no database or session can override (postmaster, sighup, "
                         "backend, internal contexts), provider settings included", SettingRow, _settings, records=True,
                         scope=Scope.CLUSTER)
 SESSION_SETTINGS = SqlFact.rows("session_settings", "the pg_settings rows a database or role may override (user and "
                                 "superuser contexts), as the session in this database has them", SettingRow,
-                                _session_settings, records=True, scope=Scope.DATABASE)
+                                _session_settings, records=True, scope=Scope.DATABASE, for_database=same_rows,
+                                same_settings=True)
 PENDING_SETTINGS = SqlFact.rows("pending_settings", "configuration-file values not applied yet (superuser only)",
                                 PendingSettingRow, _pending_settings, scope=Scope.CLUSTER)
