@@ -120,8 +120,10 @@ def emit(report: Report, fmt: str, outputs: list[Output], view: View | None = No
             usage_error(f"cannot write {output.path}: {exc.strerror or exc}")
     if not any(o.instead_of_stdout for o in outputs):
         stdout_fmt = "table" if view.detail == "quiet" else fmt
+        binary = hasattr(sys.stdout, "buffer")  # a StringIO in its place (a caller of ``main``) takes text
         for piece in _rendered(stdout_fmt, report, view.stdout_style()):
-            click.echo(piece, nl=False, color=True)  # never strip: renderings are printable, colour is asked for
+            # never strip: renderings are printable, colour is asked for; bytes go to the binary stream as they are
+            click.echo(piece if binary or isinstance(piece, str) else piece.decode(), nl=False, color=True)
 
 
 def output_choice(ctx: click.Context, config: ConfigFile | None) -> tuple[str, tuple[str, ...]]:
