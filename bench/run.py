@@ -70,6 +70,7 @@ class Figures:
     check_errors: list[str] = field(default_factory=list)
     cli_rss_mb: float = 0.0
     cli_wall_s: float = 0.0
+    cli_cpu_s: float = 0.0  # user + sys of the CLI process (best run): what the client itself spends
     cli_exit: int | None = None
     cli_output_mb: float = 0.0
     lock_fact_ok: bool = False
@@ -168,8 +169,11 @@ def peak_rss_kib(pid: int) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def cli_peak_rss(dsn: str) -> tuple[float, float, int | None, float]:
-    """(peak RSS MB, wall s, exit code, output MB) of ``python -m preflight check DSN --format json``.
+def cli_peak_rss(dsn: str) -> tuple[float, float, int | None, float, float]:
+    """(peak RSS MB, wall s, exit code, output MB, CPU s) of ``python -m preflight check DSN --format json``.
+
+    CPU is the child's user + sys time (``wait4``): the client's own work, which the load of a shared machine
+    moves much less than its wall time.
 
     The peak is the child's ``VmHWM``, polled until it exits: ``ru_maxrss`` from ``wait4`` is not its own,
     since Linux carries the parent's high-water mark across fork and exec (after the parent has parsed
@@ -198,7 +202,8 @@ def cli_peak_rss(dsn: str) -> tuple[float, float, int | None, float]:
         if size_mb:
             out.seek(0)
             json.loads(out.read())  # a complete, parsable report
-    return (hwm_kib or usage.ru_maxrss) / 1024, wall, proc.returncode, size_mb  # both in KiB on Linux
+    cpu = usage.ru_utime + usage.ru_stime
+    return (hwm_kib or usage.ru_maxrss) / 1024, wall, proc.returncode, size_mb, cpu  # both in KiB on Linux
 
 
 # --- lock safety ---------------------------------------------------------------------------------
@@ -260,7 +265,8 @@ def measure(size: int, delay_s: float, repeat: int, explain: bool) -> Figures:
         log(f"size {size}: CLI peak RSS and wall time")
         runs = [cli_peak_rss(dsn) for _ in range(repeat)]
         figures.cli_rss_mb = max(r[0] for r in runs)
-        _, figures.cli_wall_s, figures.cli_exit, figures.cli_output_mb = min(runs, key=lambda r: r[1])
+        _, figures.cli_wall_s, figures.cli_exit, figures.cli_output_mb, _ = min(runs, key=lambda r: r[1])
+        figures.cli_cpu_s = min(r[4] for r in runs)
         log(f"size {size}: lock safety")
         lock_safety(server, dsn, figures)
         if explain:
@@ -294,6 +300,7 @@ def print_report(results: list[Figures], delay_s: float) -> None:
         ("checks in error", lambda f: len(f.check_errors)),
         ("CLI peak RSS MB", lambda f: f"{f.cli_rss_mb:.1f}"),
         ("CLI wall s (best) / exit / JSON MB", lambda f: f"{f.cli_wall_s:.2f} / {f.cli_exit} / {f.cli_output_mb:.1f}"),
+        ("CLI CPU s, user + sys (best)", lambda f: f"{f.cli_cpu_s:.2f}"),
         ("tables fact under ACCESS EXCLUSIVE", lambda f: f"{'completed' if f.lock_fact_ok else 'FAILED'} in {f.lock_fact_s:.3f} s"),
         ("whole run under the lock: checks in error", lambda f: len(f.lock_run_errors)),
     ]
@@ -331,6 +338,8 @@ def print_targets(results: list[Figures]) -> None:
         print(f"  {verdict(added <= ADDED_TIME_TARGET)}  added time {small.size} -> {large.size} tables: CLI --format json "
               f"+{cli_added:.2f} s, tables query alone (jit off) +{raw_added:.2f} s, CLI/query {added:.2f} "
               f"(target <= {ADDED_TIME_TARGET:g})")
+        print(f"  ----  client CPU added {small.size} -> {large.size} tables: +{large.cli_cpu_s - small.cli_cpu_s:.2f} s "
+              f"(user + sys of the CLI; the share of the added wall time the client itself spends)")
     else:
         print("  ----  growth: needs two sizes")
     counted = [f.rt_counted for f in results]

@@ -1,15 +1,17 @@
 """The JSON report: the stable contract (``schema_version`` "1"), as the models define it.
 
-``chunks`` yields the document piece by piece (each check's head, and its findings and the table
+``encoded`` yields the document as UTF-8 piece by piece (each check's head, and its findings and the table
 entries a batch of records at a time, gathered into pieces of about 64 kB), so the CLI can write a
-100k-table report without holding it as one giant string; ``render`` joins the pieces. The text is
-what ``Report.to_json()`` gives (pydantic's serialiser, indent 2), byte for byte, except that every
-non-printable character is written as a ``\\uXXXX`` escape so that nothing in it acts on a terminal
-(and that text which was not valid in its encoding, which pydantic cannot write at all, is written
-escaped too).
+100k-table report without holding it as one giant string; ``chunks`` is the same as text, ``render``
+joins the pieces. The text is what ``Report.to_json()`` gives (pydantic's serialiser, indent 2), byte for
+byte, except that every non-printable character is written as a ``\\uXXXX`` escape so that nothing in it
+acts on a terminal (and that text which was not valid in its encoding, which pydantic cannot write at
+all, is written escaped too).
 
 Every part is serialised by pydantic-core; findings and table entries (one per table on large
-databases) a batch per call, written straight at their depth (see ``_Records``).
+databases) a batch per call, written straight at their depth (see ``_Records``). The pieces stay the
+bytes pydantic-core writes, cut once and joined to their separator: the ~120 MB of a 100k-table report
+are not decoded, re-sliced and encoded again on their way to a file or stdout.
 """
 
 from __future__ import annotations
@@ -25,26 +27,26 @@ from pydantic_core import PydanticSerializationError, to_json
 from preflight.models import CheckResult, Finding, Report, TableEntry
 from preflight.terminal import json_visible
 
-PIECE_CHARS = 1 << 16  # small pieces cost a write (and a flush on stdout) each
+PIECE_CHARS = 1 << 16  # bytes (characters, in ASCII); small pieces cost a write (and a flush on stdout) each
 BATCH = 256  # records serialised per call: one call per record costs twice as much
 
 
-def _printable(text: str) -> str:
+def _printable(text: bytes) -> bytes:
     """``json_visible``, skipped for ASCII text without DEL (JSON escapes every other ASCII control)."""
-    return text if text.isascii() and "\x7f" not in text else json_visible(text)  # isascii: O(1) on a str
+    return text if text.isascii() and b"\x7f" not in text else json_visible(text.decode()).encode()
 
 
-def _nested(text: str, indent: int) -> str:
+def _nested(text: bytes, indent: int) -> bytes:
     """Indent-2 JSON made printable and nested ``indent`` spaces deep."""
-    return _printable(text).replace("\n", "\n" + " " * indent)
+    return _printable(text).replace(b"\n", b"\n" + b" " * indent)
 
 
-def _dump(value: Any, indent: int) -> str:
+def _dump(value: Any, indent: int) -> bytes:
     """A JSON-mode value (``model_dump(mode="json")``) as pydantic writes it, nested ``indent`` deep."""
     try:
-        text = to_json(value, indent=2).decode()
+        text = to_json(value, indent=2)
     except PydanticSerializationError:  # a lone surrogate (text that was not valid in its encoding)
-        text = json.dumps(value, indent=2, ensure_ascii=False)  # json_visible escapes it
+        text = json_visible(json.dumps(value, indent=2, ensure_ascii=False)).encode()  # escaped: encodable
     return _nested(text, indent)
 
 
@@ -66,79 +68,80 @@ class _Records:
 
     A batch nested ``indent`` deep is serialised inside ``indent / 2`` lists of one element, so that
     pydantic writes every line at its final depth (re-indenting the text afterwards cost a fifth of the
-    time), and the wrapping is cut off.
+    time), and the wrapping and the batch's own brackets are cut off in one slice.
     """
 
     def __init__(self, model: type) -> None:
         self.model = model
         self.one: TypeAdapter[Any] = TypeAdapter(model)
 
-    def record(self, record: Any, indent: int) -> str:
+    def record(self, record: Any, indent: int) -> bytes:
         try:
-            text = self.one.dump_json(record, indent=2, by_alias=True).decode()
+            text = self.one.dump_json(record, indent=2, by_alias=True)
         except PydanticSerializationError:
             return _dump(self.one.dump_python(record, mode="json", by_alias=True), indent)
         return _nested(text, indent)
 
-    def batch(self, records: list[Any], indent: int) -> str:
-        """``records`` as a JSON array nested ``indent`` (an even number) spaces deep."""
+    def items(self, records: list[Any], indent: int) -> bytes:
+        """The items of the JSON array of ``records`` nested ``indent`` (an even number) spaces deep, without
+        its brackets: each record on a new line ``indent + 2`` deep, separated by commas."""
         adapter, before, after = _wrapped(self.model, indent // 2)
         value: Any = records
         for _ in range(indent // 2):
             value = [value]
         try:
-            text = adapter.dump_json(value, indent=2, by_alias=True).decode()
+            text = adapter.dump_json(value, indent=2, by_alias=True)
         except PydanticSerializationError:  # each record on its own, so only the odd one takes the slow way
-            opening, sep = "[\n" + " " * (indent + 2), ",\n" + " " * (indent + 2)
-            return opening + sep.join([self.record(r, indent + 2) for r in records]) + "\n" + " " * indent + "]"
-        return _printable(text[before:len(text) - after])
+            opening, sep = b"\n" + b" " * (indent + 2), b",\n" + b" " * (indent + 2)
+            return opening + sep.join([self.record(r, indent + 2) for r in records])
+        closing = len("\n]") + indent
+        return _printable(text[before + 1:len(text) - after - closing])
 
 
 FINDINGS = _Records(Finding)
 TABLES = _Records(TableEntry)
 
 
-def _array(items: Iterable[Iterator[str]], indent: int) -> Iterator[str]:
+def _array(items: Iterable[Iterator[bytes]], indent: int) -> Iterator[bytes]:
     """A JSON array whose items are already rendered pieces (one item per inner iterator)."""
     empty = True
     for item in items:
-        yield ("[" if empty else ",") + "\n" + " " * (indent + 2)
+        yield (b"[" if empty else b",") + b"\n" + b" " * (indent + 2)
         yield from item
         empty = False
-    yield "[]" if empty else "\n" + " " * indent + "]"
+    yield b"[]" if empty else b"\n" + b" " * indent + b"]"
 
 
-def _records(items: list[Any], kind: _Records, indent: int, batch: int) -> Iterator[str]:
+def _records(items: list[Any], kind: _Records, indent: int, batch: int) -> Iterator[bytes]:
     """A JSON array of records (findings, table entries), a batch per piece."""
     if not items:
-        yield "[]"
+        yield b"[]"
         return
-    closing = len("\n]") + indent
     for start in range(0, len(items), batch):
-        text = kind.batch(items[start:start + batch], indent)
-        yield ("[" if start == 0 else ",") + text[1:-closing]  # the brackets once, around every batch
-    yield text[-closing:]
+        yield b"[" if start == 0 else b","  # the brackets once, around every batch
+        yield kind.items(items[start:start + batch], indent)
+    yield b"\n" + b" " * indent + b"]"
 
 
-def _object(fields: Iterable[tuple[str, Iterator[str]]], indent: int) -> Iterator[str]:
-    yield "{"
+def _object(fields: Iterable[tuple[str, Iterator[bytes]]], indent: int) -> Iterator[bytes]:
+    yield b"{"
     for position, (name, value) in enumerate(fields):
-        yield ("," if position else "") + "\n" + " " * (indent + 2) + _dump(name, 0) + ": "
+        yield (b"," if position else b"") + b"\n" + b" " * (indent + 2) + _dump(name, 0) + b": "
         yield from value
-    yield "\n" + " " * indent + "}"
+    yield b"\n" + b" " * indent + b"}"
 
 
-def _check(check: CheckResult, indent: int, batch: int) -> Iterator[str]:
+def _check(check: CheckResult, indent: int, batch: int) -> Iterator[bytes]:
     head = check.model_dump(mode="json", by_alias=True, exclude={"findings"})
     fields = [(name, iter([_dump(head[name], indent + 2)])) for name in CheckResult.model_fields if name != "findings"]
     fields.append(("findings", _records(check.findings, FINDINGS, indent + 2, batch)))
     return _object(fields, indent)
 
 
-def _pieces(report: Report, batch: int) -> Iterator[str]:
+def _pieces(report: Report, batch: int) -> Iterator[bytes]:
     head = report.model_dump(mode="json", by_alias=True, exclude={"checks", "tables", *report.absent_fields()})
 
-    def value(name: str) -> Iterator[str]:
+    def value(name: str) -> Iterator[bytes]:
         if name == "checks":
             return _array((_check(c, 4, batch) for c in report.checks), 2)
         if name == "tables":
@@ -146,12 +149,12 @@ def _pieces(report: Report, batch: int) -> Iterator[str]:
         return iter([_dump(head[name], 2)])
 
     yield from _object(((name, value(name)) for name in Report.model_fields if name in head or name in ("checks", "tables")), 0)
-    yield "\n"
+    yield b"\n"
 
 
-def _gathered(pieces: Iterator[str]) -> Iterator[str]:
-    """The same text in pieces of at least ``PIECE_CHARS`` characters (the last one shorter)."""
-    batch: list[str] = []
+def _gathered(pieces: Iterator[bytes]) -> Iterator[bytes]:
+    """The same bytes in pieces of at least ``PIECE_CHARS`` bytes (the last one shorter)."""
+    batch: list[bytes] = []
     size = 0
     for piece in pieces:
         if not batch and len(piece) >= PIECE_CHARS:  # a batch of records is big enough as it is: no copy
@@ -160,17 +163,22 @@ def _gathered(pieces: Iterator[str]) -> Iterator[str]:
         batch.append(piece)
         size += len(piece)
         if size >= PIECE_CHARS:
-            yield "".join(batch)
+            yield b"".join(batch)
             batch, size = [], 0
     if batch:
-        yield "".join(batch)
+        yield b"".join(batch)
 
 
-def chunks(report: Report, batch: int = BATCH) -> Iterator[str]:
-    """The report as indent-2 JSON, in pieces; ``batch`` records serialised per call (any size gives the
-    same text)."""
+def encoded(report: Report, batch: int = BATCH) -> Iterator[bytes]:
+    """The report as indent-2 JSON in UTF-8, in pieces; ``batch`` records serialised per call (any size gives
+    the same text)."""
     return _gathered(_pieces(report, batch))
 
 
+def chunks(report: Report, batch: int = BATCH) -> Iterator[str]:
+    """``encoded`` as text (every piece holds whole characters)."""
+    return (piece.decode() for piece in encoded(report, batch))
+
+
 def render(report: Report) -> str:
-    return "".join(chunks(report))
+    return b"".join(encoded(report)).decode()

@@ -14,7 +14,7 @@ from preflight.cli.errors import usage_error
 from preflight.cli.options import explicit_params
 from preflight.config import ConfigFile
 from preflight.models import Report
-from preflight.reports import FORMATS, pieces, table
+from preflight.reports import FORMATS, STREAMS, encoded, table
 from preflight.terminal import terminal_width, use_colour
 
 
@@ -98,8 +98,10 @@ class View:
         return table.Style(detail="short" if self.detail == "quiet" else self.detail)
 
 
-def _rendered(fmt: str, report: Report, style: table.Style) -> Iterable[str]:
-    return [table.render(report, style)] if fmt == "table" else pieces(fmt, report)
+def _rendered(fmt: str, report: Report, style: table.Style) -> Iterable[str | bytes]:
+    """A streamed format (JSON) in its UTF-8 pieces, written as they come (a 100k-table report is never
+    decoded and encoded again on its way out); any other as its text."""
+    return encoded(fmt, report) if fmt in STREAMS else [table.render(report, style) if fmt == "table" else FORMATS[fmt](report)]
 
 
 def emit(report: Report, fmt: str, outputs: list[Output], view: View | None = None) -> None:
@@ -111,15 +113,17 @@ def emit(report: Report, fmt: str, outputs: list[Output], view: View | None = No
     view = view or View()
     for output in outputs:
         try:
-            with output.path.open("w", encoding="utf-8") as handle:
+            with output.path.open("wb") as handle:
                 for piece in _rendered(output.fmt, report, view.file_style()):
-                    handle.write(piece)
+                    handle.write(piece if isinstance(piece, bytes) else piece.encode())
         except OSError as exc:
             usage_error(f"cannot write {output.path}: {exc.strerror or exc}")
     if not any(o.instead_of_stdout for o in outputs):
         stdout_fmt = "table" if view.detail == "quiet" else fmt
+        binary = hasattr(sys.stdout, "buffer")  # a StringIO in its place (a caller of ``main``) takes text
         for piece in _rendered(stdout_fmt, report, view.stdout_style()):
-            click.echo(piece, nl=False, color=True)  # never strip: renderings are printable, colour is asked for
+            # never strip: renderings are printable, colour is asked for; bytes go to the binary stream as they are
+            click.echo(piece if binary or isinstance(piece, str) else piece.decode(), nl=False, color=True)
 
 
 def output_choice(ctx: click.Context, config: ConfigFile | None) -> tuple[str, tuple[str, ...]]:
