@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
@@ -175,22 +176,62 @@ def identity_fix(row: TableRow) -> AlterTable | None:
 _PROBLEMS = {"d": "no_replica_identity", "n": "replica_identity_nothing"}
 
 
-def consumer_problem(row: TableRow, identity: str) -> str | None:
+def consumer_problem(relreplident: str, has_primary_key: bool, identity: str) -> str | None:
     """What the consumer's own identity rule finds short in a table PostgreSQL is content with."""
-    full = row.relreplident == "f"
+    full = relreplident == "f"
     if identity == "full" and not full:
         return "replica_identity_not_full"
-    if identity == "primary_key" and not row.has_primary_key:
+    if identity == "primary_key" and not has_primary_key:
         return "primary_key_required"
-    if identity == "primary_key_or_full" and not (row.has_primary_key or full):
+    if identity == "primary_key_or_full" and not (has_primary_key or full):
         return "primary_key_or_full_required"
     return None
 
 
-def problem_of(row: TableRow) -> str | None:
-    if has_usable_identity(row.relreplident, row.has_primary_key, row.identity_index is not None):
+@cache  # asked for every selected table (100k), by table_keys and publication
+def identity_problem(relreplident: str, has_primary_key: bool, has_identity_index: bool) -> str | None:
+    """Why PostgreSQL finds a table's replica identity unusable (its finding's code), or None."""
+    if has_usable_identity(relreplident, has_primary_key, has_identity_index):
         return None
-    return _PROBLEMS.get(row.relreplident, "replica_identity_index_missing")
+    return _PROBLEMS.get(relreplident, "replica_identity_index_missing")
+
+
+def problem_of(row: TableRow) -> str | None:
+    return identity_problem(row.relreplident, row.has_primary_key, row.identity_index is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a relation's catalog state says before any decision: its report words, whether a publication can
+    carry it and, when it can, its problem (None: the identity is usable for this consumer) and whether FULL
+    cannot work for the consumer (a column type without equality)."""
+
+    kind: TableKind
+    persistence: Persistence
+    identity: ReplicaIdentity
+    publishable: bool
+    problem: str | None
+    unusable: bool
+
+
+@cache  # a function of a few catalog flags and the profile: asked once per table (100k), computed once per state
+def verdict(relkind: str, relpersistence: str, relreplident: str, has_primary_key: bool, has_identity_index: bool,
+            without_equality: bool, needs_equality: bool, identity: str) -> Verdict:
+    """``identity`` (the consumer's own rule) finds more tables short and names the problem of any table short of
+    it (its fix gives the table an identity too). With ``needs_equality``, FULL over a column type without equality
+    (``without_equality``) is no identity."""
+    kind = KINDS.get(relkind, "other")
+    persistence = PERSISTENCE.get(relpersistence, "temporary")
+    words = IDENTITY.get(relreplident, "nothing")
+    unusable = needs_equality and without_equality
+    if (kind != "table" and kind != "partitioned_table") or persistence != "permanent":
+        return Verdict(kind, persistence, words, False, None, unusable)
+    problem = identity_problem(relreplident, has_primary_key, has_identity_index)
+    if problem is None and unusable and relreplident == "f":
+        problem = FULL_UNUSABLE
+    if identity != "any":  # the consumer's rule wins: its fix also gives the table an identity
+        problem = consumer_problem(relreplident, has_primary_key, identity) or problem
+    return Verdict(kind, persistence, words, True, problem, unusable)
 
 
 PROBLEM_TEXT = {**MISSING_IDENTITY, FULL_UNUSABLE: "has REPLICA IDENTITY FULL"}
@@ -412,31 +453,23 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
     for row, key in zip(rows, keys, strict=True):  # once per table: no call that is not needed
         decision = decision_of(row, key) if decisions else None
         effective = None if decision == "exclude" and key in published else decision
-        kind = KINDS.get(row.relkind, "other")
-        persistence = PERSISTENCE.get(row.relpersistence, "temporary")
-        problem = None
+        seen = verdict(row.relkind, row.relpersistence, row.relreplident, row.has_primary_key,
+                       row.identity_index is not None, row.without_equality is not None, needs_equality, identity)
+        problem = seen.problem
         status: TableStatus
-        if (kind != "table" and kind != "partitioned_table") or persistence != "permanent":
+        if not seen.publishable:
             status = "not_publishable"
+        elif effective == "exclude":
+            status = "excluded"
+        elif problem is None:
+            status = "ok"
+        elif effective is None or (decision == "replica_identity_full" and seen.unusable) or (
+                problem in CONSUMER_RULES and effective not in CONSUMER_RULES[problem][1]):
+            status = "needs_decision"
         else:
-            problem = problem_of(row)
-            unusable = needs_equality and row.without_equality is not None
-            if problem is None and unusable and row.relreplident == "f":
-                problem = FULL_UNUSABLE
-            if identity != "any":  # the consumer's rule wins: its fix also gives the table an identity
-                problem = consumer_problem(row, identity) or problem
-            if effective == "exclude":
-                status = "excluded"
-            elif problem is None:
-                status = "ok"
-            elif effective is None or (decision == "replica_identity_full" and unusable) or (
-                    problem in CONSUMER_RULES and effective not in CONSUMER_RULES[problem][1]):
-                status = "needs_decision"
-            else:
-                status = "decided"
-        entry = entry_of(row.schema, row.name, kind, persistence, row.has_primary_key,
-                         IDENTITY.get(row.relreplident, "nothing"), row.identity_index, row.candidate_index, decision,
-                         status, row.size_bytes)
+            status = "decided"
+        entry = entry_of(row.schema, row.name, seen.kind, seen.persistence, row.has_primary_key, seen.identity,
+                         row.identity_index, row.candidate_index, decision, status, row.size_bytes)
         judged[key] = Judged(key, row, entry, problem)
     _roll_up_partitions(judged, via_root)
     return list(judged.values())
