@@ -115,7 +115,7 @@ def descendants(tables: list[TableRow], listed: list[TableRow]) -> list[TableRow
 
 
 def _names(tables: list[TableRow]) -> tuple[SqlName, ...]:
-    return tuple((t.schema, t.name) for t in tables)
+    return tuple([(t.schema, t.name) for t in tables])
 
 
 def create_statement(name: str, tables: list[TableRow]) -> PublicationChange:

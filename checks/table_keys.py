@@ -153,6 +153,7 @@ class Judged:
     entry: TableEntry
     problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
     #                             | full_identity_without_equality
+    unusable: bool = False  # FULL cannot work for this consumer (a column type without equality)
     published_by: str | None = None  # outside the selection, received through this publication
 
 
@@ -162,14 +163,15 @@ new_entry = builder(TableEntry, "schema_", "name", "kind", "persistence", "has_p
                     "identity_index", "candidate_index", "decision", "status", "size_bytes")
 new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
 new_remediation = builder(Remediation, "sql", "steps")
+new_alter_table = builder(AlterTable, "table", "action", "index")
 
 
 def identity_fix(row: TableRow) -> AlterTable | None:
     """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
     if row.has_primary_key:
-        return AlterTable((row.schema, row.name), "REPLICA IDENTITY DEFAULT")
+        return new_alter_table((row.schema, row.name), "REPLICA IDENTITY DEFAULT", None)
     if row.candidate_index:
-        return AlterTable((row.schema, row.name), "REPLICA IDENTITY USING INDEX", row.candidate_index)
+        return new_alter_table((row.schema, row.name), "REPLICA IDENTITY USING INDEX", row.candidate_index)
     return None
 
 
@@ -223,7 +225,7 @@ def verdict(relkind: str, relpersistence: str, relreplident: str, has_primary_ke
     kind = KINDS.get(relkind, "other")
     persistence = PERSISTENCE.get(relpersistence, "temporary")
     words = IDENTITY.get(relreplident, "nothing")
-    unusable = needs_equality and without_equality
+    unusable = needs_equality and without_equality  # FULL compares every column: one type has no equality
     if (kind != "table" and kind != "partitioned_table") or persistence != "permanent":
         return Verdict(kind, persistence, words, False, None, unusable)
     problem = identity_problem(relreplident, has_primary_key, has_identity_index)
@@ -235,11 +237,6 @@ def verdict(relkind: str, relpersistence: str, relreplident: str, has_primary_ke
 
 
 PROBLEM_TEXT = {**MISSING_IDENTITY, FULL_UNUSABLE: "has REPLICA IDENTITY FULL"}
-
-
-def full_unusable(row: TableRow, needs_equality: bool) -> bool:
-    """FULL cannot work for this consumer: it compares every column and one type has no equality operator."""
-    return needs_equality and row.without_equality is not None
 
 
 def equality_text(row: TableRow, consumer: str) -> str:
@@ -300,8 +297,9 @@ class TableKeys(Check):
         for item in judged[len(selected):]:
             item.published_by = consumer
         failing = Failing.under(_insert_only_publication(ctx))
+        asked = {problem: Asked.of(profile, problem) for problem in CONSUMER_RULES}
         findings += [finding for item in judged if item.problem is not None or item.entry.decision is not None
-                     for finding in _table_findings(item, profile, failing)]  # the rest have nothing to say
+                     if (finding := _table_finding(item, profile, failing, asked)) is not None]  # the rest: nothing to say
         findings += [_exclusion_not_applied(item, consumer) for item in judged
                      if item.entry.decision == "exclude" and item.key in published]
         findings += _unkeyed_elsewhere(publications, names)
@@ -470,7 +468,7 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
             status = "decided"
         entry = entry_of(row.schema, row.name, seen.kind, seen.persistence, row.has_primary_key, seen.identity,
                          row.identity_index, row.candidate_index, decision, status, row.size_bytes)
-        judged[key] = Judged(key, row, entry, problem)
+        judged[key] = Judged(key, row, entry, problem, seen.unusable)
     _roll_up_partitions(judged, via_root)
     return list(judged.values())
 
@@ -502,20 +500,21 @@ def _roll_up_partitions(judged: dict[str, Judged], via_root: bool) -> None:
             item.problem = None
 
 
-def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Finding]:
+def _table_finding(item: Judged, profile: Profile, failing: Failing, asked: dict[str, Asked]) -> Finding | None:
+    """The one finding of a table without a usable identity, or with a decision (None: nothing to say)."""
     entry, row, problem, key = item.entry, item.row, item.problem, item.key
     if problem is None:
         if entry.decision and entry.status == "ok":
-            return [Finding(code="decision_not_needed", severity=Severity.INFO, object=key,
-                            message=f"{key} already has a usable replica identity ({entry.replica_identity}); "
-                                    f"the decision {entry.decision!r} needs no action.")]
-        return []
+            return Finding(code="decision_not_needed", severity=Severity.INFO, object=key,
+                           message=f"{key} already has a usable replica identity ({entry.replica_identity}); "
+                                   f"the decision {entry.decision!r} needs no action.")
+        return None
     if entry.status == "excluded":
-        return []
+        return None
     if problem in CONSUMER_RULES:
-        return [_consumer_rule(item, profile, problem)]
+        return _consumer_rule(item, asked[problem])
     consumer = profile.consumer
-    unusable = full_unusable(row, consumer.full_needs_equality)
+    unusable = item.unusable
     outage = (f"Once {key} is published, every UPDATE and DELETE on it FAILS ON THE SOURCE (\"cannot update table "
               f"... because it does not have a replica identity and publishes updates\").")
     fix = identity_fix(row)
@@ -524,18 +523,19 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
         where += (f" It is outside the selection, but publication {item.published_by!r} publishes it: the consumer "
                   "receives it and its UPDATE/DELETE fail on the source now.")
     if problem == FULL_UNUSABLE or (unusable and entry.decision == "replica_identity_full"):
-        return [_full_unusable(item, profile, fix, "" if problem == FULL_UNUSABLE else f"{where} {outage}", failing)]
+        return _full_unusable(item, profile, fix, "" if problem == FULL_UNUSABLE else f"{where} {outage}", failing)
     if entry.status == "needs_decision":  # the one finding of every table without identity: tens of thousands
         choices, expected = CHOICES, EXPECTED
         if unusable:
             choices, expected = CHOICES_KEY_ONLY, KEY_ONLY
             where += f" REPLICA IDENTITY FULL is no way out for this consumer: {equality_text(row, consumer.kind)}."
         if fix is None:
-            message, fixes, step = f"{where} {outage}", [], f"Decide for {key} in --decisions FILE: "
+            message, fixes, step = f"{where} {outage}{failing.note}", [], f"Decide for {key} in --decisions FILE: "
         else:
-            message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
-        return [new_finding(problem, failing.severity, message + failing.note, key, entry.replica_identity, expected, new_remediation(
-            [*fixes], [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
+            message, fixes = f"{where} {outage} {NO_REWRITE}{failing.note}", [fix]
+            step = f"Or record a decision for {key} in --decisions FILE: "
+        return new_finding(problem, failing.severity, message, key, entry.replica_identity, expected,
+                           new_remediation(fixes, [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
@@ -543,43 +543,61 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
             cost = (f"{key} is {size // (1 << 20)} MiB: FULL logs every old column of each UPDATE/DELETE, "
                     "expect much more WAL; a key (add_pk) is cheaper if one exists.")
         if consumer.applies_replica_identity_full:
-            return [Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
-                            observed=entry.replica_identity, expected="full",
-                            message=f"{where} Decided: replica_identity_full, not applied yet; profile "
-                                    f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
-                                    f"FULL itself during its setup, before it publishes the table. {cost}",
-                            remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")]))]
-        return [Finding(code="decided_replica_identity_full", severity=failing.severity, object=key,
-                        observed=entry.replica_identity, expected="full",
-                        message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
-                                f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
-                                f"{cost}{failing.note}",
-                        remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")],
-                                                steps=["Apply the statement above (identity change only, no rewrite; "
-                                                       "a partitioned table's every leaf), then re-run pg-preflight."]))]
-    return [_pending_key(item, fix, where, outage, failing)]
+            return Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
+                           observed=entry.replica_identity, expected="full",
+                           message=f"{where} Decided: replica_identity_full, not applied yet; profile "
+                                   f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
+                                   f"FULL itself during its setup, before it publishes the table. {cost}",
+                           remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")]))
+        return Finding(code="decided_replica_identity_full", severity=failing.severity, object=key,
+                       observed=entry.replica_identity, expected="full",
+                       message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
+                               f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
+                               f"{cost}{failing.note}",
+                       remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")],
+                                               steps=["Apply the statement above (identity change only, no rewrite; "
+                                                      "a partitioned table's every leaf), then re-run pg-preflight."]))
+    return _pending_key(item, fix, where, outage, failing)
 
 
-def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """The profile's consumer's own identity rule as its findings word it: worded once per run, not per table."""
+
+    problem: str
+    wanted: str
+    satisfy: frozenset[Decision]
+    says: str  # "profile ... says its consumer (...) needs ... on every table it receives (where it says so)."
+    choices: str  # the decisions that satisfy it, as a step offers them
+    applies_full: bool  # the consumer applies a decided REPLICA IDENTITY FULL itself
+
+    @classmethod
+    def of(cls, profile: Profile, problem: str) -> Asked:
+        wanted, satisfy = CONSUMER_RULES[problem]
+        consumer = profile.consumer
+        source = profile.source_of("consumer.identity")
+        said = (f" ({'its documentation' if source.documented else 'our judgement'}: {source.source})"
+                if source is not None else "")
+        return cls(problem, wanted, satisfy, f"profile '{profile.name}' says its consumer ({consumer.kind}) needs "
+                   f"{wanted} on every table it receives{said}.", " or ".join(f'"{d}"' for d in sorted(satisfy)),
+                   consumer.applies_replica_identity_full)
+
+
+def _consumer_rule(item: Judged, asked: Asked) -> Finding:
     """A table PostgreSQL can publish, short of the identity the profile's consumer asks for."""
     entry, row, key = item.entry, item.row, item.key
-    wanted, satisfy = CONSUMER_RULES[problem]
-    consumer = profile.consumer
-    source = profile.source_of("consumer.identity")
-    said = (f" ({'its documentation' if source.documented else 'our judgement'}: {source.source})"
-            if source is not None else "")
+    problem, wanted, satisfy = asked.problem, asked.wanted, asked.satisfy
     has = "a primary key" if row.has_primary_key else "no primary key"
-    message = (f"{key} has {has} and REPLICA IDENTITY {entry.replica_identity.upper()}: profile '{profile.name}' "
-               f"says its consumer ({consumer.kind}) needs {wanted} on every table it receives{said}.")
-    full = AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")
-    add_key = (AlterTable((row.schema, row.name), "ADD PRIMARY KEY USING INDEX", row.candidate_index)
-               if row.candidate_index else None)
+    message = f"{key} has {has} and REPLICA IDENTITY {entry.replica_identity.upper()}: {asked.says}"
+    table = (row.schema, row.name)
+    full = new_alter_table(table, "REPLICA IDENTITY FULL", None)
+    fixes: list[Statement]
     if "replica_identity_full" in satisfy:
-        fixes: list[Statement] = [full]
+        fixes = [full]
         steps = ["The statement changes only the identity (no table rewrite); FULL logs every old column of each "
                  "UPDATE and DELETE (more WAL on wide tables)."]
-    elif add_key:
-        fixes = [add_key]
+    elif row.candidate_index:
+        fixes = [new_alter_table(table, "ADD PRIMARY KEY USING INDEX", row.candidate_index)]
         steps = [f"The statement makes {key}'s unique index on NOT NULL columns ({row.candidate_index}) its primary "
                  "key (no scan: its columns are NOT NULL already; a short ACCESS EXCLUSIVE lock)."]
     else:
@@ -594,16 +612,14 @@ def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
         message += f" It is outside the selection, but publication {item.published_by!r} publishes it."
     if entry.decision in satisfy:
         message += f" Decided: {entry.decision}, not carried out yet."
-        if entry.decision == "replica_identity_full" and consumer.applies_replica_identity_full:
-            return Finding(code=problem, severity=Severity.WARNING, object=key, observed=entry.replica_identity,
-                           expected=wanted, message=message + " The consumer applies it itself during its setup.",
-                           remediation=Remediation(sql=[full]))
+        if entry.decision == "replica_identity_full" and asked.applies_full:
+            return new_finding(problem, Severity.WARNING, message + " The consumer applies it itself during its setup.",
+                               key, entry.replica_identity, wanted, new_remediation([full], []))
     else:
-        choices = " or ".join(f'"{d}"' for d in sorted(satisfy))
-        steps.append(f"Or decide for {key} in --decisions FILE: {choices}, or \"exclude\" (the consumer then does not "
-                     "receive it).")
-    return Finding(code=problem, severity=Severity.ERROR, object=key, observed=entry.replica_identity, expected=wanted,
-                   message=message, remediation=Remediation(sql=fixes, steps=[*steps]))
+        steps.append(f"Or decide for {key} in --decisions FILE: {asked.choices}, or \"exclude\" (the consumer then "
+                     "does not receive it).")
+    return new_finding(problem, Severity.ERROR, message, key, entry.replica_identity, wanted,
+                       new_remediation(fixes, steps))
 
 
 def _pending_key(item: Judged, fix: AlterTable | None, where: str, outage: str, failing: Failing) -> Finding:
