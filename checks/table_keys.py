@@ -505,9 +505,9 @@ def _table_finding(item: Judged, profile: Profile, failing: Failing, asked: dict
     entry, row, problem, key = item.entry, item.row, item.problem, item.key
     if problem is None:
         if entry.decision and entry.status == "ok":
-            return Finding(code="decision_not_needed", severity=Severity.INFO, object=key,
-                           message=f"{key} already has a usable replica identity ({entry.replica_identity}); "
-                                   f"the decision {entry.decision!r} needs no action.")
+            return new_finding("decision_not_needed", Severity.INFO,
+                               f"{key} already has a usable replica identity ({entry.replica_identity}); the decision "
+                               f"{entry.decision!r} needs no action.", key, None, None, new_remediation([], []))
         return None
     if entry.status == "excluded":
         return None
@@ -542,21 +542,19 @@ def _table_finding(item: Judged, profile: Profile, failing: Failing, asked: dict
         if size > LARGE_TABLE_BYTES:
             cost = (f"{key} is {size // (1 << 20)} MiB: FULL logs every old column of each UPDATE/DELETE, "
                     "expect much more WAL; a key (add_pk) is cheaper if one exists.")
+        full = new_alter_table((row.schema, row.name), "REPLICA IDENTITY FULL", None)
         if consumer.applies_replica_identity_full:
-            return Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
-                           observed=entry.replica_identity, expected="full",
-                           message=f"{where} Decided: replica_identity_full, not applied yet; profile "
-                                   f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
-                                   f"FULL itself during its setup, before it publishes the table. {cost}",
-                           remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")]))
-        return Finding(code="decided_replica_identity_full", severity=failing.severity, object=key,
-                       observed=entry.replica_identity, expected="full",
-                       message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
-                               f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
-                               f"{cost}{failing.note}",
-                       remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")],
-                                               steps=["Apply the statement above (identity change only, no rewrite; "
-                                                      "a partitioned table's every leaf), then re-run pg-preflight."]))
+            return new_finding("decided_replica_identity_full", Severity.WARNING,
+                               f"{where} Decided: replica_identity_full, not applied yet; profile '{profile.name}' says "
+                               f"its consumer ({consumer.kind}) applies REPLICA IDENTITY FULL itself during its setup, "
+                               f"before it publishes the table. {cost}", key, entry.replica_identity, "full",
+                               new_remediation([full], []))
+        return new_finding("decided_replica_identity_full", failing.severity,
+                           f"{where} Decided: replica_identity_full, not applied yet, and the consumer ({consumer.kind}, "
+                           f"profile '{profile.name}') does not apply it itself. {outage} {cost}{failing.note}", key,
+                           entry.replica_identity, "full",
+                           new_remediation([full], ["Apply the statement above (identity change only, no rewrite; a "
+                                                    "partitioned table's every leaf), then re-run pg-preflight."]))
     return _pending_key(item, fix, where, outage, failing)
 
 
@@ -642,9 +640,8 @@ def _pending_key(item: Judged, fix: AlterTable | None, where: str, outage: str, 
              "Then re-run pg-preflight: the table is ok once it has a replica identity."]
     if fix:
         steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
-    return Finding(code="decided_add_pk", severity=failing.severity, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=f"{where} {promise} {needed} {outage}{failing.note}",
-                   remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
+    return new_finding("decided_add_pk", failing.severity, f"{where} {promise} {needed} {outage}{failing.note}", key,
+                       entry.replica_identity, KEY_ONLY, new_remediation([fix] if fix else [], steps))
 
 
 def _full_unusable(item: Judged, profile: Profile, fix: AlterTable | None, before: str, failing: Failing) -> Finding:
@@ -660,8 +657,8 @@ def _full_unusable(item: Judged, profile: Profile, fix: AlterTable | None, befor
              "columns with REPLICA IDENTITY USING INDEX also works), or decide \"exclude\" in --decisions FILE."]
     if fix:
         steps = [f"Apply the statement above (identity change only, no rewrite), or decide \"exclude\" for {key}."]
-    return Finding(code=FULL_UNUSABLE, severity=failing.severity, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=message + failing.note, remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
+    return new_finding(FULL_UNUSABLE, failing.severity, message + failing.note, key, entry.replica_identity, KEY_ONLY,
+                       new_remediation([fix] if fix else [], steps))
 
 
 def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:
