@@ -17,6 +17,7 @@ from preflight.names import format_name
 from preflight.pg_versions import PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import ColumnRule, Profile
 from preflight.statements import AlterTable, PublicationChange, Statement
+from preflight.unvalidated import builder
 
 CODES = declare(
     Code("table_never_published", Severity.WARNING, "a selected unlogged or temporary table: no publication carries it",
@@ -82,21 +83,27 @@ class Columns(Check):
         return Outcome(findings, summary)
 
 
+# One finding per unlogged table (thousands in a large selection): built without validation, from values the check
+# typed already; the builders are derived from the models' fields.
+new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
+new_remediation = builder(Remediation, "sql", "steps")
+new_alter_table = builder(AlterTable, "table", "action", "index")
+
+
 def _never_published(row: TableRow) -> Finding:
     key = format_name(row.schema, row.name)
     if row.relpersistence == "t":
-        return Finding(code="table_never_published", severity=Severity.WARNING, object=key, observed="temporary",
-                       expected="permanent",
-                       message=f"{key} is a temporary table: it is selected, but no publication can carry it and it "
-                               "disappears with its session. The consumer never receives it.",
-                       remediation=Remediation(steps=[f"Leave {key} out of the selection (temporary tables cannot "
-                                                      "be replicated)."]))
-    return Finding(
-        code="table_never_published", severity=Severity.WARNING, object=key, observed="unlogged", expected="permanent",
-        message=f"{key} is UNLOGGED: its changes are never written to WAL, so no publication carries it (CREATE "
-                "PUBLICATION ... FOR TABLE refuses it; FOR ALL TABLES skips it). It is selected, and the consumer "
-                "will never receive it.",
-        remediation=Remediation(sql=[AlterTable((row.schema, row.name), "SET LOGGED")], steps=[
+        return new_finding(
+            "table_never_published", Severity.WARNING,
+            f"{key} is a temporary table: it is selected, but no publication can carry it and it disappears with its "
+            "session. The consumer never receives it.", key, "temporary", "permanent",
+            new_remediation([], [f"Leave {key} out of the selection (temporary tables cannot be replicated)."]))
+    return new_finding(
+        "table_never_published", Severity.WARNING,
+        f"{key} is UNLOGGED: its changes are never written to WAL, so no publication carries it (CREATE PUBLICATION "
+        "... FOR TABLE refuses it; FOR ALL TABLES skips it). It is selected, and the consumer will never receive it.",
+        key, "unlogged", "permanent",
+        new_remediation([new_alter_table((row.schema, row.name), "SET LOGGED", None)], [
             f"The statement above rewrites {key} and writes all of it to WAL under an ACCESS EXCLUSIVE lock (reads "
             "and writes wait until it ends): run it in a maintenance window for a large table, or leave the table "
             "out of the selection."]))

@@ -34,7 +34,7 @@ from preflight.facts.spelling import NAMES_NEARBY
 from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.provider_detection import Provider
-from preflight.relations import is_publishable
+from preflight.relations import publishable_rows
 from preflight.remediation import grant_replication
 from preflight.suggest import hinted, near_schemas
 
@@ -101,7 +101,7 @@ class Grants(Check):
         findings += _schemas(name, ctx.fact(SCHEMAS), near_schemas(ctx.optional_fact(NAMES_NEARBY)))
         received = kept([*ctx.fact(TABLES), *(ctx.optional_fact(PUBLISHED_TABLES) or [])],  # the publication's reach too
                         ctx.options.decisions)  # but not what the decisions exclude
-        tables = [t for t in received if is_publishable(t, ctx.version_num)]
+        tables = publishable_rows(received, ctx.version_num)
         opts = ctx.options
         whole = None if not opts.schemas and not opts.tables else set(opts.schemas)
         findings += _outside_schemas(name, ctx.fact(SCHEMAS), tables)

@@ -34,7 +34,7 @@ from preflight.facts import (
 )
 from preflight.models import Finding, FindingRef, Remediation, Severity
 from preflight.names import format_name
-from preflight.relations import is_publishable
+from preflight.relations import publishable_rows
 from preflight.sqltext import SqlName
 from preflight.statements import PublicationChange, Sql, Statement, advice
 from preflight.unvalidated import builder
@@ -84,7 +84,7 @@ Name = tuple[str, str]
 
 def publishable(ctx: CheckContext) -> list[TableRow]:
     """Selected persistent tables (and, 13+, partitioned tables) not decided ``exclude`` (nor their partitions)."""
-    return [t for t in kept(ctx.fact(TABLES), ctx.options.decisions) if is_publishable(t, ctx.version_num)]
+    return publishable_rows(kept(ctx.fact(TABLES), ctx.options.decisions), ctx.version_num)
 
 
 def roots_only(tables: list[TableRow]) -> list[TableRow]:
@@ -115,7 +115,7 @@ def descendants(tables: list[TableRow], listed: list[TableRow]) -> list[TableRow
 
 
 def _names(tables: list[TableRow]) -> tuple[SqlName, ...]:
-    return tuple((t.schema, t.name) for t in tables)
+    return tuple([(t.schema, t.name) for t in tables])
 
 
 def create_statement(name: str, tables: list[TableRow]) -> PublicationChange:

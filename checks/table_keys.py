@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from preflight.check import Check, CheckContext, Outcome
 from preflight.codes import Code, declare
@@ -152,6 +153,7 @@ class Judged:
     entry: TableEntry
     problem: str | None = None  # no_replica_identity | replica_identity_nothing | replica_identity_index_missing
     #                             | full_identity_without_equality
+    unusable: bool = False  # FULL cannot work for this consumer (a column type without equality)
     published_by: str | None = None  # outside the selection, received through this publication
 
 
@@ -161,44 +163,80 @@ new_entry = builder(TableEntry, "schema_", "name", "kind", "persistence", "has_p
                     "identity_index", "candidate_index", "decision", "status", "size_bytes")
 new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
 new_remediation = builder(Remediation, "sql", "steps")
+new_alter_table = builder(AlterTable, "table", "action", "index")
 
 
 def identity_fix(row: TableRow) -> AlterTable | None:
     """The no-rewrite fix when one exists: back to the primary key, or a candidate unique index."""
     if row.has_primary_key:
-        return AlterTable((row.schema, row.name), "REPLICA IDENTITY DEFAULT")
+        return new_alter_table((row.schema, row.name), "REPLICA IDENTITY DEFAULT", None)
     if row.candidate_index:
-        return AlterTable((row.schema, row.name), "REPLICA IDENTITY USING INDEX", row.candidate_index)
+        return new_alter_table((row.schema, row.name), "REPLICA IDENTITY USING INDEX", row.candidate_index)
     return None
 
 
 _PROBLEMS = {"d": "no_replica_identity", "n": "replica_identity_nothing"}
 
 
-def consumer_problem(row: TableRow, identity: str) -> str | None:
+def consumer_problem(relreplident: str, has_primary_key: bool, identity: str) -> str | None:
     """What the consumer's own identity rule finds short in a table PostgreSQL is content with."""
-    full = row.relreplident == "f"
+    full = relreplident == "f"
     if identity == "full" and not full:
         return "replica_identity_not_full"
-    if identity == "primary_key" and not row.has_primary_key:
+    if identity == "primary_key" and not has_primary_key:
         return "primary_key_required"
-    if identity == "primary_key_or_full" and not (row.has_primary_key or full):
+    if identity == "primary_key_or_full" and not (has_primary_key or full):
         return "primary_key_or_full_required"
     return None
 
 
-def problem_of(row: TableRow) -> str | None:
-    if has_usable_identity(row.relreplident, row.has_primary_key, row.identity_index is not None):
+@cache  # asked for every selected table (100k), by table_keys and publication
+def identity_problem(relreplident: str, has_primary_key: bool, has_identity_index: bool) -> str | None:
+    """Why PostgreSQL finds a table's replica identity unusable (its finding's code), or None."""
+    if has_usable_identity(relreplident, has_primary_key, has_identity_index):
         return None
-    return _PROBLEMS.get(row.relreplident, "replica_identity_index_missing")
+    return _PROBLEMS.get(relreplident, "replica_identity_index_missing")
+
+
+def problem_of(row: TableRow) -> str | None:
+    return identity_problem(row.relreplident, row.has_primary_key, row.identity_index is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What a relation's catalog state says before any decision: its report words, whether a publication can
+    carry it and, when it can, its problem (None: the identity is usable for this consumer) and whether FULL
+    cannot work for the consumer (a column type without equality)."""
+
+    kind: TableKind
+    persistence: Persistence
+    identity: ReplicaIdentity
+    publishable: bool
+    problem: str | None
+    unusable: bool
+
+
+@cache  # a function of a few catalog flags and the profile: asked once per table (100k), computed once per state
+def verdict(relkind: str, relpersistence: str, relreplident: str, has_primary_key: bool, has_identity_index: bool,
+            without_equality: bool, needs_equality: bool, identity: str) -> Verdict:
+    """``identity`` (the consumer's own rule) finds more tables short and names the problem of any table short of
+    it (its fix gives the table an identity too). With ``needs_equality``, FULL over a column type without equality
+    (``without_equality``) is no identity."""
+    kind = KINDS.get(relkind, "other")
+    persistence = PERSISTENCE.get(relpersistence, "temporary")
+    words = IDENTITY.get(relreplident, "nothing")
+    unusable = needs_equality and without_equality  # FULL compares every column: one type has no equality
+    if (kind != "table" and kind != "partitioned_table") or persistence != "permanent":
+        return Verdict(kind, persistence, words, False, None, unusable)
+    problem = identity_problem(relreplident, has_primary_key, has_identity_index)
+    if problem is None and unusable and relreplident == "f":
+        problem = FULL_UNUSABLE
+    if identity != "any":  # the consumer's rule wins: its fix also gives the table an identity
+        problem = consumer_problem(relreplident, has_primary_key, identity) or problem
+    return Verdict(kind, persistence, words, True, problem, unusable)
 
 
 PROBLEM_TEXT = {**MISSING_IDENTITY, FULL_UNUSABLE: "has REPLICA IDENTITY FULL"}
-
-
-def full_unusable(row: TableRow, needs_equality: bool) -> bool:
-    """FULL cannot work for this consumer: it compares every column and one type has no equality operator."""
-    return needs_equality and row.without_equality is not None
 
 
 def equality_text(row: TableRow, consumer: str) -> str:
@@ -259,8 +297,9 @@ class TableKeys(Check):
         for item in judged[len(selected):]:
             item.published_by = consumer
         failing = Failing.under(_insert_only_publication(ctx))
+        asked = {problem: Asked.of(profile, problem) for problem in CONSUMER_RULES}
         findings += [finding for item in judged if item.problem is not None or item.entry.decision is not None
-                     for finding in _table_findings(item, profile, failing)]  # the rest have nothing to say
+                     if (finding := _table_finding(item, profile, failing, asked)) is not None]  # the rest: nothing to say
         findings += [_exclusion_not_applied(item, consumer) for item in judged
                      if item.entry.decision == "exclude" and item.key in published]
         findings += _unkeyed_elsewhere(publications, names)
@@ -412,32 +451,24 @@ def _judge(rows: list[TableRow], decisions: dict[str, Decision], via_root: bool 
     for row, key in zip(rows, keys, strict=True):  # once per table: no call that is not needed
         decision = decision_of(row, key) if decisions else None
         effective = None if decision == "exclude" and key in published else decision
-        kind = KINDS.get(row.relkind, "other")
-        persistence = PERSISTENCE.get(row.relpersistence, "temporary")
-        problem = None
+        seen = verdict(row.relkind, row.relpersistence, row.relreplident, row.has_primary_key,
+                       row.identity_index is not None, row.without_equality is not None, needs_equality, identity)
+        problem = seen.problem
         status: TableStatus
-        if (kind != "table" and kind != "partitioned_table") or persistence != "permanent":
+        if not seen.publishable:
             status = "not_publishable"
+        elif effective == "exclude":
+            status = "excluded"
+        elif problem is None:
+            status = "ok"
+        elif effective is None or (decision == "replica_identity_full" and seen.unusable) or (
+                problem in CONSUMER_RULES and effective not in CONSUMER_RULES[problem][1]):
+            status = "needs_decision"
         else:
-            problem = problem_of(row)
-            unusable = needs_equality and row.without_equality is not None
-            if problem is None and unusable and row.relreplident == "f":
-                problem = FULL_UNUSABLE
-            if identity != "any":  # the consumer's rule wins: its fix also gives the table an identity
-                problem = consumer_problem(row, identity) or problem
-            if effective == "exclude":
-                status = "excluded"
-            elif problem is None:
-                status = "ok"
-            elif effective is None or (decision == "replica_identity_full" and unusable) or (
-                    problem in CONSUMER_RULES and effective not in CONSUMER_RULES[problem][1]):
-                status = "needs_decision"
-            else:
-                status = "decided"
-        entry = entry_of(row.schema, row.name, kind, persistence, row.has_primary_key,
-                         IDENTITY.get(row.relreplident, "nothing"), row.identity_index, row.candidate_index, decision,
-                         status, row.size_bytes)
-        judged[key] = Judged(key, row, entry, problem)
+            status = "decided"
+        entry = entry_of(row.schema, row.name, seen.kind, seen.persistence, row.has_primary_key, seen.identity,
+                         row.identity_index, row.candidate_index, decision, status, row.size_bytes)
+        judged[key] = Judged(key, row, entry, problem, seen.unusable)
     _roll_up_partitions(judged, via_root)
     return list(judged.values())
 
@@ -469,20 +500,21 @@ def _roll_up_partitions(judged: dict[str, Judged], via_root: bool) -> None:
             item.problem = None
 
 
-def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Finding]:
+def _table_finding(item: Judged, profile: Profile, failing: Failing, asked: dict[str, Asked]) -> Finding | None:
+    """The one finding of a table without a usable identity, or with a decision (None: nothing to say)."""
     entry, row, problem, key = item.entry, item.row, item.problem, item.key
     if problem is None:
         if entry.decision and entry.status == "ok":
-            return [Finding(code="decision_not_needed", severity=Severity.INFO, object=key,
-                            message=f"{key} already has a usable replica identity ({entry.replica_identity}); "
-                                    f"the decision {entry.decision!r} needs no action.")]
-        return []
+            return new_finding("decision_not_needed", Severity.INFO,
+                               f"{key} already has a usable replica identity ({entry.replica_identity}); the decision "
+                               f"{entry.decision!r} needs no action.", key, None, None, new_remediation([], []))
+        return None
     if entry.status == "excluded":
-        return []
+        return None
     if problem in CONSUMER_RULES:
-        return [_consumer_rule(item, profile, problem)]
+        return _consumer_rule(item, asked[problem])
     consumer = profile.consumer
-    unusable = full_unusable(row, consumer.full_needs_equality)
+    unusable = item.unusable
     outage = (f"Once {key} is published, every UPDATE and DELETE on it FAILS ON THE SOURCE (\"cannot update table "
               f"... because it does not have a replica identity and publishes updates\").")
     fix = identity_fix(row)
@@ -491,62 +523,79 @@ def _table_findings(item: Judged, profile: Profile, failing: Failing) -> list[Fi
         where += (f" It is outside the selection, but publication {item.published_by!r} publishes it: the consumer "
                   "receives it and its UPDATE/DELETE fail on the source now.")
     if problem == FULL_UNUSABLE or (unusable and entry.decision == "replica_identity_full"):
-        return [_full_unusable(item, profile, fix, "" if problem == FULL_UNUSABLE else f"{where} {outage}", failing)]
+        return _full_unusable(item, profile, fix, "" if problem == FULL_UNUSABLE else f"{where} {outage}", failing)
     if entry.status == "needs_decision":  # the one finding of every table without identity: tens of thousands
         choices, expected = CHOICES, EXPECTED
         if unusable:
             choices, expected = CHOICES_KEY_ONLY, KEY_ONLY
             where += f" REPLICA IDENTITY FULL is no way out for this consumer: {equality_text(row, consumer.kind)}."
         if fix is None:
-            message, fixes, step = f"{where} {outage}", [], f"Decide for {key} in --decisions FILE: "
+            message, fixes, step = f"{where} {outage}{failing.note}", [], f"Decide for {key} in --decisions FILE: "
         else:
-            message, fixes, step = f"{where} {outage} {NO_REWRITE}", [fix], f"Or record a decision for {key} in --decisions FILE: "
-        return [new_finding(problem, failing.severity, message + failing.note, key, entry.replica_identity, expected, new_remediation(
-            [*fixes], [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))]
+            message, fixes = f"{where} {outage} {NO_REWRITE}{failing.note}", [fix]
+            step = f"Or record a decision for {key} in --decisions FILE: "
+        return new_finding(problem, failing.severity, message, key, entry.replica_identity, expected,
+                           new_remediation(fixes, [f"{step}{choices} ('pg-preflight decisions' writes a template)."]))
     if entry.decision == "replica_identity_full":
         size = row.size_bytes or 0
         cost = ("FULL logs every old column of each UPDATE/DELETE: expect more WAL on wide or TOAST-heavy tables.")
         if size > LARGE_TABLE_BYTES:
             cost = (f"{key} is {size // (1 << 20)} MiB: FULL logs every old column of each UPDATE/DELETE, "
                     "expect much more WAL; a key (add_pk) is cheaper if one exists.")
+        full = new_alter_table((row.schema, row.name), "REPLICA IDENTITY FULL", None)
         if consumer.applies_replica_identity_full:
-            return [Finding(code="decided_replica_identity_full", severity=Severity.WARNING, object=key,
-                            observed=entry.replica_identity, expected="full",
-                            message=f"{where} Decided: replica_identity_full, not applied yet; profile "
-                                    f"'{profile.name}' says its consumer ({consumer.kind}) applies REPLICA IDENTITY "
-                                    f"FULL itself during its setup, before it publishes the table. {cost}",
-                            remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")]))]
-        return [Finding(code="decided_replica_identity_full", severity=failing.severity, object=key,
-                        observed=entry.replica_identity, expected="full",
-                        message=f"{where} Decided: replica_identity_full, not applied yet, and the consumer "
-                                f"({consumer.kind}, profile '{profile.name}') does not apply it itself. {outage} "
-                                f"{cost}{failing.note}",
-                        remediation=Remediation(sql=[AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")],
-                                                steps=["Apply the statement above (identity change only, no rewrite; "
-                                                       "a partitioned table's every leaf), then re-run pg-preflight."]))]
-    return [_pending_key(item, fix, where, outage, failing)]
+            return new_finding("decided_replica_identity_full", Severity.WARNING,
+                               f"{where} Decided: replica_identity_full, not applied yet; profile '{profile.name}' says "
+                               f"its consumer ({consumer.kind}) applies REPLICA IDENTITY FULL itself during its setup, "
+                               f"before it publishes the table. {cost}", key, entry.replica_identity, "full",
+                               new_remediation([full], []))
+        return new_finding("decided_replica_identity_full", failing.severity,
+                           f"{where} Decided: replica_identity_full, not applied yet, and the consumer ({consumer.kind}, "
+                           f"profile '{profile.name}') does not apply it itself. {outage} {cost}{failing.note}", key,
+                           entry.replica_identity, "full",
+                           new_remediation([full], ["Apply the statement above (identity change only, no rewrite; a "
+                                                    "partitioned table's every leaf), then re-run pg-preflight."]))
+    return _pending_key(item, fix, where, outage, failing)
 
 
-def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """The profile's consumer's own identity rule as its findings word it: worded once per run, not per table."""
+
+    problem: str
+    wanted: str
+    satisfy: frozenset[Decision]
+    says: str  # "profile ... says its consumer (...) needs ... on every table it receives (where it says so)."
+    choices: str  # the decisions that satisfy it, as a step offers them
+    applies_full: bool  # the consumer applies a decided REPLICA IDENTITY FULL itself
+
+    @classmethod
+    def of(cls, profile: Profile, problem: str) -> Asked:
+        wanted, satisfy = CONSUMER_RULES[problem]
+        consumer = profile.consumer
+        source = profile.source_of("consumer.identity")
+        said = (f" ({'its documentation' if source.documented else 'our judgement'}: {source.source})"
+                if source is not None else "")
+        return cls(problem, wanted, satisfy, f"profile '{profile.name}' says its consumer ({consumer.kind}) needs "
+                   f"{wanted} on every table it receives{said}.", " or ".join(f'"{d}"' for d in sorted(satisfy)),
+                   consumer.applies_replica_identity_full)
+
+
+def _consumer_rule(item: Judged, asked: Asked) -> Finding:
     """A table PostgreSQL can publish, short of the identity the profile's consumer asks for."""
     entry, row, key = item.entry, item.row, item.key
-    wanted, satisfy = CONSUMER_RULES[problem]
-    consumer = profile.consumer
-    source = profile.source_of("consumer.identity")
-    said = (f" ({'its documentation' if source.documented else 'our judgement'}: {source.source})"
-            if source is not None else "")
+    problem, wanted, satisfy = asked.problem, asked.wanted, asked.satisfy
     has = "a primary key" if row.has_primary_key else "no primary key"
-    message = (f"{key} has {has} and REPLICA IDENTITY {entry.replica_identity.upper()}: profile '{profile.name}' "
-               f"says its consumer ({consumer.kind}) needs {wanted} on every table it receives{said}.")
-    full = AlterTable((row.schema, row.name), "REPLICA IDENTITY FULL")
-    add_key = (AlterTable((row.schema, row.name), "ADD PRIMARY KEY USING INDEX", row.candidate_index)
-               if row.candidate_index else None)
+    message = f"{key} has {has} and REPLICA IDENTITY {entry.replica_identity.upper()}: {asked.says}"
+    table = (row.schema, row.name)
+    full = new_alter_table(table, "REPLICA IDENTITY FULL", None)
+    fixes: list[Statement]
     if "replica_identity_full" in satisfy:
-        fixes: list[Statement] = [full]
+        fixes = [full]
         steps = ["The statement changes only the identity (no table rewrite); FULL logs every old column of each "
                  "UPDATE and DELETE (more WAL on wide tables)."]
-    elif add_key:
-        fixes = [add_key]
+    elif row.candidate_index:
+        fixes = [new_alter_table(table, "ADD PRIMARY KEY USING INDEX", row.candidate_index)]
         steps = [f"The statement makes {key}'s unique index on NOT NULL columns ({row.candidate_index}) its primary "
                  "key (no scan: its columns are NOT NULL already; a short ACCESS EXCLUSIVE lock)."]
     else:
@@ -561,16 +610,14 @@ def _consumer_rule(item: Judged, profile: Profile, problem: str) -> Finding:
         message += f" It is outside the selection, but publication {item.published_by!r} publishes it."
     if entry.decision in satisfy:
         message += f" Decided: {entry.decision}, not carried out yet."
-        if entry.decision == "replica_identity_full" and consumer.applies_replica_identity_full:
-            return Finding(code=problem, severity=Severity.WARNING, object=key, observed=entry.replica_identity,
-                           expected=wanted, message=message + " The consumer applies it itself during its setup.",
-                           remediation=Remediation(sql=[full]))
+        if entry.decision == "replica_identity_full" and asked.applies_full:
+            return new_finding(problem, Severity.WARNING, message + " The consumer applies it itself during its setup.",
+                               key, entry.replica_identity, wanted, new_remediation([full], []))
     else:
-        choices = " or ".join(f'"{d}"' for d in sorted(satisfy))
-        steps.append(f"Or decide for {key} in --decisions FILE: {choices}, or \"exclude\" (the consumer then does not "
-                     "receive it).")
-    return Finding(code=problem, severity=Severity.ERROR, object=key, observed=entry.replica_identity, expected=wanted,
-                   message=message, remediation=Remediation(sql=fixes, steps=[*steps]))
+        steps.append(f"Or decide for {key} in --decisions FILE: {asked.choices}, or \"exclude\" (the consumer then "
+                     "does not receive it).")
+    return new_finding(problem, Severity.ERROR, message, key, entry.replica_identity, wanted,
+                       new_remediation(fixes, steps))
 
 
 def _pending_key(item: Judged, fix: AlterTable | None, where: str, outage: str, failing: Failing) -> Finding:
@@ -593,9 +640,8 @@ def _pending_key(item: Judged, fix: AlterTable | None, where: str, outage: str, 
              "Then re-run pg-preflight: the table is ok once it has a replica identity."]
     if fix:
         steps = ["Apply the statement above (identity change only, no rewrite), then re-run pg-preflight."]
-    return Finding(code="decided_add_pk", severity=failing.severity, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=f"{where} {promise} {needed} {outage}{failing.note}",
-                   remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
+    return new_finding("decided_add_pk", failing.severity, f"{where} {promise} {needed} {outage}{failing.note}", key,
+                       entry.replica_identity, KEY_ONLY, new_remediation([fix] if fix else [], steps))
 
 
 def _full_unusable(item: Judged, profile: Profile, fix: AlterTable | None, before: str, failing: Failing) -> Finding:
@@ -611,8 +657,8 @@ def _full_unusable(item: Judged, profile: Profile, fix: AlterTable | None, befor
              "columns with REPLICA IDENTITY USING INDEX also works), or decide \"exclude\" in --decisions FILE."]
     if fix:
         steps = [f"Apply the statement above (identity change only, no rewrite), or decide \"exclude\" for {key}."]
-    return Finding(code=FULL_UNUSABLE, severity=failing.severity, object=key, observed=entry.replica_identity,
-                   expected=KEY_ONLY, message=message + failing.note, remediation=Remediation(sql=[fix] if fix else [], steps=[*steps]))
+    return new_finding(FULL_UNUSABLE, failing.severity, message + failing.note, key, entry.replica_identity, KEY_ONLY,
+                       new_remediation([fix] if fix else [], steps))
 
 
 def _notes(judged: list[Judged], ctx: CheckContext) -> list[Finding]:

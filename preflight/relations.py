@@ -7,7 +7,8 @@ publication's tables). The SQL is written from the same table as the Python, so 
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Iterable
+from typing import Protocol, TypeVar
 
 from preflight.pg_versions import PARTITIONED_PUBLICATION, supports
 
@@ -21,6 +22,9 @@ class Relation(Protocol):
     def relpersistence(self) -> str: ...
 
 
+R = TypeVar("R", bound=Relation)
+
+
 _PLAIN, _PLAIN_OR_PARTITIONED = ("r",), ("r", "p")
 
 
@@ -32,6 +36,13 @@ def publishable_kinds(version_num: int) -> tuple[str, ...]:
 def is_publishable(row: Relation, version_num: int) -> bool:
     """Whether a publication can carry the relation: a permanent plain table, or (13+) a partitioned one."""
     return row.relpersistence == "p" and row.relkind in publishable_kinds(version_num)
+
+
+def publishable_rows(rows: Iterable[R], version_num: int) -> list[R]:
+    """The rows a publication can carry (``is_publishable`` of each), the version's kinds asked once: a check
+    filters every selected table (100k) this way."""
+    kinds = publishable_kinds(version_num)
+    return [row for row in rows if row.relpersistence == "p" and row.relkind in kinds]
 
 
 # By pg_class.relreplident, the pg_index flag of the index that makes the identity usable: DEFAULT needs the

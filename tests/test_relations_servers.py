@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from preflight import Options, run_preflight
-from preflight.relations import has_usable_identity, is_publishable, no_usable_identity_sql
+from preflight.relations import has_usable_identity, is_publishable, no_usable_identity_sql, publishable_rows
 from tests.servers import Server
 
 pytestmark = [pytest.mark.server, pytest.mark.only_on("local")]
@@ -106,3 +106,5 @@ def test_publishable_is_what_a_publication_accepts(
                 for name, _, _ in rows}
     assert ours == accepted
     assert ours["plain"] and not ours["unlogged"] and not ours["a_view"]
+    relations = [SimpleNamespace(name=str(name), relkind=kind, relpersistence=persistence) for name, kind, persistence in rows]
+    assert [r.name for r in publishable_rows(relations, version)] == [name for name, ok in ours.items() if ok]
