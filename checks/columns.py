@@ -16,8 +16,8 @@ from preflight.models import Finding, Remediation, Severity
 from preflight.names import format_name
 from preflight.pg_versions import PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import ColumnRule, Profile
-from preflight.statements import AlterTable, PublicationChange, Statement
-from preflight.unvalidated import builder
+from preflight.remediation import new_alter_table, new_finding, new_remediation
+from preflight.statements import PublicationChange, Statement
 
 CODES = declare(
     Code("table_never_published", Severity.WARNING, "a selected unlogged or temporary table: no publication carries it",
@@ -81,13 +81,6 @@ class Columns(Check):
         summary = (f"{len(generated)} generated column(s) not published, {typed} column(s) of a type profile "
                    f"'{profile.name}' flags, {len(unpublishable)} selected table(s) never published")
         return Outcome(findings, summary)
-
-
-# One finding per unlogged table (thousands in a large selection): built without validation, from values the check
-# typed already; the builders are derived from the models' fields.
-new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
-new_remediation = builder(Remediation, "sql", "steps")
-new_alter_table = builder(AlterTable, "table", "action", "index")
 
 
 def _never_published(row: TableRow) -> Finding:

@@ -57,6 +57,7 @@ from preflight.names import format_name
 from preflight.pg_versions import PARTITIONED_PUBLICATION, PUBLISH_GENERATED_COLUMNS, supports
 from preflight.profiles import Profile
 from preflight.relations import has_usable_identity
+from preflight.remediation import new_alter_table, new_finding, new_remediation
 from preflight.statements import AlterTable, Statement
 from preflight.suggest import hinted, near_relations
 from preflight.unvalidated import builder
@@ -157,13 +158,10 @@ class Judged:
     published_by: str | None = None  # outside the selection, received through this publication
 
 
-# Built once per table (100k tables: 100k entries, tens of thousands of findings): without validation, from
-# values the check typed already; the builders are derived from the models' fields.
+# Built once per table (100k tables: 100k entries): without validation, from values the check typed already;
+# the builder is derived from the model's fields (its findings: ``preflight.remediation``'s builders).
 new_entry = builder(TableEntry, "schema_", "name", "kind", "persistence", "has_primary_key", "replica_identity",
                     "identity_index", "candidate_index", "decision", "status", "size_bytes")
-new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
-new_remediation = builder(Remediation, "sql", "steps")
-new_alter_table = builder(AlterTable, "table", "action", "index")
 
 
 def identity_fix(row: TableRow) -> AlterTable | None:

@@ -13,10 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from preflight.facts import SettingRow
-from preflight.models import Remediation
+from preflight.models import Finding, Remediation
 from preflight.provider_detection import PROVIDERS, SELF_MANAGED, Provider
 from preflight.settings import size_value
-from preflight.statements import CONSOLE, RELOAD, Advice, Grant, Restart, SettingChange, Value, advice
+from preflight.statements import CONSOLE, RELOAD, Advice, AlterTable, Grant, Restart, SettingChange, Value, advice
+from preflight.unvalidated import builder
+
+# A finding per table, and its fix, built by the per-table checks (100k tables: tens of thousands): without
+# validation, from values the check typed already; the builders are derived from the models' fields.
+new_finding = builder(Finding, "code", "severity", "message", "object", "observed", "expected", "remediation")
+new_remediation = builder(Remediation, "sql", "steps")
+new_alter_table = builder(AlterTable, "table", "action", "index")
 
 # pg_settings.context values whose changes apply at a reload (for new sessions at least).
 RELOADABLE = frozenset({"sighup", "superuser", "user", "backend", "superuser-backend"})

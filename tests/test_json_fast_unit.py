@@ -9,8 +9,9 @@ import math
 
 import pytest
 
-from preflight.checks.table_keys import new_entry, new_finding, new_remediation
+from preflight.checks.table_keys import new_entry
 from preflight.models import Finding, Remediation, Report, Severity, TableEntry
+from preflight.remediation import new_finding, new_remediation
 from preflight.reports import json as json_report
 from preflight.statements import as_statement
 from preflight.terminal import decode, json_visible
