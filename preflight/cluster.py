@@ -107,9 +107,11 @@ def run_all_databases(options: Options) -> Report:
     home = next((r for r in listed if r.datname == here), None)
 
     def own_facts(row: DatabaseRow) -> list[Fact]:
+        """What ``row``'s session reads: the unmarked facts, and those marked only for databases whose sessions
+        start as the main session's (``same_settings``) when this one's do not."""
         shared = home is not None and row.same_settings(home)
-        return [f for f in database_scoped
-                if not (f in marked and (shared or not (isinstance(f, SqlFact) and f.same_settings)))]
+        by_mark = {f.name for f in marked if not f.same_settings or shared}
+        return [f for f in database_scoped if f.name not in by_mark]
 
     others = [r for r in reachable if r.datname != here]  # the DSN's own database was read by the main session
     texts: BatchTexts = {}  # the per-database batch, rendered once: the same statements in every database
